@@ -1,0 +1,42 @@
+# Sidedesk: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint typecheck unit integration e2e schema demo soak bench bench-smoke package clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check host tests bench
+	$(BIN)/ruff format --check host tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+schema: $(STAMP)
+	$(BIN)/python -m sidedesk.api.schema --write
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+
+# Everything CI runs: style, types, then every test (unit, integration, real-Chromium e2e).
+test: lint typecheck
+	$(BIN)/pytest -q tests --ignore=tests/soak
+
+clean:
+	rm -rf $(VENV) build/out build/work dist .pytest_cache .mypy_cache .ruff_cache

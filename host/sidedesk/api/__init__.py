@@ -1,0 +1,1 @@
+"""The host<->extension protocol: envelope, message models, dispatch and JSON Schema export."""

@@ -1,0 +1,89 @@
+"""Turn one decoded request object into one reply object.
+
+Validation happens here, at the edge: the envelope first (precise `bad_request` errors), then
+the payload against the handler's model (`invalid`, with the failing fields but never the
+submitted values, which may be secrets).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from sidedesk import PROTOCOL_VERSION
+from sidedesk.api.envelope import reply_error, reply_ok
+from sidedesk.api.errors import ApiError
+from sidedesk.api.registry import REGISTRY
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+
+log = logging.getLogger(__name__)
+
+ENVELOPE_KEYS = frozenset({"v", "id", "type", "payload"})
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors without the offending input (it could be a password or an API secret)."""
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "(payload)", "problem": err["msg"]}
+        for err in exc.errors(include_input=False, include_url=False, include_context=False)
+    ]
+
+
+def _request_id(message: dict[str, Any]) -> str | int | None:
+    rid = message.get("id")
+    if isinstance(rid, bool) or not isinstance(rid, str | int):
+        return None
+    return rid
+
+
+def check_envelope(message: dict[str, Any]) -> ApiError | None:
+    v = message.get("v")
+    if v != PROTOCOL_VERSION or isinstance(v, bool):
+        return ApiError(
+            "bad_request",
+            f"unsupported protocol version {v!r}; this host speaks v{PROTOCOL_VERSION} (update the extension or the host)",
+        )
+    if _request_id(message) is None:
+        return ApiError("bad_request", "missing or invalid 'id' (a string or an integer)")
+    if not isinstance(message.get("type"), str) or not message["type"]:
+        return ApiError("bad_request", "missing or invalid 'type' (a non-empty string)")
+    if "payload" in message and not isinstance(message["payload"], dict):
+        return ApiError("bad_request", "'payload' must be a JSON object")
+    extra = set(message) - ENVELOPE_KEYS
+    if extra:
+        return ApiError("bad_request", f"unexpected envelope field(s): {', '.join(sorted(extra))}")
+    return None
+
+
+async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
+    rid = _request_id(message)
+    type_ = message.get("type") if isinstance(message.get("type"), str) else ""
+    assert isinstance(type_, str)
+    problem = check_envelope(message)
+    if problem is not None:
+        return reply_error(rid, type_, problem.body())
+    handler = REGISTRY.get(type_)
+    if handler is None:
+        return reply_error(
+            rid, type_, ApiError("unknown_type", f"unknown message type {type_!r}", {"known": sorted(REGISTRY)}).body()
+        )
+    try:
+        request = handler.request.model_validate(message.get("payload", {}))
+    except ValidationError as exc:
+        err = ApiError("invalid", f"invalid {type_} payload", {"errors": field_errors(exc)})
+        return reply_error(rid, type_, err.body())
+    try:
+        result = await handler.fn(host, request)
+    except ApiError as exc:
+        return reply_error(rid, type_, exc.body())
+    except Exception:
+        ref = secrets.token_hex(4)
+        log.exception("handler %s failed (ref %s)", type_, ref)
+        err = ApiError("internal", f"the host hit an internal error handling {type_}; see the host log (ref {ref})")
+        return reply_error(rid, type_, err.body())
+    return reply_ok(rid, type_, result.model_dump(mode="json"))

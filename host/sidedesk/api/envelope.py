@@ -1,0 +1,72 @@
+"""The versioned envelope every frame uses, as pydantic models (also exported as JSON Schema)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sidedesk import PROTOCOL_VERSION
+
+RequestId = str | int
+Topic = Literal["status", "account", "positions", "orders", "quotes", "asl", "log"]
+TOPICS: tuple[str, ...] = Topic.__args__  # type: ignore[attr-defined]
+
+
+class Request(BaseModel):
+    """Extension -> host."""
+
+    model_config = ConfigDict(extra="forbid")
+    v: Literal[1] = Field(description="protocol version")
+    id: RequestId = Field(description="echoed in the reply")
+    type: str = Field(description="message type, e.g. 'hello'")
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class Reply(BaseModel):
+    """Host -> extension, answering one request: exactly one of `ok` and `error` is present."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    id: RequestId | None
+    type: str
+    ok: Any | None = None
+    error: ErrorBody | None = None
+
+
+class Event(BaseModel):
+    """Host -> extension push. `seq` grows by one per push on each topic, so a gap is visible."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    type: Literal["event"] = "event"
+    topic: Topic
+    seq: int
+    payload: Any
+
+
+class Chunk(BaseModel):
+    """One piece of a frame too large for native messaging; `data` pieces concatenate to its JSON text."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    type: Literal["chunk"] = "chunk"
+    chunk_id: int
+    index: int
+    count: int
+    data: str
+
+
+def reply_ok(request_id: RequestId | None, type_: str, result: Any) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": request_id, "type": type_, "ok": result}
+
+
+def reply_error(request_id: RequestId | None, type_: str, error: dict[str, Any]) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "id": request_id, "type": type_, "error": error}
+
+
+def event(topic: str, seq: int, payload: Any) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "type": "event", "topic": topic, "seq": seq, "payload": payload}

@@ -1,0 +1,44 @@
+"""The table of message handlers. Domain modules register with `@handler(...)` at import time.
+
+A handler is `async def fn(host, request_model) -> reply_model`. Domain modules live beside
+this file (system.py, vault.py, trading.py, ...) and are listed in `catalog.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+
+Req = TypeVar("Req", bound=BaseModel)
+Rep = TypeVar("Rep", bound=BaseModel)
+HandlerFn = Callable[["Host", Any], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Handler:
+    type: str
+    request: type[BaseModel]
+    reply: type[BaseModel]
+    fn: HandlerFn
+    doc: str
+
+
+REGISTRY: dict[str, Handler] = {}
+
+
+def handler(
+    type_: str, request: type[Req], reply: type[Rep]
+) -> Callable[[Callable[[Host, Req], Awaitable[Rep]]], Callable[[Host, Req], Awaitable[Rep]]]:
+    def register(fn: Callable[[Host, Req], Awaitable[Rep]]) -> Callable[[Host, Req], Awaitable[Rep]]:
+        if type_ in REGISTRY:
+            raise ValueError(f"duplicate handler for {type_!r}")
+        REGISTRY[type_] = Handler(type_, request, reply, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return register

@@ -1,0 +1,149 @@
+"""Connection-level messages: hello, ping, subscribe/unsubscribe, stats."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sidedesk import PROTOCOL_VERSION, __version__
+from sidedesk.api.envelope import Topic
+from sidedesk.api.registry import handler
+from sidedesk.runtime import percentile
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HelloRequest(Strict):
+    client: str | None = Field(None, max_length=64, description="e.g. 'sidedesk-extension'")
+    client_version: str | None = Field(None, max_length=32)
+
+
+class HelloReply(BaseModel):
+    host_version: str
+    protocol_version: int
+    capabilities: list[str]
+    vault: Literal["absent", "locked", "unlocked"]
+    pid: int
+
+
+@handler("hello", HelloRequest, HelloReply)
+async def hello(host: Host, req: HelloRequest) -> HelloReply:
+    """First message on a new port: versions, capabilities and vault state."""
+    return HelloReply(
+        host_version=__version__,
+        protocol_version=PROTOCOL_VERSION,
+        capabilities=host.capabilities(),
+        vault=host.vault_state(),
+        pid=os.getpid(),
+    )
+
+
+class PingRequest(Strict):
+    t: float | None = Field(None, description="client timestamp, echoed back")
+    rtt_ms: float | None = Field(None, ge=0, le=600_000, description="the client's last measured round trip")
+
+
+class PingReply(BaseModel):
+    t: float | None
+    host_time: float
+
+
+@handler("ping", PingRequest, PingReply)
+async def ping(host: Host, req: PingRequest) -> PingReply:
+    """Echo; the client measures the native round trip and reports it in its next ping."""
+    if req.rtt_ms is not None:
+        host.metrics.native_rtt_ms.append(req.rtt_ms)
+    return PingReply(t=req.t, host_time=time.time())
+
+
+class SubscribeRequest(Strict):
+    topics: list[Topic] = Field(min_length=1)
+
+
+class TopicSnapshot(BaseModel):
+    seq: int
+    payload: Any
+
+
+class SubscribeReply(BaseModel):
+    snapshots: dict[str, TopicSnapshot]
+
+
+@handler("subscribe", SubscribeRequest, SubscribeReply)
+async def subscribe(host: Host, req: SubscribeRequest) -> SubscribeReply:
+    """Full snapshot of each topic now; deltas follow as events numbered after `seq`."""
+    snaps = host.stream.subscribe(list(req.topics))
+    return SubscribeReply(snapshots={k: TopicSnapshot(**v) for k, v in snaps.items()})
+
+
+class UnsubscribeReply(BaseModel):
+    topics: list[str]
+
+
+@handler("unsubscribe", SubscribeRequest, UnsubscribeReply)
+async def unsubscribe(host: Host, req: SubscribeRequest) -> UnsubscribeReply:
+    """Stop pushes on these topics."""
+    host.stream.unsubscribe(list(req.topics))
+    return UnsubscribeReply(topics=sorted(host.stream.subscribed))
+
+
+class StatsRequest(Strict):
+    pass
+
+
+class LatencySummary(BaseModel):
+    count: int
+    p50: float | None
+    p99: float | None
+    last: float | None
+
+
+class StatsReply(BaseModel):
+    uptime_s: float
+    frames_in: int
+    frames_out: int
+    bytes_in: int
+    bytes_out: int
+    bad_frames: int
+    errors: int
+    handler_us: LatencySummary
+    native_rtt_ms: LatencySummary
+    pushes: dict[str, int]
+    coalesced: int
+
+
+def summary(values: list[float]) -> LatencySummary:
+    return LatencySummary(
+        count=len(values),
+        p50=percentile(values, 0.5),
+        p99=percentile(values, 0.99),
+        last=values[-1] if values else None,
+    )
+
+
+@handler("stats", StatsRequest, StatsReply)
+async def stats(host: Host, req: StatsRequest) -> StatsReply:
+    """Counters for the Setup tab's diagnostics."""
+    c = host.transport.counters
+    co = host.stream.coalescer
+    return StatsReply(
+        uptime_s=round(host.clock() - host.started, 3),
+        frames_in=c.frames_in,
+        frames_out=c.frames_out,
+        bytes_in=c.bytes_in,
+        bytes_out=c.bytes_out,
+        bad_frames=c.bad_frames,
+        errors=host.metrics.errors,
+        handler_us=summary(list(host.metrics.handler_us)),
+        native_rtt_ms=summary(list(host.metrics.native_rtt_ms)),
+        pushes=dict(host.stream.pushes),
+        coalesced=co.offered - co.sent,
+    )

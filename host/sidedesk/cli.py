@@ -1,0 +1,50 @@
+"""The `sidedesk` command.
+
+Each subcommand lives in its own module exposing `configure(parser)` and `run(args) -> int`,
+imported only when chosen, so `sidedesk native` (which Chrome starts on every connect) loads
+nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sidedesk import __version__
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "native": ("sidedesk.native.command", "run as the native-messaging host (Chrome starts this)"),
+    "install": ("sidedesk.install.command", "register the host with your browsers"),
+    "uninstall": ("sidedesk.install.uninstall_command", "remove every registration `install` wrote"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sidedesk", description="Sidedesk host and tools.")
+    parser.add_argument("--version", action="version", version=f"sidedesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_) in COMMANDS.items():
+        sub.add_parser(name, help=help_, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "native":  # fast path: no argparse tree for the browser's launch
+        from sidedesk.native.main import main as native_main
+
+        return native_main(args[1:])
+    if not args or args[0] not in COMMANDS:
+        build_parser().parse_args(args)  # prints help / version / the error and exits
+        build_parser().print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args[0]][0])
+    parser = argparse.ArgumentParser(prog=f"sidedesk {args[0]}", description=COMMANDS[args[0]][1])
+    module.configure(parser)
+    return int(module.run(parser.parse_args(args[1:])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The host's settings file: validated on load, written atomically, unknown keys refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sidedesk.native.framing import DEFAULT_MAX_INBOUND
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class HostConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_inbound_bytes: int = Field(DEFAULT_MAX_INBOUND, ge=1024, le=64 * 1024 * 1024)
+    status_interval_s: float = Field(5.0, gt=0, le=3600)
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    extra_extension_ids: list[str] = Field(default_factory=list)
+
+
+def load_config(path: Path) -> HostConfig:
+    """Missing file -> defaults. A damaged file is an error that names the file and the problem."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return HostConfig()
+    try:
+        return HostConfig.model_validate(json.loads(raw))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise ConfigError(f"settings file {path} is invalid: {exc}") from exc
+
+
+def write_json_atomic(path: Path, data: object, mode: int = 0o600) -> None:
+    """Temp file in the same folder, fsync, rename, fsync the folder: old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if os.name == "posix":
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def save_config(path: Path, config: HostConfig) -> None:
+    write_json_atomic(path, config.model_dump(mode="json"))
