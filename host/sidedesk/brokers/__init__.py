@@ -1,0 +1,1 @@
+"""Broker adapters behind one neutral interface (base.py); one package per broker."""
