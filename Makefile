@@ -23,7 +23,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 schema: $(STAMP)
-	$(BIN)/python -m sidedesk.api.schema --write
+	$(BIN)/python -m sidedesk.api.schema_export --write
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

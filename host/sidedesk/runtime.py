@@ -111,7 +111,13 @@ class Host:
         pieces = split_text(body.decode("utf-8"))
         cid = next(self._chunk_ids)
         for i, piece in enumerate(pieces):
-            chunk = {"v": PROTOCOL_VERSION, "type": "chunk", "chunk_id": cid, "index": i, "count": len(pieces)}
+            chunk = {
+                "v": PROTOCOL_VERSION,
+                "type": "chunk",
+                "chunk_id": cid,
+                "index": i,
+                "count": len(pieces),
+            }
             chunk["data"] = piece
             self.transport.write_body(dumps(chunk))
 

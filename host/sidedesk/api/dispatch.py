@@ -46,7 +46,8 @@ def check_envelope(message: dict[str, Any]) -> ApiError | None:
     if v != PROTOCOL_VERSION or isinstance(v, bool):
         return ApiError(
             "bad_request",
-            f"unsupported protocol version {v!r}; this host speaks v{PROTOCOL_VERSION} (update the extension or the host)",
+            f"unsupported protocol version {v!r}; this host speaks v{PROTOCOL_VERSION} "
+            "(update the extension or the host)",
         )
     if _request_id(message) is None:
         return ApiError("bad_request", "missing or invalid 'id' (a string or an integer)")
@@ -70,7 +71,9 @@ async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
     handler = REGISTRY.get(type_)
     if handler is None:
         return reply_error(
-            rid, type_, ApiError("unknown_type", f"unknown message type {type_!r}", {"known": sorted(REGISTRY)}).body()
+            rid,
+            type_,
+            ApiError("unknown_type", f"unknown message type {type_!r}", {"known": sorted(REGISTRY)}).body(),
         )
     try:
         request = handler.request.model_validate(message.get("payload", {}))
@@ -84,6 +87,8 @@ async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
     except Exception:
         ref = secrets.token_hex(4)
         log.exception("handler %s failed (ref %s)", type_, ref)
-        err = ApiError("internal", f"the host hit an internal error handling {type_}; see the host log (ref {ref})")
+        err = ApiError(
+            "internal", f"the host hit an internal error handling {type_}; see the host log (ref {ref})"
+        )
         return reply_error(rid, type_, err.body())
     return reply_ok(rid, type_, result.model_dump(mode="json"))

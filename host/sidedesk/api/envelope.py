@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sidedesk import PROTOCOL_VERSION
 
+V1: Literal[1] = 1
+
 RequestId = str | int
 Topic = Literal["status", "account", "positions", "orders", "quotes", "asl", "log"]
 TOPICS: tuple[str, ...] = Topic.__args__  # type: ignore[attr-defined]
@@ -32,7 +34,7 @@ class ErrorBody(BaseModel):
 class Reply(BaseModel):
     """Host -> extension, answering one request: exactly one of `ok` and `error` is present."""
 
-    v: Literal[1] = PROTOCOL_VERSION
+    v: Literal[1] = V1
     id: RequestId | None
     type: str
     ok: Any | None = None
@@ -42,7 +44,7 @@ class Reply(BaseModel):
 class Event(BaseModel):
     """Host -> extension push. `seq` grows by one per push on each topic, so a gap is visible."""
 
-    v: Literal[1] = PROTOCOL_VERSION
+    v: Literal[1] = V1
     type: Literal["event"] = "event"
     topic: Topic
     seq: int
@@ -52,7 +54,7 @@ class Event(BaseModel):
 class Chunk(BaseModel):
     """One piece of a frame too large for native messaging; `data` pieces concatenate to its JSON text."""
 
-    v: Literal[1] = PROTOCOL_VERSION
+    v: Literal[1] = V1
     type: Literal["chunk"] = "chunk"
     chunk_id: int
     index: int

@@ -6,6 +6,7 @@ this file (system.py, vault.py, trading.py, ...) and are listed in `catalog.py`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,9 +23,9 @@ HandlerFn = Callable[["Host", Any], Awaitable[BaseModel]]
 
 @dataclass(frozen=True)
 class Handler:
-    type: str
-    request: type[BaseModel]
-    reply: type[BaseModel]
+    name: str
+    request: builtins.type[BaseModel]
+    reply: builtins.type[BaseModel]
     fn: HandlerFn
     doc: str
 

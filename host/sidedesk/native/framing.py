@@ -117,7 +117,9 @@ class FrameDecoder:
                 del self._buf[:HEADER_SIZE]
                 self._skip = length
                 out.append(
-                    FrameError("bad_request", f"message of {length} bytes exceeds the {self.max_inbound}-byte limit")
+                    FrameError(
+                        "bad_request", f"message of {length} bytes exceeds the {self.max_inbound}-byte limit"
+                    )
                 )
                 continue
             if len(self._buf) < HEADER_SIZE + length:
@@ -134,7 +136,9 @@ class FrameDecoder:
             pending = len(self._buf) + self._skip
             self._buf.clear()
             self._skip = 0
-            return FrameError("bad_request", f"input closed in the middle of a frame ({pending} bytes pending)", True)
+            return FrameError(
+                "bad_request", f"input closed in the middle of a frame ({pending} bytes pending)", True
+            )
         return None
 
 

@@ -9,6 +9,7 @@ readers do not work on Windows' stdin) decodes frames and hands them to the loop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -68,10 +69,8 @@ class StdioTransport:
         """Run the blocking reader in a daemon thread; items are delivered on the loop."""
 
         def post(item: Item | EndOfInput) -> None:
-            try:
+            with contextlib.suppress(RuntimeError):  # loop already closed: shutting down
                 loop.call_soon_threadsafe(deliver, item)
-            except RuntimeError:  # loop already closed: we are shutting down
-                pass
 
         def run() -> None:
             decoder = FrameDecoder(self.max_inbound)

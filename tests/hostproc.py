@@ -1,0 +1,134 @@
+"""Run the real host as Chrome does (a subprocess with pipes) and talk frames to it.
+
+Shared by unit, integration and soak tests. The host gets `SIDEDESK_HOME=<home>` so config,
+vault, journal and logs stay inside the test's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ORIGIN = "chrome-extension://idfckbhoeeblehnacblcaifkofcekcnk/"
+
+
+class HostProcess:
+    def __init__(
+        self, home: Path, *, args: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        full_env = dict(os.environ)
+        full_env["SIDEDESK_HOME"] = str(home)
+        full_env.update(env or {})
+        self.home = home
+        cmd = [sys.executable, "-m", "sidedesk.cli", "native", *(args if args is not None else [ORIGIN])]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env
+        )
+        self._next_id = 0
+        self._buffered: list[dict[str, Any]] = []
+
+    # -- raw frames ------------------------------------------------------------------------
+    def write_raw(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def send(self, obj: Any) -> None:
+        body = json.dumps(obj).encode("utf-8")
+        self.write_raw(struct.pack("=I", len(body)) + body)
+
+    def _read_exact(self, n: int, timeout: float) -> bytes:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        out = b""
+        deadline = time.monotonic() + timeout
+        while len(out) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"host sent {len(out)} of {n} bytes in {timeout}s")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, n - len(out))
+            if not chunk:
+                raise EOFError("host closed stdout")
+            out += chunk
+        return out
+
+    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
+        (n,) = struct.unpack("=I", self._read_exact(4, timeout))
+        frame = json.loads(self._read_exact(n, timeout))
+        assert isinstance(frame, dict)
+        return frame
+
+    # -- request/reply -----------------------------------------------------------------------
+    def request(
+        self, type_: str, payload: dict[str, Any] | None = None, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Send one request and return its reply, keeping any events that arrive meanwhile."""
+        self._next_id += 1
+        rid = self._next_id
+        self.send({"v": 1, "id": rid, "type": type_, "payload": payload or {}})
+        return self.reply_to(rid, timeout)
+
+    def reply_to(self, rid: int | str | None, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.read_frame(max(0.01, deadline - time.monotonic()))
+            if frame.get("type") in ("event", "chunk") or frame.get("id") != rid:
+                self._buffered.append(frame)
+                continue
+            return frame
+
+    def read_event(self, topic: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+        for i, frame in enumerate(self._buffered):
+            if frame.get("type") == "event" and (topic is None or frame.get("topic") == topic):
+                return self._buffered.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.read_frame(max(0.01, deadline - time.monotonic()))
+            if frame.get("type") == "event" and (topic is None or frame.get("topic") == topic):
+                return frame
+            self._buffered.append(frame)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close_stdin(self) -> None:
+        assert self.proc.stdin is not None
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+
+    def wait(self, timeout: float = 5.0) -> int:
+        return self.proc.wait(timeout)
+
+    def stderr_text(self) -> str:
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read().decode("utf-8", "replace")
+
+    def log_text(self) -> str:
+        path = self.home / "logs" / "host.log"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.close_stdin()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> HostProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
