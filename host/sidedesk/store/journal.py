@@ -1,0 +1,182 @@
+"""The journal: every intent, request, reply, event and outcome, in SQLite (WAL).
+
+Durability: WAL with `synchronous=NORMAL` makes every committed record survive the host being
+killed (Chrome SIGKILLs it 2 s after closing the port), at the cost of at most the last
+commits on an OS crash or power loss, which no fsync-per-order budget could afford. Records
+that back something the host acknowledged are committed before the acknowledgement is sent.
+
+A damaged journal is moved aside (never deleted) and a fresh one started, with the reason
+logged, so a bad file can cost history but never the ability to trade.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+KINDS = ("intent", "request", "reply", "event", "outcome", "correction", "asl", "error")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    account TEXT,
+    client_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_client ON journal(client_id);
+CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind, id);
+"""
+
+
+def _default(obj: object) -> object:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if hasattr(obj, "__dataclass_fields__"):
+        return {k: getattr(obj, k) for k in obj.__dataclass_fields__}
+    raise TypeError(f"cannot journal {type(obj).__name__}")
+
+
+def encode(data: object) -> str:
+    return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    id: int
+    ts_ms: int
+    kind: str
+    account: str | None
+    client_id: str | None
+    data: dict[str, Any]
+
+
+class JournalError(RuntimeError):
+    pass
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.moved_aside: Path | None = None
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            self.moved_aside = self._move_aside(str(exc))
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            ok = db.execute("PRAGMA quick_check").fetchone()
+            if ok is None or ok[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {ok}")
+            db.executescript(_DDL)
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"journal schema {row[0]} is newer than this host ({SCHEMA_VERSION})")
+        except BaseException:
+            db.close()
+            raise
+        if self.path.exists():
+            self.path.chmod(0o600)
+        return db
+
+    def _move_aside(self, reason: str) -> Path:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.rename(Path(str(target) + suffix))
+        log.error("journal %s was unreadable (%s); kept it as %s and started a new one", self.path, reason, target)
+        return target
+
+    def append(
+        self,
+        kind: str,
+        data: object,
+        *,
+        account: str | None = None,
+        client_id: str | None = None,
+        ts_ms: int | None = None,
+    ) -> int:
+        """Commit one record (durable against a host crash once this returns)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown journal kind {kind!r}")
+        ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
+        try:
+            cur = self._db.execute(
+                "INSERT INTO journal (ts_ms, kind, account, client_id, data) VALUES (?, ?, ?, ?, ?)",
+                (ts, kind, account, client_id, encode(data)),
+            )
+        except sqlite3.Error as exc:
+            log.exception("journal write failed")
+            raise JournalError(f"could not write the journal: {exc}") from exc
+        rowid = cur.lastrowid
+        assert rowid is not None
+        return rowid
+
+    def records(
+        self,
+        *,
+        kind: str | None = None,
+        client_id: str | None = None,
+        since_id: int = 0,
+        limit: int = 1000,
+    ) -> list[Record]:
+        sql = "SELECT id, ts_ms, kind, account, client_id, data FROM journal WHERE id > ?"
+        args: list[object] = [since_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        if client_id is not None:
+            sql += " AND client_id = ?"
+            args.append(client_id)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in self._db.execute(sql, args)]
+
+    def iter_all(self) -> Iterator[Record]:
+        last = 0
+        while batch := self.records(since_id=last, limit=500):
+            yield from batch
+            last = batch[-1].id
+
+    def open_intents(self) -> list[Record]:
+        """Intents with no outcome yet: after a crash these are looked up on the exchange by client id."""
+        sql = (
+            "SELECT id, ts_ms, kind, account, client_id, data FROM journal i WHERE kind='intent' "
+            "AND client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal o WHERE o.kind='outcome' "
+            "AND o.client_id = i.client_id) ORDER BY id"
+        )
+        return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in self._db.execute(sql)]
+
+    def checkpoint(self) -> None:
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        try:
+            self.checkpoint()
+        finally:
+            self._db.close()
