@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "native": ("sidedesk.native.command", "run as the native-messaging host (Chrome starts this)"),
     "install": ("sidedesk.install.command", "register the host with your browsers"),
     "uninstall": ("sidedesk.install.uninstall_command", "remove every registration `install` wrote"),
+    "doctor": (
+        "sidedesk.install.doctor_command",
+        "check every browser registration and explain what is wrong",
+    ),
+    "vault": ("sidedesk.vault.command", "create and manage the encrypted credential vault (headless)"),
 }
 
 

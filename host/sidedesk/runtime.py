@@ -8,6 +8,7 @@ chunk leaves through the transport's single locked writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -24,8 +25,10 @@ from sidedesk.api.envelope import reply_error
 from sidedesk.core.stream import Stream
 from sidedesk.native.framing import MAX_OUTBOUND, Frame, FrameError, Item, dumps, split_text
 from sidedesk.native.transport import Counters, EndOfInput
-from sidedesk.store.config import HostConfig
+from sidedesk.store.config import HostConfig, save_config
 from sidedesk.store.paths import Paths
+from sidedesk.vault.kdf import KdfParams
+from sidedesk.vault.service import VaultService
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,11 @@ VaultState = Literal["absent", "locked", "unlocked"]
 ShutdownHook = Callable[[], Awaitable[None] | None]
 
 
+def vault_kdf(config: HostConfig) -> KdfParams | None:
+    k = config.vault_kdf
+    return None if k is None else KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
+
+
 class Host:
     def __init__(
         self,
@@ -81,13 +89,42 @@ class Host:
         self._tasks: set[asyncio.Task[None]] = set()
         self._shutdown_hooks: list[ShutdownHook] = []
         self._stopping = asyncio.Event()
+        self.vault = VaultService(paths.vault_file, kdf=vault_kdf(config), autolock_s=config.vault_autolock_s)
+        self.vault.add_listener(self._vault_changed)
+        self.on_shutdown(self.vault.lock)
+        from sidedesk.trading.desk import Desk
+
+        self.desk = Desk(self)
+
+    def _vault_changed(self) -> None:
+        self.stream.publish("status", self.status)
+        # After an unlock, reconnect the account the trader last used (its keys are readable now).
+        # Locking does not disconnect: a connected account keeps managing its stops.
+        wanted = self.config.active_account
+        if self.vault.state == "unlocked" and wanted and self.desk.active_id is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: nothing to reconnect yet
+                asyncio.get_running_loop().create_task(self._reactivate(wanted))
+
+    async def _reactivate(self, account_id: str) -> None:
+        try:
+            await self.desk.activate(account_id)
+        except Exception as exc:
+            self.desk.log("warning", f"could not reconnect account {account_id}: {exc}")
+
+    def update_config(self, **changes: Any) -> HostConfig:
+        """Validate, apply and save settings changes (the file is replaced atomically)."""
+        data = self.config.model_dump()
+        data.update({k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in changes.items()})
+        self.config = HostConfig.model_validate(data)
+        save_config(self.paths.config_file, self.config)
+        return self.config
 
     # -- state shown to the extension ---------------------------------------------------------
     def vault_state(self) -> VaultState:
-        return "locked" if self.paths.vault_file.exists() else "absent"
+        return self.vault.state
 
     def capabilities(self) -> list[str]:
-        return ["status", "stats", "chunked-replies"]
+        return ["status", "stats", "chunked-replies", "vault", "trading"]
 
     def status(self) -> dict[str, Any]:
         return {
@@ -96,7 +133,7 @@ class Host:
             "pid": os.getpid(),
             "uptime_s": round(self.clock() - self.started, 3),
             "vault": self.vault_state(),
-            "brokers": [],
+            "brokers": self.desk.brokers_status(),
         }
 
     def on_shutdown(self, hook: ShutdownHook) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-DOMAINS = ("sidedesk.api.system",)
+DOMAINS = ("sidedesk.api.system", "sidedesk.api.vault", "sidedesk.api.trading")
 
 
 def load_handlers() -> None:

@@ -93,6 +93,8 @@ class Stream:
             self.coalescer.drop(topic)
 
     def publish(self, topic: str, payload: Any) -> None:
+        """`payload` may be a zero-argument callable: it is built only when a push goes out, so a
+        coalesced topic at tick rate costs one payload per push, not one per tick."""
         if topic not in self.subscribed:
             return
         if self.coalescer.offer(topic, payload, self._clock()):
@@ -101,6 +103,8 @@ class Stream:
             self._arm_timer()
 
     def _push(self, topic: str, payload: Any) -> None:
+        if callable(payload):
+            payload = payload()
         self.seq[topic] += 1
         self.pushes[topic] += 1
         self._send(event(topic, self.seq[topic], payload))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sidedesk.native.framing import DEFAULT_MAX_INBOUND
 
@@ -16,12 +17,44 @@ class ConfigError(ValueError):
     pass
 
 
+class VaultKdfOverride(BaseModel):
+    """Explicit Argon2id parameters for new vaults (tests use tiny ones); None keeps the strong default."""
+
+    model_config = ConfigDict(extra="forbid")
+    memory_kib: int = Field(ge=8, le=4 * 1024 * 1024)
+    iterations: int = Field(ge=1, le=100)
+    lanes: int = Field(ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _argon2_minimum(self) -> VaultKdfOverride:
+        if self.memory_kib < 8 * self.lanes:
+            raise ValueError("memory_kib must be at least 8 x lanes (an Argon2 rule)")
+        return self
+
+
+class RiskSettings(BaseModel):
+    """Pre-trade limits (quote currency). None disables a check; reducing orders are never blocked."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_order_notional: Decimal | None = Field(None, gt=0)
+    max_position_notional: Decimal | None = Field(None, gt=0)
+    max_orders_per_minute: int | None = Field(60, gt=0, le=10_000)
+    confirm_above_notional: Decimal | None = Field(Decimal(5000), gt=0)
+
+
 class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_inbound_bytes: int = Field(DEFAULT_MAX_INBOUND, ge=1024, le=64 * 1024 * 1024)
     status_interval_s: float = Field(5.0, gt=0, le=3600)
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     extra_extension_ids: list[str] = Field(default_factory=list)
+    vault_autolock_s: float = Field(15 * 60, ge=1, le=7 * 24 * 3600)
+    vault_kdf: VaultKdfOverride | None = None
+    # broker -> base URL of a local simulator serving it (written by `sidedesk demo` / tests)
+    simulators: dict[str, str] = Field(default_factory=dict)
+    active_account: str | None = Field(None, description="reconnected after the vault is unlocked")
+    watchlist: list[str] = Field(default_factory=lambda: ["BTCUSDT", "ETHUSDT", "SOLUSDT"], max_length=50)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
 
 
 def load_config(path: Path) -> HostConfig:

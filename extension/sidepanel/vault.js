@@ -1,0 +1,373 @@
+// The Setup tab's vault section: create / unlock / lock / change password, broker accounts
+// (add, remove; shown masked only), auto-lock. Secrets typed here go straight to the host and
+// are cleared from the form; the host never sends one back.
+//
+//   import { mountVault } from './vault.js';
+//   mountVault(document.getElementById('setup-vault'), client);
+
+const KDF_OPS = new Set(['vault.create', 'vault.unlock', 'vault.change_password']);
+const KDF_TIMEOUT_MS = 60_000; // Argon2id on a slow machine; the worker enforces its own limit too
+
+const ENVIRONMENTS = {
+  binance: ['testnet', 'demo', 'live', 'simulator'],
+  tradovate: ['demo', 'live', 'simulator'],
+  volumetrica: ['demo', 'live', 'simulator'],
+  alpaca: ['demo', 'live', 'simulator'],
+};
+
+// [name, label, kind] — kind: text | secret | number | pem; `auth` limits a field to one key type.
+const FIELDS = {
+  binance: [
+    ['api_key', 'API key', 'secret'],
+    ['secret', 'API secret (HMAC)', 'secret', 'hmac'],
+    ['private_key_pem', 'Ed25519 private key (PEM)', 'pem', 'ed25519'],
+  ],
+  tradovate: [
+    ['username', 'Username', 'text'],
+    ['password', 'Password', 'secret'],
+    ['cid', 'API client id (cid)', 'number'],
+    ['sec', 'API secret (sec)', 'secret'],
+  ],
+  volumetrica: [
+    ['login', 'Login', 'text'],
+    ['password', 'Password', 'secret'],
+    ['platform_key', 'Platform key', 'secret'],
+  ],
+  alpaca: [
+    ['key_id', 'API key id', 'secret'],
+    ['secret_key', 'API secret key', 'secret'],
+  ],
+};
+
+const AUTOLOCK_CHOICES = [
+  [60, '1 minute'], [300, '5 minutes'], [900, '15 minutes'], [1800, '30 minutes'],
+  [3600, '1 hour'], [14400, '4 hours'],
+];
+
+let uid = 0;
+
+/** Tiny DOM builder: attributes, then children (strings become text nodes, never HTML). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
+  return el;
+}
+
+function field(label, input, hint) {
+  const id = `vault-f${++uid}`;
+  input.id = id;
+  const hintEl = hint ? h('small', { class: 'vault-hint', id: `${id}-hint` }, hint) : null;
+  if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'vault-field' }, h('label', { for: id }, label), input, hintEl);
+}
+
+function passwordInput(name, autocomplete = 'current-password') {
+  return h('input', { type: 'password', name, required: true, autocomplete, spellcheck: 'false', maxlength: 1024 });
+}
+
+export function mountVault(root, client) {
+  const view = {
+    status: null, // last vault.status reply
+    entries: [],
+    busy: null, // message while a request is running
+    error: null, // {message, details}
+    notice: '',
+    retryUntil: 0, // Date.now() ms until which unlock is rate-limited
+  };
+  let countdown = null;
+
+  root.classList.add('vault');
+  const live = h('p', { class: 'vault-live', role: 'status', 'aria-live': 'polite' });
+  const body = h('div', { class: 'vault-body' });
+  root.replaceChildren(h('h2', {}, 'Vault'), body, live);
+
+  function say(text) { view.notice = text; live.textContent = text; }
+
+  async function call(type, payload = {}, busyText = null) {
+    view.error = null;
+    view.busy = busyText ?? (KDF_OPS.has(type) ? 'Deriving the key… this takes a moment' : 'Working…');
+    render();
+    try {
+      const opts = KDF_OPS.has(type) ? { timeoutMs: KDF_TIMEOUT_MS } : {};
+      return await client.request(type, payload, opts);
+    } catch (err) {
+      view.error = { message: err?.message ?? String(err), code: err?.code, details: err?.details ?? {} };
+      const wait = Number(view.error.details?.retry_after_s ?? 0);
+      if (wait > 0) startCountdown(wait);
+      if (err?.code === 'locked') await refresh();
+      throw err;
+    } finally {
+      view.busy = null;
+      render();
+    }
+  }
+
+  function startCountdown(seconds) {
+    view.retryUntil = Date.now() + seconds * 1000;
+    if (countdown) clearInterval(countdown);
+    countdown = setInterval(() => {
+      if (Date.now() >= view.retryUntil) { clearInterval(countdown); countdown = null; }
+      render();
+    }, 1000);
+  }
+
+  function retryLeft() { return Math.max(0, Math.ceil((view.retryUntil - Date.now()) / 1000)); }
+
+  async function refresh() {
+    try {
+      view.status = await client.request('vault.status');
+      if (view.status.retry_after_s > 0 && retryLeft() === 0) startCountdown(view.status.retry_after_s);
+      view.entries = view.status.state === 'unlocked' ? (await client.request('vault.entries')).entries : [];
+    } catch (err) {
+      view.error = { message: err?.message ?? String(err), code: err?.code, details: err?.details ?? {} };
+    }
+    render();
+  }
+
+  // -- forms ------------------------------------------------------------------------------------
+  function createForm() {
+    const pw = passwordInput('password', 'new-password');
+    const again = passwordInput('again', 'new-password');
+    return h('form', {
+      class: 'vault-form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        if (pw.value !== again.value) { view.error = { message: 'the two passwords differ' }; render(); return; }
+        const password = pw.value;
+        pw.value = again.value = '';
+        try { await call('vault.create', { password }); say('Vault created and unlocked.'); } catch { /* shown */ }
+        await refresh();
+      },
+    },
+    h('p', {}, 'Create the vault that keeps your broker keys on this computer, encrypted with a password only you know.'),
+    field('New vault password', pw, 'At least 10 characters; not a common password. It cannot be recovered if lost.'),
+    field('Repeat the password', again),
+    h('button', { type: 'submit', disabled: !!view.busy }, 'Create vault'));
+  }
+
+  function unlockForm() {
+    const pw = passwordInput('password');
+    const wait = retryLeft();
+    return h('form', {
+      class: 'vault-form',
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        const password = pw.value;
+        pw.value = '';
+        try { await call('vault.unlock', { password }); say('Vault unlocked.'); } catch { /* shown */ }
+        await refresh();
+      },
+    },
+    field('Vault password', pw),
+    h('button', { type: 'submit', disabled: !!view.busy || wait > 0 }, wait > 0 ? `Unlock (wait ${wait} s)` : 'Unlock'));
+  }
+
+  function damagedHelp() {
+    const d = view.error?.details;
+    if (!d?.damaged) return null;
+    if (!d.backup) return h('p', { class: 'vault-hint' }, `Restore ${d.path ?? 'vault.sdv'} from your own backup copy.`);
+    return h('div', { class: 'vault-restore' },
+      h('p', {}, 'A backup of the previous version exists. Restoring it keeps the damaged file beside it, renamed.'),
+      h('button', {
+        type: 'button',
+        disabled: !!view.busy,
+        onclick: async () => {
+          try { await call('vault.restore_backup'); say('Backup restored. Unlock it with your password.'); } catch { /* shown */ }
+          await refresh();
+        },
+      }, 'Restore the backup'));
+  }
+
+  function changePasswordForm() {
+    const old = passwordInput('old_password');
+    const pw = passwordInput('new_password', 'new-password');
+    const again = passwordInput('again', 'new-password');
+    return h('details', { class: 'vault-change' },
+      h('summary', {}, 'Change password'),
+      h('form', {
+        class: 'vault-form',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          if (pw.value !== again.value) { view.error = { message: 'the two new passwords differ' }; render(); return; }
+          const payload = { old_password: old.value, new_password: pw.value };
+          old.value = pw.value = again.value = '';
+          try { await call('vault.change_password', payload); say('Password changed.'); } catch { /* shown */ }
+          await refresh();
+        },
+      },
+      field('Current password', old),
+      field('New password', pw),
+      field('Repeat the new password', again),
+      h('button', { type: 'submit', disabled: !!view.busy }, 'Change password')));
+  }
+
+  function autolockControl() {
+    const current = Number(view.status?.autolock_s ?? 900);
+    const known = AUTOLOCK_CHOICES.some(([s]) => s === current);
+    const choices = known ? AUTOLOCK_CHOICES : [...AUTOLOCK_CHOICES, [current, `${Math.round(current)} s`]];
+    const select = h('select', {
+      onchange: async () => {
+        try {
+          await call('vault.configure', { autolock_s: Number(select.value) }, 'Saving…');
+          say(`Auto-lock set to ${select.selectedOptions[0].textContent}.`);
+        } catch { /* shown */ }
+        await refresh();
+      },
+      disabled: !!view.busy,
+    }, choices.map(([s, label]) => h('option', { value: s, selected: s === current }, label)));
+    return field('Lock automatically after', select, 'without vault activity; it also locks when the host exits');
+  }
+
+  function entryList() {
+    if (!view.entries.length) return h('p', { class: 'vault-empty' }, 'No broker accounts yet.');
+    return h('ul', { class: 'vault-entries', 'aria-label': 'Broker accounts' },
+      view.entries.map((e) => h('li', { class: 'vault-entry' },
+        h('div', { class: 'vault-entry-head' },
+          h('strong', {}, e.name),
+          h('span', { class: 'vault-tag' }, e.broker),
+          h('span', { class: `vault-tag env-${e.environment}` }, e.environment),
+          e.auth ? h('span', { class: 'vault-tag' }, e.auth) : null),
+        h('div', { class: 'vault-masked' },
+          Object.entries(e.masked).map(([k, v]) => h('code', { title: k }, `${k}: ${v}`)),
+          e.secrets_set.length ? h('span', { class: 'vault-hint' }, `${e.secrets_set.join(', ')} stored`) : null),
+        h('button', {
+          type: 'button',
+          class: 'vault-remove',
+          'aria-label': `Remove ${e.name}`,
+          disabled: !!view.busy,
+          onclick: async () => {
+            if (!globalThis.confirm?.(`Remove the account “${e.name}” from the vault?`)) return;
+            try { await call('vault.remove', { id: e.id }); say(`Removed ${e.name}.`); } catch { /* shown */ }
+            await refresh();
+          },
+        }, 'Remove'))));
+  }
+
+  function addForm() {
+    const broker = h('select', { name: 'broker' }, Object.keys(FIELDS).map((b) => h('option', { value: b }, b)));
+    const name = h('input', { type: 'text', name: 'name', required: true, maxlength: 64, autocomplete: 'off' });
+    const env = h('select', { name: 'environment' });
+    const auth = h('select', { name: 'auth' }, h('option', { value: 'hmac' }, 'HMAC key'), h('option', { value: 'ed25519' }, 'Ed25519 key'));
+    const authField = field('Key type', auth);
+    const dynamic = h('div', { class: 'vault-dynamic' });
+    const inputs = new Map();
+
+    function rebuild() {
+      const b = broker.value;
+      env.replaceChildren(...ENVIRONMENTS[b].map((e) => h('option', { value: e }, e)));
+      authField.hidden = b !== 'binance';
+      inputs.clear();
+      dynamic.replaceChildren(...FIELDS[b]
+        .filter(([, , , only]) => !only || only === auth.value)
+        .map(([key, label, kind]) => {
+          const input = kind === 'pem'
+            ? h('textarea', { name: key, rows: 4, required: true, spellcheck: 'false', autocomplete: 'off',
+              placeholder: '-----BEGIN PRIVATE KEY-----' })
+            : h('input', {
+              type: kind === 'secret' ? 'password' : kind === 'number' ? 'number' : 'text',
+              name: key, required: true, autocomplete: 'off', spellcheck: 'false', min: kind === 'number' ? 0 : null,
+            });
+          inputs.set(key, [input, kind]);
+          return field(label, input);
+        }));
+    }
+    broker.addEventListener('change', rebuild);
+    auth.addEventListener('change', rebuild);
+    rebuild();
+
+    return h('details', { class: 'vault-add' },
+      h('summary', {}, 'Add a broker account'),
+      h('form', {
+        class: 'vault-form',
+        onsubmit: async (ev) => {
+          ev.preventDefault();
+          const entry = { broker: broker.value, name: name.value.trim(), environment: env.value };
+          if (broker.value === 'binance') entry.auth = auth.value;
+          for (const [key, [input, kind]] of inputs) entry[key] = kind === 'number' ? Number(input.value) : input.value;
+          try {
+            const r = await call('vault.put', { entry });
+            for (const [input] of inputs.values()) input.value = '';
+            name.value = '';
+            say(`Saved ${r.entry.name}.`);
+          } catch { /* shown, fields kept so the user can correct them */ }
+          await refresh();
+        },
+      },
+      field('Broker', broker),
+      field('Account name', name, 'Your label, e.g. “main” or “testnet”'),
+      field('Environment', env),
+      authField,
+      dynamic,
+      h('button', { type: 'submit', disabled: !!view.busy }, 'Save account')));
+  }
+
+  // -- render -----------------------------------------------------------------------------------
+  function errorBox() {
+    if (!view.error) return null;
+    const errs = view.error.details?.errors;
+    return h('div', { class: 'vault-error', role: 'alert' },
+      h('p', {}, retryMessage(view.error.message)),
+      Array.isArray(errs) && errs.length
+        ? h('ul', {}, errs.map((e) => h('li', {}, `${e.field}: ${e.problem}`)))
+        : null,
+      damagedHelp());
+  }
+
+  function retryMessage(message) {
+    // keep "try again in N s" current while the countdown runs
+    const left = retryLeft();
+    return left > 0 ? message.replace(/try again in \d+ s/, `try again in ${left} s`) : message;
+  }
+
+  function render() {
+    const s = view.status;
+    const spinner = view.busy
+      ? h('p', { class: 'vault-busy', 'aria-busy': 'true' }, h('span', { class: 'vault-spinner', 'aria-hidden': 'true' }), view.busy)
+      : null;
+    root.setAttribute('aria-busy', view.busy ? 'true' : 'false');
+    const parts = [];
+    if (!s) parts.push(h('p', {}, 'Loading…'));
+    else if (s.state === 'absent') parts.push(createForm());
+    else if (s.state === 'locked') parts.push(h('p', { class: 'vault-state' }, '🔒 Locked'), unlockForm());
+    else {
+      parts.push(
+        h('div', { class: 'vault-bar' },
+          h('p', { class: 'vault-state' }, `🔓 Unlocked · ${s.entries ?? view.entries.length} account(s)`),
+          h('button', {
+            type: 'button',
+            disabled: !!view.busy,
+            onclick: async () => { try { await call('vault.lock'); say('Vault locked.'); } catch { /* shown */ } await refresh(); },
+          }, 'Lock now')),
+        entryList(), addForm(), changePasswordForm(), autolockControl(),
+        s.kdf ? h('p', { class: 'vault-hint' }, `Key derivation: ${s.kdf}`) : null);
+    }
+    if (s) parts.push(h('p', { class: 'vault-hint vault-path' }, `File: ${s.path}${s.backup ? ' (with .bak)' : ''}`));
+    // keep open <details> and typed (non-secret) values across re-renders of the same state
+    const open = [...body.querySelectorAll('details[open] > summary')].map((x) => x.textContent);
+    const focusedName = document.activeElement?.closest?.('.vault') === root ? document.activeElement.name : null;
+    if (!view.busy || !body.firstChild) {
+      body.replaceChildren(spinner ?? '', errorBox() ?? '', ...parts);
+      for (const d of body.querySelectorAll('details')) if (open.includes(d.querySelector('summary')?.textContent)) d.open = true;
+      if (focusedName) body.querySelector(`[name="${CSS.escape(focusedName)}"]`)?.focus();
+    } else {
+      // while busy, only swap the status line so the form (and what was typed) stays put
+      body.querySelector('.vault-busy')?.remove();
+      body.querySelector('.vault-error')?.remove();
+      body.prepend(spinner);
+      for (const b of body.querySelectorAll('button, select')) b.disabled = true;
+    }
+  }
+
+  client.on('status', (payload) => {
+    if (payload?.vault && payload.vault !== view.status?.state) refresh();
+  });
+  client.onStatus?.((st) => { if (st.state === 'connected') refresh(); });
+  refresh();
+  return { refresh };
+}

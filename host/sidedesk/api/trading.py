@@ -1,0 +1,439 @@
+"""Trading messages: accounts, market data, tickets, orders, positions, flatten, hotkey commands, risk.
+
+Decimals travel as strings both ways; every reply says what the exchange answered. The pure
+checks live in core/, the I/O in trading/desk.py; these handlers only translate.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sidedesk.api.errors import ApiError
+from sidedesk.api.registry import handler
+from sidedesk.brokers.base import PositionSide, Side
+from sidedesk.core.orders import Ticket
+from sidedesk.core.views import dec
+from sidedesk.store.config import RiskSettings
+from sidedesk.vault.service import VaultError
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+    from sidedesk.trading.desk import AccountLink
+
+Money = Decimal
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Empty(Strict):
+    pass
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+
+class AccountRow(BaseModel):
+    id: str
+    name: str
+    broker: str
+    environment: str
+    key_hint: str | None
+    state: str
+    detail: str = ""
+    attempt: int = 0
+    next_retry_s: float | None = None
+    active: bool
+
+
+class AccountsReply(BaseModel):
+    accounts: list[AccountRow]
+    active_id: str | None
+
+
+def _row(host: Host, summary: Any, link: AccountLink | None) -> AccountRow:
+    masked = summary.masked or {}
+    return AccountRow(
+        id=summary.id,
+        name=summary.name,
+        broker=summary.broker,
+        environment=summary.environment,
+        key_hint=next(iter(masked.values()), None),
+        state=link.state.value if link is not None else "disconnected",
+        detail=link.detail if link is not None else "",
+        attempt=link.attempt if link is not None else 0,
+        next_retry_s=link.next_retry_s if link is not None else None,
+        active=host.desk.active_id == summary.id,
+    )
+
+
+def _entries(host: Host) -> list[Any]:
+    try:
+        return list(host.vault.entries())
+    except VaultError as exc:
+        raise ApiError("locked", f"unlock the vault first ({exc})") from None
+
+
+@handler("accounts.list", Empty, AccountsReply)
+async def accounts_list(host: Host, req: Empty) -> AccountsReply:
+    """Broker accounts in the vault with their connection state."""
+    rows = [_row(host, s, host.desk.links.get(s.id)) for s in _entries(host)]
+    return AccountsReply(accounts=rows, active_id=host.desk.active_id)
+
+
+class ActivateRequest(Strict):
+    account_id: str = Field(min_length=1, max_length=64)
+
+
+@handler("accounts.activate", ActivateRequest, AccountRow)
+async def accounts_activate(host: Host, req: ActivateRequest) -> AccountRow:
+    """Connect this account and make it the one the ticket and hotkeys trade on."""
+    from sidedesk.brokers.base import BrokerError
+    from sidedesk.trading.desk import api_error
+
+    summary = next((s for s in _entries(host) if s.id == req.account_id), None)
+    if summary is None:
+        raise ApiError("invalid", f"no account {req.account_id!r} in the vault")
+    try:
+        link = await host.desk.activate(req.account_id)
+    except BrokerError as exc:
+        raise api_error(exc) from None
+    return _row(host, summary, link)
+
+
+@handler("accounts.deactivate", Empty, Empty)
+async def accounts_deactivate(host: Host, req: Empty) -> Empty:
+    """Disconnect the active account (positions and exchange-side stops stay on the exchange)."""
+    await host.desk.deactivate()
+    return Empty()
+
+
+# -- market ---------------------------------------------------------------------------------------
+
+
+class SymbolRow(BaseModel):
+    symbol: str
+    base: str
+    quote: str
+    tick_size: str
+    step_size: str
+    min_qty: str
+    max_qty: str
+    min_notional: str
+    price_precision: int
+    quantity_precision: int
+    quantity_unit: str
+
+
+class SymbolsReply(BaseModel):
+    symbols: list[SymbolRow]
+
+
+@handler("market.symbols", Empty, SymbolsReply)
+async def market_symbols(host: Host, req: Empty) -> SymbolsReply:
+    """Tradable symbols of the active account, with the rules the ticket rounds to."""
+    link = host.desk.active()
+    unit = link.broker.capabilities.quantity_unit
+    rows = [
+        SymbolRow(
+            symbol=r.symbol,
+            base=r.base_asset,
+            quote=r.quote_asset,
+            tick_size=str(r.tick_size),
+            step_size=str(r.step_size),
+            min_qty=str(r.min_qty),
+            max_qty=str(r.max_qty),
+            min_notional=str(r.min_notional),
+            price_precision=r.price_precision,
+            quantity_precision=r.quantity_precision,
+            quantity_unit=unit,
+        )
+        for r in sorted(link.broker.instruments().values(), key=lambda r: r.symbol)
+        if r.trading
+    ]
+    return SymbolsReply(symbols=rows)
+
+
+class WatchRequest(Strict):
+    symbols: list[str] = Field(min_length=1, max_length=50)
+
+
+class WatchReply(BaseModel):
+    symbols: list[str]
+
+
+@handler("market.watch", WatchRequest, WatchReply)
+async def market_watch(host: Host, req: WatchRequest) -> WatchReply:
+    """Start quotes for these symbols (they arrive on the `quotes` topic)."""
+    from sidedesk.brokers.base import BrokerError
+    from sidedesk.trading.desk import api_error
+
+    try:
+        return WatchReply(symbols=await host.desk.watch(req.symbols))
+    except BrokerError as exc:
+        raise api_error(exc) from None
+
+
+# -- tickets and orders -------------------------------------------------------------------------------
+
+
+class TicketModel(Strict):
+    symbol: str = Field(min_length=1, max_length=32)
+    side: Literal["BUY", "SELL"]
+    type: Literal["MARKET", "LIMIT"] = "MARKET"
+    notional: Money | None = Field(None, gt=0, allow_inf_nan=False)
+    quantity: Money | None = Field(None, gt=0, allow_inf_nan=False)
+    price: Money | None = Field(None, gt=0, allow_inf_nan=False)
+    leverage: int | None = Field(None, ge=1, le=125)
+    post_only: bool = False
+    ioc: bool = False
+    reduce_only: bool = False
+    asl: bool = True
+
+    @model_validator(mode="after")
+    def _size(self) -> TicketModel:
+        if (self.notional is None) == (self.quantity is None):
+            raise ValueError("give exactly one of notional (quote currency) and quantity")
+        return self
+
+    def ticket(self) -> Ticket:
+        return Ticket(
+            symbol=self.symbol.upper(),
+            side=Side(self.side),
+            type=self.type,
+            notional=self.notional,
+            quantity=self.quantity,
+            price=self.price,
+            post_only=self.post_only,
+            ioc=self.ioc,
+            reduce_only=self.reduce_only,
+        )
+
+
+class PreviewRequest(Strict):
+    ticket: TicketModel
+
+
+class PreviewReply(BaseModel):
+    symbol: str
+    side: str
+    type: str
+    quantity: str
+    price: str | None
+    notional: str
+    needs_confirmation: bool
+    refused: bool
+    reason: str
+
+
+@handler("order.preview", PreviewRequest, PreviewReply)
+async def order_preview(host: Host, req: PreviewRequest) -> PreviewReply:
+    """What the ticket would send after rounding, and whether a risk limit objects."""
+    pv = host.desk.preview(req.ticket.ticket(), "panel")
+    return PreviewReply(
+        symbol=pv.request.symbol,
+        side=pv.request.side.value,
+        type=pv.request.type.value,
+        quantity=str(pv.request.quantity),
+        price=dec(pv.request.price),
+        notional=dec(pv.notional, 2) or "0",
+        needs_confirmation=pv.decision.action == "confirm",
+        refused=pv.decision.action == "refuse",
+        reason=pv.decision.reason,
+    )
+
+
+class PlaceRequest(Strict):
+    ticket: TicketModel
+    source: Literal["panel", "hotkey"] = "panel"
+    confirmed: bool = False
+
+
+class PlaceReply(BaseModel):
+    status: Literal["placed", "confirm"]
+    client_id: str | None = None
+    order_id: str | None = None
+    order_status: str | None = None
+    filled: str | None = None
+    avg_price: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    notional: str | None = None
+    host_us: float | None = None
+    roundtrip_ms: float | None = None
+    message: str = ""
+    reason: str = ""
+
+
+async def place_ticket(
+    host: Host, t: TicketModel, source: Literal["panel", "hotkey"], confirmed: bool
+) -> PlaceReply:
+    result = await host.desk.place_ticket(t.ticket(), source, confirmed=confirmed, leverage=t.leverage)
+    return PlaceReply(**result)
+
+
+@handler("order.place", PlaceRequest, PlaceReply)
+async def order_place(host: Host, req: PlaceRequest) -> PlaceReply:
+    """Validate, round, risk-check, journal and send one order; reply with the exchange's answer."""
+    return await place_ticket(host, req.ticket, req.source, req.confirmed)
+
+
+class CancelRequest(Strict):
+    symbol: str = Field(min_length=1, max_length=32)
+    order_id: str | None = Field(None, max_length=64)
+    client_id: str | None = Field(None, max_length=64)
+    conditional: bool = False
+
+    @model_validator(mode="after")
+    def _one_id(self) -> CancelRequest:
+        if self.order_id is None and self.client_id is None:
+            raise ValueError("give order_id or client_id")
+        return self
+
+
+class OrderStateReply(BaseModel):
+    order_id: str
+    client_id: str
+    status: str
+
+
+@handler("order.cancel", CancelRequest, OrderStateReply)
+async def order_cancel(host: Host, req: CancelRequest) -> OrderStateReply:
+    """Cancel one order (regular or conditional)."""
+    ack = await host.desk.cancel(
+        req.symbol.upper(), order_id=req.order_id, client_id=req.client_id, conditional=req.conditional
+    )
+    return OrderStateReply(order_id=ack.order_id, client_id=ack.client_id, status=ack.status.value)
+
+
+class ModifyRequest(Strict):
+    symbol: str = Field(min_length=1, max_length=32)
+    order_id: str = Field(min_length=1, max_length=64)
+    side: Literal["BUY", "SELL"]
+    price: Money = Field(gt=0, allow_inf_nan=False)
+    quantity: Money = Field(gt=0, allow_inf_nan=False)
+
+
+@handler("order.modify", ModifyRequest, OrderStateReply)
+async def order_modify(host: Host, req: ModifyRequest) -> OrderStateReply:
+    """Change a resting LIMIT order's price and quantity (rounded to the symbol's rules)."""
+    ack = await host.desk.modify(req.symbol.upper(), req.order_id, Side(req.side), req.price, req.quantity)
+    return OrderStateReply(order_id=ack.order_id, client_id=ack.client_id, status=ack.status.value)
+
+
+class CancelAllRequest(Strict):
+    symbol: str | None = Field(None, max_length=32)
+
+
+class CancelAllReply(BaseModel):
+    cancelled: int
+
+
+@handler("orders.cancel_all", CancelAllRequest, CancelAllReply)
+async def orders_cancel_all(host: Host, req: CancelAllRequest) -> CancelAllReply:
+    """Cancel every open order, regular and conditional, for one symbol or all."""
+    return CancelAllReply(cancelled=await host.desk.cancel_all(req.symbol.upper() if req.symbol else None))
+
+
+class ClosePositionRequest(Strict):
+    symbol: str = Field(min_length=1, max_length=32)
+    position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH"
+    fraction: Literal["0.25", "0.5", "1"] = "1"
+
+
+@handler("position.close", ClosePositionRequest, PlaceReply)
+async def position_close(host: Host, req: ClosePositionRequest) -> PlaceReply:
+    """Close 25 %, 50 % or all of a position with a reduce-only market order."""
+    placed = await host.desk.close_position(
+        req.symbol.upper(), PositionSide(req.position_side), Decimal(req.fraction), "panel"
+    )
+    return PlaceReply(**placed.reply())
+
+
+class FlattenReply(BaseModel):
+    cancelled: int
+    closed: int
+    errors: list[str]
+
+
+@handler("flatten", Empty, FlattenReply)
+async def flatten(host: Host, req: Empty) -> FlattenReply:
+    """Cancel all orders and algo orders, then close every position reduce-only."""
+    return FlattenReply(**await host.desk.flatten("panel"))
+
+
+# -- hotkeys --------------------------------------------------------------------------------------
+
+
+class PositionRef(Strict):
+    symbol: str = Field(min_length=1, max_length=32)
+    position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH"
+
+
+class CommandRequest(Strict):
+    name: Literal["buy", "sell", "flatten", "cancel_all", "close_half", "breakeven"]
+    ticket: dict[str, Any] | None = None
+    position: PositionRef | None = None
+
+
+class CommandReply(BaseModel):
+    name: str
+    summary: str
+    result: dict[str, Any]
+
+
+@handler("command", CommandRequest, CommandReply)
+async def command(host: Host, req: CommandRequest) -> CommandReply:
+    """A keyboard command: the same as the matching request, with a one-line summary to notify."""
+    if req.name in ("buy", "sell"):
+        if req.ticket is None:
+            raise ApiError("invalid", "no ticket yet: set one up in the panel first")
+        data = {**req.ticket, "side": "BUY" if req.name == "buy" else "SELL"}
+        ticket = TicketModel.model_validate(data)
+        placed = await place_ticket(host, ticket, "hotkey", confirmed=False)
+        return CommandReply(name=req.name, summary=placed.message, result=placed.model_dump())
+    if req.name == "flatten":
+        out = await host.desk.flatten("hotkey")
+        summary = f"flattened: {out['cancelled']} orders cancelled, {out['closed']} positions closed"
+        if out["errors"]:
+            summary += f"; {len(out['errors'])} problem(s): {out['errors'][0]}"
+        return CommandReply(name=req.name, summary=summary, result=out)
+    if req.name == "cancel_all":
+        n = await host.desk.cancel_all(None)
+        return CommandReply(name=req.name, summary=f"{n} orders cancelled", result={"cancelled": n})
+    if req.position is None:
+        raise ApiError("invalid", f"{req.name} needs a selected position: select one in the positions table")
+    side = PositionSide(req.position.position_side)
+    if req.name == "close_half":
+        half = await host.desk.close_position(req.position.symbol.upper(), side, Decimal("0.5"), "hotkey")
+        reply = half.reply()
+        return CommandReply(name=req.name, summary=str(reply["message"]), result=reply)
+    raise ApiError("invalid", "move-to-breakeven needs the stop-loss engine (ASL), which is not running")
+
+
+# -- risk -------------------------------------------------------------------------------------------
+
+
+class RiskReply(BaseModel):
+    limits: RiskSettings
+
+
+class RiskSetRequest(Strict):
+    limits: RiskSettings
+
+
+@handler("risk.get", Empty, RiskReply)
+async def risk_get(host: Host, req: Empty) -> RiskReply:
+    """Current pre-trade limits."""
+    return RiskReply(limits=host.config.risk)
+
+
+@handler("risk.set", RiskSetRequest, RiskReply)
+async def risk_set(host: Host, req: RiskSetRequest) -> RiskReply:
+    """Replace the pre-trade limits (saved in the settings file)."""
+    host.update_config(risk=req.limits)
+    return RiskReply(limits=host.config.risk)

@@ -1,0 +1,222 @@
+"""Vault messages. Replies never carry a secret: entries come back as masked summaries.
+
+Errors: wrong password -> `auth` (with `details.retry_after_s`), too many tries -> `rate_limited`,
+locked -> `locked`, damaged file -> `invalid` offering the `.bak` (`vault.restore_backup`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sidedesk.api.errors import ApiError
+from sidedesk.api.registry import handler
+from sidedesk.store.config import ConfigError, load_config, save_config
+from sidedesk.vault import format as fmt
+from sidedesk.vault.entries import EntryInvalid, EntrySummary
+from sidedesk.vault.service import (
+    EntryNotFound,
+    TooManyAttempts,
+    VaultAbsent,
+    VaultError,
+    VaultIsLocked,
+    VaultService,
+    WeakPassword,
+)
+from sidedesk.vault.store import VaultBusy, VaultChanged, VaultExists, VaultStoreError, VaultWriteError
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+
+Password = Field(min_length=1, max_length=1024, description="never logged, never echoed")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class Empty(Strict):
+    pass
+
+
+class VaultStatus(BaseModel):
+    state: Literal["absent", "locked", "unlocked"]
+    path: str = Field(description="where the vault file lives (for backups)")
+    autolock_s: float
+    entries: int | None = Field(description="entry count while unlocked")
+    kdf: str | None = Field(description="key-derivation settings of the open vault")
+    backup: bool = Field(description="a .bak of the previous version exists")
+    retry_after_s: int = Field(description="seconds before another password attempt is accepted")
+
+
+class PasswordRequest(Strict):
+    password: str = Password
+
+
+class ChangePasswordRequest(Strict):
+    old_password: str = Password
+    new_password: str = Password
+
+
+class EntriesReply(BaseModel):
+    entries: list[EntrySummary]
+
+
+class PutRequest(Strict):
+    entry: dict[str, Any] = Field(
+        description="broker account: {id?, name, broker, environment, ...broker fields}; on update, "
+        "secret fields left out keep their stored values"
+    )
+
+
+class PutReply(BaseModel):
+    entry: EntrySummary
+
+
+class RemoveRequest(Strict):
+    id: str = Field(min_length=1, max_length=64)
+
+
+class RemoveReply(BaseModel):
+    removed: str
+
+
+class ConfigureRequest(Strict):
+    autolock_s: float = Field(ge=60, le=24 * 3600, description="lock after this long without vault activity")
+
+
+def status_of(vault: VaultService) -> VaultStatus:
+    return VaultStatus.model_validate(vault.summary())
+
+
+def api_error(exc: Exception, vault: VaultService) -> ApiError:
+    """Map a vault exception to the stable API error. Messages come from our own code, never input."""
+    if isinstance(exc, fmt.WrongPassword):
+        return ApiError("auth", str(exc), {"retry_after_s": exc.retry_after_s})
+    if isinstance(exc, TooManyAttempts):
+        return ApiError("rate_limited", str(exc), {"retry_after_s": exc.retry_after_s})
+    if isinstance(exc, VaultIsLocked):
+        return ApiError("locked", str(exc))
+    if isinstance(exc, fmt.VaultFormatError):
+        has_backup = vault.store.backup.exists()
+        offer = (
+            f"; a backup of the previous version exists ({vault.store.backup.name}): "
+            "restore it from the Setup tab or with `vault.restore_backup`"
+            if has_backup
+            else "; there is no backup: restore vault.sdv from your own copy"
+        )
+        return ApiError(
+            "invalid",
+            f"{exc}{offer}",
+            {"damaged": True, "kind": type(exc).__name__, "backup": has_backup, "path": str(vault.path)},
+        )
+    if isinstance(exc, EntryInvalid):
+        return ApiError("invalid", f"the entry is not valid: {exc}", {"errors": exc.errors})
+    if isinstance(exc, VaultBusy | VaultChanged):
+        return ApiError("rejected", str(exc), {"retry": True})
+    if isinstance(exc, VaultWriteError | VaultExists | VaultStoreError):
+        return ApiError("rejected", str(exc))
+    if isinstance(exc, VaultAbsent | EntryNotFound | WeakPassword | VaultError):
+        return ApiError("invalid", str(exc))
+    raise exc
+
+
+async def _run(host: Host, op: Any) -> None:
+    try:
+        await op
+    except (fmt.WrongPassword, fmt.VaultFormatError, VaultError, VaultStoreError, EntryInvalid) as exc:
+        raise api_error(exc, host.vault) from None
+
+
+def _sync(host: Host, fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (VaultError, EntryInvalid) as exc:
+        raise api_error(exc, host.vault) from None
+
+
+@handler("vault.status", Empty, VaultStatus)
+async def status(host: Host, req: Empty) -> VaultStatus:
+    """State (absent / locked / unlocked), file location, auto-lock and wrong-password delay."""
+    return status_of(host.vault)
+
+
+@handler("vault.create", PasswordRequest, VaultStatus)
+async def create(host: Host, req: PasswordRequest) -> VaultStatus:
+    """Create an empty vault with this password (weak passwords are refused); it opens unlocked."""
+    await _run(host, host.vault.create(req.password))
+    return status_of(host.vault)
+
+
+@handler("vault.unlock", PasswordRequest, VaultStatus)
+async def unlock(host: Host, req: PasswordRequest) -> VaultStatus:
+    """Open the vault. The KDF takes a moment; other messages keep being served meanwhile."""
+    await _run(host, host.vault.unlock(req.password))
+    return status_of(host.vault)
+
+
+@handler("vault.lock", Empty, VaultStatus)
+async def lock(host: Host, req: Empty) -> VaultStatus:
+    """Forget the keys and every decrypted secret now."""
+    host.vault.lock()
+    return status_of(host.vault)
+
+
+@handler("vault.change_password", ChangePasswordRequest, VaultStatus)
+async def change_password(host: Host, req: ChangePasswordRequest) -> VaultStatus:
+    """Re-encrypt under a new password (new salt, current KDF settings), replacing the file atomically."""
+    await _run(host, host.vault.change_password(req.old_password, req.new_password))
+    return status_of(host.vault)
+
+
+@handler("vault.entries", Empty, EntriesReply)
+async def entries(host: Host, req: Empty) -> EntriesReply:
+    """Masked summaries of every broker account."""
+    host.vault.touch()
+    return EntriesReply(entries=_sync(host, host.vault.entries))
+
+
+@handler("vault.put", PutRequest, PutReply)
+async def put(host: Host, req: PutRequest) -> PutReply:
+    """Add or update a broker account; the reply is its masked summary."""
+    host.vault.touch()
+    try:
+        summary = await host.vault.put(req.entry)
+    except (VaultError, VaultStoreError, EntryInvalid) as exc:
+        raise api_error(exc, host.vault) from None
+    return PutReply(entry=summary)
+
+
+@handler("vault.remove", RemoveRequest, RemoveReply)
+async def remove(host: Host, req: RemoveRequest) -> RemoveReply:
+    """Delete a broker account."""
+    host.vault.touch()
+    await _run(host, host.vault.remove(req.id))
+    return RemoveReply(removed=req.id)
+
+
+@handler("vault.configure", ConfigureRequest, VaultStatus)
+async def configure(host: Host, req: ConfigureRequest) -> VaultStatus:
+    """Set the auto-lock delay; it is saved in the host's settings file."""
+    host.vault.set_autolock(req.autolock_s)
+    try:
+        config = load_config(host.paths.config_file)
+    except ConfigError as exc:
+        raise ApiError("invalid", f"auto-lock changed for this session but not saved: {exc}") from None
+    config.vault_autolock_s = req.autolock_s
+    try:
+        save_config(host.paths.config_file, config)
+    except OSError as exc:
+        raise ApiError(
+            "rejected", f"auto-lock changed for this session but not saved: {exc.strerror}"
+        ) from None
+    host.config.vault_autolock_s = req.autolock_s
+    return status_of(host.vault)
+
+
+@handler("vault.restore_backup", Empty, VaultStatus)
+async def restore_backup(host: Host, req: Empty) -> VaultStatus:
+    """Replace a damaged vault with its `.bak`; the damaged file is kept beside it, renamed."""
+    await _run(host, host.vault.restore_backup())
+    return status_of(host.vault)

@@ -1,0 +1,402 @@
+"""`BinanceBroker`: the `Broker` protocol on top of `BinanceClient` (binance.md throughout).
+
+Regular orders go through `order.place`; stop, take-profit and trailing orders through
+`algoOrder.place` (since 2025-12-09). The account's position mode (hedge or one-way) is read at
+connect and kept current, and each order's `positionSide` is fitted to it. Lost replies are
+resolved by looking the order up by client id before anything could be re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sidedesk.brokers.base import (
+    AccountSnapshot,
+    BrokerError,
+    BrokerEvent,
+    Capabilities,
+    ConnectionEvent,
+    ConnectionState,
+    EventSink,
+    FillEvent,
+    InstrumentRules,
+    OrderAck,
+    OrderEvent,
+    OrderRequest,
+    PositionSide,
+    QuoteEvent,
+    Side,
+)
+from sidedesk.brokers.binance import messages as msg
+from sidedesk.brokers.binance import replies
+from sidedesk.brokers.binance.client import USER_EVENTS, BinanceClient, Endpoints, endpoints_for
+from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, StreamEvent
+from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.filters import parse_exchange_info
+from sidedesk.brokers.binance.signing import KeyFormatError, make_signer
+from sidedesk.core.orders import close_order, make_client_id, position_side_for
+from sidedesk.net.ws import WsStatus
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(
+    native_trailing_stop=True,
+    hedge_mode=True,
+    reduce_only=True,
+    modify_order=True,
+    separate_conditional_orders=True,
+    fractional_quantity=True,
+    min_callback_pct=Decimal("0.1"),
+    max_callback_pct=Decimal(10),
+    quantity_unit="base",
+)
+
+_STATES = {
+    "connecting": ConnectionState.CONNECTING,
+    "connected": ConnectionState.CONNECTED,
+    "reconnecting": ConnectionState.RECONNECTING,
+    "stopped": ConnectionState.DISCONNECTED,
+    "gave_up": ConnectionState.DISCONNECTED,
+    "auth_failed": ConnectionState.AUTH_FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenResult:
+    cancelled: int
+    closes: tuple[OrderAck, ...]
+    errors: tuple[str, ...] = ()
+
+
+class BinanceBroker:
+    broker = "binance"
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        account_id: str,
+        *,
+        api_key: str,
+        secret: str,
+        sink: EventSink,
+        environment: str = "testnet",
+        urls: Mapping[str, str] | None = None,
+        fast_fills: bool = False,
+        recv_window: int = msg.DEFAULT_RECV_WINDOW,
+        request_timeout_s: float = 10.0,
+        reconnect_wait_s: float = 2.0,
+    ) -> None:
+        if not api_key or not api_key.isascii() or any(c.isspace() for c in api_key):
+            raise BrokerError("invalid", "the API key is empty or contains spaces; paste it exactly")
+        try:
+            signer = make_signer(secret)
+        except KeyFormatError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        self.account_id = account_id
+        self.environment = environment
+        self.endpoints: Endpoints = endpoints_for(environment, urls)
+        self._sink = sink
+        self._rules: dict[str, InstrumentRules] = {}
+        self._marks: dict[str, Decimal] = {}
+        self._leverage: dict[str, int] = {}
+        self.hedge_mode = False
+        # With fast_fills, TRADE_LITE (earlier, but without fee) is the fill and the matching
+        # ORDER_TRADE_UPDATE fill is dropped; otherwise ORDER_TRADE_UPDATE (with fee, P&L) is.
+        self.fast_fills = fast_fills
+        self._fills = FillDeduper()
+        events = (*USER_EVENTS, "TRADE_LITE") if fast_fills else USER_EVENTS
+        self.client = BinanceClient(
+            self.endpoints,
+            msg.Credentials(api_key, signer),
+            on_event=self._on_stream_event,
+            on_status=self._on_status,
+            account_id=account_id,
+            recv_window=recv_window,
+            request_timeout_s=request_timeout_s,
+            reconnect_wait_s=reconnect_wait_s,
+            user_events=events,
+        )
+
+    @classmethod
+    def from_entry(
+        cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
+    ) -> BinanceBroker:
+        """From a vault entry: `api_key`, `secret` (HMAC) or `private_key` (Ed25519/RSA PKCS#8 PEM),
+        `environment` (live | testnet | simulator), and for the simulator `urls` {rest, ws_api, stream}.
+        `options` are passed to the constructor (fast_fills, recv_window, request_timeout_s)."""
+        secret = entry.get("private_key") or entry.get("secret") or ""
+        urls = entry.get("urls")
+        return cls(
+            account_id,
+            api_key=str(entry.get("api_key", "")),
+            secret=str(secret),
+            sink=sink,
+            environment=str(entry.get("environment", "testnet")),
+            urls=urls if isinstance(urls, Mapping) else None,
+            **options,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        self._emit(
+            ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=self.client.server_now_ms())
+        )
+        try:
+            await self.client.sync_time()
+            info = parse_exchange_info(await self.client.rest(msg.exchange_info()))
+            self._rules = info.rules
+            self.client.limiter.configure(info.rate_limits)
+            for skipped in info.skipped:
+                log.warning("exchangeInfo: skipped %s", skipped)
+            await self.refresh_position_mode()
+            await self.client.start_api()
+            await self.client.start_user_stream()
+        except MalformedMessage as exc:
+            await self.client.close()
+            raise BrokerError(
+                "internal", f"Binance answered something unreadable at connect ({exc})"
+            ) from exc
+        except BrokerError:
+            await self.client.close()
+            raise
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def instruments(self) -> dict[str, InstrumentRules]:
+        return dict(self._rules)
+
+    def mark_price(self, symbol: str) -> Decimal | None:
+        return self._marks.get(symbol)
+
+    async def refresh_position_mode(self) -> bool:
+        self.hedge_mode = replies.dual_side(await self.client.rest(msg.get_position_mode()))
+        return self.hedge_mode
+
+    # -- orders -----------------------------------------------------------------------------------
+
+    def _fit_position_side(self, order: OrderRequest) -> OrderRequest:
+        """One-way accounts take BOTH; hedge accounts need LONG/SHORT (derived from side + reduce-only)."""
+        if not self.hedge_mode:
+            return (
+                order
+                if order.position_side is PositionSide.BOTH
+                else replace(order, position_side=PositionSide.BOTH)
+            )
+        if order.position_side is not PositionSide.BOTH:
+            return order
+        reducing = order.reduce_only or (order.type.is_conditional and order.quantity == 0)
+        return replace(
+            order, position_side=position_side_for(order.side, hedge_mode=True, reduce_only=reducing)
+        )
+
+    async def place(self, order: OrderRequest) -> OrderAck:
+        try:
+            return await self._place(self._fit_position_side(order))
+        except BrokerError as exc:
+            if exc.broker_code != -4061:
+                raise
+            # The position mode was switched elsewhere (website, another tool) since we read it. A
+            # -4061 order was refused, so nothing executed: re-read the mode, refit, send once more.
+            before = self.hedge_mode
+            await self.refresh_position_mode()
+            if self.hedge_mode == before:
+                raise
+            log.info("position mode changed to %s; order refitted", "hedge" if self.hedge_mode else "one-way")
+            return await self._place(self._fit_position_side(order))
+
+    async def _place(self, order: OrderRequest) -> OrderAck:
+        try:
+            call = msg.algo_order_place(order) if order.type.is_conditional else msg.order_place(order)
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        try:
+            result = await self.client.call(call)
+        except BrokerError as exc:
+            if exc.code != "unknown_outcome":
+                raise
+            return await self._resolve(order, exc)
+        return self._ack(result, conditional=order.type.is_conditional)
+
+    async def _resolve(self, order: OrderRequest, lost: BrokerError) -> OrderAck:
+        """A lost reply: ask the exchange whether the order exists (one targeted query by client id).
+        Never re-sends: if Binance has no such order the outcome stays unknown (it may still be in
+        flight inside the exchange), but the trader is told what the query found."""
+        try:
+            ev = await self.lookup(order.symbol, order.client_id, conditional=order.type.is_conditional)
+        except BrokerError as exc:
+            log.warning("order %s: lookup after a lost reply failed: %s", order.client_id, exc.message)
+            raise lost from exc
+        if ev is None:
+            raise BrokerError(
+                "unknown_outcome",
+                "the connection to Binance failed before it answered, and Binance has no order with "
+                f"this id ({order.client_id}): most likely it was not placed; check the open orders "
+                "and positions before sending it again",
+                lost.broker_code,
+            ) from lost
+        return OrderAck(
+            ev.order_id,
+            ev.client_id,
+            ev.status,
+            ev.filled,
+            ev.avg_price,
+            ev.is_conditional,
+            ev.update_time_ms,
+        )
+
+    def _ack(self, result: Any, *, conditional: bool) -> OrderAck:
+        try:
+            return replies.algo_ack(result) if conditional else replies.order_ack(result)
+        except MalformedMessage as exc:
+            # the exchange did act; only its answer is unreadable
+            raise BrokerError(
+                "unknown_outcome", f"Binance's answer was unreadable ({exc}); checking"
+            ) from exc
+
+    async def cancel(
+        self,
+        symbol: str,
+        *,
+        order_id: str | None = None,
+        client_id: str | None = None,
+        conditional: bool = False,
+    ) -> OrderAck:
+        try:
+            call = (
+                msg.algo_order_cancel(algo_id=order_id, client_algo_id=client_id)
+                if conditional
+                else msg.order_cancel(symbol, order_id=order_id, client_id=client_id)
+            )
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        return self._ack(await self.client.call(call), conditional=conditional)
+
+    async def modify(
+        self, symbol: str, order_id: str, *, quantity: Decimal, price: Decimal, side: Side
+    ) -> OrderAck:
+        try:
+            call = msg.order_modify(symbol, order_id, side=side.value, quantity=quantity, price=price)
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        return self._ack(await self.client.call(call), conditional=False)
+
+    async def open_orders(self, symbol: str | None = None) -> tuple[OrderEvent, ...]:
+        regular = replies.orders(await self.client.rest(msg.open_orders(symbol)), self.account_id)
+        algo = replies.orders(
+            await self.client.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
+        )
+        return regular + algo
+
+    async def cancel_all(self, symbol: str | None = None) -> int:
+        opened = await self.open_orders(symbol)
+        count = 0
+        for sym in sorted({o.symbol for o in opened}):
+            mine = [o for o in opened if o.symbol == sym]
+            if any(not o.is_conditional for o in mine):
+                await self.client.rest(msg.cancel_all_open_orders(sym))
+            if any(o.is_conditional for o in mine):
+                await self.client.rest(msg.cancel_all_algo_open_orders(sym))
+            count += len(mine)
+        return count
+
+    async def flatten(self, kind: str = "h") -> FlattenResult:
+        """Cancel every order and algo order, then close every position reduce-only at market."""
+        cancelled = await self.cancel_all(None)
+        positions = replies.positions(await self.client.call(msg.account_position()), self.account_id)
+        acks: list[OrderAck] = []
+        errors: list[str] = []
+        for pos in positions:
+            rules = self._rules.get(pos.symbol)
+            if pos.quantity == 0 or rules is None:
+                continue
+            order = close_order(pos, Decimal(1), rules, client_id=make_client_id(kind))  # type: ignore[arg-type]
+            try:
+                acks.append(await self.place(order))
+            except BrokerError as exc:
+                errors.append(f"{pos.symbol} {pos.position_side.value}: {exc.message}")
+        return FlattenResult(cancelled, tuple(acks), tuple(errors))
+
+    async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
+        try:
+            if conditional:
+                return replies.algo_order(
+                    await self.client.rest(msg.get_algo_order(client_algo_id=client_id)), self.account_id
+                )
+            return replies.order(
+                await self.client.call(msg.order_status(symbol, client_id=client_id)), self.account_id
+            )
+        except BrokerError as exc:
+            if exc.broker_code in (-2013, -2011):
+                return None
+            raise
+        except MalformedMessage as exc:
+            raise BrokerError("internal", f"Binance's order query answer was unreadable ({exc})") from exc
+
+    async def snapshot(self) -> AccountSnapshot:
+        try:
+            balances = replies.balances(await self.client.call(msg.account_balance()), self.account_id)
+            positions = replies.positions(await self.client.call(msg.account_position()), self.account_id)
+            orders = await self.open_orders(None)
+        except MalformedMessage as exc:
+            raise BrokerError("internal", f"Binance's account snapshot was unreadable ({exc})") from exc
+        return AccountSnapshot(
+            self.account_id,
+            balances,
+            tuple(p for p in positions if p.quantity != 0),
+            orders,
+            hedge_mode=self.hedge_mode,
+            ts_ms=self.client.server_now_ms(),
+        )
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        try:
+            call = msg.change_leverage(symbol, leverage)
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        if self._leverage.get(symbol) == leverage:
+            return  # unchanged: no request (REST weight, and latency before the order)
+        await self.client.rest(call)
+        self._leverage[symbol] = leverage
+
+    async def subscribe_quotes(self, symbols: list[str]) -> None:
+        await self.client.subscribe(symbols)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def _emit(self, ev: BrokerEvent) -> None:
+        try:
+            self._sink(ev)
+        except Exception:  # a consumer bug must not break the connection
+            log.exception("event sink failed")
+
+    def _on_stream_event(self, ev: StreamEvent) -> None:
+        if isinstance(ev, ListenKeyExpired):
+            self.client.renew_user_stream("listenKey expired")
+            return
+        if isinstance(ev, LeverageChanged):
+            self._leverage[ev.symbol] = ev.leverage
+            return
+        if isinstance(ev, FillEvent) and not self._fills.first_time(ev):
+            return
+        if isinstance(ev, QuoteEvent) and ev.mark is not None:
+            self._marks[ev.symbol] = ev.mark
+        self._emit(ev)
+
+    def _on_status(self, status: WsStatus) -> None:
+        state = _STATES.get(status.state, ConnectionState.DISCONNECTED)
+        self._emit(
+            ConnectionEvent(
+                self.account_id,
+                state,
+                attempt=status.attempt,
+                detail=f"{status.name}: {status.last_error or status.reason or status.state}",
+                next_retry_s=status.next_retry_s,
+                ts_ms=self.client.server_now_ms(),
+            )
+        )

@@ -1,0 +1,1 @@
+"""Network helpers shared by broker clients: time sync and rate limiting."""

@@ -1,0 +1,613 @@
+"""The Desk: connects broker accounts, keeps the books current from their events, and turns
+intents (panel clicks, hotkeys) into validated, risk-checked, journaled orders.
+
+Everything that decides is pure and lives in `core/` (orders, risk, positions, orders book,
+views); this module is the shell that feeds it events, calls the broker, writes the journal
+and publishes topics. Every intent gets a definite outcome in the journal and in the reply:
+placed, refused with a reason, or "unknown — reconciling".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from sidedesk.api.errors import ApiError
+from sidedesk.brokers.base import (
+    AccountSnapshot,
+    BalanceEvent,
+    Broker,
+    BrokerError,
+    BrokerEvent,
+    ConnectionEvent,
+    ConnectionState,
+    FillEvent,
+    InstrumentRules,
+    OrderAck,
+    OrderEvent,
+    OrderRequest,
+    PositionEvent,
+    PositionSide,
+    QuoteEvent,
+    Side,
+)
+from sidedesk.core.account import Portfolio
+from sidedesk.core.orders import ClientKind, PreflightError, Ticket, close_order, make_client_id, prepare
+from sidedesk.core.orders_book import OrdersBook
+from sidedesk.core.risk import OrderRate, RiskDecision, RiskLimits, evaluate
+from sidedesk.core.staleness import Staleness
+from sidedesk.core.views import account_payload as account_view
+from sidedesk.core.views import dec, orders_payload, positions_payload
+from sidedesk.store.journal import Journal, JournalError
+from sidedesk.trading.factory import build_broker
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+
+log = logging.getLogger(__name__)
+
+Source = Literal["panel", "hotkey", "asl"]
+ZERO = Decimal(0)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class AccountLink:
+    """One vault account and, when active, its broker connection."""
+
+    account_id: str
+    broker: Broker
+    state: ConnectionState = ConnectionState.DISCONNECTED
+    attempt: int = 0
+    detail: str = ""
+    next_retry_s: float | None = None
+    was_connected: bool = False
+    resyncing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    ack: OrderAck
+    request: OrderRequest
+    host_us: float | None
+    roundtrip_ms: float
+
+    def reply(self) -> dict[str, Any]:
+        return {
+            "status": "placed",
+            "client_id": self.ack.client_id,
+            "order_id": self.ack.order_id,
+            "order_status": self.ack.status.value,
+            "filled": dec(self.ack.filled),
+            "avg_price": dec(self.ack.avg_price),
+            "quantity": dec(self.request.quantity),
+            "price": dec(self.request.price),
+            "host_us": None if self.host_us is None else round(self.host_us, 1),
+            "roundtrip_ms": round(self.roundtrip_ms, 3),
+            "message": f"{self.request.side.value} {dec(self.request.quantity)} {self.request.symbol} "
+            f"{self.request.type.value.lower()}: {self.ack.status.value.lower()}",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    link: AccountLink
+    request: OrderRequest
+    decision: RiskDecision
+    notional: Decimal
+
+
+def api_error(exc: BrokerError) -> ApiError:
+    details: dict[str, Any] = {}
+    if exc.broker_code is not None:
+        details["broker_code"] = exc.broker_code
+    if exc.retry_after_s is not None:
+        details["retry_after_s"] = round(exc.retry_after_s, 1)
+    return ApiError(exc.code, exc.message, details or None)
+
+
+class Desk:
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.journal = Journal(host.paths.journal_file)
+        self.portfolio = Portfolio()
+        self.orders = OrdersBook()
+        self.staleness = Staleness()
+        self.quotes: dict[str, QuoteEvent] = {}
+        self.links: dict[str, AccountLink] = {}
+        self.active_id: str | None = None
+        self.rate = OrderRate()
+        self._watch: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._activating: asyncio.Lock = asyncio.Lock()
+        stream = host.stream
+        stream.provide_snapshot("positions", self.positions_view)
+        stream.provide_snapshot("orders", self.orders_view)
+        stream.provide_snapshot("account", self.account_view)
+        stream.provide_snapshot("quotes", self.quotes_view)
+        host.on_shutdown(self.close)
+
+    # -- views (the topics' payloads) -----------------------------------------------------------
+    def positions_view(self) -> dict[str, Any]:
+        return positions_payload(self.portfolio.positions, orders=self.orders)
+
+    def orders_view(self) -> dict[str, Any]:
+        return orders_payload(self.orders)
+
+    def account_view(self) -> dict[str, Any]:
+        return account_view(self.portfolio, now_ms())
+
+    def quotes_view(self) -> dict[str, Any]:
+        return {
+            "quotes": {
+                s: {
+                    "bid": dec(q.bid),
+                    "ask": dec(q.ask),
+                    "mark": dec(q.mark),
+                    "last": dec(q.last),
+                    "ts_ms": q.ts_ms,
+                }
+                for s, q in sorted(self.quotes.items())
+            }
+        }
+
+    def brokers_status(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        out = []
+        for link in self.links.values():
+            event_age, _ = self.staleness.ages(f"user:{link.account_id}", now)
+            _, price_age = self.staleness.ages(f"market:{link.broker.broker}", now)
+            out.append(
+                {
+                    "account_id": link.account_id,
+                    "broker": link.broker.broker,
+                    "active": link.account_id == self.active_id,
+                    "state": link.state.value,
+                    "attempt": link.attempt,
+                    "next_retry_s": link.next_retry_s,
+                    "detail": link.detail,
+                    "last_event_age_s": None if event_age is None else round(event_age, 1),
+                    "last_price_age_s": None if price_age is None else round(price_age, 1),
+                }
+            )
+        return out
+
+    # -- events from brokers ----------------------------------------------------------------------
+    def sink_for(self, account_id: str) -> Callable[[BrokerEvent], None]:
+        def sink(ev: BrokerEvent) -> None:
+            try:
+                self.on_event(account_id, ev)
+            except Exception:  # a bad event is logged and dropped; the stream goes on
+                log.exception("could not apply %s from %s", type(ev).__name__, account_id)
+
+        return sink
+
+    def on_event(self, account_id: str, ev: BrokerEvent) -> None:
+        stream = self.host.stream
+        mono = time.monotonic()
+        if isinstance(ev, QuoteEvent):
+            prev = self.quotes.get(ev.symbol)
+            self.quotes[ev.symbol] = (
+                ev
+                if prev is None
+                else QuoteEvent(
+                    ev.symbol,
+                    ev.bid if ev.bid is not None else prev.bid,
+                    ev.ask if ev.ask is not None else prev.ask,
+                    ev.mark if ev.mark is not None else prev.mark,
+                    ev.last if ev.last is not None else prev.last,
+                    ev.ts_ms or prev.ts_ms,
+                )
+            )
+            link = self.links.get(account_id)
+            if link is not None:
+                self.staleness.on_price(f"market:{link.broker.broker}", mono)
+            if self.portfolio.apply(ev).positions:
+                stream.publish("positions", self.positions_view)
+                stream.publish("account", self.account_view)
+            stream.publish("quotes", self.quotes_view)
+            return
+        if isinstance(ev, ConnectionEvent):
+            self._on_connection(account_id, ev)
+            return
+        self.staleness.on_event(f"user:{account_id}", mono, event_ms=getattr(ev, "event_time_ms", 0) or 0)
+        self._journal(
+            "event", {"kind": type(ev).__name__, "event": ev}, account_id, getattr(ev, "client_id", None)
+        )
+        if isinstance(ev, OrderEvent):
+            if self.orders.apply(ev):
+                stream.publish("orders", self.orders_view)
+                stream.publish("positions", self.positions_view)  # stop prices shown per position
+            return
+        if isinstance(ev, FillEvent | PositionEvent | BalanceEvent):
+            changes = self.portfolio.apply(ev)
+            if changes.positions:
+                stream.publish("positions", self.positions_view)
+            if changes.account:
+                stream.publish("account", self.account_view)
+
+    def _on_connection(self, account_id: str, ev: ConnectionEvent) -> None:
+        link = self.links.get(account_id)
+        if link is None:
+            return
+        previous = link.state
+        link.state, link.attempt, link.detail, link.next_retry_s = (
+            ev.state,
+            ev.attempt,
+            ev.detail,
+            ev.next_retry_s,
+        )
+        if (
+            ev.state is ConnectionState.CONNECTED
+            and previous is ConnectionState.RECONNECTING
+            and link.was_connected
+        ):
+            self._spawn(self.resync(account_id, reason="reconnected"))
+        if ev.state is ConnectionState.AUTH_FAILED:
+            self.log(
+                "error", f"{account_id}: the broker refused the credentials ({ev.detail}); trading stopped"
+            )
+        self.host.stream.publish("status", self.host.status)
+
+    def log(self, level: str, message: str) -> None:
+        getattr(log, "warning" if level == "warning" else level if level in ("info", "error") else "info")(
+            message
+        )
+        self.host.stream.publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
+
+    def _journal(self, kind: str, data: object, account: str | None, client_id: str | None) -> None:
+        try:
+            self.journal.append(kind, data, account=account, client_id=client_id)
+        except JournalError as exc:
+            self.log("error", str(exc))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- accounts -------------------------------------------------------------------------------
+    def active(self) -> AccountLink:
+        if self.active_id is None or self.active_id not in self.links:
+            raise ApiError("not_connected", "no broker account is active: pick one in Setup")
+        link = self.links[self.active_id]
+        if link.state is ConnectionState.AUTH_FAILED:
+            raise ApiError(
+                "auth", f"the broker refused this account's credentials ({link.detail}); update them in Setup"
+            )
+        return link
+
+    async def activate(self, account_id: str) -> AccountLink:
+        async with self._activating:
+            link = self.links.get(account_id)
+            if link is None or link.state in (ConnectionState.DISCONNECTED, ConnectionState.AUTH_FAILED):
+                if link is not None:
+                    await self._close_link(link)
+                entry = self.host.vault.get_entry(account_id)
+                broker = build_broker(entry, self.sink_for(account_id), self.host.config.simulators)
+                link = AccountLink(account_id, broker)
+                self.links[account_id] = link
+                try:
+                    await broker.connect()
+                except BrokerError:
+                    self.links.pop(account_id, None)
+                    raise
+                link.state = ConnectionState.CONNECTED
+                link.was_connected = True
+                await self.resync(account_id, reason="connected")
+                self.portfolio.positions.set_rules(broker.instruments())
+                await self.watch([*self.host.config.watchlist, *self._position_symbols(account_id)], link)
+            self.active_id = account_id
+            if self.host.config.active_account != account_id:
+                self.host.update_config(active_account=account_id)
+            self.host.stream.publish("status", self.host.status)
+            return link
+
+    async def deactivate(self) -> None:
+        if self.active_id is not None and self.active_id in self.links:
+            await self._close_link(self.links.pop(self.active_id))
+        self.active_id = None
+        self.host.update_config(active_account=None)
+        self.host.stream.publish("status", self.host.status)
+
+    async def _close_link(self, link: AccountLink) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(link.broker.close(), 1.0)
+        link.state = ConnectionState.DISCONNECTED
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for link in list(self.links.values()):
+            await self._close_link(link)
+        self.journal.close()
+
+    def _position_symbols(self, account_id: str) -> list[str]:
+        return sorted({p.symbol for p in self.portfolio.positions.positions(account_id)})
+
+    async def watch(self, symbols: list[str], link: AccountLink | None = None) -> list[str]:
+        link = link or self.active()
+        known = link.broker.instruments()
+        wanted = [s.upper() for s in symbols if s.upper() in known]
+        new = [s for s in dict.fromkeys(wanted) if s not in self._watch]
+        if new:
+            await link.broker.subscribe_quotes(new)
+            self._watch.update(new)
+        return sorted(self._watch)
+
+    async def resync(self, account_id: str, reason: str) -> AccountSnapshot | None:
+        """Replace local state by the exchange's (the exchange is the source of truth)."""
+        link = self.links.get(account_id)
+        if link is None or link.resyncing:
+            return None
+        link.resyncing = True
+        try:
+            snap = await link.broker.snapshot()
+        except BrokerError as exc:
+            self.log("warning", f"{account_id}: resync after {reason} failed: {exc.message}")
+            return None
+        finally:
+            link.resyncing = False
+        before = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
+        self.portfolio.apply(snap)
+        self.orders.apply_snapshot(snap)
+        after = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
+        for key in sorted(set(before) | set(after), key=str):
+            if before.get(key, ZERO) != after.get(key, ZERO):
+                self.log(
+                    "info",
+                    f"{key[1]} {key[2].value}: position corrected from {before.get(key, ZERO)} to "
+                    f"{after.get(key, ZERO)} after {reason}",
+                )
+        self._journal("correction", {"reason": reason, "snapshot": snap}, account_id, None)
+        stream = self.host.stream
+        stream.publish("positions", self.positions_view)
+        stream.publish("orders", self.orders_view)
+        stream.publish("account", self.account_view)
+        return snap
+
+    # -- intents --------------------------------------------------------------------------------
+    def rules(self, link: AccountLink, symbol: str) -> InstrumentRules:
+        rules = link.broker.instruments().get(symbol)
+        if rules is None:
+            raise ApiError("invalid", f"{symbol} is not traded on this account", {"field": "symbol"})
+        return rules
+
+    def mark(self, symbol: str) -> Decimal | None:
+        """The price orders are sized and checked against: mark, else last, else the mid."""
+        q = self.quotes.get(symbol)
+        if q is None:
+            return None
+        if q.mark:
+            return q.mark
+        if q.last:
+            return q.last
+        if q.bid and q.ask:
+            return (q.bid + q.ask) / 2
+        return None
+
+    def risk_limits(self) -> RiskLimits:
+        r = self.host.config.risk
+        return RiskLimits(
+            r.max_order_notional, r.max_position_notional, r.max_orders_per_minute, r.confirm_above_notional
+        )
+
+    def position_qty(self, account_id: str, symbol: str) -> Decimal:
+        return sum(
+            (p.quantity for p in self.portfolio.positions.positions(account_id) if p.symbol == symbol), ZERO
+        )
+
+    def preview(self, ticket: Ticket, source: Source, *, kind: ClientKind = "m") -> Preview:
+        link = self.active()
+        rules = self.rules(link, ticket.symbol)
+        cid = make_client_id(kind)
+        try:
+            request = prepare(
+                ticket,
+                rules,
+                client_id=cid,
+                mark_price=self.mark(ticket.symbol),
+                hedge_mode=bool(getattr(link.broker, "hedge_mode", False)),
+            )
+        except PreflightError as exc:
+            raise ApiError("invalid", str(exc), exc.details()) from None
+        ref = request.price or self.mark(ticket.symbol) or ZERO
+        notional = request.quantity * ref * rules.contract_multiplier
+        pos = self.position_qty(link.account_id, ticket.symbol)
+        after = pos + request.side.sign * request.quantity
+        decision = evaluate(
+            self.risk_limits(),
+            order_notional=notional,
+            position_notional_after=abs(after) * ref * rules.contract_multiplier,
+            reduces_only=request.reduce_only or abs(after) < abs(pos),
+            source=source,
+            orders_last_minute=self.rate.count(now_ms()),
+        )
+        return Preview(link, request, decision, notional)
+
+    async def place_ticket(
+        self, ticket: Ticket, source: Source, *, confirmed: bool, leverage: int | None = None
+    ) -> dict[str, Any]:
+        t0 = time.perf_counter_ns()
+        pv = self.preview(ticket, source, kind="h" if source == "hotkey" else "m")
+        link, request, decision, notional = pv.link, pv.request, pv.decision, pv.notional
+        if decision.action == "refuse":
+            self._journal(
+                "outcome",
+                {"refused": decision.reason, "request": request},
+                link.account_id,
+                request.client_id,
+            )
+            raise ApiError("rejected", decision.reason, {"limit": decision.limit})
+        if decision.action == "confirm" and not confirmed:
+            if source == "hotkey":
+                raise ApiError(
+                    "rejected", f"{decision.reason}: confirm it in the panel", {"limit": decision.limit}
+                )
+            return {"status": "confirm", "reason": decision.reason, "notional": dec(notional, 2)}
+        if leverage is not None:
+            try:
+                await link.broker.set_leverage(request.symbol, leverage)
+            except BrokerError as exc:
+                raise api_error(exc) from None
+        placed = await self.place(link, request, source, t0)
+        return placed.reply()
+
+    async def place(
+        self, link: AccountLink, request: OrderRequest, source: Source, t0: int | None = None
+    ) -> Placed:
+        """Journal the intent, send it, journal the outcome (before the reply is sent)."""
+        t0 = t0 if t0 is not None else time.perf_counter_ns()
+        self._journal("intent", {"source": source, "request": request}, link.account_id, request.client_id)
+        self.rate.record(now_ms())
+        t_send = time.perf_counter_ns()
+        try:
+            ack = await link.broker.place(request)
+        except BrokerError as exc:
+            outcome = "unknown — reconciling" if exc.code == "unknown_outcome" else "refused"
+            self._journal(
+                "outcome",
+                {"status": outcome, "code": exc.code, "message": exc.message, "broker_code": exc.broker_code},
+                link.account_id,
+                request.client_id,
+            )
+            if exc.code == "unknown_outcome":
+                self._spawn(self.reconcile(link, request))
+            raise api_error(exc) from None
+        t_ack = time.perf_counter_ns()
+        self._journal("outcome", {"status": ack.status.value, "ack": ack}, link.account_id, request.client_id)
+        sent_ns = getattr(link.broker, "last_send_ns", None)
+        if not isinstance(sent_ns, int) or not t_send <= sent_ns <= t_ack:
+            sent_ns = None
+        host_us = None if sent_ns is None else (sent_ns - t0) / 1000
+        roundtrip_ms = (t_ack - (sent_ns or t_send)) / 1e6
+        return Placed(ack, request, host_us, roundtrip_ms)
+
+    async def reconcile(self, link: AccountLink, request: OrderRequest, attempts: int = 5) -> None:
+        """A lost reply: look the order up by client id until the exchange says yes or no."""
+        for i in range(attempts):
+            await asyncio.sleep(min(0.5 * 2**i, 5.0))
+            try:
+                found = await link.broker.lookup(
+                    request.symbol, request.client_id, conditional=request.type.is_conditional
+                )
+            except BrokerError:
+                continue
+            status = found.status.value if found is not None else "NOT_FOUND"
+            self._journal(
+                "outcome", {"status": status, "reconciled": True}, link.account_id, request.client_id
+            )
+            if found is not None:
+                self.orders.apply(found)
+                self.host.stream.publish("orders", self.orders_view)
+            self.log("info", f"order {request.client_id}: outcome resolved as {status}")
+            return
+        self.log("error", f"order {request.client_id}: outcome still unknown; check the exchange")
+
+    async def cancel(
+        self, symbol: str, *, order_id: str | None, client_id: str | None, conditional: bool
+    ) -> OrderAck:
+        link = self.active()
+        try:
+            ack = await link.broker.cancel(
+                symbol, order_id=order_id, client_id=client_id, conditional=conditional
+            )
+        except BrokerError as exc:
+            raise api_error(exc) from None
+        self._journal("outcome", {"cancel": ack}, link.account_id, ack.client_id)
+        return ack
+
+    async def modify(
+        self, symbol: str, order_id: str, side: Side, price: Decimal, quantity: Decimal
+    ) -> OrderAck:
+        link = self.active()
+        rules = self.rules(link, symbol)
+        from sidedesk.core.orders import check_price, check_quantity, round_price
+
+        try:
+            price = round_price(price, side, rules)
+            check_price(price, side, rules)
+            check_quantity(quantity, rules, market=False)
+        except PreflightError as exc:
+            raise ApiError("invalid", str(exc), exc.details()) from None
+        try:
+            ack = await link.broker.modify(symbol, order_id, quantity=quantity, price=price, side=side)
+        except BrokerError as exc:
+            raise api_error(exc) from None
+        self._journal("outcome", {"modify": ack}, link.account_id, ack.client_id)
+        return ack
+
+    async def cancel_all(self, symbol: str | None) -> int:
+        link = self.active()
+        try:
+            n = await link.broker.cancel_all(symbol)
+        except BrokerError as exc:
+            raise api_error(exc) from None
+        self._journal("outcome", {"cancel_all": symbol or "*", "cancelled": n}, link.account_id, None)
+        return n
+
+    async def close_position(
+        self, symbol: str, position_side: PositionSide, fraction: Decimal, source: Source
+    ) -> Placed:
+        link = self.active()
+        rules = self.rules(link, symbol)
+        pos = self.portfolio.positions.get(link.account_id, symbol, position_side)
+        if pos is None or pos.quantity == 0:
+            raise ApiError("invalid", f"no open {symbol} {position_side.value} position to close")
+        event = PositionEvent(link.account_id, symbol, position_side, pos.quantity, pos.entry_price)
+        try:
+            request = close_order(
+                event, fraction, rules, client_id=make_client_id("h" if source == "hotkey" else "m")
+            )
+        except PreflightError as exc:
+            raise ApiError("invalid", str(exc), exc.details()) from None
+        if not getattr(link.broker, "hedge_mode", False):
+            request = replace(request, position_side=PositionSide.BOTH)
+        return await self.place(link, request, source)
+
+    async def flatten(self, source: Source) -> dict[str, Any]:
+        """Cancel every order (regular and conditional), then close every position reduce-only,
+        from the exchange's own snapshot so nothing local and stale is trusted."""
+        link = self.active()
+        errors: list[str] = []
+        try:
+            cancelled = await link.broker.cancel_all(None)
+        except BrokerError as exc:
+            cancelled = 0
+            errors.append(f"cancel all: {exc.message}")
+        try:
+            snap = await link.broker.snapshot()
+        except BrokerError as exc:
+            raise api_error(exc) from None
+        closed = 0
+        for pos in snap.positions:
+            if pos.quantity == 0:
+                continue
+            rules = link.broker.instruments().get(pos.symbol)
+            if rules is None:
+                errors.append(f"{pos.symbol}: unknown instrument")
+                continue
+            request = close_order(
+                pos, Decimal(1), rules, client_id=make_client_id("h" if source == "hotkey" else "m")
+            )
+            try:
+                await self.place(link, request, source)
+                closed += 1
+            except ApiError as exc:
+                errors.append(f"{pos.symbol}: {exc.message}")
+        self._journal(
+            "outcome",
+            {"flatten": True, "cancelled": cancelled, "closed": closed, "errors": errors},
+            link.account_id,
+            None,
+        )
+        return {"cancelled": cancelled, "closed": closed, "errors": errors}

@@ -1,0 +1,56 @@
+"""Build a connected-to-be broker adapter from a vault entry.
+
+Simulator accounts get their URLs from the host settings (`simulators.binance` = the simulator's
+base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machine-specific address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from sidedesk.brokers.base import Broker, BrokerError, EventSink
+from sidedesk.vault.entries import AnyEntry, BinanceEntry, reveal
+
+SUPPORTED = ("binance",)
+
+
+def binance_urls(base: str) -> dict[str, str]:
+    """The Binance simulator serves REST, the WS API and every stream route on one port."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
+    ws = "wss" if parts.scheme == "https" else "ws"
+    return {
+        "rest": f"{parts.scheme}://{parts.netloc}",
+        "ws_api": f"{ws}://{parts.netloc}/ws-fapi/v1",
+        "stream": f"{ws}://{parts.netloc}",
+    }
+
+
+def build_broker(entry: AnyEntry, sink: EventSink, simulators: Mapping[str, str]) -> Broker:
+    if isinstance(entry, BinanceEntry):
+        from sidedesk.brokers.binance.adapter import BinanceBroker  # deferred: keeps `native` start light
+
+        spec: dict[str, Any] = {
+            "api_key": reveal(entry, "api_key"),
+            "secret": reveal(entry, "secret"),
+            "private_key": reveal(entry, "private_key_pem"),
+            # Binance calls its testnet "demo trading" now; both names reach the same hosts.
+            "environment": "testnet" if entry.environment == "demo" else entry.environment,
+        }
+        if entry.environment == "simulator":
+            base = simulators.get("binance")
+            if not base:
+                raise BrokerError(
+                    "invalid",
+                    "this account points at the simulator, but no simulator is configured "
+                    "(start one with `sidedesk sim binance` or `sidedesk demo`)",
+                )
+            spec["urls"] = binance_urls(base)
+        return BinanceBroker.from_entry(entry.id, spec, sink)
+    raise BrokerError(
+        "invalid",
+        f"{entry.broker} accounts are not supported by this host yet (supported: {', '.join(SUPPORTED)})",
+    )

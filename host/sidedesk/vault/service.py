@@ -1,0 +1,386 @@
+"""`VaultService`: the vault's state machine (absent / locked / unlocked) and its operations.
+
+The slow parts (the KDF, fsync) run in worker threads so the host's loop keeps serving; one
+asyncio lock serialises the operations of this process, the store's lock file those of other
+processes. While unlocked the service holds the derived keys (in a bytearray, wiped on lock) and
+the parsed entries; every secret is registered with the log redactor and forgotten on lock.
+Python cannot promise that no copy of a str survives in freed memory (pyca/cryptography #4409),
+so locking drops every reference we own and nothing more is claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sidedesk import logs
+from sidedesk.vault import format as fmt
+from sidedesk.vault import strength
+from sidedesk.vault.entries import (
+    AnyEntry,
+    EntryInvalid,
+    EntrySummary,
+    merge_update,
+    parse_entry,
+    secret_values,
+    summarize,
+    to_storage,
+)
+from sidedesk.vault.kdf import KdfParams, default_params, derive, password_bytes
+from sidedesk.vault.store import Throttle, VaultStore, digest
+
+log = logging.getLogger(__name__)
+
+State = Literal["absent", "locked", "unlocked"]
+DEFAULT_AUTOLOCK_S = 15 * 60.0
+BODY_VERSION = 1
+
+
+class VaultError(Exception):
+    pass
+
+
+class VaultAbsent(VaultError):
+    def __init__(self) -> None:
+        super().__init__("there is no vault yet: create one first")
+
+
+class VaultIsLocked(VaultError):
+    def __init__(self) -> None:
+        super().__init__("the vault is locked: unlock it first")
+
+
+class TooManyAttempts(VaultError):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many wrong passwords; try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+class WeakPassword(VaultError):
+    pass
+
+
+class EntryNotFound(VaultError):
+    def __init__(self, entry_id: str) -> None:
+        super().__init__(f"no vault entry with id {entry_id!r}")
+
+
+@dataclass
+class _Open:
+    """What an unlocked vault holds."""
+
+    params: KdfParams
+    salt: bytes
+    keys: bytearray  # enc key ‖ check key
+    digest: bytes  # of the file as last read or written here
+    entries: dict[str, AnyEntry]
+
+    def split(self) -> fmt.Keys:
+        return fmt.Keys(enc=bytes(self.keys[:32]), check=bytes(self.keys[32:]))
+
+
+def _ceil(seconds: float) -> int:
+    return max(1, math.ceil(seconds)) if seconds > 0 else 0
+
+
+class VaultService:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        kdf: KdfParams | None = None,
+        autolock_s: float = DEFAULT_AUTOLOCK_S,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        lock_timeout_s: float = 2.0,
+    ) -> None:
+        self.store = VaultStore(path, lock_timeout_s)
+        self.kdf = kdf or default_params()
+        self.kdf.check()
+        self.autolock_s = autolock_s
+        self.clock = clock
+        self.wall = wall
+        self._open: _Open | None = None
+        self._mutex = asyncio.Lock()
+        self._listeners: list[Callable[[], None]] = []
+        self._registered: set[str] = set()
+        self._last_activity = clock()
+        self._timer: asyncio.TimerHandle | None = None
+        self._throttle = self.store.load_throttle()
+
+    # -- state -----------------------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    @property
+    def state(self) -> State:
+        if self._open is not None:
+            return "unlocked"
+        return "locked" if self.store.exists() else "absent"
+
+    def add_listener(self, fn: Callable[[], None]) -> None:
+        """`fn()` after every state change (unlock, lock, auto-lock, entries changed)."""
+        self._listeners.append(fn)
+
+    def _changed(self) -> None:
+        for fn in self._listeners:
+            try:
+                fn()
+            except Exception:
+                log.exception("vault listener failed")
+
+    def retry_after(self) -> int:
+        return _ceil(self._throttle.retry_after(self.wall()))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "path": str(self.path),
+            "autolock_s": self.autolock_s,
+            "entries": len(self._open.entries) if self._open else None,
+            "kdf": self._open.params.describe() if self._open else None,
+            "backup": self.store.backup.exists(),
+            "retry_after_s": self.retry_after(),
+        }
+
+    # -- activity and auto-lock ------------------------------------------------------------------
+    def touch(self) -> None:
+        """User activity: pushes the auto-lock back."""
+        self._last_activity = self.clock()
+        self._arm()
+
+    def idle_remaining(self) -> float:
+        return max(0.0, self._last_activity + self.autolock_s - self.clock())
+
+    def check_idle(self) -> bool:
+        """Lock if idle for `autolock_s`; True if it locked now."""
+        if self._open is not None and self.idle_remaining() <= 0:
+            log.info("vault auto-locked after %.0f s idle", self.autolock_s)
+            self.lock()
+            return True
+        self._arm()
+        return False
+
+    def set_autolock(self, seconds: float) -> None:
+        self.autolock_s = seconds
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._open is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (CLI): no timer, the process is short-lived
+            return
+        self._timer = loop.call_later(self.idle_remaining() + 0.01, self.check_idle)
+
+    # -- password operations ---------------------------------------------------------------------
+    async def create(self, password: str) -> None:
+        async with self._mutex:
+            if self.store.exists():
+                raise VaultError(f"a vault already exists at {self.path}; unlock it instead")
+            self._require_strong(password)
+            salt = os.urandom(fmt.SALT_LEN)
+            keys = await self._derive(self.kdf, salt, password)
+            opened = _Open(self.kdf, salt, keys, b"", {})
+            opened.digest = await self._persist(opened, {}, expect=None)
+            self._set_open(opened)
+            log.info("vault created (%s)", self.kdf.describe())
+
+    async def unlock(self, password: str) -> None:
+        async with self._mutex:
+            data, header = await self._check_wait_and_read()
+            keys = await self._derive(header.params, header.salt, password)
+            entries = self._open_body(header, keys, data)
+            self._good_password()
+            self._set_open(_Open(header.params, header.salt, keys, fmt_digest(data), entries))
+            log.info("vault unlocked (%d entries)", len(entries))
+
+    def lock(self) -> None:
+        if self._open is None:
+            return
+        self._wipe(self._open)
+        self._open = None
+        self._sync_redaction({})
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        log.info("vault locked")
+        self._changed()
+
+    async def change_password(self, old: str, new: str) -> None:
+        async with self._mutex:
+            data, header = await self._check_wait_and_read()
+            keys = await self._derive(header.params, header.salt, old)
+            entries = self._open_body(header, keys, data)
+            self._good_password()
+            self._require_strong(new)
+            if new == old:
+                raise WeakPassword("the new password is the same as the old one")
+            salt = os.urandom(fmt.SALT_LEN)
+            new_keys = await self._derive(self.kdf, salt, new)
+            opened = _Open(self.kdf, salt, new_keys, fmt_digest(data), entries)
+            opened.digest = await self._persist(opened, entries, expect=fmt_digest(data))
+            self._set_open(opened)
+            log.info("vault password changed (%s)", self.kdf.describe())
+
+    # -- entries ---------------------------------------------------------------------------------
+    def entries(self) -> list[EntrySummary]:
+        opened = self._need_open()
+        return [
+            summarize(e) for e in sorted(opened.entries.values(), key=lambda e: (e.broker, e.name.lower()))
+        ]
+
+    def get_entry(self, entry_id: str) -> AnyEntry:
+        """The full entry, secrets included, for broker adapters inside the host. Never reply with it."""
+        opened = self._need_open()
+        entry = opened.entries.get(entry_id)
+        if entry is None:
+            raise EntryNotFound(entry_id)
+        return entry
+
+    async def put(self, data: Mapping[str, Any]) -> EntrySummary:
+        """Add an entry, or update the one with `data["id"]` (omitted secrets keep their stored value)."""
+        async with self._mutex:
+            opened = self._need_open()
+            existing = opened.entries.get(str(data.get("id"))) if data.get("id") is not None else None
+            entry = merge_update(existing, data)
+            taken = {e.name.lower() for e in opened.entries.values() if e.id != entry.id}
+            if entry.name.lower() in taken:
+                raise EntryInvalid([{"field": "name", "problem": "another entry already has this name"}])
+            entries = {**opened.entries, entry.id: entry}
+            opened.digest = await self._persist(opened, entries, expect=opened.digest)
+            opened.entries = entries
+            self._sync_redaction(entries)
+            log.info("vault entry %s saved (%s)", entry.id, entry.broker)
+            self._changed()
+            return summarize(entry)
+
+    async def remove(self, entry_id: str) -> None:
+        async with self._mutex:
+            opened = self._need_open()
+            if entry_id not in opened.entries:
+                raise EntryNotFound(entry_id)
+            entries = {k: v for k, v in opened.entries.items() if k != entry_id}
+            opened.digest = await self._persist(opened, entries, expect=opened.digest)
+            opened.entries = entries
+            self._sync_redaction(entries)
+            log.info("vault entry %s removed", entry_id)
+            self._changed()
+
+    async def restore_backup(self) -> None:
+        """Replace a damaged vault with `.bak` (checked first); the damaged file is kept aside."""
+        async with self._mutex:
+            if self._open is not None:
+                raise VaultError("the vault is open and readable; there is nothing to restore")
+            backup = self.store.read_backup()
+            if backup is None:
+                raise VaultError(f"there is no backup ({self.store.backup.name}) to restore")
+            fmt.decode_header(backup)  # a damaged backup is refused, not installed
+            await asyncio.to_thread(self.store.restore_backup)
+            log.warning("vault restored from backup")
+            self._changed()
+
+    # -- internals -------------------------------------------------------------------------------
+    def _need_open(self) -> _Open:
+        if self._open is None:
+            if not self.store.exists():
+                raise VaultAbsent()
+            raise VaultIsLocked()
+        return self._open
+
+    def _require_strong(self, password: str) -> None:
+        reason = strength.problem(password)
+        if reason is not None:
+            raise WeakPassword(f"password too weak: {reason}")
+
+    async def _derive(self, params: KdfParams, salt: bytes, password: str) -> bytearray:
+        pw = password_bytes(password)
+        master = await asyncio.get_running_loop().run_in_executor(None, derive, params, salt, pw)
+        keys = fmt.split_key(master)
+        return bytearray(keys.enc + keys.check)
+
+    async def _check_wait_and_read(self) -> tuple[bytes, fmt.Header]:
+        wait = self.retry_after()
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        data = await asyncio.to_thread(self.store.read)
+        if data is None:
+            raise VaultAbsent()
+        return data, fmt.decode_header(data)
+
+    def _open_body(self, header: fmt.Header, keys: bytearray, data: bytes) -> dict[str, AnyEntry]:
+        split = fmt.Keys(enc=bytes(keys[:32]), check=bytes(keys[32:]))
+        try:
+            plain = fmt.decrypt(header, split, data)
+        except fmt.WrongPassword:
+            self._bad_password()
+            raise fmt.WrongPassword(self.retry_after()) from None
+        try:
+            body = json.loads(plain)
+            if not isinstance(body, dict) or body.get("v") != BODY_VERSION:
+                raise ValueError("unexpected body")
+            return {e.id: e for e in (parse_entry(item) for item in body["entries"])}
+        except (ValueError, KeyError, TypeError, EntryInvalid):
+            # Authenticated but unparseable: written by a buggy or newer build. Never echo it.
+            raise fmt.VaultDamaged(
+                "the vault decrypted but its contents are not readable by this Sidedesk"
+            ) from None
+
+    def _bad_password(self) -> None:
+        self._throttle = Throttle(self._throttle.failures + 1, self.wall())
+        self.store.save_throttle(self._throttle)
+        log.warning("wrong vault password (%d in a row)", self._throttle.failures)
+        self._changed()
+
+    def _good_password(self) -> None:
+        if self._throttle.failures:
+            self._throttle = Throttle()
+            self.store.save_throttle(self._throttle)
+
+    async def _persist(self, opened: _Open, entries: Mapping[str, AnyEntry], expect: bytes | None) -> bytes:
+        body = {"v": BODY_VERSION, "entries": [to_storage(e) for e in entries.values()]}
+        plain = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        data = fmt.encode(opened.params, opened.salt, opened.split(), plain, os.urandom(fmt.NONCE_LEN))
+        return await asyncio.to_thread(self.store.write, data, expect)
+
+    @staticmethod
+    def _wipe(opened: _Open) -> None:
+        for i in range(len(opened.keys)):  # best effort: the bytes we own are zeroed
+            opened.keys[i] = 0
+        opened.entries.clear()
+
+    def _set_open(self, opened: _Open) -> None:
+        if self._open is not None and self._open is not opened:
+            self._wipe(self._open)
+        self._open = opened
+        self._sync_redaction(opened.entries)
+        self.touch()
+        self._changed()
+
+    def _sync_redaction(self, entries: Mapping[str, AnyEntry]) -> None:
+        """The log redactor knows exactly the secrets of the entries currently held."""
+        wanted = {s for e in entries.values() for s in secret_values(e)}
+        for gone in self._registered - wanted:
+            logs.forget_secret(gone)
+        for new in wanted - self._registered:
+            logs.register_secret(new)
+        self._registered = wanted
+
+
+def fmt_digest(data: bytes) -> bytes:
+    d = digest(data)
+    assert d is not None
+    return d
