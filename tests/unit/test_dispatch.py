@@ -116,3 +116,11 @@ def test_replies_too_large_for_one_frame_are_chunked(host: Host) -> None:
     assert [c["index"] for c in chunks] == list(range(len(chunks)))
     assert {c["count"] for c in chunks} == {len(chunks)}
     assert json.loads("".join(c["data"] for c in chunks)) == big
+
+
+async def test_an_unexpected_key_that_looks_like_a_secret_is_not_echoed(host: Host) -> None:
+    secret_key = "sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+    reply = await dispatch(host, {"v": 1, "id": 8, "type": "hello", "payload": {secret_key: 1, "bogus": 2}})
+    fields = [e["field"] for e in reply["error"]["details"]["errors"]]
+    assert secret_key not in str(reply)
+    assert "<unexpected key>" in fields and "bogus" in fields

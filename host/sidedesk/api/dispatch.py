@@ -8,6 +8,7 @@ submitted values, which may be secrets).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,20 @@ log = logging.getLogger(__name__)
 ENVELOPE_KEYS = frozenset({"v", "id", "type", "payload"})
 
 
+SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+
+
+def _loc_part(part: object) -> str:
+    # An unexpected key is echoed only if it looks like a field name: a secret pasted into the
+    # wrong place can arrive as a key, and must not come back in the reply.
+    text = str(part)
+    return text if isinstance(part, int) or SAFE_NAME.match(text) else "<unexpected key>"
+
+
 def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     """Pydantic errors without the offending input (it could be a password or an API secret)."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(payload)", "problem": err["msg"]}
+        {"field": ".".join(_loc_part(p) for p in err["loc"]) or "(payload)", "problem": err["msg"]}
         for err in exc.errors(include_input=False, include_url=False, include_context=False)
     ]
 
