@@ -1,0 +1,129 @@
+"""Stream routing and subscription state (binance.md §5.1, §4.2). Pure.
+
+Since 2026-04-23 Binance serves `@markPrice`/`@aggTrade` only on `/market`, `@bookTicker` on `/public`
+and user data only on `/private`. The unrouted legacy `/ws` and `/stream` behave as `/public`. A
+subscription to a stream of the wrong route is acknowledged and then silent, like on Binance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Route = Literal["public", "market", "private", "legacy"]
+
+PUBLIC_KINDS = frozenset({"bookTicker", "depth", "trade", "rpiDepth"})
+MARKET_KINDS = frozenset(
+    {
+        "aggTrade",
+        "markPrice",
+        "kline",
+        "continuousKline",
+        "miniTicker",
+        "ticker",
+        "forceOrder",
+        "compositeIndex",
+    }
+)
+# Kinds the simulator actually produces; others are acknowledged but never emit (see README limits).
+PRODUCED = frozenset({"bookTicker", "aggTrade", "markPrice"})
+
+_STREAM_RE = re.compile(
+    r"^(?P<symbol>[a-z0-9]+)@(?P<kind>[A-Za-z]+)(?P<rest>(_[0-9a-zA-Z]+)?(@[0-9a-zA-Z]+)*)$"
+)
+_ALL_RE = re.compile(r"^!(?P<kind>[A-Za-z]+)(@arr)?(@1s)?$")
+LISTEN_KEY_RE = re.compile(r"^[A-Za-z0-9]{60,64}$")
+
+
+@dataclass(frozen=True)
+class StreamName:
+    name: str  # as the client wrote it (the `stream` field of combined payloads)
+    kind: str  # bookTicker / aggTrade / markPrice / depth / ...
+    symbol: str | None  # upper-case symbol, or None for `!…` all-market streams
+    every_ms: int = 0  # markPrice cadence: 3000 or 1000
+
+    @property
+    def route(self) -> Route:
+        return "public" if self.kind in PUBLIC_KINDS else "market"
+
+
+def parse_stream(name: str) -> StreamName | None:
+    """A market-stream name, or None if it is not one (e.g. a listenKey or garbage)."""
+    m = _STREAM_RE.match(name)
+    if m:
+        kind = m.group("kind")
+        rest = m.group("rest") or ""
+        every = (1000 if rest == "@1s" else 3000) if kind == "markPrice" else 0
+        return StreamName(name, kind, m.group("symbol").upper(), every)
+    m = _ALL_RE.match(name)
+    if m:
+        kind = m.group("kind")
+        every = (1000 if name.endswith("@1s") else 3000) if kind == "markPrice" else 0
+        return StreamName(name, kind, None, every)
+    return None
+
+
+def delivers(route: Route, stream: StreamName) -> bool:
+    """Would Binance deliver this market stream on a connection of this route?"""
+    if route == "private":
+        return False
+    if route == "legacy":
+        return stream.route == "public"
+    return stream.route == route
+
+
+@dataclass
+class Subscriptions:
+    """One stream connection's state: market streams, listenKeys (with event allow-lists), properties."""
+
+    route: Route
+    combined: bool
+    streams: list[str] = field(default_factory=list)
+    # listenKey -> allowed event types (None = every event, incl. listenKeyExpired)
+    listen_keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
+
+    def subscribe(self, names: list[str]) -> list[str]:
+        """Add names; return those that would be silent on Binance (wrong route or unknown), for a warning."""
+        silent: list[str] = []
+        for n in names:
+            parsed = parse_stream(n)
+            if parsed is None and LISTEN_KEY_RE.match(n):
+                if self.route == "private":
+                    self.listen_keys.setdefault(n, None)
+                else:
+                    silent.append(n)
+                if n not in self.streams:
+                    self.streams.append(n)
+                continue
+            if n not in self.streams:
+                self.streams.append(n)
+            if parsed is None or not delivers(self.route, parsed) or parsed.kind not in PRODUCED:
+                silent.append(n)
+        return silent
+
+    def unsubscribe(self, names: list[str]) -> None:
+        for n in names:
+            if n in self.streams:
+                self.streams.remove(n)
+            self.listen_keys.pop(n, None)
+
+    def live_streams(self) -> list[StreamName]:
+        out = []
+        for n in self.streams:
+            p = parse_stream(n)
+            if p is not None and delivers(self.route, p) and p.kind in PRODUCED:
+                out.append(p)
+        return out
+
+    def wants_user_event(self, listen_key: str, event_type: str) -> bool:
+        if listen_key not in self.listen_keys:
+            return False
+        allowed = self.listen_keys[listen_key]
+        return allowed is None or event_type in allowed
+
+
+def parse_events(value: str | None) -> frozenset[str] | None:
+    if value is None or value == "":
+        return None
+    return frozenset(e for e in value.split("/") if e)
