@@ -8,11 +8,14 @@ subscriptions, the snapshot providers and the timer.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sidedesk.api.envelope import TOPICS, event
+
+log = logging.getLogger(__name__)
 
 # Topics whose updates may arrive at tick rate; at most 1/interval pushes per second each.
 DEFAULT_MIN_INTERVAL = {"quotes": 0.1, "positions": 0.1, "account": 0.1, "status": 0.1}
@@ -70,6 +73,8 @@ class Stream:
         self.pushes: dict[str, int] = dict.fromkeys(TOPICS, 0)
         self._snapshots: dict[str, SnapshotFn] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self.send_errors = 0
 
     def provide_snapshot(self, topic: str, fn: SnapshotFn) -> None:
         self._snapshots[topic] = fn
@@ -103,20 +108,32 @@ class Stream:
             self._arm_timer()
 
     def _push(self, topic: str, payload: Any) -> None:
-        if callable(payload):
-            payload = payload()
+        """Send one event. The sequence number moves first, so a push that fails to go out
+        shows as a gap on the panel (which then asks for a snapshot) instead of vanishing."""
         self.seq[topic] += 1
         self.pushes[topic] += 1
-        self._send(event(topic, self.seq[topic], payload))
+        try:
+            if callable(payload):
+                payload = payload()
+            self._send(event(topic, self.seq[topic], payload))
+        except OSError as exc:
+            self.send_errors += 1
+            log.warning("push on %s (seq %d) failed: %s", topic, self.seq[topic], exc)
+        except Exception:
+            self.send_errors += 1
+            log.exception("building the %s payload failed", topic)
 
     def _arm_timer(self) -> None:
-        if self._timer is not None:
-            return
         deadline = self.coalescer.next_deadline()
         if deadline is None:
             return
+        if self._timer is not None:
+            if self._timer_at <= deadline:
+                return
+            self._timer.cancel()  # a topic became due sooner than the armed flush
         loop = asyncio.get_running_loop()
         delay = max(0.0, deadline - self._clock())
+        self._timer_at = deadline
         self._timer = loop.call_later(delay, self._flush)
 
     def _flush(self) -> None:

@@ -171,6 +171,11 @@ class BinanceBroker:
     def instruments(self) -> dict[str, InstrumentRules]:
         return dict(self._rules)
 
+    @property
+    def last_send_ns(self) -> int:
+        """perf_counter_ns when the last WS API request left for the socket."""
+        return self.client.last_send_ns
+
     def mark_price(self, symbol: str) -> Decimal | None:
         return self._marks.get(symbol)
 

@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -129,6 +130,7 @@ class BinanceClient:
         self._mark_symbols: set[str] = set()
         self._book_symbols: set[str] = set()
         self.parse_errors = 0
+        self.last_send_ns = 0
         self.api = ResilientWebSocket(
             "binance-api",
             self._api_url,
@@ -364,6 +366,7 @@ class BinanceClient:
         self._pending[rid] = fut
         try:
             await self.api.send(msg.encode_ws(rid, call.method, params))
+            self.last_send_ns = time.perf_counter_ns()  # for the host's intent->socket latency
         except ConnectionError as exc:
             self._pending.pop(rid, None)
             raise BrokerError("not_connected", "the Binance connection is down; nothing was sent") from exc

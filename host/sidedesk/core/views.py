@@ -1,0 +1,160 @@
+"""JSON payloads of the `positions`, `account` and `orders` topics.
+
+Pure. Every figure is a string so the panel shows exactly what the host computed (JSON numbers
+would pass through binary floats). Inputs from the exchange (quantities, marks, liquidation
+prices) go out as they came; figures the host derives (average entry, P&L, margin) are rounded
+half-even to `MONEY_PLACES` here, at the edge, and trailing zeros are dropped. ROE is a percent
+with two decimals. Each payload is the full table, so a coalesced push (latest wins) loses
+nothing and a panel can render it without history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sidedesk.core.account import AccountState, Portfolio
+from sidedesk.core.orders_book import OrdersBook
+from sidedesk.core.positions import Position, PositionBook, PositionKey
+
+MONEY_PLACES = 8
+PCT_PLACES = 2
+
+
+def dec(value: Decimal | None, places: int | None = None) -> str | None:
+    """A Decimal as a plain string (never exponent notation); rounded when `places` is given."""
+    if value is None:
+        return None
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN).normalize()
+    text = format(value, "f")
+    return "0" if text.lstrip("-").strip("0.") == "" else text
+
+
+@dataclass(frozen=True, slots=True)
+class AslInfo:
+    """What the ASL engine shows per position (filled in by it; placeholders until then)."""
+
+    level: str | None = None  # "hard", "1", "2", "3", "safety"
+    stop_price: Decimal | None = None
+    next_threshold: Decimal | None = None
+
+
+def position_id(key: PositionKey) -> str:
+    account_id, symbol, side = key
+    return f"{account_id}|{symbol}|{side.value}"
+
+
+def position_row(
+    p: Position, asl: AslInfo | None = None, stop_price: Decimal | None = None
+) -> dict[str, Any]:
+    upnl = p.unrealized_pnl
+    return {
+        "id": position_id(p.key),
+        "account_id": p.account_id,
+        "symbol": p.symbol,
+        "position_side": p.position_side.value,
+        "side": p.direction,
+        "size": dec(abs(p.quantity)),
+        "quantity": dec(p.quantity),
+        "entry": dec(p.entry_price, MONEY_PLACES),
+        "mark": dec(p.mark_price),
+        "unrealized_pnl": dec(upnl, MONEY_PLACES),
+        "roe_pct": dec(p.roe_pct, PCT_PLACES),
+        "liquidation_price": dec(p.liquidation_price),
+        "break_even_price": dec(p.break_even_price),
+        "leverage": p.leverage,
+        "margin": dec(p.margin, MONEY_PLACES),
+        "notional": dec(p.notional, MONEY_PLACES),
+        "realized_pnl": dec(p.realized_pnl, MONEY_PLACES),
+        "settle_asset": p.settle_asset,
+        "in_sync": p.in_sync,
+        "updated_ms": p.updated_ms,
+        "asl_level": asl.level if asl is not None else None,
+        "stop_price": dec(asl.stop_price if asl is not None and asl.stop_price is not None else stop_price),
+        "asl_next_threshold": dec(asl.next_threshold) if asl is not None else None,
+    }
+
+
+def positions_payload(
+    book: PositionBook,
+    *,
+    asl: Mapping[PositionKey, AslInfo] | None = None,
+    orders: OrdersBook | None = None,
+) -> dict[str, Any]:
+    """Open positions plus total unrealized P&L per settlement asset (the action bar's figure).
+
+    `stop_price` is the ASL engine's stop when it has one, else the tightest working stop
+    found in `orders`.
+    """
+    rows = []
+    totals: dict[str, Decimal] = {}
+    for p in book.positions():
+        stop = None
+        if orders is not None:
+            stop = orders.stop_coverage(p.account_id, p.symbol, p.position_side, p.quantity).stop_price
+        rows.append(position_row(p, asl.get(p.key) if asl is not None else None, stop))
+        upnl = p.unrealized_pnl
+        if upnl is not None:
+            totals[p.settle_asset] = totals.get(p.settle_asset, Decimal(0)) + upnl
+    return {
+        "positions": rows,
+        "totals": [
+            {"asset": asset, "unrealized_pnl": dec(total, MONEY_PLACES)}
+            for asset, total in sorted(totals.items())
+        ],
+    }
+
+
+def account_row(st: AccountState) -> dict[str, Any]:
+    return {
+        "account_id": st.account_id,
+        "asset": st.asset,
+        "wallet_balance": dec(st.wallet_balance, MONEY_PLACES),
+        "unrealized_pnl": dec(st.unrealized_pnl, MONEY_PLACES),
+        "equity": dec(st.equity, MONEY_PLACES),
+        "margin_used": dec(st.margin_used, MONEY_PLACES),
+        "available": dec(st.available, MONEY_PLACES),
+        "realized_today": dec(st.realized_today, MONEY_PLACES),
+        "updated_ms": st.updated_ms,
+    }
+
+
+def account_payload(portfolio: Portfolio, now_ms: int) -> dict[str, Any]:
+    """Every (account, asset) balance; `now_ms` (wall clock) fixes which UTC day is today."""
+    return {"accounts": [account_row(st) for st in portfolio.account_states(now_ms)]}
+
+
+def orders_payload(book: OrdersBook, account_id: str | None = None) -> dict[str, Any]:
+    rows = []
+    for o in book.open_orders(account_id):
+        rows.append(
+            {
+                "id": f"{o.account_id}|{'algo' if o.is_conditional else 'order'}|{o.order_id}",
+                "account_id": o.account_id,
+                "symbol": o.symbol,
+                "order_id": o.order_id,
+                "client_id": o.client_id,
+                "conditional": o.is_conditional,
+                "side": o.side.value,
+                "type": o.type.value,
+                "status": o.status.value,
+                "quantity": dec(o.quantity),
+                "filled": dec(o.filled),
+                "remaining": dec(max(Decimal(0), o.quantity - o.filled)),
+                "price": dec(o.price),
+                "stop_price": dec(o.stop_price),
+                "avg_price": dec(o.avg_price),
+                "callback_rate_pct": dec(o.callback_rate_pct),
+                "activation_price": dec(o.activation_price),
+                "working_type": o.working_type.value if o.working_type is not None else None,
+                "time_in_force": o.time_in_force.value if o.time_in_force is not None else None,
+                "reduce_only": o.reduce_only,
+                "close_position": o.close_position,
+                "position_side": o.position_side.value,
+                "updated_ms": o.update_time_ms,
+            }
+        )
+    return {"orders": rows}
