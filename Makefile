@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check host tests bench
-	$(BIN)/ruff format --check host tests bench
+	$(BIN)/ruff check host tests bench build
+	$(BIN)/ruff format --check host tests bench build
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -37,6 +37,10 @@ e2e: $(STAMP)
 # Everything CI runs: style, types, then every test (unit, integration, real-Chromium e2e).
 test: lint typecheck
 	$(BIN)/pytest -q tests --ignore=tests/soak
+
+# The frozen host (PyInstaller onedir) and the release archive + store-ready extension zip.
+package: $(STAMP)
+	$(BIN)/python build/package.py --out build/out
 
 clean:
 	rm -rf $(VENV) build/out build/work dist .pytest_cache .mypy_cache .ruff_cache

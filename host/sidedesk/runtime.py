@@ -16,10 +16,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sidedesk import PROTOCOL_VERSION, __version__
-from sidedesk.api.catalog import load_handlers
+from sidedesk.api.catalog import load_handlers, load_system
 from sidedesk.api.dispatch import dispatch
 from sidedesk.api.envelope import reply_error
 from sidedesk.core.stream import Stream
@@ -27,8 +27,11 @@ from sidedesk.native.framing import MAX_OUTBOUND, Frame, FrameError, Item, dumps
 from sidedesk.native.transport import Counters, EndOfInput
 from sidedesk.store.config import HostConfig, save_config
 from sidedesk.store.paths import Paths
-from sidedesk.vault.kdf import KdfParams
-from sidedesk.vault.service import VaultService
+
+if TYPE_CHECKING:
+    from sidedesk.trading.desk import Desk
+    from sidedesk.vault.kdf import KdfParams
+    from sidedesk.vault.service import VaultService
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,11 @@ ShutdownHook = Callable[[], Awaitable[None] | None]
 
 def vault_kdf(config: HostConfig) -> KdfParams | None:
     k = config.vault_kdf
-    return None if k is None else KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
+    if k is None:
+        return None
+    from sidedesk.vault.kdf import KdfParams
+
+    return KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
 
 
 class Host:
@@ -76,7 +83,7 @@ class Host:
         config: HostConfig,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        load_handlers()
+        load_system()
         self.transport = transport
         self.paths = paths
         self.config = config
@@ -89,12 +96,41 @@ class Host:
         self._tasks: set[asyncio.Task[None]] = set()
         self._shutdown_hooks: list[ShutdownHook] = []
         self._stopping = asyncio.Event()
-        self.vault = VaultService(paths.vault_file, kdf=vault_kdf(config), autolock_s=config.vault_autolock_s)
-        self.vault.add_listener(self._vault_changed)
-        self.on_shutdown(self.vault.lock)
-        from sidedesk.trading.desk import Desk
+        self._vault: VaultService | None = None
+        self._desk: Desk | None = None
 
-        self.desk = Desk(self)
+    # The vault and the desk (and their imports: cryptography, the trading models) are built on
+    # first use, so that `hello` answers within the start-up budget; `warm_up` builds them right
+    # after the host is ready.
+    @property
+    def vault(self) -> VaultService:
+        if self._vault is None:
+            from sidedesk.vault.service import VaultService
+
+            self._vault = VaultService(
+                self.paths.vault_file, kdf=vault_kdf(self.config), autolock_s=self.config.vault_autolock_s
+            )
+            self._vault.add_listener(self._vault_changed)
+            self.on_shutdown(self._vault.lock)
+        return self._vault
+
+    @property
+    def desk(self) -> Desk:
+        if self._desk is None:
+            from sidedesk.trading.desk import Desk
+
+            self._desk = Desk(self)
+        return self._desk
+
+    def warm_up(self) -> None:
+        load_handlers()
+        _ = self.vault, self.desk
+
+    def _warm_up_safely(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:  # e.g. an unreadable journal: requests will report it when they need it
+            log.exception("warm-up failed")
 
     def _vault_changed(self) -> None:
         self.stream.publish("status", self.status)
@@ -121,7 +157,9 @@ class Host:
 
     # -- state shown to the extension ---------------------------------------------------------
     def vault_state(self) -> VaultState:
-        return self.vault.state
+        if self._vault is None:  # not loaded yet, so it cannot be unlocked
+            return "locked" if self.paths.vault_file.exists() else "absent"
+        return self._vault.state
 
     def capabilities(self) -> list[str]:
         return ["status", "stats", "chunked-replies", "vault", "trading"]
@@ -133,7 +171,7 @@ class Host:
             "pid": os.getpid(),
             "uptime_s": round(self.clock() - self.started, 3),
             "vault": self.vault_state(),
-            "brokers": self.desk.brokers_status(),
+            "brokers": self._desk.brokers_status() if self._desk is not None else [],
         }
 
     def on_shutdown(self, hook: ShutdownHook) -> None:
@@ -194,6 +232,8 @@ class Host:
         loop = asyncio.get_running_loop()
         self.transport.start_reader(loop, self._deliver)
         status_task = loop.create_task(self._status_loop())
+        # Build the rest once the first frames (hello) had their chance to be answered.
+        loop.call_later(0.05, self._warm_up_safely)
         log.info("host %s ready (pid %d)", __version__, os.getpid())
         await self._stopping.wait()
         log.info("input closed; shutting down")

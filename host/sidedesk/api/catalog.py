@@ -1,12 +1,43 @@
-"""Every domain module that registers handlers. Importing them fills the registry."""
+"""Every domain module that registers handlers, and which message types each one serves.
+
+`hello` must answer fast (Chrome starts the host on every connect), so only the system domain
+is imported at start; the others are imported when their first message arrives (or by the
+host's warm-up right after start), each costing its pydantic models once.
+"""
 
 from __future__ import annotations
 
 import importlib
 
-DOMAINS = ("sidedesk.api.system", "sidedesk.api.vault", "sidedesk.api.trading")
+SYSTEM = "sidedesk.api.system"
+# message-type prefix -> module
+PREFIXES: dict[str, str] = {
+    "vault.": "sidedesk.api.vault",
+    "accounts.": "sidedesk.api.trading",
+    "market.": "sidedesk.api.trading",
+    "order.": "sidedesk.api.trading",
+    "orders.": "sidedesk.api.trading",
+    "position.": "sidedesk.api.trading",
+    "risk.": "sidedesk.api.trading",
+    "flatten": "sidedesk.api.trading",
+    "command": "sidedesk.api.trading",
+}
+DOMAINS: tuple[str, ...] = (SYSTEM, *dict.fromkeys(PREFIXES.values()))
+
+
+def load_system() -> None:
+    importlib.import_module(SYSTEM)
 
 
 def load_handlers() -> None:
     for name in DOMAINS:
         importlib.import_module(name)
+
+
+def load_for(type_: str) -> None:
+    """Import the domain that serves `type_`; an unknown type loads them all (to list them)."""
+    for prefix, module in PREFIXES.items():
+        if type_ == prefix or (prefix.endswith(".") and type_.startswith(prefix)):
+            importlib.import_module(module)
+            return
+    load_handlers()

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sidedesk import PROTOCOL_VERSION
 from sidedesk.api.envelope import reply_error, reply_ok
 from sidedesk.api.errors import ApiError
+from sidedesk.api.catalog import load_for
 from sidedesk.api.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -80,6 +81,9 @@ async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
     if problem is not None:
         return reply_error(rid, type_, problem.body())
     handler = REGISTRY.get(type_)
+    if handler is None:
+        load_for(type_)
+        handler = REGISTRY.get(type_)
     if handler is None:
         return reply_error(
             rid,
