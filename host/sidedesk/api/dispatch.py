@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from sidedesk import PROTOCOL_VERSION
+from sidedesk.api.catalog import load_for
 from sidedesk.api.envelope import reply_error, reply_ok
 from sidedesk.api.errors import ApiError
-from sidedesk.api.catalog import load_for
 from sidedesk.api.registry import REGISTRY
 
 if TYPE_CHECKING:

@@ -272,7 +272,9 @@ class PlaceReply(BaseModel):
 async def place_ticket(
     host: Host, t: TicketModel, source: Literal["panel", "hotkey"], confirmed: bool
 ) -> PlaceReply:
-    result = await host.desk.place_ticket(t.ticket(), source, confirmed=confirmed, leverage=t.leverage)
+    result = await host.desk.place_ticket(
+        t.ticket(), source, confirmed=confirmed, leverage=t.leverage, asl=t.asl
+    )
     return PlaceReply(**result)
 
 
@@ -412,7 +414,9 @@ async def command(host: Host, req: CommandRequest) -> CommandReply:
         half = await host.desk.close_position(req.position.symbol.upper(), side, Decimal("0.5"), "hotkey")
         reply = half.reply()
         return CommandReply(name=req.name, summary=str(reply["message"]), result=reply)
-    raise ApiError("invalid", "move-to-breakeven needs the stop-loss engine (ASL), which is not running")
+    host.desk.breakeven(req.position.symbol.upper(), side)
+    summary = f"{req.position.symbol.upper()}: moving the stop to breakeven"
+    return CommandReply(name=req.name, summary=summary, result={})
 
 
 # -- risk -------------------------------------------------------------------------------------------

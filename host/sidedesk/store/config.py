@@ -7,6 +7,7 @@ import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -55,6 +56,10 @@ class HostConfig(BaseModel):
     active_account: str | None = Field(None, description="reconnected after the vault is unlocked")
     watchlist: list[str] = Field(default_factory=lambda: ["BTCUSDT", "ETHUSDT", "SOLUSDT"], max_length=50)
     risk: RiskSettings = Field(default_factory=RiskSettings)
+    # Advanced Stop Loss: on for new positions by default; the profile is validated by
+    # core/asl/profile.py when set and when loaded (None: the default profile)
+    asl_enabled: bool = True
+    asl_profile: dict[str, Any] | None = None
 
 
 def load_config(path: Path) -> HostConfig:

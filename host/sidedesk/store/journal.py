@@ -94,7 +94,9 @@ class Journal:
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
-                raise sqlite3.DatabaseError(f"journal schema {row[0]} is newer than this host ({SCHEMA_VERSION})")
+                raise sqlite3.DatabaseError(
+                    f"journal schema {row[0]} is newer than this host ({SCHEMA_VERSION})"
+                )
         except BaseException:
             db.close()
             raise
@@ -109,7 +111,9 @@ class Journal:
             src = Path(str(self.path) + suffix)
             if src.exists():
                 src.rename(Path(str(target) + suffix))
-        log.error("journal %s was unreadable (%s); kept it as %s and started a new one", self.path, reason, target)
+        log.error(
+            "journal %s was unreadable (%s); kept it as %s and started a new one", self.path, reason, target
+        )
         return target
 
     def append(

@@ -38,6 +38,7 @@ from sidedesk.brokers.base import (
     Side,
 )
 from sidedesk.core.account import Portfolio
+from sidedesk.core.asl import AslEvent, AslProfile, Notify, PositionKey
 from sidedesk.core.orders import ClientKind, PreflightError, Ticket, close_order, make_client_id, prepare
 from sidedesk.core.orders_book import OrdersBook
 from sidedesk.core.risk import OrderRate, RiskDecision, RiskLimits, evaluate
@@ -46,6 +47,7 @@ from sidedesk.core.views import account_payload as account_view
 from sidedesk.core.views import dec, orders_payload, positions_payload
 from sidedesk.store.journal import Journal, JournalError
 from sidedesk.trading.factory import build_broker
+from sidedesk.trading.protection import Protection
 
 if TYPE_CHECKING:
     from sidedesk.runtime import Host
@@ -129,16 +131,25 @@ class Desk:
         self._watch: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activating: asyncio.Lock = asyncio.Lock()
+        self.protection: dict[str, Protection] = {}
         stream = host.stream
         stream.provide_snapshot("positions", self.positions_view)
         stream.provide_snapshot("orders", self.orders_view)
         stream.provide_snapshot("account", self.account_view)
         stream.provide_snapshot("quotes", self.quotes_view)
+        stream.provide_snapshot("asl", self.asl_view)
         host.on_shutdown(self.close)
 
     # -- views (the topics' payloads) -----------------------------------------------------------
     def positions_view(self) -> dict[str, Any]:
-        return positions_payload(self.portfolio.positions, orders=self.orders)
+        info = {k: v for p in self.protection.values() for k, v in p.info.items()}
+        return positions_payload(self.portfolio.positions, asl=info, orders=self.orders)
+
+    def asl_view(self) -> dict[str, Any]:
+        positions: dict[str, Any] = {}
+        for p in self.protection.values():
+            positions.update(p.latest)
+        return {"enabled": self.host.config.asl_enabled, "positions": positions}
 
     def orders_view(self) -> dict[str, Any]:
         return orders_payload(self.orders)
@@ -211,6 +222,9 @@ class Desk:
             link = self.links.get(account_id)
             if link is not None:
                 self.staleness.on_price(f"market:{link.broker.broker}", mono)
+            if ev.mark is not None:
+                for guard in self.protection.values():
+                    guard.on_mark(ev.symbol, ev.mark)
             if self.portfolio.apply(ev).positions:
                 stream.publish("positions", self.positions_view)
                 stream.publish("account", self.account_view)
@@ -223,10 +237,13 @@ class Desk:
         self._journal(
             "event", {"kind": type(ev).__name__, "event": ev}, account_id, getattr(ev, "client_id", None)
         )
+        prot = self.protection.get(account_id)
         if isinstance(ev, OrderEvent):
             if self.orders.apply(ev):
                 stream.publish("orders", self.orders_view)
                 stream.publish("positions", self.positions_view)  # stop prices shown per position
+                if prot is not None:
+                    prot.on_order(ev)
             return
         if isinstance(ev, FillEvent | PositionEvent | BalanceEvent):
             changes = self.portfolio.apply(ev)
@@ -234,6 +251,8 @@ class Desk:
                 stream.publish("positions", self.positions_view)
             if changes.account:
                 stream.publish("account", self.account_view)
+            if prot is not None and isinstance(ev, PositionEvent) and changes.positions:
+                prot.on_position(ev)
 
     def _on_connection(self, account_id: str, ev: ConnectionEvent) -> None:
         link = self.links.get(account_id)
@@ -259,9 +278,7 @@ class Desk:
         self.host.stream.publish("status", self.host.status)
 
     def log(self, level: str, message: str) -> None:
-        getattr(log, "warning" if level == "warning" else level if level in ("info", "error") else "info")(
-            message
-        )
+        log.log({"error": logging.ERROR, "warning": logging.WARNING}.get(level, logging.INFO), message)
         self.host.stream.publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
 
     def _journal(self, kind: str, data: object, account: str | None, client_id: str | None) -> None:
@@ -306,6 +323,7 @@ class Desk:
                 await self.resync(account_id, reason="connected")
                 self.portfolio.positions.set_rules(broker.instruments())
                 await self.watch([*self.host.config.watchlist, *self._position_symbols(account_id)], link)
+                self._start_protection(link)
             self.active_id = account_id
             if self.host.config.active_account != account_id:
                 self.host.update_config(active_account=account_id)
@@ -320,6 +338,9 @@ class Desk:
         self.host.stream.publish("status", self.host.status)
 
     async def _close_link(self, link: AccountLink) -> None:
+        prot = self.protection.pop(link.account_id, None)
+        if prot is not None:
+            await prot.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(link.broker.close(), 1.0)
         link.state = ConnectionState.DISCONNECTED
@@ -330,6 +351,87 @@ class Desk:
         for link in list(self.links.values()):
             await self._close_link(link)
         self.journal.close()
+
+    # -- ASL ------------------------------------------------------------------------------------
+    def asl_profile(self) -> AslProfile:
+        raw = self.host.config.asl_profile
+        return AslProfile() if raw is None else AslProfile.model_validate(raw)
+
+    def live_positions(self, account_id: str) -> list[PositionEvent]:
+        return [
+            PositionEvent(
+                p.account_id,
+                p.symbol,
+                p.position_side,
+                p.quantity,
+                p.entry_price,
+                mark_price=p.mark_price,
+                leverage=p.leverage,
+            )
+            for p in self.portfolio.positions.positions(account_id)
+        ]
+
+    def _start_protection(self, link: AccountLink) -> None:
+        if not self.host.config.asl_enabled or link.account_id in self.protection:
+            return
+        account_id = link.account_id
+        prot = Protection(
+            account_id,
+            link.broker,
+            self.asl_profile(),
+            open_orders=lambda: self.orders.open_orders(account_id),
+            positions=lambda: self.live_positions(account_id),
+            on_event=self._asl_event,
+            on_notify=self._asl_notify,
+            journal=lambda kind, data, cid: self._journal(kind, data, account_id, cid),
+        )
+        self.protection[account_id] = prot
+        marks = {s: m for s in self.quotes if (m := self.mark(s)) is not None}
+        prot.start(marks)
+
+    def _asl_event(self, ev: AslEvent) -> None:
+        payload = ev.to_payload()
+        payload["position_id"] = f"{ev.key.account_id}|{ev.key.symbol}|{ev.key.position_side.value}"
+        self.host.stream.publish("asl", payload)
+        self.host.stream.publish("positions", self.positions_view)
+
+    def _asl_notify(self, n: Notify) -> None:
+        self.log(n.severity, f"ASL {n.message}")
+
+    async def set_asl(self, enabled: bool | None, profile: AslProfile | None) -> None:
+        changes: dict[str, Any] = {}
+        if enabled is not None:
+            changes["asl_enabled"] = enabled
+        if profile is not None:
+            changes["asl_profile"] = profile.model_dump(mode="json")
+        if changes:
+            self.host.update_config(**changes)
+        # a new profile or switch applies from now on: restart each account's engine, which
+        # rebuilds from the exchange's open stops (levels already reached are kept by their ids)
+        for account_id in list(self.protection):
+            await self.protection.pop(account_id).stop()
+        if self.host.config.asl_enabled:
+            for link in self.links.values():
+                if link.state is ConnectionState.CONNECTED:
+                    self._start_protection(link)
+        self.host.stream.publish("asl", self.asl_view)
+
+    def asl_toggle(self, symbol: str, position_side: PositionSide, enabled: bool) -> None:
+        link = self.active()
+        prot = self.protection.get(link.account_id)
+        if prot is None:
+            raise ApiError("invalid", "ASL is switched off in Setup")
+        prot.set_enabled(PositionKey(link.account_id, symbol, position_side), enabled)
+
+    def breakeven(self, symbol: str, position_side: PositionSide) -> None:
+        link = self.active()
+        prot = self.protection.get(link.account_id)
+        if prot is None:
+            raise ApiError("invalid", "move-to-breakeven needs ASL, which is switched off in Setup")
+        pos = self.portfolio.positions.get(link.account_id, symbol, position_side)
+        if pos is None or pos.quantity == 0:
+            raise ApiError("invalid", f"no open {symbol} {position_side.value} position")
+        prot.breakeven(PositionKey(link.account_id, symbol, position_side))
 
     def _position_symbols(self, account_id: str) -> list[str]:
         return sorted({p.symbol for p in self.portfolio.positions.positions(account_id)})
@@ -435,7 +537,13 @@ class Desk:
         return Preview(link, request, decision, notional)
 
     async def place_ticket(
-        self, ticket: Ticket, source: Source, *, confirmed: bool, leverage: int | None = None
+        self,
+        ticket: Ticket,
+        source: Source,
+        *,
+        confirmed: bool,
+        leverage: int | None = None,
+        asl: bool = True,
     ) -> dict[str, Any]:
         t0 = time.perf_counter_ns()
         pv = self.preview(ticket, source, kind="h" if source == "hotkey" else "m")
@@ -454,6 +562,9 @@ class Desk:
                     "rejected", f"{decision.reason}: confirm it in the panel", {"limit": decision.limit}
                 )
             return {"status": "confirm", "reason": decision.reason, "notional": dec(notional, 2)}
+        prot = self.protection.get(link.account_id)
+        if prot is not None and not request.reduce_only:
+            prot.set_enabled(PositionKey(link.account_id, request.symbol, request.position_side), asl)
         if leverage is not None:
             try:
                 await link.broker.set_leverage(request.symbol, leverage)

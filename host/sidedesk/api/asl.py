@@ -1,0 +1,91 @@
+"""Advanced Stop Loss messages: the profile, the switch, per-position on/off and breakeven."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sidedesk.api.dispatch import field_errors
+from sidedesk.api.errors import ApiError
+from sidedesk.api.registry import handler
+from sidedesk.brokers.base import PositionSide
+from sidedesk.core.asl import AslProfile, ProfileError
+
+if TYPE_CHECKING:
+    from sidedesk.runtime import Host
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Empty(Strict):
+    pass
+
+
+class AslState(BaseModel):
+    enabled: bool
+    profile: dict[str, Any]
+    positions: dict[str, Any]
+
+
+def state(host: Host) -> AslState:
+    view = host.desk.asl_view()
+    return AslState(
+        enabled=host.config.asl_enabled,
+        profile=host.desk.asl_profile().model_dump(mode="json"),
+        positions=view["positions"],
+    )
+
+
+@handler("asl.get", Empty, AslState)
+async def asl_get(host: Host, req: Empty) -> AslState:
+    """The ASL switch, the profile (hard stop, levels, safety stop) and each position's state."""
+    return state(host)
+
+
+class AslSetRequest(Strict):
+    enabled: bool | None = None
+    profile: dict[str, Any] | None = Field(None, description="an AslProfile; omitted fields keep defaults")
+
+
+@handler("asl.set", AslSetRequest, AslState)
+async def asl_set(host: Host, req: AslSetRequest) -> AslState:
+    """Switch ASL on/off and/or replace the profile (validated: levels tighten, callbacks fit the broker)."""
+    profile = None
+    if req.profile is not None:
+        try:
+            profile = AslProfile.model_validate(req.profile)
+        except ValidationError as exc:
+            raise ApiError("invalid", "the ASL profile is not valid", {"errors": field_errors(exc)}) from None
+        for link in host.desk.links.values():
+            try:
+                profile.check_broker(link.broker.capabilities)
+            except ProfileError as exc:
+                raise ApiError("invalid", f"{link.broker.broker}: {exc}") from None
+    await host.desk.set_asl(req.enabled, profile)
+    return state(host)
+
+
+class PositionRequest(Strict):
+    symbol: str = Field(min_length=1, max_length=32)
+    position_side: Literal["BOTH", "LONG", "SHORT"] = "BOTH"
+
+
+class ToggleRequest(PositionRequest):
+    enabled: bool
+
+
+@handler("asl.toggle", ToggleRequest, Empty)
+async def asl_toggle(host: Host, req: ToggleRequest) -> Empty:
+    """ASL on or off for one position (off: its stops stay, nothing tightens or replaces them)."""
+    host.desk.asl_toggle(req.symbol.upper(), PositionSide(req.position_side), req.enabled)
+    return Empty()
+
+
+@handler("position.breakeven", PositionRequest, Empty)
+async def position_breakeven(host: Host, req: PositionRequest) -> Empty:
+    """Move the position's stop to its entry price, if that tightens it (new stop first, then cancel)."""
+    host.desk.breakeven(req.symbol.upper(), PositionSide(req.position_side))
+    return Empty()
