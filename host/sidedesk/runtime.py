@@ -122,6 +122,10 @@ class Host:
             self._desk = Desk(self)
         return self._desk
 
+    @property
+    def desk_loaded(self) -> bool:
+        return self._desk is not None
+
     def warm_up(self) -> None:
         load_handlers()
         _ = self.vault, self.desk

@@ -117,7 +117,12 @@ class StatsReply(BaseModel):
     handler_us: LatencySummary
     native_rtt_ms: LatencySummary
     pushes: dict[str, int]
+    push_rate_per_s: dict[str, float] = Field(description="over the last 10 s")
     coalesced: int
+    coalescing_ratio: float | None = Field(description="updates offered per push sent (1 = no coalescing)")
+    sources: dict[str, Any] = Field(
+        description="per exchange source: event/price age, freshness class, last exchange-to-host delay (ms)"
+    )
 
 
 def summary(values: list[float]) -> LatencySummary:
@@ -145,5 +150,8 @@ async def stats(host: Host, req: StatsRequest) -> StatsReply:
         handler_us=summary(list(host.metrics.handler_us)),
         native_rtt_ms=summary(list(host.metrics.native_rtt_ms)),
         pushes=dict(host.stream.pushes),
+        push_rate_per_s=host.stream.rates(),
         coalesced=co.offered - co.sent,
+        coalescing_ratio=round(co.offered / co.sent, 2) if co.sent else None,
+        sources=host.desk.staleness.report(time.monotonic()) if host.desk_loaded else {},
     )

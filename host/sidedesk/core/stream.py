@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,7 @@ class Stream:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self.send_errors = 0
+        self._recent: dict[str, deque[float]] = {t: deque(maxlen=512) for t in TOPICS}
 
     def provide_snapshot(self, topic: str, fn: SnapshotFn) -> None:
         self._snapshots[topic] = fn
@@ -112,6 +114,7 @@ class Stream:
         shows as a gap on the panel (which then asks for a snapshot) instead of vanishing."""
         self.seq[topic] += 1
         self.pushes[topic] += 1
+        self._recent[topic].append(self._clock())
         try:
             if callable(payload):
                 payload = payload()
@@ -142,6 +145,11 @@ class Stream:
             if topic in self.subscribed:
                 self._push(topic, payload)
         self._arm_timer()
+
+    def rates(self, window_s: float = 10.0) -> dict[str, float]:
+        """Pushes per second per topic over the last `window_s` seconds."""
+        since = self._clock() - window_s
+        return {t: round(sum(1 for x in q if x >= since) / window_s, 2) for t, q in self._recent.items()}
 
     def close(self) -> None:
         if self._timer is not None:

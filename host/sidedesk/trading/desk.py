@@ -42,7 +42,7 @@ from sidedesk.core.asl import AslEvent, AslProfile, Notify, PositionKey
 from sidedesk.core.orders import ClientKind, PreflightError, Ticket, close_order, make_client_id, prepare
 from sidedesk.core.orders_book import OrdersBook
 from sidedesk.core.risk import OrderRate, RiskDecision, RiskLimits, evaluate
-from sidedesk.core.staleness import Staleness
+from sidedesk.core.staleness import RefreshPolicy, Staleness, min_refresh_interval
 from sidedesk.core.views import account_payload as account_view
 from sidedesk.core.views import dec, orders_payload, positions_payload
 from sidedesk.store.journal import Journal, JournalError
@@ -55,6 +55,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Source = Literal["panel", "hotkey", "asl"]
+# A Binance snapshot (account, positions, open orders, open algo orders) costs about 90 weight of
+# the 2 400 per minute; refreshes may use a tenth of that, so at most one per 22.5 s.
+SNAPSHOT_WEIGHT = 90
+WEIGHT_PER_MINUTE = 2400
+REFRESH_CHECK_S = 5.0
 ZERO = Decimal(0)
 
 
@@ -132,6 +137,8 @@ class Desk:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activating: asyncio.Lock = asyncio.Lock()
         self.protection: dict[str, Protection] = {}
+        self.refresh: dict[str, RefreshPolicy] = {}
+        self._refresher: asyncio.Task[None] | None = None
         stream = host.stream
         stream.provide_snapshot("positions", self.positions_view)
         stream.provide_snapshot("orders", self.orders_view)
@@ -233,7 +240,11 @@ class Desk:
         if isinstance(ev, ConnectionEvent):
             self._on_connection(account_id, ev)
             return
-        self.staleness.on_event(f"user:{account_id}", mono, event_ms=getattr(ev, "event_time_ms", 0) or 0)
+        event_ms = getattr(ev, "event_time_ms", 0) or getattr(ev, "ts_ms", 0) or 0
+        self.staleness.on_event(f"user:{account_id}", mono, event_ms=event_ms, wall_ms=time.time() * 1000)
+        policy = self.refresh.get(account_id)
+        if policy is not None:
+            policy.on_user_event(mono)
         self._journal(
             "event", {"kind": type(ev).__name__, "event": ev}, account_id, getattr(ev, "client_id", None)
         )
@@ -259,6 +270,12 @@ class Desk:
         if link is None:
             return
         previous = link.state
+        policy = self.refresh.get(account_id)
+        if policy is not None:
+            if ev.state is ConnectionState.CONNECTED:
+                policy.on_connected(time.monotonic())
+            else:
+                policy.on_disconnected()
         link.state, link.attempt, link.detail, link.next_retry_s = (
             ev.state,
             ev.attempt,
@@ -320,6 +337,12 @@ class Desk:
                     raise
                 link.state = ConnectionState.CONNECTED
                 link.was_connected = True
+                policy = self.refresh[account_id] = RefreshPolicy(
+                    min_refresh_interval(SNAPSHOT_WEIGHT, WEIGHT_PER_MINUTE)
+                )
+                policy.on_connected(time.monotonic())
+                if self._refresher is None:
+                    self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
                 await self.resync(account_id, reason="connected")
                 self.portfolio.positions.set_rules(broker.instruments())
                 await self.watch([*self.host.config.watchlist, *self._position_symbols(account_id)], link)
@@ -338,6 +361,7 @@ class Desk:
         self.host.stream.publish("status", self.host.status)
 
     async def _close_link(self, link: AccountLink) -> None:
+        self.refresh.pop(link.account_id, None)
         prot = self.protection.pop(link.account_id, None)
         if prot is not None:
             await prot.stop()
@@ -345,7 +369,19 @@ class Desk:
             await asyncio.wait_for(link.broker.close(), 1.0)
         link.state = ConnectionState.DISCONNECTED
 
+    async def _refresh_loop(self) -> None:
+        """No polling: a snapshot only when a connected account's user stream has been silent for
+        60 s, once per silence, spaced so it uses at most a tenth of the weight budget."""
+        while True:
+            await asyncio.sleep(REFRESH_CHECK_S)
+            now = time.monotonic()
+            for account_id, policy in list(self.refresh.items()):
+                if account_id in self.links and policy.take(now):
+                    self._spawn(self.resync(account_id, reason="a silent account stream (60 s)"))
+
     async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
         for task in list(self._tasks):
             task.cancel()
         for link in list(self.links.values()):
