@@ -3,7 +3,8 @@
 - WS API (`ws-fapi`): one persistent connection; request ids map replies to futures; every reply's
   `rateLimits` feeds the local limiter. Ed25519 keys log the session on once (`session.logon`);
   HMAC/RSA keys sign every request (binance.md §2.4). A `-1021`/`-5028` reply resyncs the clock
-  and the request is sent once more (it was rejected, so it did not execute).
+  and the request is sent once more (it was rejected, so it did not execute). A request made while
+  the connection is being re-established waits for it (bounded by `reconnect_wait_s`).
 - REST (aiohttp): exchangeInfo, time, leverage, position mode, open (algo) orders, cancel-all.
 - Streams: user data on `/private/ws?listenKey=…&events=…` (allow-list including
   `listenKeyExpired`), mark price on `/market`, book ticker on `/public` (binance.md §4.2, §5.1).
