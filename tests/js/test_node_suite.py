@@ -11,7 +11,9 @@ HERE = Path(__file__).resolve().parent
 
 def test_extension_js_units() -> None:
     node = shutil.which("node")
-    assert node is not None, "node is not installed (apt-get install nodejs); the extension's JS unit tests need it"
+    assert node is not None, (
+        "node is not installed (apt-get install nodejs): the extension's JS tests need it"
+    )
     files = sorted(str(p) for p in HERE.glob("*.test.mjs"))
     assert files, "no JS test files found"
     proc = subprocess.run([node, "--test", *files], capture_output=True, text=True, timeout=120, check=False)

@@ -139,6 +139,8 @@ class Desk:
         self.protection: dict[str, Protection] = {}
         self.refresh: dict[str, RefreshPolicy] = {}
         self._refresher: asyncio.Task[None] | None = None
+        # told the topic of every change published (the local stream server listens here)
+        self.topic_listeners: list[Callable[[str], None]] = []
         stream = host.stream
         stream.provide_snapshot("positions", self.positions_view)
         stream.provide_snapshot("orders", self.orders_view)
@@ -146,6 +148,15 @@ class Desk:
         stream.provide_snapshot("quotes", self.quotes_view)
         stream.provide_snapshot("asl", self.asl_view)
         host.on_shutdown(self.close)
+
+    def publish(self, topic: str, payload: Any) -> None:
+        """Publish to the panel's stream, then tell every topic listener that `topic` changed."""
+        self.host.stream.publish(topic, payload)
+        for listener in self.topic_listeners:
+            try:
+                listener(topic)
+            except Exception:  # a listener's failure never stops the panel's updates
+                log.exception("topic listener failed on %s", topic)
 
     # -- views (the topics' payloads) -----------------------------------------------------------
     def positions_view(self) -> dict[str, Any]:
@@ -210,7 +221,6 @@ class Desk:
         return sink
 
     def on_event(self, account_id: str, ev: BrokerEvent) -> None:
-        stream = self.host.stream
         mono = time.monotonic()
         if isinstance(ev, QuoteEvent):
             prev = self.quotes.get(ev.symbol)
@@ -233,9 +243,9 @@ class Desk:
                 for guard in self.protection.values():
                     guard.on_mark(ev.symbol, ev.mark)
             if self.portfolio.apply(ev).positions:
-                stream.publish("positions", self.positions_view)
-                stream.publish("account", self.account_view)
-            stream.publish("quotes", self.quotes_view)
+                self.publish("positions", self.positions_view)
+                self.publish("account", self.account_view)
+            self.publish("quotes", self.quotes_view)
             return
         if isinstance(ev, ConnectionEvent):
             self._on_connection(account_id, ev)
@@ -251,17 +261,17 @@ class Desk:
         prot = self.protection.get(account_id)
         if isinstance(ev, OrderEvent):
             if self.orders.apply(ev):
-                stream.publish("orders", self.orders_view)
-                stream.publish("positions", self.positions_view)  # stop prices shown per position
+                self.publish("orders", self.orders_view)
+                self.publish("positions", self.positions_view)  # stop prices shown per position
                 if prot is not None:
                     prot.on_order(ev)
             return
         if isinstance(ev, FillEvent | PositionEvent | BalanceEvent):
             changes = self.portfolio.apply(ev)
             if changes.positions:
-                stream.publish("positions", self.positions_view)
+                self.publish("positions", self.positions_view)
             if changes.account:
-                stream.publish("account", self.account_view)
+                self.publish("account", self.account_view)
             if prot is not None and isinstance(ev, PositionEvent) and changes.positions:
                 prot.on_position(ev)
 
@@ -292,11 +302,11 @@ class Desk:
             self.log(
                 "error", f"{account_id}: the broker refused the credentials ({ev.detail}); trading stopped"
             )
-        self.host.stream.publish("status", self.host.status)
+        self.publish("status", self.host.status)
 
     def log(self, level: str, message: str) -> None:
         log.log({"error": logging.ERROR, "warning": logging.WARNING}.get(level, logging.INFO), message)
-        self.host.stream.publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
+        self.publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
 
     def _journal(self, kind: str, data: object, account: str | None, client_id: str | None) -> None:
         try:
@@ -350,7 +360,7 @@ class Desk:
             self.active_id = account_id
             if self.host.config.active_account != account_id:
                 self.host.update_config(active_account=account_id)
-            self.host.stream.publish("status", self.host.status)
+            self.publish("status", self.host.status)
             return link
 
     async def deactivate(self) -> None:
@@ -358,7 +368,7 @@ class Desk:
             await self._close_link(self.links.pop(self.active_id))
         self.active_id = None
         self.host.update_config(active_account=None)
-        self.host.stream.publish("status", self.host.status)
+        self.publish("status", self.host.status)
 
     async def _close_link(self, link: AccountLink) -> None:
         self.refresh.pop(link.account_id, None)
@@ -428,8 +438,8 @@ class Desk:
     def _asl_event(self, ev: AslEvent) -> None:
         payload = ev.to_payload()
         payload["position_id"] = f"{ev.key.account_id}|{ev.key.symbol}|{ev.key.position_side.value}"
-        self.host.stream.publish("asl", payload)
-        self.host.stream.publish("positions", self.positions_view)
+        self.publish("asl", payload)
+        self.publish("positions", self.positions_view)
 
     def _asl_notify(self, n: Notify) -> None:
         self.log(n.severity, f"ASL {n.message}")
@@ -450,7 +460,7 @@ class Desk:
             for link in self.links.values():
                 if link.state is ConnectionState.CONNECTED:
                     self._start_protection(link)
-        self.host.stream.publish("asl", self.asl_view)
+        self.publish("asl", self.asl_view)
 
     def asl_toggle(self, symbol: str, position_side: PositionSide, enabled: bool) -> None:
         link = self.active()
@@ -507,10 +517,9 @@ class Desk:
                     f"{after.get(key, ZERO)} after {reason}",
                 )
         self._journal("correction", {"reason": reason, "snapshot": snap}, account_id, None)
-        stream = self.host.stream
-        stream.publish("positions", self.positions_view)
-        stream.publish("orders", self.orders_view)
-        stream.publish("account", self.account_view)
+        self.publish("positions", self.positions_view)
+        self.publish("orders", self.orders_view)
+        self.publish("account", self.account_view)
         return snap
 
     # -- intents --------------------------------------------------------------------------------
@@ -606,6 +615,7 @@ class Desk:
                 await link.broker.set_leverage(request.symbol, leverage)
             except BrokerError as exc:
                 raise api_error(exc) from None
+            t0 = time.perf_counter_ns()  # host latency is the order's own path, not the leverage call
         placed = await self.place(link, request, source, t0)
         return placed.reply()
 
@@ -655,7 +665,7 @@ class Desk:
             )
             if found is not None:
                 self.orders.apply(found)
-                self.host.stream.publish("orders", self.orders_view)
+                self.publish("orders", self.orders_view)
             self.log("info", f"order {request.client_id}: outcome resolved as {status}")
             return
         self.log("error", f"order {request.client_id}: outcome still unknown; check the exchange")

@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sidedesk.brokers.base import Broker, BrokerError, EventSink
-from sidedesk.vault.entries import AnyEntry, BinanceEntry, reveal
+from sidedesk.vault.entries import AnyEntry, BinanceEntry, TradovateEntry, reveal
 
-SUPPORTED = ("binance",)
+SUPPORTED = ("binance", "tradovate")
 
 
 def binance_urls(base: str) -> dict[str, str]:
@@ -29,7 +29,41 @@ def binance_urls(base: str) -> dict[str, str]:
     }
 
 
+def tradovate_urls(base: str) -> dict[str, str]:
+    """The Tradovate simulator serves REST (`/v1`), the trading socket and the md socket on one port."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
+    ws = "wss" if parts.scheme == "https" else "ws"
+    return {
+        "rest": f"{parts.scheme}://{parts.netloc}/v1",
+        "ws": f"{ws}://{parts.netloc}/v1/websocket",
+        "md": f"{ws}://{parts.netloc}/md/v1/websocket",
+    }
+
+
 def build_broker(entry: AnyEntry, sink: EventSink, simulators: Mapping[str, str]) -> Broker:
+    if isinstance(entry, TradovateEntry):
+        from sidedesk.brokers.tradovate.adapter import TradovateBroker  # deferred: keeps `native` start light
+
+        tv: dict[str, Any] = {
+            "username": entry.username,
+            "password": reveal(entry, "password"),
+            "sec": reveal(entry, "sec"),
+            "cid": entry.cid,
+            "app_id": entry.app_id,
+            "environment": entry.environment,
+        }
+        if entry.environment == "simulator":
+            base = simulators.get("tradovate")
+            if not base:
+                raise BrokerError(
+                    "invalid",
+                    "this account points at the simulator, but no Tradovate simulator is configured "
+                    "(start one with `sidedesk sim tradovate`)",
+                )
+            tv["urls"] = tradovate_urls(base)
+        return TradovateBroker.from_entry(entry.id, tv, sink)
     if isinstance(entry, BinanceEntry):
         from sidedesk.brokers.binance.adapter import BinanceBroker  # deferred: keeps `native` start light
 

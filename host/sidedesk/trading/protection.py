@@ -58,6 +58,18 @@ def level_name(ev: AslEvent) -> str:
     return "hard" if ev.level == 0 else str(ev.level)
 
 
+def asl_payload(ev: AslEvent) -> dict[str, Any]:
+    """The `asl` topic's payload for one transition: the engine's fields plus the names the panel
+    shows (`level_name`, `next_threshold`, a readable `message` without client ids)."""
+    payload = ev.to_payload()
+    payload["position_id"] = f"{ev.key.account_id}|{ev.key.symbol}|{ev.key.position_side.value}"
+    payload["level_name"] = level_name(ev)
+    payload["next_threshold"] = payload["next_trigger"]
+    stop = "" if ev.stop_price is None else f", stop {ev.stop_price.normalize():f}"
+    payload["message"] = f"{ev.key.symbol}: {ev.transition} (level {level_name(ev)}{stop})"
+    return payload
+
+
 class Protection:
     """ASL for one account: owns the engine, runs its timers, executes its commands."""
 
@@ -166,9 +178,7 @@ class Protection:
 
     def _record(self, ev: AslEvent) -> None:
         key = (ev.key.account_id, ev.key.symbol, ev.key.position_side)
-        payload = ev.to_payload()
-        payload["position_id"] = f"{key[0]}|{key[1]}|{key[2].value}"
-        payload["level_name"] = level_name(ev)
+        payload = asl_payload(ev)
         if ev.transition == "flat" or ev.quantity == 0:
             self.info.pop(key, None)
             self.latest.pop(payload["position_id"], None)

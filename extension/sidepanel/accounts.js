@@ -1,0 +1,88 @@
+// Setup: pick the broker account the ticket and the hotkeys trade on (accounts.list / activate).
+
+import { h } from './dom.js';
+import { describeFailure } from './ticket_form.js';
+import { tradeStore } from './trade_store.js';
+
+const STATE_TEXT = {
+  connected: 'connected',
+  connecting: 'connecting…',
+  reconnecting: 'reconnecting',
+  disconnected: 'not connected',
+  auth_failed: 'key refused',
+};
+
+export function mountAccounts(root, client) {
+  const store = tradeStore(client);
+  const list = h('ul', { class: 'acct-list', id: 'accounts-list' });
+  const result = h('p', { class: 'action-result', id: 'accounts-result', 'aria-live': 'polite' });
+  const reload = h('button', { type: 'button', class: 'btn-small', id: 'accounts-reload' }, 'Reload');
+  const disconnect = h('button', { type: 'button', class: 'btn-small', id: 'accounts-deactivate' }, 'Disconnect');
+  root.replaceChildren(
+    h('div', { class: 'card-head' }, h('h2', { id: 'accounts-title' }, 'Broker account'), h('span', { class: 'head-tools' }, disconnect, reload)),
+    h('p', { class: 'hint' }, 'The ticket, the positions and the hotkeys use the active account. Add accounts in the vault above.'),
+    list, result);
+  root.setAttribute('aria-labelledby', 'accounts-title');
+
+  async function run(label, fn) {
+    result.dataset.tone = 'busy';
+    result.textContent = `${label}…`;
+    try {
+      await fn();
+      result.dataset.tone = 'ok';
+      result.textContent = `${label}: done`;
+    } catch (err) {
+      result.dataset.tone = 'error';
+      result.textContent = `${label}: ${describeFailure(err).text}`;
+    }
+    await store.setActive();
+  }
+
+  reload.addEventListener('click', () => store.loadAccounts());
+  disconnect.addEventListener('click', () => run('Disconnect', () => client.request('accounts.deactivate')));
+
+  function brokerOf(acc) {
+    return store.status?.brokers?.find?.((b) => b.account_id === acc.id) ?? acc;
+  }
+
+  function render() {
+    const { accounts, active_id: activeId, error } = store.accounts;
+    disconnect.disabled = !activeId;
+    if (error) {
+      const text = error.code === 'locked'
+        ? 'Unlock the vault to see your accounts.'
+        : error.code === 'unknown_type'
+          ? 'This Sidedesk host cannot trade yet (host too old).'
+          : `Could not list accounts: [${error.code}] ${error.message}`;
+      list.replaceChildren(h('li', { class: 'muted' }, text));
+      return;
+    }
+    if (!accounts.length) {
+      list.replaceChildren(h('li', { class: 'muted' }, 'No broker accounts in the vault yet.'));
+      return;
+    }
+    list.replaceChildren(...accounts.map((acc) => {
+      const b = brokerOf(acc);
+      const active = acc.id === activeId;
+      const state = b.state ?? acc.state;
+      const retry = state === 'reconnecting' && b.attempt ? ` (attempt ${b.attempt}${b.next_retry_s ? `, next in ${Math.round(b.next_retry_s)} s` : ''})` : '';
+      const btn = h('button', {
+        type: 'button', class: active ? 'btn-small' : 'btn-small primary',
+        'aria-label': `${active ? 'Reconnect' : 'Use'} ${acc.name}`,
+        onclick: () => run(`${active ? 'Reconnect' : 'Activate'} ${acc.name}`, () => client.request('accounts.activate', { account_id: acc.id }, { timeoutMs: 30_000 })),
+      }, active ? 'Reconnect' : 'Use');
+      return h('li', { class: 'acct', dataset: { accountId: acc.id, state, active: String(active) } },
+        h('span', { class: 'acct-dot', 'data-state': state, 'aria-hidden': 'true' }),
+        h('span', { class: 'acct-name' }, h('strong', {}, acc.name), active ? h('span', { class: 'tag' }, 'active') : ''),
+        h('span', { class: 'muted' }, `${acc.broker} · ${acc.environment}${acc.key_hint ? ` · ${acc.key_hint}` : ''}`),
+        h('span', { class: 'acct-state' }, `${STATE_TEXT[state] ?? state}${retry}`, b.detail ? h('span', { class: 'muted' }, ` — ${b.detail}`) : ''),
+        btn);
+    }));
+  }
+
+  // Accounts are added in the vault section above; list them again whenever Setup is opened.
+  document.getElementById('tab-setup')?.addEventListener('click', () => store.loadAccounts());
+  store.on('accounts', render);
+  store.on('status', render);
+  render();
+}

@@ -1,0 +1,299 @@
+// The order ticket: symbol, size in the quote currency, leverage, Market/Limit, price, post-only,
+// reduce-only, ASL; BUY and SELL; the exchange's answer with the measured latencies; a confirm
+// step when the host asks for one. The last valid ticket is saved for the buy/sell hotkeys.
+
+import { h, labelled, nextId } from './dom.js';
+import { fmtDecimal } from './num.js';
+import { priceBadge } from './live.js';
+import {
+  DEFAULT_FORM, STORAGE_KEY, buildTicket, correctedFormField, describeFailure, describePlaced, formFromTicket,
+  placeRequest,
+} from './ticket_form.js';
+import { tradeStore } from './trade_store.js';
+
+const PLACE_TIMEOUT_MS = 15_000;
+const SAVE_DELAY_MS = 150;
+
+export function mountTicket(root, client) {
+  const store = tradeStore(client);
+  const listId = nextId('symbols');
+  const el = {
+    symbol: h('input', { name: 'symbol', list: listId, autocomplete: 'off', spellcheck: 'false', class: 'mono', placeholder: 'BTCUSDT' }),
+    datalist: h('datalist', { id: listId }),
+    notional: h('input', { name: 'notional', inputmode: 'decimal', autocomplete: 'off', class: 'mono' }),
+    leverage: h('input', { name: 'leverage', inputmode: 'numeric', autocomplete: 'off', class: 'mono', placeholder: 'acct' }),
+    market: h('input', { type: 'radio', name: `type-${listId}`, value: 'MARKET' }),
+    limit: h('input', { type: 'radio', name: `type-${listId}`, value: 'LIMIT' }),
+    price: h('input', { name: 'price', inputmode: 'decimal', autocomplete: 'off', class: 'mono' }),
+    postOnly: h('input', { type: 'checkbox', name: 'post_only' }),
+    reduceOnly: h('input', { type: 'checkbox', name: 'reduce_only' }),
+    asl: h('input', { type: 'checkbox', name: 'asl' }),
+    buy: h('button', { type: 'button', class: 'btn-trade buy', id: 'ticket-buy' }, 'BUY'),
+    sell: h('button', { type: 'button', class: 'btn-trade sell', id: 'ticket-sell' }, 'SELL'),
+    result: h('p', { class: 'ticket-result', id: 'ticket-result', 'aria-live': 'polite', 'data-tone': 'none' }),
+    useCorrected: h('button', { type: 'button', class: 'btn-small', hidden: true }, ''),
+    confirm: h('div', { class: 'ticket-confirm', id: 'ticket-confirm', role: 'alertdialog', 'aria-labelledby': `${listId}-confirm-text`, hidden: true }),
+    quote: h('span', { class: 'quote mono', id: 'ticket-quote' }),
+    badge: h('span', { class: 'price-badge', id: 'ticket-badge', 'data-state': 'none' }),
+    quoteAsset: h('span', { class: 'unit' }, 'USDT'),
+  };
+  const sizeField = labelled('Size', el.notional, { cls: 'tf tf-size' });
+  sizeField.append(el.quoteAsset);
+  const priceField = labelled('Price', el.price, { cls: 'tf tf-price' });
+  const typeGroup = h('fieldset', { class: 'seg' },
+    h('legend', { class: 'sr-only' }, 'Order type'),
+    h('label', {}, el.market, h('span', {}, 'Market')),
+    h('label', {}, el.limit, h('span', {}, 'Limit')));
+  const form = h('form', { class: 'ticket', 'aria-label': 'Order ticket', novalidate: true },
+    h('div', { class: 'ticket-row' },
+      labelled('Symbol', el.symbol, { cls: 'tf tf-symbol' }), el.datalist,
+      h('div', { class: 'ticket-quote' }, el.quote, el.badge)),
+    h('div', { class: 'ticket-row' }, sizeField, labelled('Leverage', el.leverage, { cls: 'tf tf-lev' }), typeGroup, priceField),
+    h('div', { class: 'ticket-row ticket-flags' },
+      h('label', {}, el.postOnly, ' Post-only'),
+      h('label', {}, el.reduceOnly, ' Reduce-only'),
+      h('label', { title: 'Protect the position with the Advanced Stop Loss as soon as it fills' }, el.asl, ' ASL')),
+    h('div', { class: 'ticket-actions' }, el.buy, el.sell),
+    h('div', { class: 'ticket-answer' }, el.result, el.useCorrected),
+    el.confirm);
+  root.replaceChildren(h('div', { class: 'card-head' }, h('h2', {}, 'Ticket')), form);
+  root.classList.add('card', 'trade-only');
+  form.addEventListener('submit', (e) => e.preventDefault());
+
+  const inFlight = new Set();
+  let saveTimer = null;
+  let corrected = null;
+
+  // -- form <-> values ------------------------------------------------------------------------------
+  function values() {
+    return {
+      symbol: el.symbol.value,
+      notional: el.notional.value,
+      leverage: el.leverage.value,
+      type: el.limit.checked ? 'LIMIT' : 'MARKET',
+      price: el.price.value,
+      post_only: el.postOnly.checked,
+      reduce_only: el.reduceOnly.checked,
+      asl: el.asl.checked,
+    };
+  }
+
+  function fill(v) {
+    el.symbol.value = v.symbol;
+    el.notional.value = v.notional;
+    el.leverage.value = v.leverage;
+    el.market.checked = v.type !== 'LIMIT';
+    el.limit.checked = v.type === 'LIMIT';
+    el.price.value = v.price;
+    el.postOnly.checked = v.post_only;
+    el.reduceOnly.checked = v.reduce_only;
+    el.asl.checked = v.asl;
+    syncType();
+  }
+
+  function syncType() {
+    const limit = el.limit.checked;
+    priceField.hidden = !limit;
+    el.postOnly.disabled = !limit;
+    if (!limit) el.postOnly.checked = false;
+    if (limit && !el.price.value) {
+      const q = store.quotes[el.symbol.value.trim().toUpperCase()];
+      if (q?.mark) el.price.value = q.mark;
+    }
+  }
+
+  function symbolsList() {
+    return [...store.symbols.keys()];
+  }
+
+  function clearInvalid() {
+    for (const input of [el.symbol, el.notional, el.leverage, el.price]) input.removeAttribute('aria-invalid');
+  }
+
+  function markInvalid(field) {
+    const input = { symbol: el.symbol, notional: el.notional, leverage: el.leverage, price: el.price }[field];
+    if (input) input.setAttribute('aria-invalid', 'true');
+    return input;
+  }
+
+  function saveSoon() {
+    if (saveTimer) clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => {
+      saveTimer = null;
+      const { ticket } = buildTicket(values(), { symbols: symbolsList() });
+      if (ticket) save(ticket);
+    }, SAVE_DELAY_MS);
+  }
+
+  function save(ticket) {
+    try {
+      chrome.storage.local.set({ [STORAGE_KEY]: ticket });
+    } catch (e) {
+      console.warn('sidedesk: could not save the ticket for hotkeys', e);
+    }
+  }
+
+  form.addEventListener('input', (e) => {
+    if (e.target === el.symbol) {
+      const sym = el.symbol.value.trim().toUpperCase();
+      store.setTicketSymbol(store.symbols.has(sym) ? sym : '');
+      renderQuote();
+      renderUnit();
+    }
+    if (e.target === el.market || e.target === el.limit) syncType();
+    if (e.target instanceof HTMLInputElement) e.target.removeAttribute('aria-invalid');
+    saveSoon();
+  });
+  form.addEventListener('change', saveSoon);
+
+  // -- placing --------------------------------------------------------------------------------------
+  function setResult(text, tone) {
+    el.result.textContent = text;
+    el.result.dataset.tone = tone;
+  }
+
+  function offerCorrected(c) {
+    const field = c ? correctedFormField(c.field) : null;
+    corrected = field ? { field, value: c.value } : null;
+    el.useCorrected.hidden = !corrected;
+    if (corrected) el.useCorrected.textContent = `Use ${corrected.value}`;
+  }
+
+  el.useCorrected.addEventListener('click', () => {
+    if (!corrected) return;
+    const { field, value } = corrected;
+    const input = { notional: el.notional, price: el.price, leverage: el.leverage }[field];
+    input.value = value;
+    input.removeAttribute('aria-invalid');
+    offerCorrected(null);
+    setResult(`${field === 'notional' ? 'Size' : field} set to ${value}; press BUY or SELL again.`, 'none');
+    saveSoon();
+    input.focus();
+  });
+
+  async function place(side, { confirmed = false } = {}) {
+    if (inFlight.has(side)) return;
+    clearInvalid();
+    offerCorrected(null);
+    hideConfirm();
+    const { ticket, errors } = buildTicket(values(), { symbols: symbolsList() });
+    if (!ticket) {
+      for (const e of errors) markInvalid(e.field);
+      setResult(errors.map((e) => e.message).join(' '), 'error');
+      markInvalid(errors[0].field)?.focus();
+      return;
+    }
+    save(ticket);
+    inFlight.add(side);
+    const button = side === 'BUY' ? el.buy : el.sell;
+    button.setAttribute('aria-busy', 'true');
+    setResult(`${side === 'BUY' ? 'Buying' : 'Selling'} ${ticket.notional} ${unit()} of ${ticket.symbol}…`, 'busy');
+    const t0 = performance.now();
+    try {
+      const reply = await client.request('order.place', placeRequest(ticket, side, { source: 'panel', confirmed }), { timeoutMs: PLACE_TIMEOUT_MS });
+      const panelMs = performance.now() - t0;
+      if (reply?.status === 'confirm') {
+        askConfirm(side, reply.reason);
+        return;
+      }
+      const view = describePlaced(reply, { side, symbol: ticket.symbol, panelMs });
+      setResult(view.text, view.tone);
+    } catch (err) {
+      const view = describeFailure(err);
+      setResult(view.text, 'error');
+      if (view.corrected) {
+        markInvalid(correctedFormField(view.corrected.field) ?? '');
+        offerCorrected(view.corrected);
+      } else if (err.details?.field) {
+        markInvalid(err.details.field);
+      }
+    } finally {
+      inFlight.delete(side);
+      button.removeAttribute('aria-busy');
+    }
+  }
+
+  function askConfirm(side, reason) {
+    const textId = `${listId}-confirm-text`;
+    const yes = h('button', { type: 'button', class: `btn-trade ${side === 'BUY' ? 'buy' : 'sell'}`, id: 'ticket-confirm-yes' }, `Confirm ${side}`);
+    const no = h('button', { type: 'button', class: 'btn', id: 'ticket-confirm-no' }, 'Cancel');
+    yes.addEventListener('click', () => { hideConfirm(); place(side, { confirmed: true }); });
+    no.addEventListener('click', () => { hideConfirm(); setResult('Not sent.', 'none'); });
+    el.confirm.replaceChildren(h('p', { id: textId }, reason || 'This order needs a confirmation.'), h('div', { class: 'ticket-actions' }, yes, no));
+    el.confirm.hidden = false;
+    setResult('Waiting for your confirmation.', 'warn');
+    yes.focus();
+  }
+
+  function hideConfirm() {
+    el.confirm.hidden = true;
+    el.confirm.replaceChildren();
+  }
+
+  el.buy.addEventListener('click', () => place('BUY'));
+  el.sell.addEventListener('click', () => place('SELL'));
+
+  // -- symbols and quotes ---------------------------------------------------------------------------
+  function unit() {
+    const info = store.symbols.get(el.symbol.value.trim().toUpperCase());
+    return info?.quote ?? 'USDT';
+  }
+
+  function renderUnit() {
+    el.quoteAsset.textContent = unit();
+  }
+
+  function renderSymbols() {
+    el.datalist.replaceChildren(...symbolsList().map((s) => h('option', { value: s })));
+    const sym = el.symbol.value.trim().toUpperCase();
+    if ((!sym || !store.symbols.has(sym)) && store.symbols.size) {
+      if (!sym) {
+        el.symbol.value = store.symbols.has('BTCUSDT') ? 'BTCUSDT' : symbolsList()[0];
+        saveSoon();
+      }
+    }
+    const now = el.symbol.value.trim().toUpperCase();
+    store.setTicketSymbol(store.symbols.has(now) ? now : '');
+    renderUnit();
+    renderQuote();
+  }
+
+  function renderQuote() {
+    const sym = el.symbol.value.trim().toUpperCase();
+    const q = store.quotes[sym];
+    if (!q) {
+      el.quote.textContent = sym && store.symbols.has(sym) ? 'waiting for price…' : '';
+      el.badge.textContent = '';
+      el.badge.dataset.state = 'none';
+      return;
+    }
+    const info = store.symbols.get(sym);
+    const dp = Number.isInteger(info?.price_precision) ? info.price_precision : undefined;
+    const mark = fmtDecimal(q.mark ?? q.last, dp);
+    const ba = q.bid && q.ask ? ` · bid/ask ${fmtDecimal(q.bid, dp)} / ${fmtDecimal(q.ask, dp)}` : '';
+    el.quote.textContent = `mark ${mark}${ba}`;
+    const now = Date.now();
+    const ages = [now - (q.changedMs ?? q.recvMs ?? now)];
+    if (Number.isFinite(q.ts_ms)) ages.push(now - q.ts_ms);
+    const b = priceBadge(Math.max(...ages));
+    el.badge.textContent = b.label;
+    el.badge.dataset.state = b.state;
+    el.badge.style.opacity = String(b.opacity);
+    el.badge.title = b.state === 'delayed' ? 'No price change for over 30 s' : 'Price updated within the last seconds';
+  }
+
+  store.on('symbols', renderSymbols);
+  store.on('quotes', renderQuote);
+  store.on('tick', renderQuote);
+
+  // -- start: the saved ticket, else the defaults ---------------------------------------------------
+  fill({ ...DEFAULT_FORM });
+  try {
+    chrome.storage.local.get(STORAGE_KEY).then((got) => {
+      if (got?.[STORAGE_KEY]) fill(formFromTicket(got[STORAGE_KEY]));
+      renderSymbols();
+    }, () => renderSymbols());
+  } catch {
+    renderSymbols();
+  }
+}

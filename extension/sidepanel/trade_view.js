@@ -1,0 +1,212 @@
+// Host tables -> what the Trade tab shows. Pure (unit tested); the modules render these.
+
+import { decimalsOf, fmtDecimal, signOf, toFloat } from './num.js';
+
+const ASL_LABELS = { hard: 'hard stop', 1: 'level 1', 2: 'level 2', 3: 'level 3', safety: 'safety stop', breakeven: 'breakeven' };
+
+/** "level 2", "hard stop", "off" … */
+export function aslLabel(level) {
+  if (level === null || level === undefined || level === '') return 'off';
+  return ASL_LABELS[level] ?? `level ${level}`;
+}
+
+function precisionFor(symbols, symbol) {
+  const info = symbols?.get?.(symbol);
+  if (!info) return {};
+  const price = Number.isInteger(info.price_precision) ? info.price_precision : decimalsOf(info.tick_size);
+  const qty = Number.isInteger(info.quantity_precision) ? info.quantity_precision : decimalsOf(info.step_size);
+  return { price, qty };
+}
+
+/**
+ * One row of the positions table.
+ * @param {object} p a `positions` topic row
+ * @param {Map<string, object>} [symbols] symbol -> market.symbols row (for precision)
+ */
+export function positionRow(p, symbols) {
+  const { price: pdp } = precisionFor(symbols, p.symbol);
+  const pnlSign = signOf(p.unrealized_pnl) ?? 0;
+  return {
+    id: p.id,
+    symbol: p.symbol,
+    positionSide: p.position_side ?? 'BOTH',
+    side: p.side,
+    sideClass: p.side === 'SHORT' ? 'short' : 'long',
+    size: fmtDecimal(p.size ?? p.quantity),
+    entry: fmtDecimal(p.entry, pdp),
+    mark: fmtDecimal(p.mark, pdp),
+    pnl: `${fmtDecimal(p.unrealized_pnl, 2, { sign: true })}`,
+    pnlRaw: p.unrealized_pnl,
+    pnlClass: pnlSign > 0 ? 'pos' : pnlSign < 0 ? 'neg' : 'flat',
+    roe: p.roe_pct === null || p.roe_pct === undefined ? '—' : `${fmtDecimal(p.roe_pct, 2, { sign: true })} %`,
+    liq: p.liquidation_price && signOf(p.liquidation_price) > 0 ? fmtDecimal(p.liquidation_price, pdp) : '—',
+    asl: aslLabel(p.asl_level),
+    aslOn: p.asl_level !== null && p.asl_level !== undefined && p.asl_level !== '',
+    stop: p.stop_price ? fmtDecimal(p.stop_price, pdp) : '—',
+    next: p.asl_next_threshold ? fmtDecimal(p.asl_next_threshold, pdp) : '',
+    leverage: p.leverage ? `${p.leverage}×` : '',
+    asset: p.settle_asset ?? '',
+  };
+}
+
+/** Short description of an order's kind: "LIMIT", "STOP 64,000", "TRAIL 1 %", … */
+export function orderKind(o) {
+  const t = String(o.type ?? '');
+  if (t.includes('TRAILING')) {
+    const act = o.activation_price && signOf(o.activation_price) > 0 ? ` from ${fmtDecimal(o.activation_price)}` : '';
+    return `TRAIL${o.callback_rate_pct ? ` ${o.callback_rate_pct} %` : ''}${act}`;
+  }
+  if (t.startsWith('STOP') || t.startsWith('TAKE_PROFIT')) {
+    const name = t.startsWith('STOP') ? 'STOP' : 'TP';
+    const limit = t.endsWith('MARKET') ? '' : ' LMT';
+    return `${name}${limit} ${o.stop_price ? fmtDecimal(o.stop_price) : ''}`.trim();
+  }
+  return t;
+}
+
+/**
+ * One row of the open-orders table.
+ * @param {object} o an `orders` topic row
+ * @param {Map<string, object>} [symbols]
+ */
+export function orderRow(o, symbols) {
+  const { price: pdp } = precisionFor(symbols, o.symbol);
+  const price = o.price && signOf(o.price) > 0 ? fmtDecimal(o.price, pdp) : o.conditional ? '' : 'market';
+  const flags = [];
+  if (o.reduce_only) flags.push('reduce-only');
+  if (o.close_position) flags.push('close');
+  if (o.time_in_force === 'GTX') flags.push('post-only');
+  if (o.position_side && o.position_side !== 'BOTH') flags.push(o.position_side);
+  return {
+    id: o.id ?? `${o.symbol}:${o.order_id ?? o.client_id}`,
+    symbol: o.symbol,
+    side: o.side,
+    sideClass: o.side === 'SELL' ? 'short' : 'long',
+    kind: orderKind(o),
+    conditional: Boolean(o.conditional),
+    price,
+    qty: o.close_position ? 'all' : `${fmtDecimal(o.filled ?? '0')} / ${fmtDecimal(o.quantity)}`,
+    status: o.status ?? '',
+    flags: flags.join(' · '),
+    cancel: { symbol: o.symbol, order_id: o.order_id ?? undefined, client_id: o.client_id ?? undefined, conditional: Boolean(o.conditional) },
+  };
+}
+
+/** Conditional (algo) orders after plain ones, each group newest first. */
+export function sortOrders(orders) {
+  return [...orders].sort((a, b) => (Number(Boolean(a.conditional)) - Number(Boolean(b.conditional)))
+    || ((b.updated_ms ?? 0) - (a.updated_ms ?? 0)));
+}
+
+/**
+ * The account card for the active account (all of its assets, the settlement one first).
+ * @param {object} payload `account` topic payload
+ * @param {string|null} accountId
+ */
+export function accountRows(payload, accountId) {
+  const rows = (payload?.accounts ?? []).filter((a) => !accountId || a.account_id === accountId);
+  rows.sort((a, b) => (b.asset === 'USDT') - (a.asset === 'USDT') || String(a.asset).localeCompare(String(b.asset)));
+  return rows.map((a) => ({
+    asset: a.asset,
+    items: [
+      ['Wallet balance', fmtDecimal(a.wallet_balance, 2)],
+      ['Equity', fmtDecimal(a.equity, 2)],
+      ['Margin used', fmtDecimal(a.margin_used, 2)],
+      ['Available', fmtDecimal(a.available, 2)],
+      ['Realized today', fmtDecimal(a.realized_today, 2, { sign: true })],
+      ['Unrealized', fmtDecimal(a.unrealized_pnl, 2, { sign: true })],
+    ],
+    realizedClass: signOf(a.realized_today) > 0 ? 'pos' : signOf(a.realized_today) < 0 ? 'neg' : 'flat',
+  }));
+}
+
+/** The action bar's P&L text from the positions payload's totals. */
+export function totalPnl(payload) {
+  const totals = payload?.totals ?? [];
+  if (!totals.length) return { text: '—', raw: null, asset: '', cls: 'flat' };
+  const t = totals.find((x) => x.asset === 'USDT') ?? totals[0];
+  const s = signOf(t.unrealized_pnl) ?? 0;
+  const extra = totals.length > 1 ? ` (+${totals.length - 1} more)` : '';
+  return {
+    text: `${fmtDecimal(t.unrealized_pnl, 2, { sign: true })} ${t.asset}${extra}`,
+    raw: t.unrealized_pnl,
+    asset: t.asset,
+    cls: s > 0 ? 'pos' : s < 0 ? 'neg' : 'flat',
+  };
+}
+
+/**
+ * Horizontal lines on the chart of a position: entry, current stop, next ASL threshold, liquidation.
+ * @param {object|null} p positions row
+ * @param {object|null} asl latest `asl` transition for this position
+ * @returns {{key: string, price: number, title: string, value: string}[]} price for drawing, value exact
+ */
+export function chartLines(p, asl) {
+  if (!p) return [];
+  const out = [];
+  const add = (key, value, title) => {
+    const price = toFloat(value);
+    if (price !== null && price > 0) out.push({ key, price, title, value: String(value) });
+  };
+  add('entry', p.entry, 'entry');
+  // The positions row carries the ASL state in the contract's terms; the latest transition only
+  // fills in what the row lacks (it may be a step ahead between two position pushes).
+  const stop = p.stop_price ?? asl?.stop_price;
+  const level = p.asl_level ?? (typeof asl?.level === 'string' ? asl.level : null);
+  add('stop', stop, level ? `stop (${aslLabel(level)})` : 'stop');
+  add('next', p.asl_next_threshold ?? asl?.next_threshold ?? asl?.next_trigger, 'next ASL level');
+  add('liq', p.liquidation_price, 'liquidation');
+  return out;
+}
+
+export const CHART_MAX_POINTS = 1_800;
+
+/**
+ * Append a price to a per-second series (lightweight-charts wants strictly increasing times):
+ * a tick in the same second replaces that second's value; older ticks are dropped.
+ * @param {{time: number, value: number}[]} series mutated in place
+ * @param {number} tsMs
+ * @param {string|number} price
+ * @returns {'append'|'update'|null} what happened
+ */
+export function addPoint(series, tsMs, price) {
+  const value = toFloat(price);
+  if (value === null || !Number.isFinite(tsMs)) return null;
+  const time = Math.floor(tsMs / 1000);
+  const last = series[series.length - 1];
+  if (last && time < last.time) return null;
+  if (last && time === last.time) {
+    last.value = value;
+    return 'update';
+  }
+  series.push({ time, value });
+  if (series.length > CHART_MAX_POINTS) series.splice(0, series.length - CHART_MAX_POINTS);
+  return 'append';
+}
+
+const TRANSITIONS = {
+  place: 'placing stop', confirmed: 'stop confirmed', cancel: 'old stop cancelled', level: 'level up',
+  rejected: 'stop rejected, retrying', close: 'closing', close_failed: 'close failed', triggered: 'stop triggered',
+};
+
+/**
+ * One line about the latest ASL transition of a position: what happened and the replace latency.
+ * Accepts the contract's `message` and the engine's `transition` + `detail` (client ids dropped:
+ * they mean nothing to a trader).
+ */
+export function aslNote(t) {
+  if (!t || typeof t !== 'object') return '';
+  let text = t.message || '';
+  if (!text && t.transition) {
+    const what = TRANSITIONS[t.transition] ?? String(t.transition).replaceAll('_', ' ');
+    const detail = String(t.detail ?? '').replace(/^sd[a-z]?-\S+?(: |$)/, '').trim();
+    text = detail ? `${what}: ${detail}` : what;
+  }
+  const lat = Number.isFinite(t.latency_ms) ? ` (${t.latency_ms < 10 ? t.latency_ms.toFixed(1) : Math.round(t.latency_ms)} ms)` : '';
+  return text ? `${text}${lat}` : '';
+}
+
+/** Stable key of a position for selection (survives table refreshes). */
+export function positionKey(p) {
+  return p ? `${p.symbol}:${p.position_side ?? 'BOTH'}` : '';
+}
