@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit integration e2e schema demo soak bench bench-smoke package clean
+.PHONY: venv test lint typecheck unit integration e2e schema demo demo-screenshots soak bench bench-smoke package clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,16 @@ test: lint typecheck
 # The frozen host (PyInstaller onedir) and the release archive + store-ready extension zip.
 package: $(STAMP)
 	$(BIN)/python build/package.py --out build/out
+
+# A working desk on the offline Binance simulator: Chromium opens with the panel (Ctrl-C stops it).
+# `make demo ARGS="--headless --out demo-out"` runs the scripted session instead.
+demo: $(STAMP)
+	$(BIN)/sidedesk demo $(ARGS)
+
+# Regenerate the README screenshots from the headless demo.
+demo-screenshots: $(STAMP)
+	$(BIN)/sidedesk demo --headless --out build/out/demo
+	cp build/out/demo/panel.png build/out/demo/positions.png build/out/demo/action-bar.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) build/out build/work dist .pytest_cache .mypy_cache .ruff_cache

@@ -9,8 +9,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sidedesk.api.dispatch import field_errors
 from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
 from sidedesk.brokers.base import PositionSide, Side
@@ -395,7 +396,14 @@ async def command(host: Host, req: CommandRequest) -> CommandReply:
         if req.ticket is None:
             raise ApiError("invalid", "no ticket yet: set one up in the panel first")
         data = {**req.ticket, "side": "BUY" if req.name == "buy" else "SELL"}
-        ticket = TicketModel.model_validate(data)
+        try:
+            ticket = TicketModel.model_validate(data)
+        except ValidationError as exc:
+            raise ApiError(
+                "invalid",
+                "the saved ticket is incomplete: set it up in the panel",
+                {"errors": field_errors(exc)},
+            ) from None
         placed = await place_ticket(host, ticket, "hotkey", confirmed=False)
         return CommandReply(name=req.name, summary=placed.message, result=placed.model_dump())
     if req.name == "flatten":

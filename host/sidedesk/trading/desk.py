@@ -137,6 +137,7 @@ class Desk:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activating: asyncio.Lock = asyncio.Lock()
         self.protection: dict[str, Protection] = {}
+        self.asl_overrides: dict[str, dict[PositionKey, bool]] = {}
         self.refresh: dict[str, RefreshPolicy] = {}
         self._refresher: asyncio.Task[None] | None = None
         # told the topic of every change published (the local stream server listens here)
@@ -205,6 +206,7 @@ class Desk:
                     "next_retry_s": link.next_retry_s,
                     "detail": link.detail,
                     "last_event_age_s": None if event_age is None else round(event_age, 1),
+                    "user_stream_age_s": None if event_age is None else round(event_age, 1),
                     "last_price_age_s": None if price_age is None else round(price_age, 1),
                 }
             )
@@ -355,7 +357,9 @@ class Desk:
                     self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
                 await self.resync(account_id, reason="connected")
                 self.portfolio.positions.set_rules(broker.instruments())
-                await self.watch([*self.host.config.watchlist, *self._position_symbols(account_id)], link)
+                await self.watch(
+                    [*self.host.config.watchlist, *self._position_symbols(account_id)], link, quiet=True
+                )
                 self._start_protection(link)
             self.active_id = account_id
             if self.host.config.active_account != account_id:
@@ -430,6 +434,7 @@ class Desk:
             on_event=self._asl_event,
             on_notify=self._asl_notify,
             journal=lambda kind, data, cid: self._journal(kind, data, account_id, cid),
+            overrides=self.asl_overrides.setdefault(account_id, {}),
         )
         self.protection[account_id] = prot
         marks = {s: m for s in self.quotes if (m := self.mark(s)) is not None}
@@ -482,9 +487,16 @@ class Desk:
     def _position_symbols(self, account_id: str) -> list[str]:
         return sorted({p.symbol for p in self.portfolio.positions.positions(account_id)})
 
-    async def watch(self, symbols: list[str], link: AccountLink | None = None) -> list[str]:
+    async def watch(
+        self, symbols: list[str], link: AccountLink | None = None, *, quiet: bool = False
+    ) -> list[str]:
         link = link or self.active()
         known = link.broker.instruments()
+        unknown = sorted({s.upper() for s in symbols} - set(known))
+        if unknown and not quiet:
+            raise ApiError(
+                "invalid", f"not traded on this account: {', '.join(unknown)}", {"field": "symbols"}
+            )
         wanted = [s.upper() for s in symbols if s.upper() in known]
         new = [s for s in dict.fromkeys(wanted) if s not in self._watch]
         if new:
@@ -736,6 +748,18 @@ class Desk:
         from the exchange's own snapshot so nothing local and stale is trusted."""
         link = self.active()
         errors: list[str] = []
+        # ASL would answer the cancelled stops with new ones: pause it for the account while
+        # everything is closed, then let it rebuild from what is left (normally nothing).
+        prot = self.protection.pop(link.account_id, None)
+        if prot is not None:
+            await prot.stop()
+        try:
+            return await self._flatten(link, source, errors)
+        finally:
+            if prot is not None:
+                self._start_protection(link)
+
+    async def _flatten(self, link: AccountLink, source: Source, errors: list[str]) -> dict[str, Any]:
         try:
             cancelled = await link.broker.cancel_all(None)
         except BrokerError as exc:
@@ -761,6 +785,10 @@ class Desk:
                 closed += 1
             except ApiError as exc:
                 errors.append(f"{pos.symbol}: {exc.message}")
+        try:  # anything placed while we were closing (another tool, a late trigger)
+            cancelled += await link.broker.cancel_all(None)
+        except BrokerError as exc:
+            errors.append(f"final cancel all: {exc.message}")
         self._journal(
             "outcome",
             {"flatten": True, "cancelled": cancelled, "closed": closed, "errors": errors},

@@ -29,6 +29,7 @@ from sidedesk.core.asl import (
     ClosePosition,
     Notify,
     Output,
+    Phase,
     PlaceAcked,
     PlaceRejected,
     PlaceStop,
@@ -40,6 +41,10 @@ from sidedesk.core.views import AslInfo
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
+# While the user stream is up, events keep the view exact; but an event can be late or lost, so
+# every RECONCILE_S the stops of protected symbols are also read from the exchange itself
+# (openOrders + openAlgoOrders with a symbol: weight 2, i.e. 60/min per symbol of 2 400).
+RECONCILE_S = 2.0
 # Binance: "Order would immediately trigger" (-2021) and its algo-service twin (-4142)
 IMMEDIATE_TRIGGER_CODES = (-2021, -4142)
 UNKNOWN_ORDER_CODES = (-2011, -2013)
@@ -84,6 +89,7 @@ class Protection:
         on_event: Callable[[AslEvent], None],
         on_notify: Callable[[Notify], None],
         journal: Callable[[str, dict[str, Any], str | None], None],
+        overrides: dict[PositionKey, bool] | None = None,
     ) -> None:
         self.account_id = account_id
         self.broker = broker
@@ -93,12 +99,15 @@ class Protection:
         self._on_event = on_event
         self._on_notify = on_notify
         self._journal = journal
+        # per-position on/off chosen by the trader; owned by the desk so it outlives this engine
+        self.overrides: dict[PositionKey, bool] = overrides if overrides is not None else {}
         ticks = {s: r.tick_size for s, r in broker.instruments().items()}
         self.engine = AslEngine(profile, broker.capabilities, tick_sizes=ticks)
         self.info: dict[tuple[str, str, PositionSide], AslInfo] = {}
         self.latest: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.Task[None] | None = None
+        self._reconciler: asyncio.Task[None] | None = None
         self.commands_sent = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -113,22 +122,24 @@ class Protection:
             now_ms(),
             tick_sizes=ticks,
             marks=marks,
-            enabled=self.engine.enabled_overrides,
+            enabled=self.overrides,
         )
         self.run(out)
+        loop = asyncio.get_running_loop()
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().create_task(
-                self._tick_loop(), name=f"asl:{self.account_id}"
-            )
+            self._timer = loop.create_task(self._tick_loop(), name=f"asl:{self.account_id}")
+        if self._reconciler is None and hasattr(self.broker, "open_orders"):
+            self._reconciler = loop.create_task(self._reconcile_loop(), name=f"asl-reconcile:{self.account_id}")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._timer, *self._tasks) if t is not None]
+        tasks = [t for t in (self._timer, self._reconciler, *self._tasks) if t is not None]
         for t in tasks:
             t.cancel()
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._timer = None
+        self._reconciler = None
         self._tasks.clear()
 
     async def _tick_loop(self) -> None:
@@ -144,6 +155,27 @@ class Protection:
             except Exception:
                 log.exception("ASL tick failed for %s", self.account_id)
 
+    async def _reconcile_loop(self) -> None:
+        fetch = getattr(self.broker, "open_orders", None)
+        assert fetch is not None
+        while True:
+            await asyncio.sleep(RECONCILE_S)
+            symbols = sorted({m.key.symbol for m in self.engine.machines() if m.phase is Phase.ACTIVE})
+            fresh: dict[str, list[OrderEvent]] = {}
+            for symbol in symbols:
+                try:
+                    fresh[symbol] = list(await fetch(symbol))
+                except BrokerError as exc:
+                    log.info("ASL reconcile of %s skipped: %s", symbol, exc.message)
+            if not fresh:
+                continue
+            try:
+                orders = [o for o in self._open_orders() if o.symbol not in fresh]
+                orders += [o for lst in fresh.values() for o in lst]
+                self.run(watchdog(self.engine, orders, list(self._positions()), now_ms()))
+            except Exception:
+                log.exception("ASL reconcile failed for %s", self.account_id)
+
     # -- inputs ---------------------------------------------------------------------------------
     def on_position(self, ev: PositionEvent) -> None:
         self.run(self.engine.on_position(ev, now_ms()))
@@ -157,6 +189,7 @@ class Protection:
             self.run(out)
 
     def set_enabled(self, key: PositionKey, on: bool) -> None:
+        self.overrides[key] = on
         self.run(self.engine.set_enabled(key, on, now_ms()))
 
     def breakeven(self, key: PositionKey) -> None:

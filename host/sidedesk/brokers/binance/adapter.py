@@ -27,6 +27,7 @@ from sidedesk.brokers.base import (
     OrderAck,
     OrderEvent,
     OrderRequest,
+    PositionEvent,
     PositionSide,
     QuoteEvent,
     Side,
@@ -63,6 +64,10 @@ _STATES = {
     "gave_up": ConnectionState.DISCONNECTED,
     "auth_failed": ConnectionState.AUTH_FAILED,
 }
+
+
+# which socket state wins when combining them (higher = worse)
+_SEVERITY = {"connected": 0, "connecting": 1, "reconnecting": 2, "stopped": 3, "gave_up": 4, "auth_failed": 5}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +108,7 @@ class BinanceBroker:
         self._rules: dict[str, InstrumentRules] = {}
         self._marks: dict[str, Decimal] = {}
         self._leverage: dict[str, int] = {}
+        self._socket_states: dict[str, WsStatus] = {}
         self.hedge_mode = False
         # With fast_fills, TRADE_LITE (earlier, but without fee) is the fill and the matching
         # ORDER_TRADE_UPDATE fill is dropped; otherwise ORDER_TRADE_UPDATE (with fee, P&L) is.
@@ -154,6 +160,9 @@ class BinanceBroker:
             for skipped in info.skipped:
                 log.warning("exchangeInfo: skipped %s", skipped)
             await self.refresh_position_mode()
+            # Leverage is not in ACCOUNT_UPDATE nor in v2/account.position, but margin and ROE
+            # need it: read it once here, then follow ACCOUNT_CONFIG_UPDATE and our own changes.
+            self._leverage.update(replies.leverages(await self.client.rest(msg.symbol_config())))
             await self.client.start_api()
             await self.client.start_user_stream()
         except MalformedMessage as exc:
@@ -353,7 +362,13 @@ class BinanceBroker:
         return AccountSnapshot(
             self.account_id,
             balances,
-            tuple(p for p in positions if p.quantity != 0),
+            tuple(
+                replace(p, leverage=self._leverage[p.symbol])
+                if p.leverage is None and p.symbol in self._leverage
+                else p
+                for p in positions
+                if p.quantity != 0
+            ),
             orders,
             hedge_mode=self.hedge_mode,
             ts_ms=self.client.server_now_ms(),
@@ -391,17 +406,23 @@ class BinanceBroker:
             return
         if isinstance(ev, QuoteEvent) and ev.mark is not None:
             self._marks[ev.symbol] = ev.mark
+        elif isinstance(ev, PositionEvent) and ev.leverage is None and ev.symbol in self._leverage:
+            ev = replace(ev, leverage=self._leverage[ev.symbol])
         self._emit(ev)
 
     def _on_status(self, status: WsStatus) -> None:
-        state = _STATES.get(status.state, ConnectionState.DISCONNECTED)
+        """The account's state is the worst of its sockets' (trading needs all of them), so one
+        socket opening never hides another that is still reconnecting."""
+        self._socket_states[status.name] = status
+        worst = max(self._socket_states.values(), key=lambda s: _SEVERITY.get(s.state, 0))
+        state = _STATES.get(worst.state, ConnectionState.DISCONNECTED)
         self._emit(
             ConnectionEvent(
                 self.account_id,
                 state,
-                attempt=status.attempt,
-                detail=f"{status.name}: {status.last_error or status.reason or status.state}",
-                next_retry_s=status.next_retry_s,
+                attempt=worst.attempt,
+                detail=f"{worst.name}: {worst.last_error or worst.reason or worst.state}",
+                next_retry_s=worst.next_retry_s,
                 ts_ms=self.client.server_now_ms(),
             )
         )

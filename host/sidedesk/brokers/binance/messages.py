@@ -251,6 +251,11 @@ def change_leverage(symbol: str, leverage: int) -> RestCall:
     )
 
 
+def symbol_config(symbol: str | None = None) -> RestCall:
+    """Per-symbol leverage and margin type (GET /fapi/v1/symbolConfig, weight 5)."""
+    return RestCall("GET", "/fapi/v1/symbolConfig", {"symbol": symbol} if symbol else {}, "signed", weight=5)
+
+
 def get_position_mode() -> RestCall:
     return RestCall("GET", "/fapi/v1/positionSide/dual", {}, "signed", weight=30)
 

@@ -168,5 +168,18 @@ def listen_key(result: Any) -> str:
     return f.text(f.obj(result, "listenKey result"), "listenKey")
 
 
+def leverages(result: Any) -> dict[str, int]:
+    """symbolConfig rows -> {symbol: leverage}; rows without a readable leverage are skipped."""
+    if not isinstance(result, list):
+        raise MalformedMessage("symbolConfig: expected a list")
+    out: dict[str, int] = {}
+    for row in result:
+        if isinstance(row, dict) and isinstance(row.get("symbol"), str):
+            lev = row.get("leverage")
+            if isinstance(lev, int) and not isinstance(lev, bool) and lev > 0:
+                out[row["symbol"]] = lev
+    return out
+
+
 def dual_side(result: Any) -> bool:
     return f.flag(f.obj(result, "position mode"), "dualSidePosition")

@@ -1,0 +1,29 @@
+"""Fixtures: one Binance simulator and one real host process (vault unlocked, simulator account
+active, subscribed to `asl`, `log`, `quotes`, `positions`) per test module. Tests of one module
+share them and stay out of each other's way by trading different symbols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.asl.harness import Desk, SimThread, start_desk
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimThread]:
+    s = SimThread().start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def desk(sim: SimThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    d, _ = start_desk(sim, tmp_path_factory.mktemp("asl-home"))
+    try:
+        yield d
+    finally:
+        d.stop()
