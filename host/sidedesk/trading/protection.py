@@ -129,7 +129,9 @@ class Protection:
         if self._timer is None:
             self._timer = loop.create_task(self._tick_loop(), name=f"asl:{self.account_id}")
         if self._reconciler is None and hasattr(self.broker, "open_orders"):
-            self._reconciler = loop.create_task(self._reconcile_loop(), name=f"asl-reconcile:{self.account_id}")
+            self._reconciler = loop.create_task(
+                self._reconcile_loop(), name=f"asl-reconcile:{self.account_id}"
+            )
 
     async def stop(self) -> None:
         tasks = [t for t in (self._timer, self._reconciler, *self._tasks) if t is not None]
