@@ -17,7 +17,9 @@ from sidedesk.store.journal import Journal
 
 def test_records_round_trip_with_decimals_and_dataclasses(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3")
-    req = OrderRequest("BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal("0.010"), "sdm1", price=Decimal("65000.10"))
+    req = OrderRequest(
+        "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal("0.010"), "sdm1", price=Decimal("65000.10")
+    )
     rid = j.append("intent", {"order": req}, account="acc", client_id="sdm1")
     j.append("outcome", {"status": "NEW"}, account="acc", client_id="sdm1")
     recs = j.records(client_id="sdm1")
