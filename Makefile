@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,6 +51,18 @@ demo: $(STAMP)
 demo-screenshots: $(STAMP)
 	$(BIN)/sidedesk demo --headless --out build/out/demo
 	cp build/out/demo/panel.png build/out/demo/positions.png build/out/demo/action-bar.png docs/screenshots/
+
+# Benchmarks against peers, side by side (about 5 minutes); bench-smoke checks the same paths quickly.
+bench: $(STAMP)
+	test -x build/out/dist/sidedesk/sidedesk || $(BIN)/python build/package.py --out build/out
+	$(BIN)/python -m bench.run
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m bench.run --smoke --out bench/out-smoke
+
+# The fault-injection soak: N seeded scenarios (default 100) with every fault kind.
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak.run --scenarios $(or $(N),100) --seed $(or $(SEED),1) --jobs $(or $(JOBS),2)
 
 clean:
 	rm -rf $(VENV) build/out build/work dist .pytest_cache .mypy_cache .ruff_cache

@@ -129,6 +129,9 @@ class Host:
     def warm_up(self) -> None:
         load_handlers()
         _ = self.vault, self.desk
+        from sidedesk.localstream.service import service_for  # starts it only if switched on in Setup
+
+        service_for(self).start_soon()
 
     def _warm_up_safely(self) -> None:
         try:
@@ -166,7 +169,7 @@ class Host:
         return self._vault.state
 
     def capabilities(self) -> list[str]:
-        return ["status", "stats", "chunked-replies", "vault", "trading"]
+        return ["status", "stats", "chunked-replies", "vault", "trading", "asl", "localstream"]
 
     def status(self) -> dict[str, Any]:
         return {

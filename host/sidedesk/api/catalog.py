@@ -23,6 +23,7 @@ PREFIXES: dict[str, str] = {
     "risk.": "sidedesk.api.trading",
     "flatten": "sidedesk.api.trading",
     "command": "sidedesk.api.trading",
+    "localstream.": "sidedesk.api.localstream",
 }
 DOMAINS: tuple[str, ...] = (SYSTEM, *dict.fromkeys(PREFIXES.values()))
 

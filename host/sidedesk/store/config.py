@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sidedesk.native.framing import DEFAULT_MAX_INBOUND
 
@@ -43,6 +44,42 @@ class RiskSettings(BaseModel):
     confirm_above_notional: Decimal | None = Field(Decimal(5000), gt=0)
 
 
+ORIGIN = re.compile(r"^(https?|chrome-extension|moz-extension)://[a-z0-9.\-\[\]:]{1,253}$")
+
+
+class LocalStreamSettings(BaseModel):
+    """The read-only WebSocket stream for local programs (localstream/). Off by default; 127.0.0.1 only."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    port: int = Field(37651, ge=0, le=65535, description="0 = any free port (tests)")
+    batch_ms: int = Field(1000, ge=50, le=60_000, description="positions: one event per window")
+    # Browser pages allowed to connect (exact `Origin` values). Programs send no Origin and are allowed.
+    allowed_origins: list[str] = Field(default_factory=list, max_length=32)
+    heartbeat_s: float = Field(15.0, gt=0, le=300)
+    idle_timeout_s: float = Field(30.0, gt=0, le=3600, description="silence before disconnect")
+    max_connections_per_token: int = Field(8, ge=1, le=1000)
+    max_messages_per_s: float = Field(20.0, gt=0, le=10_000, description="client messages per token")
+
+    @field_validator("port")
+    @classmethod
+    def _unprivileged(cls, v: int) -> int:
+        if 0 < v < 1024:
+            raise ValueError("must be 1024 to 65535 (or 0 for any free port)")
+        return v
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        out = []
+        for origin in v:
+            o = origin.strip().lower().rstrip("/")
+            if not ORIGIN.match(o):
+                raise ValueError("each origin must look like https://example.com or http://localhost:3000")
+            out.append(o)
+        return list(dict.fromkeys(out))
+
+
 class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_inbound_bytes: int = Field(DEFAULT_MAX_INBOUND, ge=1024, le=64 * 1024 * 1024)
@@ -60,6 +97,7 @@ class HostConfig(BaseModel):
     # core/asl/profile.py when set and when loaded (None: the default profile)
     asl_enabled: bool = True
     asl_profile: dict[str, Any] | None = None
+    localstream: LocalStreamSettings = Field(default_factory=LocalStreamSettings)
 
 
 def load_config(path: Path) -> HostConfig:

@@ -11,9 +11,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sidedesk.brokers.base import Broker, BrokerError, EventSink
-from sidedesk.vault.entries import AnyEntry, BinanceEntry, TradovateEntry, reveal
+from sidedesk.vault.entries import AlpacaEntry, AnyEntry, BinanceEntry, TradovateEntry, reveal
 
-SUPPORTED = ("binance", "tradovate")
+SUPPORTED = ("binance", "tradovate", "alpaca")
 
 
 def binance_urls(base: str) -> dict[str, str]:
@@ -42,7 +42,38 @@ def tradovate_urls(base: str) -> dict[str, str]:
     }
 
 
+def alpaca_urls(base: str) -> dict[str, str]:
+    """The Alpaca simulator serves REST (`/v2`), the trading stream and market data on one port."""
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
+    ws = "wss" if parts.scheme == "https" else "ws"
+    return {
+        "rest": f"{parts.scheme}://{parts.netloc}",
+        "stream": f"{ws}://{parts.netloc}/stream",
+        "data": f"{ws}://{parts.netloc}/v2/iex",
+    }
+
+
 def build_broker(entry: AnyEntry, sink: EventSink, simulators: Mapping[str, str]) -> Broker:
+    if isinstance(entry, AlpacaEntry):
+        from sidedesk.brokers.alpaca.adapter import AlpacaBroker  # deferred: keeps `native` start light
+
+        ap: dict[str, Any] = {
+            "key_id": reveal(entry, "key_id"),
+            "secret_key": reveal(entry, "secret_key"),
+            "environment": entry.environment,  # demo = paper trading
+        }
+        if entry.environment == "simulator":
+            base = simulators.get("alpaca")
+            if not base:
+                raise BrokerError(
+                    "invalid",
+                    "this account points at the simulator, but no Alpaca simulator is configured "
+                    "(start one with `sidedesk sim alpaca`)",
+                )
+            ap["urls"] = alpaca_urls(base)
+        return AlpacaBroker.from_entry(entry.id, ap, sink)
     if isinstance(entry, TradovateEntry):
         from sidedesk.brokers.tradovate.adapter import TradovateBroker  # deferred: keeps `native` start light
 

@@ -17,7 +17,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,6 +82,9 @@ class _Open:
     keys: bytearray  # enc key ‖ check key
     digest: bytes  # of the file as last read or written here
     entries: dict[str, AnyEntry]
+    # Named records that are not broker accounts (e.g. "localstream.tokens"): JSON values stored
+    # beside the entries in the same encrypted body, never listed as accounts.
+    items: dict[str, Any] = field(default_factory=dict)
 
     def split(self) -> fmt.Keys:
         return fmt.Keys(enc=bytes(self.keys[:32]), check=bytes(self.keys[32:]))
@@ -203,9 +206,9 @@ class VaultService:
         async with self._mutex:
             data, header = await self._check_wait_and_read()
             keys = await self._derive(header.params, header.salt, password)
-            entries = self._open_body(header, keys, data)
+            entries, items = self._open_body(header, keys, data)
             self._good_password()
-            self._set_open(_Open(header.params, header.salt, keys, fmt_digest(data), entries))
+            self._set_open(_Open(header.params, header.salt, keys, fmt_digest(data), entries, items))
             log.info("vault unlocked (%d entries)", len(entries))
 
     def lock(self) -> None:
@@ -224,14 +227,14 @@ class VaultService:
         async with self._mutex:
             data, header = await self._check_wait_and_read()
             keys = await self._derive(header.params, header.salt, old)
-            entries = self._open_body(header, keys, data)
+            entries, items = self._open_body(header, keys, data)
             self._good_password()
             self._require_strong(new)
             if new == old:
                 raise WeakPassword("the new password is the same as the old one")
             salt = os.urandom(fmt.SALT_LEN)
             new_keys = await self._derive(self.kdf, salt, new)
-            opened = _Open(self.kdf, salt, new_keys, fmt_digest(data), entries)
+            opened = _Open(self.kdf, salt, new_keys, fmt_digest(data), entries, items)
             opened.digest = await self._persist(opened, entries, expect=fmt_digest(data))
             self._set_open(opened)
             log.info("vault password changed (%s)", self.kdf.describe())
@@ -280,6 +283,24 @@ class VaultService:
             log.info("vault entry %s removed", entry_id)
             self._changed()
 
+    # -- named items (records that are not broker accounts) ---------------------------------------
+    def item(self, name: str) -> Any:
+        """The stored JSON value of item `name`, or None. Needs the vault unlocked."""
+        return self._need_open().items.get(name)
+
+    async def put_item(self, name: str, value: Any) -> None:
+        """Store (or, with None, delete) item `name`. The value must be JSON-serialisable; its
+        owner decides what it may hold (the local stream keeps token digests, never tokens)."""
+        async with self._mutex:
+            opened = self._need_open()
+            items = {k: v for k, v in opened.items.items() if k != name}
+            if value is not None:
+                items[name] = value
+            opened.digest = await self._persist(opened, opened.entries, expect=opened.digest, items=items)
+            opened.items = items
+            log.info("vault item %s saved", name)
+            self._changed()
+
     async def restore_backup(self) -> None:
         """Replace a damaged vault with `.bak` (checked first); the damaged file is kept aside."""
         async with self._mutex:
@@ -321,7 +342,9 @@ class VaultService:
             raise VaultAbsent()
         return data, fmt.decode_header(data)
 
-    def _open_body(self, header: fmt.Header, keys: bytearray, data: bytes) -> dict[str, AnyEntry]:
+    def _open_body(
+        self, header: fmt.Header, keys: bytearray, data: bytes
+    ) -> tuple[dict[str, AnyEntry], dict[str, Any]]:
         split = fmt.Keys(enc=bytes(keys[:32]), check=bytes(keys[32:]))
         try:
             plain = fmt.decrypt(header, split, data)
@@ -332,7 +355,10 @@ class VaultService:
             body = json.loads(plain)
             if not isinstance(body, dict) or body.get("v") != BODY_VERSION:
                 raise ValueError("unexpected body")
-            return {e.id: e for e in (parse_entry(item) for item in body["entries"])}
+            items = body.get("items", {})  # absent in vaults written before items existed
+            if not isinstance(items, dict):
+                raise ValueError("unexpected items")
+            return {e.id: e for e in (parse_entry(item) for item in body["entries"])}, items
         except (ValueError, KeyError, TypeError, EntryInvalid):
             # Authenticated but unparseable: written by a buggy or newer build. Never echo it.
             raise fmt.VaultDamaged(
@@ -350,8 +376,17 @@ class VaultService:
             self._throttle = Throttle()
             self.store.save_throttle(self._throttle)
 
-    async def _persist(self, opened: _Open, entries: Mapping[str, AnyEntry], expect: bytes | None) -> bytes:
-        body = {"v": BODY_VERSION, "entries": [to_storage(e) for e in entries.values()]}
+    async def _persist(
+        self,
+        opened: _Open,
+        entries: Mapping[str, AnyEntry],
+        expect: bytes | None,
+        items: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        body: dict[str, Any] = {"v": BODY_VERSION, "entries": [to_storage(e) for e in entries.values()]}
+        items = opened.items if items is None else items
+        if items:  # only written when there are some, so a vault without items reads as before
+            body["items"] = dict(items)
         plain = json.dumps(body, separators=(",", ":")).encode("utf-8")
         data = fmt.encode(opened.params, opened.salt, opened.split(), plain, os.urandom(fmt.NONCE_LEN))
         return await asyncio.to_thread(self.store.write, data, expect)
@@ -361,6 +396,7 @@ class VaultService:
         for i in range(len(opened.keys)):  # best effort: the bytes we own are zeroed
             opened.keys[i] = 0
         opened.entries.clear()
+        opened.items.clear()
 
     def _set_open(self, opened: _Open) -> None:
         if self._open is not None and self._open is not opened:

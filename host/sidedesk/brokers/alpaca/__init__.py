@@ -1,0 +1,1 @@
+"""Alpaca (US stocks): pure messages/parse, the REST + WebSocket client, and the adapter."""

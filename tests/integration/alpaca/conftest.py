@@ -1,0 +1,89 @@
+"""Fixtures: an Alpaca simulator per test on 127.0.0.1 with calm prices (they move only where a
+test moves them), its control plane over HTTP, and a factory of connected `AlpacaBroker`s."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sidedesk.brokers.alpaca.adapter import AlpacaBroker
+from sidedesk.brokers.base import BrokerEvent, EventLog
+from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
+
+
+def calm(sim: AlpacaSim) -> None:
+    for symbol in sim.engine.instruments:
+        sim.engine.set_volatility(symbol, Decimal(0))
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[AlpacaSim]:
+    async with AlpacaSim(seed=3) as s:
+        calm(s)
+        yield s
+
+
+class Control:
+    def __init__(self, sim: AlpacaSim, http: aiohttp.ClientSession) -> None:
+        self.sim = sim
+        self.http = http
+
+    async def __call__(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        async with self.http.request(method, self.sim.control_url + path, json=body) as resp:
+            data = await resp.json()
+            assert resp.status == 200, f"{method} {path} -> {resp.status} {data}"
+            return data
+
+
+@pytest.fixture
+async def ctl(sim: AlpacaSim) -> AsyncIterator[Control]:
+    async with aiohttp.ClientSession() as http:
+        yield Control(sim, http)
+
+
+def urls(sim: AlpacaSim) -> dict[str, str]:
+    return {"rest": sim.base_url, "stream": sim.stream_url, "data": sim.data_url()}
+
+
+Connect = Callable[..., Awaitable[tuple[AlpacaBroker, EventLog]]]
+
+
+@pytest.fixture
+async def connect(sim: AlpacaSim) -> AsyncIterator[Connect]:
+    made: list[AlpacaBroker] = []
+
+    async def factory(
+        key_id: str = BUILTIN_KEY_ID, secret: str = BUILTIN_SECRET
+    ) -> tuple[AlpacaBroker, EventLog]:
+        log = EventLog()
+        b = AlpacaBroker(f"acc-{len(made)}", key_id=key_id, secret=secret, sink=log, environment="simulator",
+                         urls=urls(sim), request_timeout_s=3.0)  # fmt: skip
+        made.append(b)
+        await b.connect()
+        return b, log
+
+    yield factory
+    for b in made:
+        await b.close()
+
+
+async def until(probe: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll `probe` every 20 ms until it returns something truthy; fail after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def of(log: EventLog, kind: type[BrokerEvent]) -> list[Any]:
+    return log.of(kind)

@@ -1,0 +1,59 @@
+"""No duplicate orders from retries: an order whose reply is lost is looked up by client id, never
+sent twice (DESIGN.md, reliability invariants)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.resilience.conftest import MakeLive
+from tests.soak.hostdriver import HostError, wait_until
+
+
+def journal(home: Path, client_id: str | None = None) -> list[dict[str, Any]]:
+    path = home / "data" / "journal.sqlite3"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT kind, client_id, data FROM journal ORDER BY id").fetchall()
+
+    out = [{"kind": k, "client_id": c, "data": json.loads(d)} for k, c, d in rows]
+    return [r for r in out if client_id is None or r["client_id"] == client_id]
+
+
+@pytest.mark.parametrize("method", ["order.place", "algoOrder.place"])
+def test_a_lost_reply_is_resolved_by_lookup_and_the_order_exists_once(live: MakeLive, method: str) -> None:
+    lv = live(asl=method == "algoOrder.place")  # with ASL on, the hard stop is an algoOrder.place
+    lv.st.fault("lose_reply", method)  # executes, then answers 503 "unknown" instead of the reply
+    reply = lv.desk.market("BUY", "0.004")
+    assert reply["status"] == "placed"
+    assert len(lv.orders_with(reply["client_id"])) == 1
+    if method == "algoOrder.place":
+        wait_until(lambda: not lv.st.control("GET", "/faults"), 5, "the stop placement to hit the fault")
+        stops = wait_until(lambda: lv.st.open_orders(lv.account)["algoOrders"], 5, "the hard stop")
+        assert len(stops) == 1
+        assert len(lv.orders_with(stops[0]["clientAlgoId"])) == 1
+    lv.wait_in_sync()
+    outcomes = [r for r in journal(lv.home, reply["client_id"]) if r["kind"] == "outcome"]
+    assert outcomes and outcomes[-1]["data"]["status"] in ("NEW", "FILLED")  # what the lookup found
+
+
+def test_a_connection_lost_before_execution_is_not_placed_and_not_resent(live: MakeLive) -> None:
+    lv = live()
+    lv.st.fault("drop_at_method", "order.place")  # the connection dies as the order arrives
+    with pytest.raises(HostError) as err:
+        lv.desk.market("BUY", "0.004")
+    assert err.value.code == "unknown_outcome"
+    assert "no order with this id" in err.value.message
+    intents = [r for r in journal(lv.home) if r["kind"] == "intent"]
+    cid = intents[-1]["client_id"]
+    # the reconcile loop settles it as NOT_FOUND by looking it up: nothing was ever re-sent
+    wait_until(
+        lambda: any(r["data"].get("status") == "NOT_FOUND" for r in journal(lv.home, cid)), 10, "reconciled"
+    )
+    assert lv.orders_with(cid) == set()
+    assert all(e.get("clientOrderId") != cid for e in lv.st.order_log(lv.account))
+    lv.wait_in_sync()

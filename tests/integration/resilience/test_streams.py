@@ -1,0 +1,66 @@
+"""Account-stream key expiry, the server's maximum connection age (Binance: 24 h) and clock skew
+(-1021): the host recovers by itself, places each order once and stays equal to the exchange."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from sidedesk.sim.binance.sim import SimConfig
+from tests.integration.resilience.conftest import MakeLive
+from tests.soak.hostdriver import wait_until
+
+
+def test_after_listen_key_expiry_the_account_stream_is_renewed(live: MakeLive) -> None:
+    lv = live()
+    old = lv.st.control("POST", "/listen-keys/expire", {"account": lv.account})["expired"]
+    # a fresh key is requested and the stream reopened; events flow again on it
+    wait_until(
+        lambda: (k := lv.st.s.listen_keys.key_of(lv.account, lv.st.s.now_ms())) and k != old, 5, "new key"
+    )
+    reply = lv.desk.limit("BUY", "0.002", "59000")
+    wait_until(
+        lambda: [
+            o for o in lv.desk.topics("orders")["orders"]["orders"] if o["order_id"] == reply["order_id"]
+        ],
+        5,
+        "the order's event on the renewed stream",
+    )
+    lv.wait_in_sync()
+
+
+@pytest.fixture
+def sim_config() -> SimConfig:
+    return SimConfig(tick_ms=50, max_connection_age_s=1.5)  # the 24 h limit, shortened
+
+
+def test_connections_closed_at_the_servers_maximum_age_are_replaced(live: MakeLive) -> None:
+    lv = live()
+
+    def rotations() -> int:
+        counts = [
+            int(n) for n in re.findall(r"binance-api: connected \(connection #(\d+)\)", lv.desk.log_text())
+        ]
+        return max(counts, default=0)
+
+    placed = []
+    deadline_rotations = rotations() + 2
+    while rotations() < deadline_rotations:  # bounded by wait_until below
+        placed.append(lv.desk.market("BUY", "0.002")["client_id"])
+        time.sleep(0.1)
+        assert len(placed) < 60, "the connections were not rotated"
+    for cid in placed:
+        assert len(lv.orders_with(cid)) == 1
+    lv.wait_in_sync()
+
+
+@pytest.mark.parametrize("skew_ms", [15_000, -8_000])
+def test_clock_skew_is_resynced_and_each_order_placed_once(live: MakeLive, skew_ms: int) -> None:
+    lv = live()
+    lv.st.skew(skew_ms)  # our timestamps now fall outside recvWindow: -1021
+    reply = lv.desk.market("SELL", "0.003")  # WS API: rejected, clock resynced, sent once more
+    assert len(lv.orders_with(reply["client_id"])) == 1
+    assert lv.desk.call("orders.cancel_all", {}) == {"cancelled": 0}  # REST signs with the same clock
+    lv.wait_in_sync()
