@@ -164,7 +164,10 @@ class ResilientWebSocket:
     async def _run(self) -> None:
         last_error: str | None = None
         while not self._stopping:
-            self._set_status("connecting" if self.attempt == 0 else "reconnecting", last_error=last_error)
+            # "reconnecting" after any earlier connection, on purpose or not: whoever listens must
+            # resync what it may have missed while the socket was down
+            first = self.attempt == 0 and self.connections == 0
+            self._set_status("connecting" if first else "reconnecting", last_error=last_error)
             immediate = False
             try:
                 url = await self._url()

@@ -79,6 +79,7 @@ class AccountLink:
     next_retry_s: float | None = None
     was_connected: bool = False
     resyncing: bool = False
+    resync_again: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +362,7 @@ class Desk:
                     [*self.host.config.watchlist, *self._position_symbols(account_id)], link, quiet=True
                 )
                 self._start_protection(link)
+                self._spawn(self.reconcile_open_intents(link))
             self.active_id = account_id
             if self.host.config.active_account != account_id:
                 self.host.update_config(active_account=account_id)
@@ -507,7 +509,11 @@ class Desk:
     async def resync(self, account_id: str, reason: str) -> AccountSnapshot | None:
         """Replace local state by the exchange's (the exchange is the source of truth)."""
         link = self.links.get(account_id)
-        if link is None or link.resyncing:
+        if link is None:
+            return None
+        if link.resyncing:
+            # a snapshot already in flight may predate what this request is about: run once more
+            link.resync_again = reason
             return None
         link.resyncing = True
         try:
@@ -517,6 +523,9 @@ class Desk:
             return None
         finally:
             link.resyncing = False
+            again, link.resync_again = link.resync_again, None
+            if again is not None:
+                self._spawn(self.resync(account_id, again))
         before = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
         self.portfolio.apply(snap)
         self.orders.apply_snapshot(snap)
@@ -660,6 +669,27 @@ class Desk:
         host_us = None if sent_ns is None else (sent_ns - t0) / 1000
         roundtrip_ms = (t_ack - (sent_ns or t_send)) / 1e6
         return Placed(ack, request, host_us, roundtrip_ms)
+
+    async def reconcile_open_intents(self, link: AccountLink) -> None:
+        """Intents journaled before a crash with no outcome: ask the exchange what became of each
+        (by client id) and journal the answer, so every intent ends with a definite outcome."""
+        for rec in self.journal.open_intents():
+            if rec.account != link.account_id or rec.client_id is None:
+                continue
+            req = rec.data.get("request")
+            if not isinstance(req, dict) or not isinstance(req.get("symbol"), str):
+                continue
+            conditional = str(req.get("type", "")) not in ("MARKET", "LIMIT")
+            try:
+                found = await link.broker.lookup(req["symbol"], rec.client_id, conditional=conditional)
+            except BrokerError as exc:
+                self.log("warning", f"order {rec.client_id}: still unknown after the restart ({exc.message})")
+                continue
+            status = found.status.value if found is not None else "NOT_FOUND"
+            self._journal(
+                "outcome", {"status": status, "reconciled": "after restart"}, link.account_id, rec.client_id
+            )
+            self.log("info", f"order {rec.client_id} from before the restart: {status.lower()}")
 
     async def reconcile(self, link: AccountLink, request: OrderRequest, attempts: int = 5) -> None:
         """A lost reply: look the order up by client id until the exchange says yes or no."""

@@ -212,3 +212,18 @@ async def test_explicit_reconnect_is_immediate(server: Server) -> None:
     await eventually(lambda: server.connections >= 2 and ws.connected)
     with contextlib.suppress(Exception):
         await ws.stop()
+
+
+async def test_an_on_purpose_reconnect_is_reported_as_reconnecting(server: Server) -> None:
+    # listeners resync on reconnecting -> connected; a rotation or an explicit reconnect may have
+    # missed events just like a dropped connection
+    statuses: list[WsStatus] = []
+    ws = client(server, [], statuses, backoff=Backoff(base_s=60, cap_s=60))
+    ws.start()
+    await ws.wait_connected(5)
+    ws.reconnect("listenKeyExpired")
+    await eventually(lambda: server.connections >= 2 and ws.connected)
+    states = [s.state for s in statuses]
+    assert states[0] == "connecting" and "connecting" not in states[1:]
+    assert states[-2:] == ["reconnecting", "connected"]
+    await ws.stop()

@@ -120,6 +120,7 @@ class BinanceBroker:
             msg.Credentials(api_key, signer),
             on_event=self._on_stream_event,
             on_status=self._on_status,
+            on_auth_failed=self._on_auth_failed,
             account_id=account_id,
             recv_window=recv_window,
             request_timeout_s=request_timeout_s,
@@ -410,10 +411,22 @@ class BinanceBroker:
             ev = replace(ev, leverage=self._leverage[ev.symbol])
         self._emit(ev)
 
+    def _on_auth_failed(self, message: str) -> None:
+        self._emit(
+            ConnectionEvent(
+                self.account_id,
+                ConnectionState.AUTH_FAILED,
+                detail=message,
+                ts_ms=self.client.server_now_ms(),
+            )
+        )
+
     def _on_status(self, status: WsStatus) -> None:
         """The account's state is the worst of its sockets' (trading needs all of them), so one
         socket opening never hides another that is still reconnecting."""
         self._socket_states[status.name] = status
+        if self.client.auth_error is not None:
+            return  # the account stays AUTH_FAILED whatever its sockets do while they stop
         worst = max(self._socket_states.values(), key=lambda s: _SEVERITY.get(s.state, 0))
         state = _STATES.get(worst.state, ConnectionState.DISCONNECTED)
         self._emit(

@@ -34,11 +34,13 @@ from sidedesk.brokers.binance.events import StreamEvent, parse_stream_frame
 from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
 from sidedesk.net.clock import ClockSync, local_ms, sync
 from sidedesk.net.ratelimit import RateLimiter
-from sidedesk.net.ws import ResilientWebSocket, WsStatus
+from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 
 log = logging.getLogger(__name__)
 
 Environment = Literal["live", "testnet", "simulator"]
+# the key itself is refused (invalid, revoked, or not allowed from this IP)
+REVOKED_CODES = (-2014, -2015)
 USER_EVENTS = (
     "ORDER_TRADE_UPDATE",
     "ACCOUNT_UPDATE",
@@ -97,6 +99,7 @@ class BinanceClient:
         *,
         on_event: Callable[[StreamEvent], None],
         on_status: Callable[[WsStatus], None] | None = None,
+        on_auth_failed: Callable[[str], None] | None = None,
         limiter: RateLimiter | None = None,
         clock: ClockSync | None = None,
         account_id: str = "",
@@ -120,6 +123,10 @@ class BinanceClient:
         self._now = now
         self._on_event = on_event
         self._on_status = on_status
+        self._on_auth_failed = on_auth_failed
+        # set once Binance says the key itself is invalid, revoked or not allowed from this IP:
+        # every socket stops and nothing is retried until the account is set up again
+        self.auth_error: str | None = None
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[msg.WsReply]] = {}
         self._http: aiohttp.ClientSession | None = None
@@ -255,9 +262,25 @@ class BinanceClient:
         elif status in (418, 429) or code == -1003:
             retry_s = 60.0 if status != 418 else 120.0  # Binance bans start at 2 minutes
         err = describe(status, code, text, retry_after_s=retry_s)
+        if code in REVOKED_CODES or status == 401:
+            self._revoked(err.message)
         if err.code == "rate_limited" and retry_s:
             self.limiter.block_until(self.server_now_ms() + int(retry_s * 1000), f"HTTP {status}")
         return err
+
+    def _revoked(self, message: str) -> None:
+        if self.auth_error is not None:
+            return
+        self.auth_error = message
+        log.error("Binance refused the API key (%s); stopping this account's connections", message)
+        if self._on_auth_failed is not None:
+            self._on_auth_failed(message)
+        with contextlib.suppress(RuntimeError):
+            self._spawn(self._stop_sockets(), "binance-auth-stop")
+
+    async def _stop_sockets(self) -> None:
+        for ws in (self.public, self.market, self.user, self.api):
+            await ws.stop()
 
     # -- WS API -----------------------------------------------------------------------------------
 
@@ -288,6 +311,8 @@ class BinanceClient:
             r = fut.result()
             # fall back to per-request signatures, which every key type supports
             log.warning("session.logon refused (%s %s); signing each request", r.error_code, r.error_msg)
+            if r.error_code in REVOKED_CODES or r.status == 401:
+                self._revoked(describe(r.status, r.error_code, r.error_msg).message)
             if r.error_code in (-1021, -5028):
                 self.clock.mark_stale()
         self._logon_done.set()
@@ -429,7 +454,14 @@ class BinanceClient:
     # -- streams ----------------------------------------------------------------------------------
 
     async def _user_url(self) -> str:
-        result = await self.call(msg.user_stream_start())
+        if self.auth_error is not None:
+            raise AuthFailed(self.auth_error)
+        try:
+            result = await self.call(msg.user_stream_start())
+        except BrokerError as exc:
+            if self.auth_error is not None:  # the key is refused: stop, do not retry in a loop
+                raise AuthFailed(exc.message) from exc
+            raise
         self._listen_key = replies.listen_key(result)
         events = "/".join(self.user_events)
         return f"{self.endpoints.stream}/private/ws?listenKey={self._listen_key}&events={events}"

@@ -1,0 +1,450 @@
+"""`TradovateBroker`: the `Broker` protocol for Tradovate futures (brokers.md §1).
+
+Quantities are whole contracts; P&L is in US dollars through each product's `valuePerPoint`
+(`InstrumentRules.contract_multiplier`). Tradovate has no reduce-only flag and no hedge mode:
+`reduce_only` is not sent (a stop sized to the position closes it). ASL trails in software
+(`native_trailing_stop` false): it moves a plain stop order, which Tradovate supports exactly,
+while a native TrailingStop trails by a fixed distance in points whose sign and reference price
+the public docs leave open. Native trailing stops can still be placed (`TRAILING_STOP_MARKET`
+with `callback_rate_pct`, converted to points at the current price).
+
+The account traded is the login's first account (lowest id) unless `account_spec` names one.
+Lost replies are resolved by looking the order up by client id (the order version's `text`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sidedesk.brokers.base import (
+    AccountSnapshot,
+    BrokerError,
+    BrokerEvent,
+    Capabilities,
+    ConnectionEvent,
+    ConnectionState,
+    EventSink,
+    InstrumentRules,
+    OrderAck,
+    OrderEvent,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+from sidedesk.brokers.tradovate import messages as msg
+from sidedesk.brokers.tradovate import protocol as proto
+from sidedesk.brokers.tradovate.client import Endpoints, TradovateClient, endpoints_for, wall_ms
+from sidedesk.brokers.tradovate.state import Store, product_info, rules_for
+from sidedesk.net.backoff import Backoff
+from sidedesk.net.ws import WsStatus
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(
+    native_trailing_stop=False,
+    hedge_mode=False,
+    reduce_only=False,
+    modify_order=True,
+    separate_conditional_orders=False,
+    fractional_quantity=False,
+    quantity_unit="contracts",
+)
+DEFAULT_ROOTS = ("ES", "MES", "NQ", "MNQ")
+_STATES = {
+    "connecting": ConnectionState.CONNECTING,
+    "connected": ConnectionState.CONNECTED,
+    "reconnecting": ConnectionState.RECONNECTING,
+    "stopped": ConnectionState.DISCONNECTED,
+    "gave_up": ConnectionState.DISCONNECTED,
+    "auth_failed": ConnectionState.AUTH_FAILED,
+}
+
+
+class TradovateBroker:
+    broker = "tradovate"
+    capabilities = CAPABILITIES
+    hedge_mode = False
+
+    def __init__(
+        self,
+        account_id: str,
+        *,
+        credentials: msg.Credentials,
+        sink: EventSink,
+        environment: str = "demo",
+        urls: Mapping[str, str] | None = None,
+        roots: tuple[str, ...] = DEFAULT_ROOTS,
+        account_spec: str | None = None,
+        request_timeout_s: float = 10.0,
+        reconnect_wait_s: float = 5.0,
+        heartbeat_s: float = 2.5,
+        stale_after_s: float | None = 10.0,
+        renew_lead_s: float = 600.0,
+        max_penalty_wait_s: float = 60.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        if not credentials.name or not credentials.password or not credentials.sec:
+            raise BrokerError(
+                "invalid", "a Tradovate account needs a username, a password and the API secret"
+            )
+        self.account_id = account_id
+        self.environment = environment
+        self.endpoints: Endpoints = endpoints_for(environment, urls)
+        self.roots = roots
+        self.account_spec = account_spec
+        self._sink = sink
+        self._rules: dict[str, InstrumentRules] = {}
+        self.store = Store(account_id)
+        self.tv_account_name = ""
+        self.client = TradovateClient(
+            self.endpoints,
+            credentials,
+            on_props=self._on_props,
+            on_quotes=self._on_quotes,
+            on_sync=self._on_sync,
+            on_status=self._on_status,
+            request_timeout_s=request_timeout_s,
+            reconnect_wait_s=reconnect_wait_s,
+            heartbeat_s=heartbeat_s,
+            stale_after_s=stale_after_s,
+            renew_lead_s=renew_lead_s,
+            max_penalty_wait_s=max_penalty_wait_s,
+            backoff=backoff,
+        )
+
+    @classmethod
+    def from_entry(
+        cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
+    ) -> TradovateBroker:
+        """From a vault entry: username, password, app_id, cid, sec, environment (live | demo |
+        simulator) and, for the simulator, `urls` {rest, ws, md}."""
+        try:
+            cid = int(entry.get("cid", 0))
+        except (TypeError, ValueError):
+            raise BrokerError("invalid", "cid must be the API client id (a whole number)") from None
+        creds = msg.Credentials(
+            name=str(entry.get("username", "")),
+            password=str(entry.get("password", "")),
+            app_id=str(entry.get("app_id") or "Sidedesk"),
+            cid=cid,
+            sec=str(entry.get("sec", "")),
+            device_id=str(entry.get("device_id", "")),
+        )
+        urls = entry.get("urls")
+        return cls(
+            account_id,
+            credentials=creds,
+            sink=sink,
+            environment=str(entry.get("environment", "demo")),
+            urls=urls if isinstance(urls, Mapping) else None,
+            **options,
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def connect(self) -> None:
+        self._emit(ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=wall_ms()))
+        try:
+            await self.client.ensure_token()
+            await self._load_instruments()
+            await self.client.start()
+        except BrokerError:
+            await self.client.close()
+            raise
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def instruments(self) -> dict[str, InstrumentRules]:
+        return dict(self._rules)
+
+    async def _load_instruments(self) -> None:
+        """The front contract of each product root (`contract/suggest`) and its product's tick
+        size and value per point (`product/find`)."""
+        for root in self.roots:
+            hits = await self.client.get("/contract/suggest", {"t": root, "l": "10"})
+            pattern = re.compile(rf"^{re.escape(root)}[FGHJKMNQUVXZ]\d$")
+            contract = next(
+                (c for c in hits or [] if isinstance(c, dict) and pattern.match(str(c.get("name")))), None
+            )
+            product = await self.client.get("/product/find", {"name": root})
+            p = product_info(product) if isinstance(product, dict) else None
+            if contract is None or p is None or not isinstance(contract.get("id"), int):
+                log.warning("Tradovate: no tradable contract found for %s", root)
+                continue
+            name = str(contract["name"])
+            self.store.contracts[contract["id"]] = name
+            self.store.products[p.name] = p
+            self._rules[name] = rules_for(name, p)
+
+    # -- orders -----------------------------------------------------------------------------------
+    def _account(self) -> tuple[int, str]:
+        if not self.store.tv_account:
+            raise BrokerError("not_connected", "the Tradovate account is not known yet (no sync)")
+        return self.store.tv_account, self.tv_account_name
+
+    def _peg(self, order: OrderRequest) -> Decimal | None:
+        if order.type is not OrderType.TRAILING_STOP_MARKET:
+            return None
+        rules = self._rules.get(order.symbol)
+        cid = self.store.contract_id(order.symbol)
+        ref = order.activation_price or (self.store.last.get(cid) if cid is not None else None)
+        if rules is None or ref is None or order.callback_rate_pct is None:
+            raise BrokerError("invalid", "a trailing stop needs a callback rate and a current price")
+        ticks = (ref * order.callback_rate_pct / 100 / rules.tick_size).to_integral_value(ROUND_HALF_UP)
+        return max(Decimal(1), ticks) * rules.tick_size
+
+    async def place(self, order: OrderRequest) -> OrderAck:
+        account_id, spec = self._account()
+        try:
+            body = msg.order_body(order, account_id, spec, peg=self._peg(order))
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        return await self._send_order("order/placeorder", body, order)
+
+    async def place_bracket(
+        self, entry: OrderRequest, *, target: Decimal | None = None, stop: Decimal | None = None
+    ) -> tuple[OrderAck, tuple[str, ...]]:
+        """`order/placeoso`: the entry and its exits (target limit and/or stop; two form an OCO),
+        which Tradovate holds Suspended until the entry fills. Returns the entry's ack and the
+        exit order ids."""
+        account_id, spec = self._account()
+        legs = []
+        if target is not None:
+            legs.append(msg.BracketLeg(OrderType.LIMIT, target))
+        if stop is not None:
+            legs.append(msg.BracketLeg(OrderType.STOP_MARKET, stop))
+        try:
+            body = msg.oso_body(entry, account_id, spec, tuple(legs))
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        data = await self.client.request("order/placeoso", body, mutates=True)
+        ack = self._order_ack(data, entry)
+        exits = tuple(str(data[k]) for k in ("oso1Id", "oso2Id") if isinstance(data.get(k), int))
+        return ack, exits
+
+    async def _send_order(self, endpoint: str, body: dict[str, Any], order: OrderRequest) -> OrderAck:
+        try:
+            data = await self.client.request(endpoint, body, mutates=True)
+        except BrokerError as exc:
+            if exc.code != "unknown_outcome":
+                raise
+            return await self._resolve(order, exc)
+        return self._order_ack(data, order)
+
+    def _order_ack(self, data: Any, order: OrderRequest) -> OrderAck:
+        failure = proto.failure_of(data)
+        if failure is not None:
+            raise BrokerError("rejected", f"Tradovate refused the order: {failure.text}", failure.reason)
+        oid = data.get("orderId") if isinstance(data, dict) else None
+        if isinstance(oid, bool) or not isinstance(oid, int):
+            raise BrokerError("unknown_outcome", "Tradovate's answer to the order had no orderId; checking")
+        self.store.client_ids[oid] = order.client_id
+        ev = self.store.order_event(oid)
+        if ev is not None:
+            return OrderAck(
+                ev.order_id, order.client_id, ev.status, ev.filled, ev.avg_price, False, ev.update_time_ms
+            )
+        return OrderAck(str(oid), order.client_id, OrderStatus.NEW, update_time_ms=wall_ms())
+
+    async def _resolve(self, order: OrderRequest, lost: BrokerError) -> OrderAck:
+        """A lost reply: look the order up by client id; never re-send."""
+        try:
+            ev = await self.lookup(order.symbol, order.client_id)
+        except BrokerError as exc:
+            raise lost from exc
+        if ev is None:
+            raise BrokerError(
+                "unknown_outcome",
+                "the connection to Tradovate failed before it answered, and Tradovate lists no order with "
+                f"this id ({order.client_id}): most likely it was not placed; check the orders and positions "
+                "before sending it again",
+            ) from lost
+        return OrderAck(
+            ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price, False, ev.update_time_ms
+        )
+
+    def _known(self, order_id: str | None, client_id: str | None) -> OrderEvent | None:
+        if order_id is not None and order_id.isdigit():
+            return self.store.order_event(int(order_id))
+        if client_id:
+            return self.store.find_client_id(client_id)
+        return None
+
+    async def cancel(
+        self,
+        symbol: str,
+        *,
+        order_id: str | None = None,
+        client_id: str | None = None,
+        conditional: bool = False,
+    ) -> OrderAck:
+        known = self._known(order_id, client_id)
+        if order_id is None and known is not None:
+            order_id = known.order_id
+        if order_id is None or not order_id.isdigit():
+            raise BrokerError("invalid", "cancel needs the Tradovate order id (or a known client id)")
+        data = await self.client.request(
+            "order/cancelorder", msg.cancel_body(int(order_id), client_id or ""), mutates=True
+        )
+        failure = proto.failure_of(data)
+        if failure is not None:
+            known = self.store.order_event(int(order_id))
+            if known is not None and known.status.is_final:
+                return OrderAck(known.order_id, known.client_id, known.status, known.filled, known.avg_price)
+            raise BrokerError("rejected", f"Tradovate refused the cancel: {failure.text}", failure.reason)
+        return OrderAck(
+            order_id,
+            client_id or (known.client_id if known else ""),
+            OrderStatus.CANCELED,
+            update_time_ms=wall_ms(),
+        )
+
+    async def modify(
+        self, symbol: str, order_id: str, *, quantity: Decimal, price: Decimal, side: Side
+    ) -> OrderAck:
+        """Limit orders get a new price; stop orders a new stop price (`price` is the trigger)."""
+        if not order_id.isdigit():
+            raise BrokerError("invalid", "modify needs the Tradovate order id")
+        known = self.store.order_event(int(order_id))
+        otype = known.type if known is not None else OrderType.LIMIT
+        try:
+            if otype is OrderType.STOP_MARKET:
+                body = msg.modify_body(
+                    int(order_id), quantity, otype, stop=price, client_id=known.client_id if known else ""
+                )
+            else:
+                body = msg.modify_body(
+                    int(order_id),
+                    quantity,
+                    otype,
+                    price=price,
+                    stop=known.stop_price if known else None,
+                    client_id=known.client_id if known else "",
+                )
+        except msg.RequestError as exc:
+            raise BrokerError("invalid", str(exc)) from exc
+        data = await self.client.request("order/modifyorder", body, mutates=True)
+        failure = proto.failure_of(data)
+        if failure is not None:
+            raise BrokerError("rejected", f"Tradovate refused the change: {failure.text}", failure.reason)
+        return OrderAck(order_id, known.client_id if known else "", OrderStatus.NEW, update_time_ms=wall_ms())
+
+    async def cancel_all(self, symbol: str | None = None) -> int:
+        count = 0
+        for ev in self.store.open_orders():
+            if symbol is not None and ev.symbol != symbol:
+                continue
+            try:
+                await self.cancel(ev.symbol, order_id=ev.order_id, client_id=ev.client_id)
+                count += 1
+            except BrokerError as exc:
+                if exc.code != "rejected":
+                    raise
+        return count
+
+    async def liquidate(self, symbol: str) -> str | None:
+        """`order/liquidateposition`: cancel the contract's orders and close it at market; the
+        closing order's id (None when flat)."""
+        account_id, _ = self._account()
+        cid = self.store.contract_id(symbol)
+        if cid is None:
+            raise BrokerError("invalid", f"unknown Tradovate contract {symbol}")
+        data = await self.client.request(
+            "order/liquidateposition", msg.liquidate_body(account_id, cid), mutates=True
+        )
+        failure = proto.failure_of(data)
+        if failure is not None:
+            raise BrokerError(
+                "rejected", f"Tradovate refused the liquidation: {failure.text}", failure.reason
+            )
+        oid = data.get("orderId") if isinstance(data, dict) else None
+        return str(oid) if isinstance(oid, int) else None
+
+    async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
+        found = self.store.find_client_id(client_id)
+        if found is not None:
+            return found
+        await self._refresh()
+        return self.store.find_client_id(client_id)
+
+    async def _refresh(self) -> None:
+        """Reload orders, versions, reports, positions and cash from the list endpoints."""
+        parts: dict[str, Any] = {}
+        for array, endpoint in (
+            ("orders", "order/list"),
+            ("orderVersions", "orderVersion/list"),
+            ("executionReports", "executionReport/list"),
+            ("positions", "position/list"),
+            ("cashBalances", "cashBalance/list"),
+        ):
+            parts[array] = await self.client.request(endpoint)
+        self.store.load(parts)
+
+    async def snapshot(self) -> AccountSnapshot:
+        await self._refresh()
+        return self.store.snapshot(wall_ms())
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Futures margins are set by the exchange and the broker's risk settings: nothing to send."""
+
+    async def subscribe_quotes(self, symbols: list[str]) -> None:
+        unknown = [s for s in symbols if s not in self._rules]
+        if unknown:
+            raise BrokerError("invalid", f"unknown Tradovate contract(s): {', '.join(unknown)}")
+        await self.client.subscribe_quotes(symbols)
+
+    # -- events -----------------------------------------------------------------------------------
+    def _emit(self, ev: BrokerEvent) -> None:
+        try:
+            self._sink(ev)
+        except Exception:  # a consumer bug must not break the connection
+            log.exception("event sink failed")
+
+    def _on_sync(self, data: dict[str, Any]) -> None:
+        accounts = [
+            a for a in data.get("accounts", []) if isinstance(a, dict) and isinstance(a.get("id"), int)
+        ]
+        accounts.sort(key=lambda a: a["id"])
+        chosen = (
+            next((a for a in accounts if a.get("name") == self.account_spec), None)
+            if self.account_spec
+            else None
+        )
+        chosen = chosen or (accounts[0] if accounts else None)
+        if chosen is None:
+            log.error("Tradovate sync lists no account")
+            return
+        self.store.tv_account = chosen["id"]
+        self.tv_account_name = str(chosen.get("name", ""))
+        self.store.load(data)
+        for ev in self.store.replay():
+            self._emit(ev)
+
+    def _on_props(self, changes: list[proto.PropsChange]) -> None:
+        for change in changes:
+            for ev in self.store.apply(change):
+                self._emit(ev)
+
+    def _on_quotes(self, quotes: list[proto.QuoteUpdate]) -> None:
+        for q in quotes:
+            ev = self.store.on_quote(q)
+            if ev is not None:
+                self._emit(ev)
+
+    def _on_status(self, status: WsStatus) -> None:
+        state = _STATES.get(status.state, ConnectionState.DISCONNECTED)
+        self._emit(
+            ConnectionEvent(
+                self.account_id,
+                state,
+                attempt=status.attempt,
+                detail=f"{status.name}: {status.last_error or status.reason or status.state}",
+                next_retry_s=status.next_retry_s,
+                ts_ms=wall_ms(),
+            )
+        )

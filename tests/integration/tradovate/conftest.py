@@ -1,0 +1,91 @@
+"""Fixtures: a Tradovate simulator per test on 127.0.0.1 (prices still unless a test moves them)
+and a factory of connected `TradovateBroker`s with an `EventLog` sink, all closed at teardown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pytest
+
+from sidedesk.brokers.base import EventLog, OrderEvent
+from sidedesk.brokers.tradovate.adapter import TradovateBroker
+from sidedesk.net.backoff import Backoff
+from sidedesk.sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
+
+T = TypeVar("T")
+MES = "MESH6"
+
+
+@dataclass
+class Session:
+    broker: TradovateBroker
+    log: EventLog
+
+    def orders(self, order_id: str) -> list[OrderEvent]:
+        return [e for e in self.log.of(OrderEvent) if isinstance(e, OrderEvent) and e.order_id == order_id]
+
+
+Connect = Callable[..., Awaitable[Session]]
+
+
+async def eventually(probe: Callable[[], T | None], what: str, timeout: float = 5.0) -> T:
+    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
+        await asyncio.sleep(0.02)
+
+
+def entry_for(sim: TradovateSim, **over: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "username": BUILTIN_USER["name"],
+        "password": BUILTIN_USER["password"],
+        "cid": BUILTIN_USER["cid"],
+        "sec": BUILTIN_USER["sec"],
+        "app_id": "Sidedesk tests",
+        "environment": "simulator",
+        "urls": {"rest": sim.rest_url, "ws": sim.ws_url, "md": sim.md_url},
+    }
+    entry.update(over)
+    return entry
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[TradovateSim]:
+    async with TradovateSim(seed=3, config=SimConfig(heartbeat_s=0.5)) as s:
+        for c in s.contracts:
+            s.engine.set_volatility(c.name, Decimal(0))
+        yield s
+
+
+@pytest.fixture
+async def connect(sim: TradovateSim) -> AsyncIterator[Connect]:
+    sessions: list[Session] = []
+
+    async def factory(entry: dict[str, Any] | None = None, **options: Any) -> Session:
+        log = EventLog()
+        opts: dict[str, Any] = {
+            "heartbeat_s": 0.3,
+            "stale_after_s": 3.0,
+            "request_timeout_s": 3.0,
+            "backoff": Backoff(base_s=0.05, cap_s=0.3),
+        }
+        opts.update(options)
+        broker = TradovateBroker.from_entry(f"tv-{len(sessions)}", entry or entry_for(sim), log, **opts)
+        session = Session(broker, log)
+        sessions.append(session)
+        await broker.connect()
+        return session
+
+    yield factory
+    for s in sessions:
+        await s.broker.close()

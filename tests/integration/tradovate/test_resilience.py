@@ -1,0 +1,151 @@
+"""Token renewal and re-auth, heartbeats both ways, penalties, reconnect and resync."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sidedesk.brokers.base import (
+    BrokerError,
+    ConnectionEvent,
+    ConnectionState,
+    EventLog,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionEvent,
+    Side,
+)
+from sidedesk.sim.tradovate import TradovateSim
+from tests.integration.tradovate.conftest import MES, Connect, eventually
+
+
+def market(side: Side, qty: int, cid: str) -> OrderRequest:
+    return OrderRequest(MES, side, OrderType.MARKET, Decimal(qty), cid)
+
+
+def connected_count(log: EventLog) -> int:
+    """How many times the trading socket reported itself connected."""
+    events = [e for e in log.of(ConnectionEvent) if isinstance(e, ConnectionEvent)]
+    return len(
+        [e for e in events if e.state is ConnectionState.CONNECTED and e.detail.startswith("tradovate:")]
+    )
+
+
+async def test_token_is_renewed_before_expiry_on_the_same_session(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    sim.auth.token_ttl_ms = 2000  # compressed 80 minutes: renew at 3/4 of the life
+    s = await connect()
+    first = s.broker.client.token
+    await eventually(lambda: s.broker.client.renewals >= 2, "two renewals", timeout=6)
+    assert s.broker.client.token is not None and s.broker.client.token.access != first.access  # type: ignore[union-attr]
+    assert len(sim.auth.sessions()) == 1  # renewal keeps the session: no new sign-in
+    assert connected_count(s.log) == 1  # and the socket stayed up
+    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000101"))
+    await eventually(lambda: [o for o in s.orders(ack.order_id) if o.status is OrderStatus.FILLED], "filled")
+
+
+async def test_expired_session_signs_in_again(sim: TradovateSim, connect: Connect) -> None:
+    s = await connect()
+    assert sim.auth.expire_user("demo") == 1
+    sim.step()  # the simulator closes the sockets of the ended session
+    await eventually(
+        lambda: connected_count(s.log) >= 2 and s.broker.client.syncs >= 2, "reconnected", timeout=8
+    )
+    assert s.broker.client.sign_ins == 2
+    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000102"))
+    assert ack.order_id
+
+
+async def test_client_heartbeat_keeps_the_socket(sim: TradovateSim, connect: Connect) -> None:
+    sim.config.client_timeout_s = 1.0
+    s = await connect(heartbeat_s=0.2)
+    import asyncio
+
+    await asyncio.sleep(2.0)  # twice the server's timeout: only the `[]` heartbeat keeps it open
+    assert connected_count(s.log) == 1 and s.broker.client.trading.connected
+
+
+async def test_silent_server_is_detected_and_replaced(sim: TradovateSim, connect: Connect) -> None:
+    s = await connect(stale_after_s=1.0)
+    before = s.broker.client.syncs
+    for c in list(sim.conns):
+        if c.kind == "trading":
+            c.muted = True  # no `h` any more: the adapter must see a dead link
+    await eventually(lambda: s.broker.client.syncs > before, "a new sync after the silent link", timeout=6)
+    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000103"))
+    assert ack.order_id
+
+
+async def test_sign_in_penalty_is_waited_out(sim: TradovateSim, connect: Connect) -> None:
+    sim.auth.arm_penalty("auth", 1, False, 1)
+    s = await connect()
+    assert s.broker.client.penalties_waited == 1
+    assert not sim.auth.penalties  # the ticket was used
+
+
+async def test_captcha_penalty_stops(sim: TradovateSim, connect: Connect) -> None:
+    sim.auth.arm_penalty("auth", 1, True, 1)
+    try:
+        await connect()
+    except BrokerError as exc:
+        assert exc.code == "rate_limited" and exc.broker_code == "p-captcha"
+        assert "captcha" in exc.message
+    else:
+        raise AssertionError("a captcha penalty cannot be passed by an app")
+
+
+async def test_order_penalty_resends_once_with_the_ticket(sim: TradovateSim, connect: Connect) -> None:
+    s = await connect()
+    sim.auth.arm_penalty("order/placeorder", 1, False, 1)
+    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000104"))
+    assert s.broker.client.penalties_waited == 1
+    placed = [o for o in sim.book.orders.values() if o.leg.cl_ord_id == "sdm0000000000104"]
+    assert len(placed) == 1 and str(placed[0].id) == ack.order_id
+
+
+async def test_429_is_rate_limited_and_nothing_runs(sim: TradovateSim, connect: Connect) -> None:
+    s = await connect()
+    sim.faults.arm({"kind": "http_429", "target": "order/placeorder"})
+    try:
+        await s.broker.place(market(Side.BUY, 1, "sdm0000000000105"))
+    except BrokerError as exc:
+        assert exc.code == "rate_limited" and exc.broker_code == 429
+    else:
+        raise AssertionError("429 must refuse")
+    assert not sim.book.orders
+
+
+async def test_lost_reply_is_resolved_by_client_id(sim: TradovateSim, connect: Connect) -> None:
+    s = await connect()
+    sim.faults.arm({"kind": "lose_reply", "target": "order/placeorder"})
+    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000106"))
+    assert ack.client_id == "sdm0000000000106"
+    assert [str(o.id) for o in sim.book.orders.values()] == [ack.order_id]  # found, never re-sent
+
+
+async def test_reconnect_resyncs_what_happened_meanwhile(sim: TradovateSim, connect: Connect) -> None:
+    s = await connect()
+    await s.broker.place(market(Side.BUY, 1, "sdm0000000000107"))
+    stop = await s.broker.place(
+        OrderRequest(
+            MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), "sda-MESH6-L0-2", stop_price=Decimal("5990.00")
+        )
+    )
+    await eventually(
+        lambda: [o for o in s.orders(stop.order_id) if o.status is OrderStatus.NEW], "stop working"
+    )
+    # the link drops, and while it is down the stop fires
+    s.broker.client.trading.reconnect("test")  # detaches now; the events below reach no socket
+    for c in list(sim.conns):
+        c.abort()
+    sim.set_price(MES, Decimal("5989.00"))
+    await eventually(
+        lambda: [o for o in s.orders(stop.order_id) if o.status is OrderStatus.FILLED],
+        "the stop's fill after the resync",
+        timeout=8,
+    )
+    flat = [e for e in s.log.of(PositionEvent) if isinstance(e, PositionEvent) and e.quantity == 0]
+    assert flat
+    snap = await s.broker.snapshot()
+    assert not snap.positions and not snap.open_orders
