@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit integration e2e schema demo demo-screenshots soak bench bench-smoke package clean
+.PHONY: proto venv test lint typecheck unit integration e2e schema demo demo-screenshots soak bench bench-smoke package clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-smoke: $(STAMP)
 # The fault-injection soak: N seeded scenarios (default 100) with every fault kind.
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak.run --scenarios $(or $(N),100) --seed $(or $(SEED),1) --jobs $(or $(JOBS),2)
+
+# Regenerate the Volumetrica protobuf module from our own proto/volumetrica.proto.
+proto: $(STAMP)
+	$(BIN)/python build/gen_proto.py
 
 clean:
 	rm -rf $(VENV) build/out build/work dist .pytest_cache .mypy_cache .ruff_cache

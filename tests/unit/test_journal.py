@@ -93,3 +93,17 @@ def test_unwritable_folder_is_a_clear_error(tmp_path: Path) -> None:
         path = ro / "j.sqlite3"
     with pytest.raises((OSError, sqlite3.Error)):
         Journal(path)
+
+
+def test_queued_records_are_written_in_one_transaction_and_keep_arrival_order(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3")
+    for i in range(3):
+        j.append_soon("event", {"n": i}, client_id="c")
+    assert j.pending == 3
+    j.append("outcome", {"n": 3}, client_id="c")  # an acknowledgement flushes what came before it
+    j.append_soon("event", {"n": 4}, client_id="c")
+    assert [r.data["n"] for r in j.records(client_id="c")] == [0, 1, 2, 3, 4]  # reads flush too
+    assert j.pending == 0
+    j.append_soon("event", {"n": 5})
+    j.close()
+    assert [r.data["n"] for r in Journal(tmp_path / "j.sqlite3").iter_all()][-1] == 5

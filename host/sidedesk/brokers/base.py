@@ -171,6 +171,9 @@ class OrderAck:
     avg_price: Decimal | None = None
     is_conditional: bool = False
     update_time_ms: int = 0
+    # time.perf_counter_ns() when this request's frame was handed to the socket (0: unknown);
+    # the host reports intent-in -> frame-out latency from it
+    sent_ns: int = 0
 
 
 class BrokerError(Exception):

@@ -1,4 +1,4 @@
-"""`sidedesk sim binance|tradovate|alpaca [--host H] [--port 0] [--seed N]`: run a simulator standalone.
+"""`sidedesk sim binance|tradovate|alpaca|volumetrica [--host H] [--port 0]`: run a simulator standalone.
 
 Prints one JSON line (URLs and test keys) on stdout when ready, then serves until interrupted.
 """
@@ -45,6 +45,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="market session: forced open/closed (change it via /_sim/session) or real NYSE hours",
     )  # fmt: skip
     a.add_argument("--log-level", default="WARNING", help="simulator log level on stderr (default WARNING)")
+    v = sub.add_parser(
+        "volumetrica", help="Volumetrica futures (REST token, protobuf trading socket, control plane)"
+    )
+    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
+    v.add_argument("--seed", type=int, default=1, help="seed of the price process (default 1)")
+    v.add_argument("--tick-ms", type=int, default=100, help="engine clock step in ms (default 100)")
+    v.add_argument("--month", default="Z26", help="contract month code + two year digits (default Z26)")
+    v.add_argument(
+        "--ping-timeout-s", type=float, default=60.0, help="drop a session without Ping (default 60)"
+    )
+    v.add_argument("--log-level", default="WARNING", help="simulator log level on stderr (default WARNING)")
+
+
+async def _serve_volumetrica(args: argparse.Namespace) -> int:
+    from sidedesk.sim.volumetrica import SimConfig, VolumetricaSim
+
+    config = SimConfig(tick_ms=args.tick_ms, ping_timeout_s=args.ping_timeout_s, month=args.month)
+    sim = VolumetricaSim(host=args.host, port=args.port, seed=args.seed, config=config)
+    await sim.start()
+    return await _until_stopped(sim.info(), sim.stop)
 
 
 async def _serve_tradovate(args: argparse.Namespace) -> int:
@@ -114,11 +135,23 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             sys.stderr.write(f"sidedesk sim tradovate: {exc}\n")
             return 2
+    if args.exchange == "volumetrica":
+        try:
+            from sidedesk.sim.volumetrica.instruments import contracts as vol_contracts
+
+            vol_contracts(args.month)
+            if args.ping_timeout_s <= 0:
+                raise ValueError("--ping-timeout-s must be > 0")
+        except ValueError as exc:
+            sys.stderr.write(f"sidedesk sim volumetrica: {exc}\n")
+            return 2
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
     with contextlib.suppress(KeyboardInterrupt):
         if args.exchange == "alpaca":
             return asyncio.run(_serve_alpaca(args))
+        if args.exchange == "volumetrica":
+            return asyncio.run(_serve_volumetrica(args))
         return asyncio.run(_serve_tradovate(args) if args.exchange == "tradovate" else _serve(args))
     return 0

@@ -90,6 +90,9 @@ class HostConfig(BaseModel):
     vault_kdf: VaultKdfOverride | None = None
     # broker -> base URL of a local simulator serving it (written by `sidedesk demo` / tests)
     simulators: dict[str, str] = Field(default_factory=dict)
+    # Volumetrica contract ids pinned by the user: feed symbol (/ESZ26:XCME) or symbol (ESZ26) -> id;
+    # contracts not listed are found by SymbolLookup/ContractReq
+    volumetrica_contracts: dict[str, int] = Field(default_factory=dict, max_length=200)
     active_account: str | None = Field(None, description="reconnected after the vault is unlocked")
     watchlist: list[str] = Field(default_factory=lambda: ["BTCUSDT", "ETHUSDT", "SOLUSDT"], max_length=50)
     risk: RiskSettings = Field(default_factory=RiskSettings)
@@ -97,6 +100,9 @@ class HostConfig(BaseModel):
     # core/asl/profile.py when set and when loaded (None: the default profile)
     asl_enabled: bool = True
     asl_profile: dict[str, Any] | None = None
+    # seconds between reads of the exchange's open stops for protected symbols, besides the
+    # user-data events (a late or lost event cannot leave a position unprotected); 0 = off
+    asl_reconcile_s: float = Field(2.0, ge=0, le=3600)
     localstream: LocalStreamSettings = Field(default_factory=LocalStreamSettings)
 
 

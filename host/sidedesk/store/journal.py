@@ -75,6 +75,7 @@ class Journal:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.moved_aside: Path | None = None
+        self._pending: list[tuple[int, str, str | None, str | None, object]] = []
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -129,6 +130,7 @@ class Journal:
         if kind not in KINDS:
             raise ValueError(f"unknown journal kind {kind!r}")
         ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
+        self.flush()
         try:
             cur = self._db.execute(
                 "INSERT INTO journal (ts_ms, kind, account, client_id, data) VALUES (?, ?, ?, ?, ?)",
@@ -141,6 +143,42 @@ class Journal:
         assert rowid is not None
         return rowid
 
+    def append_soon(
+        self,
+        kind: str,
+        data: object,
+        *,
+        account: str | None = None,
+        client_id: str | None = None,
+        ts_ms: int | None = None,
+    ) -> None:
+        """Queue a record for the next `flush` (one transaction for a whole burst of exchange
+        events). Records that back an acknowledgement use `append`, which flushes first, so ids
+        stay in arrival order and nothing acknowledged waits in memory."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown journal kind {kind!r}")
+        ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
+        self._pending.append((ts, kind, account, client_id, data))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        try:
+            with self._db:  # one transaction
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO journal (ts_ms, kind, account, client_id, data) VALUES (?, ?, ?, ?, ?)",
+                    [(ts, kind, acc, cid, encode(data)) for ts, kind, acc, cid, data in rows],
+                )
+        except sqlite3.Error as exc:
+            log.exception("journal write failed (%d records)", len(rows))
+            raise JournalError(f"could not write the journal: {exc}") from exc
+
     def records(
         self,
         *,
@@ -149,6 +187,7 @@ class Journal:
         since_id: int = 0,
         limit: int = 1000,
     ) -> list[Record]:
+        self.flush()
         sql = "SELECT id, ts_ms, kind, account, client_id, data FROM journal WHERE id > ?"
         args: list[object] = [since_id]
         if kind is not None:
@@ -169,6 +208,7 @@ class Journal:
 
     def open_intents(self) -> list[Record]:
         """Intents with no outcome yet: after a crash these are looked up on the exchange by client id."""
+        self.flush()
         sql = (
             "SELECT id, ts_ms, kind, account, client_id, data FROM journal i WHERE kind='intent' "
             "AND client_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM journal o WHERE o.kind='outcome' "
@@ -181,6 +221,7 @@ class Journal:
 
     def close(self) -> None:
         try:
+            self.flush()
             self.checkpoint()
         finally:
             self._db.close()

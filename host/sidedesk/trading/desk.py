@@ -140,6 +140,7 @@ class Desk:
         self.protection: dict[str, Protection] = {}
         self.asl_overrides: dict[str, dict[PositionKey, bool]] = {}
         self.refresh: dict[str, RefreshPolicy] = {}
+        self._flush_armed = False
         self._refresher: asyncio.Task[None] | None = None
         # told the topic of every change published (the local stream server listens here)
         self.topic_listeners: list[Callable[[str], None]] = []
@@ -258,9 +259,17 @@ class Desk:
         policy = self.refresh.get(account_id)
         if policy is not None:
             policy.on_user_event(mono)
-        self._journal(
-            "event", {"kind": type(ev).__name__, "event": ev}, account_id, getattr(ev, "client_id", None)
+        # exchange events of one burst go to the journal in one transaction, after the loop has
+        # handled the burst (an ack waiting behind them is not delayed by a commit per event)
+        self.journal.append_soon(
+            "event",
+            {"kind": type(ev).__name__, "event": ev},
+            account=account_id,
+            client_id=getattr(ev, "client_id", None),
         )
+        if not self._flush_armed:
+            self._flush_armed = True
+            asyncio.get_running_loop().call_soon(self._flush_journal)
         prot = self.protection.get(account_id)
         if isinstance(ev, OrderEvent):
             if self.orders.apply(ev):
@@ -311,6 +320,13 @@ class Desk:
         log.log({"error": logging.ERROR, "warning": logging.WARNING}.get(level, logging.INFO), message)
         self.publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
 
+    def _flush_journal(self) -> None:
+        self._flush_armed = False
+        try:
+            self.journal.flush()
+        except JournalError as exc:
+            self.log("error", str(exc))
+
     def _journal(self, kind: str, data: object, account: str | None, client_id: str | None) -> None:
         try:
             self.journal.append(kind, data, account=account, client_id=client_id)
@@ -340,7 +356,12 @@ class Desk:
                 if link is not None:
                     await self._close_link(link)
                 entry = self.host.vault.get_entry(account_id)
-                broker = build_broker(entry, self.sink_for(account_id), self.host.config.simulators)
+                broker = build_broker(
+                    entry,
+                    self.sink_for(account_id),
+                    self.host.config.simulators,
+                    self.host.config.volumetrica_contracts,
+                )
                 link = AccountLink(account_id, broker)
                 self.links[account_id] = link
                 try:
@@ -437,6 +458,7 @@ class Desk:
             on_notify=self._asl_notify,
             journal=lambda kind, data, cid: self._journal(kind, data, account_id, cid),
             overrides=self.asl_overrides.setdefault(account_id, {}),
+            reconcile_s=self.host.config.asl_reconcile_s,
         )
         self.protection[account_id] = prot
         marks = {s: m for s in self.quotes if (m := self.mark(s)) is not None}
@@ -663,9 +685,7 @@ class Desk:
             raise api_error(exc) from None
         t_ack = time.perf_counter_ns()
         self._journal("outcome", {"status": ack.status.value, "ack": ack}, link.account_id, request.client_id)
-        sent_ns = getattr(link.broker, "last_send_ns", None)
-        if not isinstance(sent_ns, int) or not t_send <= sent_ns <= t_ack:
-            sent_ns = None
+        sent_ns: int | None = ack.sent_ns if t_send <= ack.sent_ns <= t_ack else None
         host_us = None if sent_ns is None else (sent_ns - t0) / 1000
         roundtrip_ms = (t_ack - (sent_ns or t_send)) / 1e6
         return Placed(ack, request, host_us, roundtrip_ms)

@@ -11,9 +11,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sidedesk.brokers.base import Broker, BrokerError, EventSink
-from sidedesk.vault.entries import AlpacaEntry, AnyEntry, BinanceEntry, TradovateEntry, reveal
+from sidedesk.vault.entries import (
+    AlpacaEntry,
+    AnyEntry,
+    BinanceEntry,
+    TradovateEntry,
+    VolumetricaEntry,
+    reveal,
+)
 
-SUPPORTED = ("binance", "tradovate", "alpaca")
+SUPPORTED = ("binance", "tradovate", "alpaca", "volumetrica")
 
 
 def binance_urls(base: str) -> dict[str, str]:
@@ -55,7 +62,31 @@ def alpaca_urls(base: str) -> dict[str, str]:
     }
 
 
-def build_broker(entry: AnyEntry, sink: EventSink, simulators: Mapping[str, str]) -> Broker:
+def build_broker(
+    entry: AnyEntry,
+    sink: EventSink,
+    simulators: Mapping[str, str],
+    volumetrica_contracts: Mapping[str, int] | None = None,
+) -> Broker:
+    if isinstance(entry, VolumetricaEntry):
+        from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker  # deferred: keeps `native` light
+
+        vm: dict[str, Any] = {
+            "platform_key": reveal(entry, "platform_key"),
+            "login": entry.login,
+            "password": reveal(entry, "password"),
+            "environment": entry.environment,
+        }
+        if entry.environment == "simulator":
+            base = simulators.get("volumetrica")
+            if not base:
+                raise BrokerError(
+                    "invalid",
+                    "this account points at the simulator, but no Volumetrica simulator is configured "
+                    "(start one with `sidedesk sim volumetrica`)",
+                )
+            vm["auth_url"] = base
+        return VolumetricaBroker.from_entry(entry.id, vm, sink, contracts=volumetrica_contracts or {})
     if isinstance(entry, AlpacaEntry):
         from sidedesk.brokers.alpaca.adapter import AlpacaBroker  # deferred: keeps `native` start light
 

@@ -42,9 +42,9 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 # While the user stream is up, events keep the view exact; but an event can be late or lost, so
-# every RECONCILE_S the stops of protected symbols are also read from the exchange itself
-# (openOrders + openAlgoOrders with a symbol: weight 2, i.e. 60/min per symbol of 2 400).
-RECONCILE_S = 2.0
+# every `reconcile_s` (host setting, default 2 s) the stops of protected symbols are also read from
+# the exchange itself: on Binance openAlgoOrders with a symbol, weight 1, i.e. 30/min per symbol
+# of the 2 400 weight a minute allows.
 # Binance: "Order would immediately trigger" (-2021) and its algo-service twin (-4142)
 IMMEDIATE_TRIGGER_CODES = (-2021, -4142)
 UNKNOWN_ORDER_CODES = (-2011, -2013)
@@ -90,6 +90,7 @@ class Protection:
         on_notify: Callable[[Notify], None],
         journal: Callable[[str, dict[str, Any], str | None], None],
         overrides: dict[PositionKey, bool] | None = None,
+        reconcile_s: float = 2.0,
     ) -> None:
         self.account_id = account_id
         self.broker = broker
@@ -108,6 +109,11 @@ class Protection:
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
+        self.reconcile_s = reconcile_s
+        # the cheapest listing that shows our stops (Binance: algo orders only), else all open orders
+        self._list_stops = getattr(broker, "open_conditional_orders", None) or getattr(
+            broker, "open_orders", None
+        )
         self.commands_sent = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -128,7 +134,7 @@ class Protection:
         loop = asyncio.get_running_loop()
         if self._timer is None:
             self._timer = loop.create_task(self._tick_loop(), name=f"asl:{self.account_id}")
-        if self._reconciler is None and hasattr(self.broker, "open_orders"):
+        if self._reconciler is None and self._list_stops is not None and self.reconcile_s > 0:
             self._reconciler = loop.create_task(
                 self._reconcile_loop(), name=f"asl-reconcile:{self.account_id}"
             )
@@ -158,10 +164,10 @@ class Protection:
                 log.exception("ASL tick failed for %s", self.account_id)
 
     async def _reconcile_loop(self) -> None:
-        fetch = getattr(self.broker, "open_orders", None)
+        fetch = self._list_stops
         assert fetch is not None
         while True:
-            await asyncio.sleep(RECONCILE_S)
+            await asyncio.sleep(self.reconcile_s)
             symbols = sorted({m.key.symbol for m in self.engine.machines() if m.phase is Phase.ACTIVE})
             fresh: dict[str, list[OrderEvent]] = {}
             for symbol in symbols:

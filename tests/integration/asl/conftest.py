@@ -21,8 +21,12 @@ def sim() -> Iterator[SimThread]:
 
 
 @pytest.fixture(scope="module")
-def desk(sim: SimThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    d, _ = start_desk(sim, tmp_path_factory.mktemp("asl-home"))
+def desk(
+    sim: SimThread, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Desk]:
+    # a module may adjust the host's settings with a module-level HOST_CONFIG dict
+    config = getattr(request.module, "HOST_CONFIG", {})
+    d, _ = start_desk(sim, tmp_path_factory.mktemp("asl-home"), **config)
     try:
         yield d
     finally:

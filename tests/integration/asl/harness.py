@@ -123,12 +123,13 @@ class HostError(AssertionError):
         self.details = error.get("details")
 
 
-def write_config(home: Path, sim_url: str) -> None:
+def write_config(home: Path, sim_url: str, **extra: Any) -> None:
     config = {
         "vault_kdf": SMALL_KDF,
         "simulators": {"binance": sim_url},
         "watchlist": SYMBOLS,
         "risk": {"confirm_above_notional": None, "max_orders_per_minute": 10_000},
+        **extra,
     }
     (home / "config").mkdir(parents=True, exist_ok=True)
     (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
@@ -231,9 +232,9 @@ class Desk(HostProcess):
         return [str(e.get("message", "")) for e in self.logs if text in str(e.get("message", ""))]
 
 
-def start_desk(sim: SimThread, home: Path) -> tuple[Desk, str]:
+def start_desk(sim: SimThread, home: Path, **config: Any) -> tuple[Desk, str]:
     """A host on `home` with the simulator's account active; returns it and the account id."""
-    write_config(home, sim.rest_url)
+    write_config(home, sim.rest_url, **config)
     desk = Desk(home)
     try:
         key = sim.key()

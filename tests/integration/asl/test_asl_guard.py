@@ -31,6 +31,12 @@ from tests.integration.asl.harness import (
 BOUND_S = 3.0  # generous: the design target is one watchdog period (500 ms) plus a round trip
 
 
+# This module injects "the next request gets HTTP 429": the periodic read of the exchange's stops
+# (a background request) could take that fault instead of the stop placement under test, so it is
+# off here; the watchdog's event-driven path is what these tests exercise.
+HOST_CONFIG = {"asl_reconcile_s": 0}
+
+
 def replaced_after_cancel(sim: SimThread, symbol: str, victim: str) -> tuple[dict[str, Any], float]:
     """Cancel `victim` via the control plane; return the first stop that shows up on the exchange
     in its place and the delay (s) from the cancel to its appearance (polled, bounded)."""

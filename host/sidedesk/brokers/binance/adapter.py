@@ -34,7 +34,7 @@ from sidedesk.brokers.base import (
 )
 from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance import replies
-from sidedesk.brokers.binance.client import USER_EVENTS, BinanceClient, Endpoints, endpoints_for
+from sidedesk.brokers.binance.client import SENT_NS, USER_EVENTS, BinanceClient, Endpoints, endpoints_for
 from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, StreamEvent
 from sidedesk.brokers.binance.fields import MalformedMessage
 from sidedesk.brokers.binance.filters import parse_exchange_info
@@ -181,11 +181,6 @@ class BinanceBroker:
     def instruments(self) -> dict[str, InstrumentRules]:
         return dict(self._rules)
 
-    @property
-    def last_send_ns(self) -> int:
-        """perf_counter_ns when the last WS API request left for the socket."""
-        return self.client.last_send_ns
-
     def mark_price(self, symbol: str) -> Decimal | None:
         return self._marks.get(symbol)
 
@@ -267,7 +262,8 @@ class BinanceBroker:
 
     def _ack(self, result: Any, *, conditional: bool) -> OrderAck:
         try:
-            return replies.algo_ack(result) if conditional else replies.order_ack(result)
+            ack = replies.algo_ack(result) if conditional else replies.order_ack(result)
+            return replace(ack, sent_ns=SENT_NS.get())
         except MalformedMessage as exc:
             # the exchange did act; only its answer is unreadable
             raise BrokerError(
@@ -307,6 +303,12 @@ class BinanceBroker:
             await self.client.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
         )
         return regular + algo
+
+    async def open_conditional_orders(self, symbol: str | None = None) -> tuple[OrderEvent, ...]:
+        """Only the algo (stop, take-profit, trailing) orders: where every protective stop lives."""
+        return replies.orders(
+            await self.client.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
+        )
 
     async def cancel_all(self, symbol: str | None = None) -> int:
         opened = await self.open_orders(symbol)
@@ -428,6 +430,8 @@ class BinanceBroker:
         if self.client.auth_error is not None:
             return  # the account stays AUTH_FAILED whatever its sockets do while they stop
         worst = max(self._socket_states.values(), key=lambda s: _SEVERITY.get(s.state, 0))
+        if _SEVERITY.get(status.state, 0) == _SEVERITY.get(worst.state, 0):
+            worst = status  # on a tie, name the socket that just changed
         state = _STATES.get(worst.state, ConnectionState.DISCONNECTED)
         self._emit(
             ConnectionEvent(

@@ -21,6 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,6 +40,9 @@ from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 log = logging.getLogger(__name__)
 
 Environment = Literal["live", "testnet", "simulator"]
+# When the current task's last WS API request left for the socket (per task, so concurrent
+# requests never read each other's time).
+SENT_NS: ContextVar[int] = ContextVar("binance_sent_ns", default=0)
 # the key itself is refused (invalid, revoked, or not allowed from this IP)
 REVOKED_CODES = (-2014, -2015)
 USER_EVENTS = (
@@ -138,7 +142,6 @@ class BinanceClient:
         self._mark_symbols: set[str] = set()
         self._book_symbols: set[str] = set()
         self.parse_errors = 0
-        self.last_send_ns = 0
         self.api = ResilientWebSocket(
             "binance-api",
             self._api_url,
@@ -392,7 +395,7 @@ class BinanceClient:
         self._pending[rid] = fut
         try:
             await self.api.send(msg.encode_ws(rid, call.method, params))
-            self.last_send_ns = time.perf_counter_ns()  # for the host's intent->socket latency
+            SENT_NS.set(time.perf_counter_ns())  # this task's request: the host's intent->socket latency
         except ConnectionError as exc:
             self._pending.pop(rid, None)
             raise BrokerError("not_connected", "the Binance connection is down; nothing was sent") from exc

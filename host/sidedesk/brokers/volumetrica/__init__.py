@@ -1,0 +1,1 @@
+"""Volumetrica (VolSys "PropTradingProtocol"): protobuf over a binary WebSocket, one-shot login tokens."""
