@@ -281,3 +281,18 @@ def test_no_final_order_is_ever_shown_open_and_any_order_or_repeat_gives_the_sam
         assert all(not o.status.is_final for o in book.open_orders())
     assert not finals & {o.order_id for o in book.open_orders()}
     assert table(book) == table(ordered)
+
+
+def test_an_order_newer_than_the_snapshot_start_survives_it() -> None:
+    from sidedesk.brokers.base import AccountSnapshot, OrderEvent, OrderStatus, OrderType, Side
+
+    book = OrdersBook()
+    placed_during_read = OrderEvent(
+        "a", "BTCUSDT", "5", "c5", Side.BUY, OrderType.LIMIT, OrderStatus.NEW, Decimal(1), Decimal(0),
+        price=Decimal(100), update_time_ms=1_003,
+    )  # fmt: skip
+    book.apply(placed_during_read)
+    book.apply_snapshot(AccountSnapshot("a", (), (), (), ts_ms=1_001))  # started before the order
+    assert [o.order_id for o in book.open_orders("a")] == ["5"]
+    book.apply_snapshot(AccountSnapshot("a", (), (), (), ts_ms=1_004))  # started after: it is gone
+    assert book.open_orders("a") == []

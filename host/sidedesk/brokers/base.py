@@ -310,6 +310,8 @@ class AccountSnapshot:
     positions: tuple[PositionEvent, ...]
     open_orders: tuple[OrderEvent, ...]  # regular and conditional (is_conditional=True)
     hedge_mode: bool = False
+    # when the snapshot was *started* (exchange or wall ms): anything that changed after it is
+    # newer than the snapshot and must survive it (an order placed while it was being read)
     ts_ms: int = 0
 
 

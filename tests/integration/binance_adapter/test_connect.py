@@ -93,3 +93,14 @@ async def test_unknown_key_is_an_auth_error(sim: BinanceSim) -> None:
         await broker.connect()
     assert err.value.code == "auth" and err.value.broker_code == -2015
     await broker.close()
+
+
+async def test_a_snapshot_is_stamped_with_the_time_it_started(connect: Connect) -> None:
+    # An order placed while a snapshot is being read is newer than the snapshot: stamping it with
+    # the time it finished made the orders book drop such an order (found by the soak).
+    s = await connect()
+    before = s.broker.client.server_now_ms()
+    snap = await s.broker.snapshot()
+    after = s.broker.client.server_now_ms()
+    assert before <= snap.ts_ms <= after
+    assert snap.ts_ms - before <= 5  # the start, not the end, of the reads

@@ -470,6 +470,7 @@ class AlpacaBroker:
             raise BrokerError("internal", f"Alpaca's order query answer was unreadable ({exc})") from exc
 
     async def snapshot(self) -> AccountSnapshot:
+        started = now_ms()
         try:
             account = await self.client.rest("GET", "/account")
             rows = await self.client.rest("GET", "/positions")
@@ -484,7 +485,7 @@ class AlpacaBroker:
         # replaced-by-us stops stay open for the core until ASL cancels them
         opened += tuple(o for o in self._replaced.values() if o.order_id not in live)
         self._orders = live
-        return AccountSnapshot(self.account_id, (balance,), positions, opened, ts_ms=now_ms())
+        return AccountSnapshot(self.account_id, (balance,), positions, opened, ts_ms=started)
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         if leverage != 1:

@@ -356,6 +356,7 @@ class BinanceBroker:
             raise BrokerError("internal", f"Binance's order query answer was unreadable ({exc})") from exc
 
     async def snapshot(self) -> AccountSnapshot:
+        started = self.client.server_now_ms()
         try:
             balances = replies.balances(await self.client.call(msg.account_balance()), self.account_id)
             positions = replies.positions(await self.client.call(msg.account_position()), self.account_id)
@@ -374,7 +375,7 @@ class BinanceBroker:
             ),
             orders,
             hedge_mode=self.hedge_mode,
-            ts_ms=self.client.server_now_ms(),
+            ts_ms=started,
         )
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:

@@ -386,8 +386,9 @@ class TradovateBroker:
         self.store.load(parts)
 
     async def snapshot(self) -> AccountSnapshot:
+        started = wall_ms()
         await self._refresh()
-        return self.store.snapshot(wall_ms())
+        return self.store.snapshot(started)
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         """Futures margins are set by the exchange and the broker's risk settings: nothing to send."""

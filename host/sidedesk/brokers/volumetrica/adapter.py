@@ -270,8 +270,8 @@ class VolumetricaBroker:
             if cid > 0:
                 await self._contract(contract_id=cid)
 
-    def _absorb_snapshot(self, info: pb.InfoRespMsg) -> AccountSnapshot:
-        now = now_ms()
+    def _absorb_snapshot(self, info: pb.InfoRespMsg, started: int | None = None) -> AccountSnapshot:
+        now = started if started is not None else now_ms()
         balances: list[BalanceEvent] = []
         for acc in info.account_list:
             if acc.account_number == self.acc_number and acc.HasField("balance"):
@@ -307,12 +307,13 @@ class VolumetricaBroker:
         )
 
     async def snapshot(self) -> AccountSnapshot:
+        started = now_ms()
         info = await self._info()
         missing = {o.contract_id for o in info.order_list} | {p.contract_id for p in info.position_list}
         for cid in sorted(missing - set(self._contracts)):
             if cid > 0:
                 await self._contract(contract_id=cid)
-        return self._absorb_snapshot(info)
+        return self._absorb_snapshot(info, started)
 
     def _client_id(self, number: int, contract_id: int) -> str:
         c = self._contracts.get(contract_id)
