@@ -36,7 +36,7 @@ e2e: $(STAMP)
 
 # Everything CI runs: style, types, then every test (unit, integration, real-Chromium e2e).
 test: lint typecheck
-	$(BIN)/pytest -q tests --ignore=tests/soak
+	$(BIN)/pytest -q tests
 
 # The frozen host (PyInstaller onedir) and the release archive + store-ready extension zip.
 package: $(STAMP)

@@ -267,9 +267,7 @@ class Desk:
             account=account_id,
             client_id=getattr(ev, "client_id", None),
         )
-        if not self._flush_armed:
-            self._flush_armed = True
-            asyncio.get_running_loop().call_soon(self._flush_journal)
+        self._arm_flush()
         prot = self.protection.get(account_id)
         if isinstance(ev, OrderEvent):
             if self.orders.apply(ev):
@@ -319,6 +317,11 @@ class Desk:
     def log(self, level: str, message: str) -> None:
         log.log({"error": logging.ERROR, "warning": logging.WARNING}.get(level, logging.INFO), message)
         self.publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
+
+    def _arm_flush(self) -> None:
+        if not self._flush_armed:
+            self._flush_armed = True
+            asyncio.get_running_loop().call_soon(self._flush_journal)
 
     def _flush_journal(self) -> None:
         self._flush_armed = False
@@ -665,9 +668,20 @@ class Desk:
     async def place(
         self, link: AccountLink, request: OrderRequest, source: Source, t0: int | None = None
     ) -> Placed:
-        """Journal the intent, send it, journal the outcome (before the reply is sent)."""
+        """Journal the intent, send it, journal the outcome (before the reply is sent).
+
+        The intent is queued and committed in the same loop iteration, just after the frame has
+        left (its commit would otherwise sit on the order's path); the outcome is committed before
+        the reply. A crash in the microseconds between can only lose the record of an intent
+        nobody was told about, whose order the next resync shows anyway."""
         t0 = t0 if t0 is not None else time.perf_counter_ns()
-        self._journal("intent", {"source": source, "request": request}, link.account_id, request.client_id)
+        self.journal.append_soon(
+            "intent",
+            {"source": source, "request": request},
+            account=link.account_id,
+            client_id=request.client_id,
+        )
+        self._arm_flush()
         self.rate.record(now_ms())
         t_send = time.perf_counter_ns()
         try:
