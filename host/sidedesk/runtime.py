@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sidedesk import PROTOCOL_VERSION, __version__
-from sidedesk.api.catalog import load_handlers, load_system
+from sidedesk.api.catalog import load_handlers
 from sidedesk.api.dispatch import dispatch
-from sidedesk.api.envelope import reply_error
+from sidedesk.api.wire import reply_error
 from sidedesk.core.stream import Stream
 from sidedesk.native.framing import MAX_OUTBOUND, Frame, FrameError, Item, dumps, split_text
 from sidedesk.native.transport import Counters, EndOfInput
-from sidedesk.store.config import HostConfig, save_config
 from sidedesk.store.paths import Paths
+from sidedesk.store.startup import StartSettings
 
 if TYPE_CHECKING:
+    from sidedesk.store.config import HostConfig
     from sidedesk.trading.desk import Desk
     from sidedesk.vault.kdf import KdfParams
     from sidedesk.vault.service import VaultService
@@ -80,13 +81,26 @@ class Host:
         self,
         transport: Transport,
         paths: Paths,
-        config: HostConfig,
+        config: HostConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        start: StartSettings | None = None,
     ) -> None:
-        load_system()
         self.transport = transport
         self.paths = paths
-        self.config = config
+        self._config = config
+        if start is None:
+            start = (
+                StartSettings(
+                    max_inbound_bytes=config.max_inbound_bytes,
+                    status_interval_s=config.status_interval_s,
+                    log_level=config.log_level,
+                    extra_extension_ids=tuple(config.extra_extension_ids),
+                )
+                if config is not None
+                else StartSettings()
+            )
+        self.start = start
         self.clock = clock
         self.started = clock()
         self.metrics = Metrics()
@@ -102,6 +116,23 @@ class Host:
     # The vault and the desk (and their imports: cryptography, the trading models) are built on
     # first use, so that `hello` answers within the start-up budget; `warm_up` builds them right
     # after the host is ready.
+    @property
+    def config(self) -> HostConfig:
+        """The full, validated settings (pydantic), loaded on first use: after `hello`."""
+        if self._config is None:
+            from sidedesk.store.config import ConfigError, HostConfig, load_config
+
+            try:
+                self._config = load_config(self.paths.config_file)
+            except ConfigError as exc:
+                log.error("%s; using the defaults", exc)
+                self._config = HostConfig()
+        return self._config
+
+    @config.setter
+    def config(self, value: HostConfig) -> None:
+        self._config = value
+
     @property
     def vault(self) -> VaultService:
         if self._vault is None:
@@ -127,6 +158,7 @@ class Host:
         return self._desk is not None
 
     def warm_up(self) -> None:
+        _ = self.config
         load_handlers()
         _ = self.vault, self.desk
         from sidedesk.localstream.service import service_for  # starts it only if switched on in Setup
@@ -156,6 +188,8 @@ class Host:
 
     def update_config(self, **changes: Any) -> HostConfig:
         """Validate, apply and save settings changes (the file is replaced atomically)."""
+        from sidedesk.store.config import HostConfig, save_config
+
         data = self.config.model_dump()
         data.update({k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in changes.items()})
         self.config = HostConfig.model_validate(data)
@@ -232,7 +266,7 @@ class Host:
 
     async def _status_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.config.status_interval_s)
+            await asyncio.sleep(self.start.status_interval_s)
             self.stream.publish("status", self.status())
 
     async def serve(self) -> None:

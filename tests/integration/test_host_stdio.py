@@ -134,6 +134,8 @@ def test_a_damaged_settings_file_falls_back_to_defaults_and_says_so(tmp_path: Pa
     (tmp_path / "config" / "config.json").write_text("{broken")
     with HostProcess(tmp_path) as h:
         assert h.request("hello")["ok"]["protocol_version"] == 1
+        # the full settings load right after start (and on first use): defaults, and the reason
+        assert h.request("risk.get")["ok"]["limits"]["max_orders_per_minute"] == 60
         h.close_stdin()
         h.wait(5)
         assert "config.json is invalid" in h.log_text()

@@ -16,7 +16,7 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.core.positions import MAX_PENDING, PositionBook
+from sidedesk.core.positions import ENTRY_QUANTUM, MAX_PENDING, PositionBook
 
 D = Decimal
 ACC = "acc1"
@@ -311,7 +311,7 @@ def test_snapshot_keeps_fills_newer_than_itself() -> None:
     snap = AccountSnapshot(ACC, (), (pos_event("2", "90", ts=0),), (), ts_ms=20)
     book.apply_snapshot(snap)
     p = only(book)
-    assert p.quantity == 3 and p.entry_price == D("280") / 3
+    assert p.quantity == 3 and p.entry_price == (D("280") / 3).quantize(ENTRY_QUANTUM)  # kept to 1e-12
 
 
 # -- duplicates and order ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sidedesk.core.positions import PositionBook
 from tests.unit.test_positions import ACC, SYM, fill, pos_event, rules
 
 D = Decimal
-TOL = D("1e-12")  # average entry divides; 28 significant digits leave errors far below a cent
+TOL = D("1e-12")
 
 qtys = st.integers(1, 5000).map(lambda n: D(n) / 1000)
 prices = st.integers(100, 500_000).map(lambda n: D(n) / 100)
@@ -23,6 +23,14 @@ multipliers = st.sampled_from(["1", "0.1", "50"])
 fill_specs = st.tuples(sides, qtys, prices, fees)
 
 SETTINGS = settings(max_examples=150, deadline=None)
+
+
+def entry_tolerance(fills: list[FillEvent], mult: str) -> Decimal:
+    """The book keeps the average entry to 1e-12 (core/positions.py ENTRY_QUANTUM). Against the
+    exact cash-flow P&L each rounding may cost half a quantum per unit held from then on, so the
+    bound is (fills) x (units ever held) x quantum."""
+    held = sum((f.quantity for f in fills), D(0))
+    return TOL + len(fills) * held * D(mult) * D("1e-12")
 
 
 def cash_flow_pnl(fills: list[FillEvent], mark: Decimal, mult: Decimal) -> Decimal:
@@ -55,11 +63,12 @@ def test_realized_plus_unrealized_is_the_equity_change_one_way(
     expected = cash_flow_pnl(fills, mark, D(mult))
     p = pf.positions.get(ACC, SYM, PositionSide.BOTH)
     assert p is not None and p.unrealized_pnl is not None
-    assert abs(p.realized_pnl + p.unrealized_pnl - expected) <= TOL
+    tol = entry_tolerance(fills, mult)
+    assert abs(p.realized_pnl + p.unrealized_pnl - expected) <= tol
     assert p.quantity == sum((f.quantity if f.side.value == "BUY" else -f.quantity) for f in fills)
     acct = pf.account_state(ACC, "USDT", now_ms=10_000)
     assert acct is not None
-    assert abs(acct.equity - wallet - expected) <= TOL
+    assert abs(acct.equity - wallet - expected) <= tol
     assert acct.wallet_balance == wallet + p.realized_pnl
     assert acct.realized_today == p.realized_pnl  # every fill is on day 0 (UTC)
 
@@ -104,7 +113,9 @@ def test_realized_plus_unrealized_is_the_equity_change_hedge_mode(
         assert p.anomalies == 0
         assert (p.quantity >= 0) if ps is PositionSide.LONG else (p.quantity <= 0)
         assert p.unrealized_pnl is not None
-        assert abs(p.realized_pnl + p.unrealized_pnl - cash_flow_pnl(mine, mark, D(1))) <= TOL
+        assert abs(p.realized_pnl + p.unrealized_pnl - cash_flow_pnl(mine, mark, D(1))) <= entry_tolerance(
+            mine, "1"
+        )
         total += p.realized_pnl + p.unrealized_pnl
     acct = pf.account_state(ACC, "USDT", now_ms=10_000)
     assert acct is not None and abs(acct.equity - 1000 - total) <= TOL

@@ -12,6 +12,11 @@ import importlib
 SYSTEM = "sidedesk.api.system"
 # message-type prefix -> module
 PREFIXES: dict[str, str] = {
+    "hello": SYSTEM,  # answered by api/fast.py; the module holds its model for the schema
+    "ping": SYSTEM,
+    "subscribe": SYSTEM,
+    "unsubscribe": SYSTEM,
+    "stats": SYSTEM,
     "vault.": "sidedesk.api.vault",
     "accounts.": "sidedesk.api.trading",
     "market.": "sidedesk.api.trading",
@@ -25,11 +30,7 @@ PREFIXES: dict[str, str] = {
     "command": "sidedesk.api.trading",
     "localstream.": "sidedesk.api.localstream",
 }
-DOMAINS: tuple[str, ...] = (SYSTEM, *dict.fromkeys(PREFIXES.values()))
-
-
-def load_system() -> None:
-    importlib.import_module(SYSTEM)
+DOMAINS: tuple[str, ...] = tuple(dict.fromkeys((SYSTEM, *PREFIXES.values())))
 
 
 def load_handlers() -> None:

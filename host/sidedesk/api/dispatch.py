@@ -12,15 +12,16 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from sidedesk import PROTOCOL_VERSION
 from sidedesk.api.catalog import load_for
-from sidedesk.api.envelope import reply_error, reply_ok
 from sidedesk.api.errors import ApiError
+from sidedesk.api.fast import FAST
 from sidedesk.api.registry import REGISTRY
+from sidedesk.api.wire import reply_error, reply_ok
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from sidedesk.runtime import Host
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,15 @@ async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
     problem = check_envelope(message)
     if problem is not None:
         return reply_error(rid, type_, problem.body())
+    fast = FAST.get(type_)
+    if fast is not None:  # hello/ping: answered without pydantic (the start-up budget)
+        payload = message.get("payload", {})
+        problems = fast.check(payload)
+        if problems:
+            return reply_error(
+                rid, type_, ApiError("invalid", f"invalid {type_} payload", {"errors": problems}).body()
+            )
+        return reply_ok(rid, type_, fast.run(host, payload))
     handler = REGISTRY.get(type_)
     if handler is None:
         load_for(type_)
@@ -90,6 +100,8 @@ async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
             type_,
             ApiError("unknown_type", f"unknown message type {type_!r}", {"known": sorted(REGISTRY)}).body(),
         )
+    from pydantic import ValidationError  # first use after the fast path: keeps pydantic off the start
+
     try:
         request = handler.request.model_validate(message.get("payload", {}))
     except ValidationError as exc:

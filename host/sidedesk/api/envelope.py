@@ -6,13 +6,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sidedesk import PROTOCOL_VERSION
+from sidedesk.api.wire import TOPICS, V1, Topic, event, reply_error, reply_ok
 
-V1: Literal[1] = 1
+__all__ = [
+    "TOPICS",
+    "Chunk",
+    "ErrorBody",
+    "Event",
+    "Reply",
+    "Request",
+    "Topic",
+    "event",
+    "reply_error",
+    "reply_ok",
+]
 
 RequestId = str | int
-Topic = Literal["status", "account", "positions", "orders", "quotes", "asl", "log"]
-TOPICS: tuple[str, ...] = Topic.__args__  # type: ignore[attr-defined]
 
 
 class Request(BaseModel):
@@ -60,15 +69,3 @@ class Chunk(BaseModel):
     index: int
     count: int
     data: str
-
-
-def reply_ok(request_id: RequestId | None, type_: str, result: Any) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "id": request_id, "type": type_, "ok": result}
-
-
-def reply_error(request_id: RequestId | None, type_: str, error: dict[str, Any]) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "id": request_id, "type": type_, "error": error}
-
-
-def event(topic: str, seq: int, payload: Any) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "type": "event", "topic": topic, "seq": seq, "payload": payload}

@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # pydantic stays off the start path; handlers import it with their models
+    from pydantic import BaseModel
 
-if TYPE_CHECKING:
     from sidedesk.runtime import Host
 
-Req = TypeVar("Req", bound=BaseModel)
-Rep = TypeVar("Rep", bound=BaseModel)
-HandlerFn = Callable[["Host", Any], Awaitable[BaseModel]]
+Req = TypeVar("Req", bound="BaseModel")
+Rep = TypeVar("Rep", bound="BaseModel")
+HandlerFn = Callable[["Host", Any], Awaitable["BaseModel"]]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from sidedesk.brokers.base import (
     AccountSnapshot,
@@ -52,6 +52,10 @@ HUNDRED = Decimal(100)
 PositionKey = tuple[str, str, PositionSide]  # (account_id, symbol, position_side)
 FillKey = tuple[str, str, str]  # (account_id, order_id, trade_id)
 
+# The average entry of a position built from fills is a division and rarely terminates; kept to
+# 1e-12 (far below any exchange's tick), every P&L computed from it is an exact Decimal, so sums
+# in any order agree to the last digit (exchanges themselves report entry prices rounded).
+ENTRY_QUANTUM = Decimal("1e-12")
 # Pending fills kept per position between exchange updates; beyond this the oldest half is
 # folded into the base (a fill arriving later than that window is applied on top, not slotted).
 MAX_PENDING = 512
@@ -112,7 +116,8 @@ def step(
         new_qty = qty + signed_qty
         if new_qty == 0:
             return ZERO, ZERO, ZERO, False
-        return new_qty, (abs(qty) * entry + abs(signed_qty) * price) / abs(new_qty), ZERO, False
+        avg = (abs(qty) * entry + abs(signed_qty) * price) / abs(new_qty)
+        return new_qty, avg.quantize(ENTRY_QUANTUM, rounding=ROUND_HALF_EVEN), ZERO, False
     closed = min(abs(qty), abs(signed_qty))
     realized = closed * (price - entry) * multiplier
     if qty < 0:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidedesk.api.envelope import TOPICS, event
+from sidedesk.api.wire import TOPICS, event
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import sys
 
 from sidedesk.identity import allowed_origins
 from sidedesk.logs import setup_logging
-from sidedesk.store.config import ConfigError, HostConfig, load_config
 from sidedesk.store.paths import default_paths
+from sidedesk.store.startup import read_start_settings
 
 log = logging.getLogger("sidedesk.native")
 
@@ -22,14 +22,11 @@ log = logging.getLogger("sidedesk.native")
 def main(argv: list[str]) -> int:
     paths = default_paths()
     setup_logging(paths.log_file)
-    try:
-        config = load_config(paths.config_file)
-    except ConfigError as exc:
-        log.error("%s; starting with defaults", exc)
-        config = HostConfig()
-    logging.getLogger().setLevel(config.log_level)
+    # only what the start path needs; the full settings load once the host is ready
+    start = read_start_settings(paths.config_file)
+    logging.getLogger().setLevel(start.log_level)
     origin = next((a for a in argv if not a.startswith("--")), None)
-    allowed = allowed_origins(tuple(config.extra_extension_ids))
+    allowed = allowed_origins(start.extra_extension_ids)
     if origin not in allowed:
         msg = f"refusing to serve origin {origin!r}: not in {allowed}"
         log.error(msg)
@@ -40,8 +37,8 @@ def main(argv: list[str]) -> int:
     from sidedesk.native.transport import StdioTransport
     from sidedesk.runtime import Host
 
-    transport = StdioTransport.take_over_stdio(config.max_inbound_bytes)
-    host = Host(transport, paths, config)
+    transport = StdioTransport.take_over_stdio(start.max_inbound_bytes)
+    host = Host(transport, paths, start=start)
     try:
         asyncio.run(host.serve())
     except Exception:
