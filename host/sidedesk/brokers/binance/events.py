@@ -7,7 +7,6 @@ Protocol-level events with no neutral equivalent (`listenKeyExpired`) have their
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from sidedesk.brokers.base import (
 )
 from sidedesk.brokers.binance import fields as f
 from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.net import jsonfast
 
 _ZERO = Decimal(0)
 
@@ -45,8 +45,14 @@ StreamEvent = BrokerEvent | ListenKeyExpired | LeverageChanged
 
 
 def parse_stream_frame(text: str | bytes, account_id: str = "") -> tuple[StreamEvent, ...] | ParseError:
+    # market data (the tick path) takes the fast parser; account events the exact one
+    market = (
+        ("markPriceUpdate" in text or "bookTicker" in text)
+        if isinstance(text, str)
+        else (b"markPriceUpdate" in text or b"bookTicker" in text)
+    )
     try:
-        data = json.loads(text)
+        data = jsonfast.loads_market(text) if market else jsonfast.loads(text)
     except (ValueError, UnicodeDecodeError):
         return ParseError("not JSON", _clip(text))
     if isinstance(data, dict) and "stream" in data and "data" in data:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from sidedesk.brokers.base import OrderRequest, OrderType, PositionSide, TimeInForce
 from sidedesk.brokers.binance.fields import ParseError
 from sidedesk.brokers.binance.signing import ParamValue, Signer, render_value, rest_payload, ws_payload
+from sidedesk.net import jsonfast
 from sidedesk.net.ratelimit import RateLimitInfo, parse_rate_limits
 
 Security = Literal["none", "user_stream", "signed"]
@@ -413,7 +414,7 @@ class WsReply:
 def parse_ws_reply(text: str | bytes) -> WsReply | ParseError:
     """One WS API frame. Never raises: unreadable frames come back as `ParseError`."""
     try:
-        data = json.loads(text)
+        data = jsonfast.loads(text)
     except (ValueError, UnicodeDecodeError):
         return ParseError("not JSON", _clip(text))
     if not isinstance(data, dict) or "status" not in data:
