@@ -11,10 +11,9 @@ trading|data|*}, POST /rate-limits {force: [429, ...]}, POST /step.
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -22,47 +21,16 @@ from aiohttp import web
 from sidedesk.sim.alpaca import wire
 from sidedesk.sim.alpaca.errors import AlpacaError
 from sidedesk.sim.alpaca.session import MODES
+from sidedesk.sim.control_http import BadRequest, market_view, text_field
+from sidedesk.sim.control_http import add_routes as register
+from sidedesk.sim.control_http import decimal_field as _dec
 
 if TYPE_CHECKING:
     from sidedesk.sim.alpaca.sim import AlpacaSim
 
-PREFIX = "/_sim"
-
-
-class BadRequest(Exception):
-    pass
-
-
-def _dec(body: dict[str, Any], name: str, *, required: bool = True) -> Decimal | None:
-    v = body.get(name)
-    if v is None:
-        if required:
-            raise BadRequest(f"'{name}' is required")
-        return None
-    if isinstance(v, bool) or not isinstance(v, str | int | float):
-        raise BadRequest(f"'{name}' must be a decimal string")
-    try:
-        d = Decimal(str(v))
-    except InvalidOperation as exc:
-        raise BadRequest(f"'{name}' must be a decimal string") from exc
-    if not d.is_finite():
-        raise BadRequest(f"'{name}' must be finite")
-    return d
-
-
-def _str(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
-    v = body.get(name)
-    if v is None:
-        if required:
-            raise BadRequest(f"'{name}' is required")
-        return None
-    if not isinstance(v, str) or not v:
-        raise BadRequest(f"'{name}' must be a non-empty string")
-    return v
-
 
 def _symbol(sim: AlpacaSim, body: dict[str, Any]) -> str:
-    symbol = _str(body, "symbol")
+    symbol = text_field(body, "symbol")
     assert symbol is not None
     if symbol not in sim.book.stocks:
         raise BadRequest(f"unknown symbol {symbol!r}")
@@ -70,16 +38,10 @@ def _symbol(sim: AlpacaSim, body: dict[str, Any]) -> str:
 
 
 def _account(sim: AlpacaSim, body: dict[str, Any]) -> str:
-    account = _str(body, "account", required=False) or "main"
+    account = text_field(body, "account", required=False) or "main"
     if account not in sim.accounts:
         raise BadRequest(f"unknown account {account!r}")
     return account
-
-
-def _market(sim: AlpacaSim, symbol: str) -> dict[str, Any]:
-    m = sim.engine.market(symbol)
-    return {"symbol": symbol, "last": f"{m.last_price:f}", "bid": f"{m.bid:f}", "ask": f"{m.ask:f}",
-            "time": m.time_ms}  # fmt: skip
 
 
 def info(sim: AlpacaSim, body: dict[str, Any]) -> Any:
@@ -87,7 +49,7 @@ def info(sim: AlpacaSim, body: dict[str, Any]) -> Any:
 
 
 def market(sim: AlpacaSim, body: dict[str, Any]) -> Any:
-    return _market(sim, _symbol(sim, body))
+    return market_view(sim.engine, _symbol(sim, body), mark=False)
 
 
 def set_price(sim: AlpacaSim, body: dict[str, Any]) -> Any:
@@ -98,19 +60,19 @@ def set_price(sim: AlpacaSim, body: dict[str, Any]) -> Any:
         raise BadRequest("price must be > 0")
     sim.book.absorb(sim.engine.set_price(symbol, price, sim.now_ms()))
     sim.step()  # triggers see the new price at once
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol, mark=False)
 
 
 def set_path(sim: AlpacaSim, body: dict[str, Any]) -> Any:
     symbol = _symbol(sim, body)
-    path = _str(body, "path")
+    path = text_field(body, "path")
     assert path is not None
     try:
         sim.book.absorb(sim.engine.set_path(symbol, path, sim.now_ms()))
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
     sim.publish()
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol, mark=False)
 
 
 def set_volatility(sim: AlpacaSim, body: dict[str, Any]) -> Any:
@@ -120,7 +82,7 @@ def set_volatility(sim: AlpacaSim, body: dict[str, Any]) -> Any:
     if vol < 0:
         raise BadRequest("volatility must be ≥ 0")
     sim.engine.set_volatility(symbol, vol)
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol, mark=False)
 
 
 def set_session(sim: AlpacaSim, body: dict[str, Any]) -> Any:
@@ -132,10 +94,10 @@ def set_session(sim: AlpacaSim, body: dict[str, Any]) -> Any:
 
 
 def create_account(sim: AlpacaSim, body: dict[str, Any]) -> Any:
-    account = _str(body, "account")
+    account = text_field(body, "account")
     assert account is not None
-    key_id = _str(body, "key_id", required=False) or "PK" + secrets.token_hex(9).upper()
-    secret = _str(body, "secret_key", required=False) or secrets.token_urlsafe(30)
+    key_id = text_field(body, "key_id", required=False) or "PK" + secrets.token_hex(9).upper()
+    secret = text_field(body, "secret_key", required=False) or secrets.token_urlsafe(30)
     cash = _dec(body, "cash", required=False)
     if cash is not None and cash < 0:
         raise BadRequest("cash must be ≥ 0")
@@ -170,7 +132,7 @@ def open_orders(sim: AlpacaSim, body: dict[str, Any]) -> Any:
 def cancel(sim: AlpacaSim, body: dict[str, Any]) -> Any:
     """Cancel an order behind the client's back (another app, the dashboard)."""
     account = _account(sim, body)
-    order_id = _str(body, "order_id")
+    order_id = text_field(body, "order_id")
     assert order_id is not None
     try:
         sim.book.cancel(account, order_id, sim.now_ms())
@@ -242,27 +204,4 @@ ROUTES: list[tuple[str, str, Callable[[AlpacaSim, dict[str, Any]], Any]]] = [
 
 
 def add_routes(app: web.Application, sim: AlpacaSim) -> None:
-    for method, path, fn in ROUTES:
-        app.router.add_route(method, PREFIX + path, _wrap(sim, fn))
-
-
-def _wrap(
-    sim: AlpacaSim, fn: Callable[[AlpacaSim, dict[str, Any]], Any]
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        body: dict[str, Any] = dict(request.query)
-        if request.method != "GET" and request.can_read_body:
-            try:
-                data = json.loads(await request.read() or b"{}")
-            except ValueError:
-                return web.json_response({"error": "body must be JSON"}, status=400)
-            if not isinstance(data, dict):
-                return web.json_response({"error": "body must be a JSON object"}, status=400)
-            body.update(data)
-        try:
-            result = fn(sim, body)
-        except BadRequest as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(result)
-
-    return handler
+    register(app, sim, ROUTES)

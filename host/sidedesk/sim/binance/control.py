@@ -5,10 +5,8 @@ Bad input answers 400 `{"error": "..."}` and changes nothing. See the README sec
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -21,49 +19,19 @@ from sidedesk.sim.binance.errors import BinanceError
 from sidedesk.sim.binance.exchange import Ctx
 from sidedesk.sim.binance.orders import reject_error
 from sidedesk.sim.binance.params import Params
+from sidedesk.sim.control_http import BadRequest, market_view, text_field
+from sidedesk.sim.control_http import add_routes as register
+from sidedesk.sim.control_http import decimal_field as _dec
 from sidedesk.sim.engine import AlgoUpdate, OrderUpdate, PositionSide
 
 if TYPE_CHECKING:
     from sidedesk.sim.binance.sim import BinanceSim
 
-PREFIX = "/_sim"
 JsonHandler = Callable[["BinanceSim", dict[str, Any]], Any]
 
 
-class BadRequest(Exception):
-    pass
-
-
-def _dec(body: dict[str, Any], name: str, *, required: bool = True) -> Decimal | None:
-    v = body.get(name)
-    if v is None:
-        if required:
-            raise BadRequest(f"'{name}' is required")
-        return None
-    if isinstance(v, bool) or not isinstance(v, str | int | float):
-        raise BadRequest(f"'{name}' must be a decimal string")
-    try:
-        d = Decimal(str(v))
-    except InvalidOperation as exc:
-        raise BadRequest(f"'{name}' must be a decimal string") from exc
-    if not d.is_finite():
-        raise BadRequest(f"'{name}' must be finite")
-    return d
-
-
-def _str(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
-    v = body.get(name)
-    if v is None:
-        if required:
-            raise BadRequest(f"'{name}' is required")
-        return None
-    if not isinstance(v, str) or not v:
-        raise BadRequest(f"'{name}' must be a non-empty string")
-    return v
-
-
 def _symbol(sim: BinanceSim, body: dict[str, Any]) -> str:
-    symbol = _str(body, "symbol")
+    symbol = text_field(body, "symbol")
     assert symbol is not None
     if symbol not in sim.engine.instruments:
         raise BadRequest(f"unknown symbol {symbol!r}")
@@ -71,7 +39,7 @@ def _symbol(sim: BinanceSim, body: dict[str, Any]) -> str:
 
 
 def _account(sim: BinanceSim, body: dict[str, Any]) -> str:
-    account = _str(body, "account")
+    account = text_field(body, "account")
     assert account is not None
     if not sim.engine.has_account(account):
         raise BadRequest(f"unknown account {account!r}")
@@ -93,18 +61,18 @@ def set_price(sim: BinanceSim, body: dict[str, Any]) -> Any:
     if price <= 0 or (mark is not None and mark <= 0):
         raise BadRequest("prices must be > 0")
     sim.publish(sim.engine.set_price(symbol, price, sim.now_ms(), mark=mark))
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol)
 
 
 def set_path(sim: BinanceSim, body: dict[str, Any]) -> Any:
     symbol = _symbol(sim, body)
-    path = _str(body, "path")
+    path = text_field(body, "path")
     assert path is not None
     try:
         sim.publish(sim.engine.set_path(symbol, path, sim.now_ms()))
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol)
 
 
 def set_volatility(sim: BinanceSim, body: dict[str, Any]) -> Any:
@@ -114,27 +82,21 @@ def set_volatility(sim: BinanceSim, body: dict[str, Any]) -> Any:
     if vol < 0:
         raise BadRequest("volatility must be ≥ 0")
     sim.engine.set_volatility(symbol, vol)
-    return _market(sim, symbol)
-
-
-def _market(sim: BinanceSim, symbol: str) -> dict[str, Any]:
-    m = sim.engine.market(symbol)
-    return {"symbol": symbol, "last": f"{m.last_price:f}", "mark": f"{m.mark_price:f}", "bid": f"{m.bid:f}",
-            "ask": f"{m.ask:f}", "time": m.time_ms}  # fmt: skip
+    return market_view(sim.engine, symbol)
 
 
 def market(sim: BinanceSim, body: dict[str, Any]) -> Any:
-    return _market(sim, _symbol(sim, body))
+    return market_view(sim.engine, _symbol(sim, body))
 
 
 def create_account(sim: BinanceSim, body: dict[str, Any]) -> Any:
     """Create an account (if new) and an API key for it; returns the key material for the test client."""
-    account = _str(body, "account")
+    account = text_field(body, "account")
     assert account is not None
     kind = body.get("key_type", "hmac")
     if kind not in ("hmac", "ed25519", "rsa"):
         raise BadRequest("key_type must be hmac, ed25519 or rsa")
-    api_key = _str(body, "api_key", required=False) or secrets.token_hex(32)
+    api_key = text_field(body, "api_key", required=False) or secrets.token_hex(32)
     if api_key in sim.identities:
         raise BadRequest("api_key is already registered")
     balances_in = body.get("balances", {"USDT": "100000"})
@@ -149,9 +111,9 @@ def create_account(sim: BinanceSim, body: dict[str, Any]) -> Any:
         balances[str(asset)] = d
     secret = private_pem = public_pem = ""
     if kind == "hmac":
-        secret = _str(body, "secret", required=False) or secrets.token_hex(32)
+        secret = text_field(body, "secret", required=False) or secrets.token_hex(32)
     else:
-        public_pem = _str(body, "public_key", required=False) or ""
+        public_pem = text_field(body, "public_key", required=False) or ""
         if public_pem:
             try:
                 load_public_key(kind, public_pem)
@@ -196,7 +158,7 @@ def create_account(sim: BinanceSim, body: dict[str, Any]) -> Any:
 
 def deposit(sim: BinanceSim, body: dict[str, Any]) -> Any:
     account = _account(sim, body)
-    asset = _str(body, "asset", required=False) or "USDT"
+    asset = text_field(body, "asset", required=False) or "USDT"
     amount = _dec(body, "amount")
     assert amount is not None
     out = sim.engine.deposit(account, asset, amount, sim.now_ms())
@@ -405,29 +367,4 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
 
 
 def add_routes(app: web.Application, sim: BinanceSim) -> None:
-    for method, path, fn in ROUTES:
-        app.router.add_route(method, PREFIX + path, _wrap(sim, fn))
-
-
-def _wrap(sim: BinanceSim, fn: Callable[..., Any]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        body: dict[str, Any] = dict(request.query)
-        if request.method != "GET" and request.can_read_body:
-            try:
-                data = json.loads(await request.read() or b"{}")
-            except ValueError:
-                return web.json_response({"error": "body must be JSON"}, status=400)
-            if not isinstance(data, dict):
-                return web.json_response({"error": "body must be a JSON object"}, status=400)
-            body.update(data)
-        try:
-            result = fn(sim, body)
-            if hasattr(result, "__await__"):
-                result = await result
-        except BadRequest as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        if isinstance(result, web.StreamResponse):
-            return result
-        return web.json_response(result)
-
-    return handler
+    register(app, sim, ROUTES)

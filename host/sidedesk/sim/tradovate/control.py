@@ -22,45 +22,17 @@ bad input answers 400 `{"error": "..."}` and changes nothing.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sidedesk.sim.control_http import BadRequest, market_view, text_field
+from sidedesk.sim.control_http import add_routes as register
+from sidedesk.sim.control_http import decimal_field as _dec
+
 if TYPE_CHECKING:
     from sidedesk.sim.tradovate.sim import TradovateSim
-
-PREFIX = "/_sim"
-
-
-class BadRequest(Exception):
-    pass
-
-
-def _dec(body: dict[str, Any], name: str, *, required: bool = True) -> Decimal | None:
-    v = body.get(name)
-    if v is None:
-        if required:
-            raise BadRequest(f"'{name}' is required")
-        return None
-    if isinstance(v, bool) or not isinstance(v, str | int | float):
-        raise BadRequest(f"'{name}' must be a decimal string")
-    try:
-        d = Decimal(str(v))
-    except InvalidOperation as exc:
-        raise BadRequest(f"'{name}' must be a decimal string") from exc
-    if not d.is_finite():
-        raise BadRequest(f"'{name}' must be finite")
-    return d
-
-
-def _str(body: dict[str, Any], name: str, default: str | None = None) -> str:
-    v = body.get(name, default)
-    if not isinstance(v, str) or not v:
-        raise BadRequest(f"'{name}' must be a non-empty string")
-    return v
 
 
 def _symbol(sim: TradovateSim, body: dict[str, Any]) -> str:
@@ -70,17 +42,12 @@ def _symbol(sim: TradovateSim, body: dict[str, Any]) -> str:
     return c.name
 
 
-def _market(sim: TradovateSim, symbol: str) -> dict[str, Any]:
-    m = sim.engine.market(symbol)
-    return {"symbol": symbol, "last": f"{m.last_price:f}", "bid": f"{m.bid:f}", "ask": f"{m.ask:f}"}
-
-
 def info(sim: TradovateSim, body: dict[str, Any]) -> Any:
     return sim.info()
 
 
 def market(sim: TradovateSim, body: dict[str, Any]) -> Any:
-    return _market(sim, _symbol(sim, body))
+    return market_view(sim.engine, _symbol(sim, body), mark=False, time=False)
 
 
 def set_price(sim: TradovateSim, body: dict[str, Any]) -> Any:
@@ -90,7 +57,7 @@ def set_price(sim: TradovateSim, body: dict[str, Any]) -> Any:
     if price <= 0:
         raise BadRequest("price must be > 0")
     sim.set_price(symbol, price)
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol, mark=False, time=False)
 
 
 def set_path(sim: TradovateSim, body: dict[str, Any]) -> Any:
@@ -99,7 +66,7 @@ def set_path(sim: TradovateSim, body: dict[str, Any]) -> Any:
         sim.engine.set_path(symbol, _str(body, "path"), sim.now_ms())
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol, mark=False, time=False)
 
 
 def set_volatility(sim: TradovateSim, body: dict[str, Any]) -> Any:
@@ -109,7 +76,7 @@ def set_volatility(sim: TradovateSim, body: dict[str, Any]) -> Any:
     if vol < 0:
         raise BadRequest("volatility must be ≥ 0")
     sim.engine.set_volatility(symbol, vol)
-    return _market(sim, symbol)
+    return market_view(sim.engine, symbol, mark=False, time=False)
 
 
 def add_user(sim: TradovateSim, body: dict[str, Any]) -> Any:
@@ -257,27 +224,10 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
 
 
 def add_routes(app: web.Application, sim: TradovateSim) -> None:
-    for method, path, fn in ROUTES:
-        app.router.add_route(method, PREFIX + path, _wrap(sim, fn))
+    register(app, sim, ROUTES)
 
 
-def _wrap(
-    sim: TradovateSim, fn: Callable[..., Any]
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def handler(request: web.Request) -> web.StreamResponse:
-        body: dict[str, Any] = dict(request.query)
-        if request.method != "GET" and request.can_read_body:
-            try:
-                data = json.loads(await request.read() or b"{}")
-            except ValueError:
-                return web.json_response({"error": "body must be JSON"}, status=400)
-            if not isinstance(data, dict):
-                return web.json_response({"error": "body must be a JSON object"}, status=400)
-            body.update(data)
-        try:
-            result = fn(sim, body)
-        except BadRequest as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(result)
-
-    return handler
+def _str(body: dict[str, Any], name: str, default: str | None = None) -> str:
+    v = text_field(body, name, default=default)
+    assert v is not None
+    return v
