@@ -23,43 +23,31 @@ from sidedesk.vault.entries import (
 SUPPORTED = ("binance", "tradovate", "alpaca", "volumetrica")
 
 
-def binance_urls(base: str) -> dict[str, str]:
-    """The Binance simulator serves REST, the WS API and every stream route on one port."""
+def _origin(base: str) -> tuple[str, str]:
+    """`http://127.0.0.1:PORT` -> ("http://127.0.0.1:PORT", "ws://127.0.0.1:PORT")."""
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
     ws = "wss" if parts.scheme == "https" else "ws"
-    return {
-        "rest": f"{parts.scheme}://{parts.netloc}",
-        "ws_api": f"{ws}://{parts.netloc}/ws-fapi/v1",
-        "stream": f"{ws}://{parts.netloc}",
-    }
+    return f"{parts.scheme}://{parts.netloc}", f"{ws}://{parts.netloc}"
+
+
+def binance_urls(base: str) -> dict[str, str]:
+    """The Binance simulator serves REST, the WS API and every stream route on one port."""
+    http, ws = _origin(base)
+    return {"rest": http, "ws_api": f"{ws}/ws-fapi/v1", "stream": ws}
 
 
 def tradovate_urls(base: str) -> dict[str, str]:
     """The Tradovate simulator serves REST (`/v1`), the trading socket and the md socket on one port."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
-    ws = "wss" if parts.scheme == "https" else "ws"
-    return {
-        "rest": f"{parts.scheme}://{parts.netloc}/v1",
-        "ws": f"{ws}://{parts.netloc}/v1/websocket",
-        "md": f"{ws}://{parts.netloc}/md/v1/websocket",
-    }
+    http, ws = _origin(base)
+    return {"rest": f"{http}/v1", "ws": f"{ws}/v1/websocket", "md": f"{ws}/md/v1/websocket"}
 
 
 def alpaca_urls(base: str) -> dict[str, str]:
     """The Alpaca simulator serves REST (`/v2`), the trading stream and market data on one port."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
-    ws = "wss" if parts.scheme == "https" else "ws"
-    return {
-        "rest": f"{parts.scheme}://{parts.netloc}",
-        "stream": f"{ws}://{parts.netloc}/stream",
-        "data": f"{ws}://{parts.netloc}/v2/iex",
-    }
+    http, ws = _origin(base)
+    return {"rest": http, "stream": f"{ws}/stream", "data": f"{ws}/v2/iex"}
 
 
 def build_broker(

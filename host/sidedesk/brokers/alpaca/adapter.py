@@ -51,6 +51,7 @@ from sidedesk.brokers.base import (
     PositionSide,
     Side,
 )
+from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.net.ws import WsStatus
 
@@ -67,15 +68,6 @@ CAPABILITIES = Capabilities(
     fractional_quantity=True,
     quantity_unit="shares",
 )
-
-_STATES = {
-    "connecting": ConnectionState.CONNECTING,
-    "connected": ConnectionState.CONNECTED,
-    "reconnecting": ConnectionState.RECONNECTING,
-    "stopped": ConnectionState.DISCONNECTED,
-    "gave_up": ConnectionState.DISCONNECTED,
-    "auth_failed": ConnectionState.AUTH_FAILED,
-}
 
 
 def now_ms() -> int:
@@ -498,10 +490,7 @@ class AlpacaBroker:
 
     # -- events -----------------------------------------------------------------------------------
     def _emit(self, ev: BrokerEvent) -> None:
-        try:
-            self._sink(ev)
-        except Exception:  # a consumer bug must not break the connection
-            log.exception("event sink failed")
+        safe_emit(self._sink, ev)
 
     def _note(self, ev: OrderEvent) -> None:
         if ev.status.is_open:
@@ -614,7 +603,7 @@ class AlpacaBroker:
         self._emit(
             ConnectionEvent(
                 self.account_id,
-                _STATES.get(status.state, ConnectionState.DISCONNECTED),
+                WS_STATES.get(status.state, ConnectionState.DISCONNECTED),
                 attempt=status.attempt,
                 detail=f"{status.name}: {status.last_error or status.reason or status.state}",
                 next_retry_s=status.next_retry_s,

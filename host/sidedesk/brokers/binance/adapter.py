@@ -39,6 +39,7 @@ from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, Listen
 from sidedesk.brokers.binance.fields import MalformedMessage
 from sidedesk.brokers.binance.filters import parse_exchange_info
 from sidedesk.brokers.binance.signing import KeyFormatError, make_signer
+from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.core.orders import close_order, make_client_id, position_side_for
 from sidedesk.net.ws import WsStatus
 
@@ -55,15 +56,6 @@ CAPABILITIES = Capabilities(
     max_callback_pct=Decimal(10),
     quantity_unit="base",
 )
-
-_STATES = {
-    "connecting": ConnectionState.CONNECTING,
-    "connected": ConnectionState.CONNECTED,
-    "reconnecting": ConnectionState.RECONNECTING,
-    "stopped": ConnectionState.DISCONNECTED,
-    "gave_up": ConnectionState.DISCONNECTED,
-    "auth_failed": ConnectionState.AUTH_FAILED,
-}
 
 
 # which socket state wins when combining them (higher = worse)
@@ -394,10 +386,7 @@ class BinanceBroker:
     # -- events -----------------------------------------------------------------------------------
 
     def _emit(self, ev: BrokerEvent) -> None:
-        try:
-            self._sink(ev)
-        except Exception:  # a consumer bug must not break the connection
-            log.exception("event sink failed")
+        safe_emit(self._sink, ev)
 
     def _on_stream_event(self, ev: StreamEvent) -> None:
         if isinstance(ev, ListenKeyExpired):
@@ -433,7 +422,7 @@ class BinanceBroker:
         worst = max(self._socket_states.values(), key=lambda s: _SEVERITY.get(s.state, 0))
         if _SEVERITY.get(status.state, 0) == _SEVERITY.get(worst.state, 0):
             worst = status  # on a tie, name the socket that just changed
-        state = _STATES.get(worst.state, ConnectionState.DISCONNECTED)
+        state = WS_STATES.get(worst.state, ConnectionState.DISCONNECTED)
         self._emit(
             ConnectionEvent(
                 self.account_id,

@@ -36,6 +36,7 @@ from sidedesk.brokers.base import (
     OrderType,
     Side,
 )
+from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.brokers.tradovate import messages as msg
 from sidedesk.brokers.tradovate import protocol as proto
 from sidedesk.brokers.tradovate.client import Endpoints, TradovateClient, endpoints_for, wall_ms
@@ -55,14 +56,6 @@ CAPABILITIES = Capabilities(
     quantity_unit="contracts",
 )
 DEFAULT_ROOTS = ("ES", "MES", "NQ", "MNQ")
-_STATES = {
-    "connecting": ConnectionState.CONNECTING,
-    "connected": ConnectionState.CONNECTED,
-    "reconnecting": ConnectionState.RECONNECTING,
-    "stopped": ConnectionState.DISCONNECTED,
-    "gave_up": ConnectionState.DISCONNECTED,
-    "auth_failed": ConnectionState.AUTH_FAILED,
-}
 
 
 class TradovateBroker:
@@ -401,10 +394,7 @@ class TradovateBroker:
 
     # -- events -----------------------------------------------------------------------------------
     def _emit(self, ev: BrokerEvent) -> None:
-        try:
-            self._sink(ev)
-        except Exception:  # a consumer bug must not break the connection
-            log.exception("event sink failed")
+        safe_emit(self._sink, ev)
 
     def _on_sync(self, data: dict[str, Any]) -> None:
         accounts = [
@@ -438,7 +428,7 @@ class TradovateBroker:
                 self._emit(ev)
 
     def _on_status(self, status: WsStatus) -> None:
-        state = _STATES.get(status.state, ConnectionState.DISCONNECTED)
+        state = WS_STATES.get(status.state, ConnectionState.DISCONNECTED)
         self._emit(
             ConnectionEvent(
                 self.account_id,

@@ -48,6 +48,7 @@ from sidedesk.brokers.base import (
     Side,
     TimeInForce,
 )
+from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.brokers.volumetrica import convert, wire
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.auth import ENVIRONMENTS, LIVE_AUTH_URL, Credentials
@@ -70,15 +71,6 @@ CAPABILITIES = Capabilities(
     fractional_quantity=False,
     quantity_unit="contracts",
 )
-
-_STATES = {
-    "connecting": ConnectionState.CONNECTING,
-    "connected": ConnectionState.CONNECTED,
-    "reconnecting": ConnectionState.RECONNECTING,
-    "stopped": ConnectionState.DISCONNECTED,
-    "gave_up": ConnectionState.DISCONNECTED,
-    "auth_failed": ConnectionState.AUTH_FAILED,
-}
 
 
 def now_ms() -> int:
@@ -566,10 +558,7 @@ class VolumetricaBroker:
 
     # -- events -----------------------------------------------------------------------------------
     def _emit(self, ev: BrokerEvent) -> None:
-        try:
-            self._sink(ev)
-        except Exception:  # a consumer bug must not break the connection
-            log.exception("event sink failed")
+        safe_emit(self._sink, ev)
 
     def _emit_log(self, text: str) -> None:
         state = ConnectionState.CONNECTED if self.client.ready.is_set() else ConnectionState.RECONNECTING
@@ -674,7 +663,7 @@ class VolumetricaBroker:
         )
 
     def _on_status(self, status: WsStatus) -> None:
-        state = _STATES.get(status.state, ConnectionState.DISCONNECTED)
+        state = WS_STATES.get(status.state, ConnectionState.DISCONNECTED)
         if state is ConnectionState.CONNECTED and not self.client.ready.is_set():
             return  # the socket is open; "connected" is reported once the login succeeds
         self._emit(
