@@ -69,7 +69,7 @@ def budgets(r: dict[str, Any]) -> list[dict[str, Any]]:
         )
     tk = r.get("ticks")
     if tk:
-        rate = tk["ticks_per_s"]["spread/10"]["json"]
+        rate = tk["ticks_per_s"]["spread/10"]["production (orjson for market frames)"]
         add(
             "mark-price tick -> parsed, P&L, ASL (ticks/s, one core)",
             100_000,

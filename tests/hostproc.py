@@ -6,6 +6,7 @@ vault, journal and logs stay inside the test's folder.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import select
@@ -33,6 +34,7 @@ class HostProcess:
         )
         self._next_id = 0
         self._buffered: list[dict[str, Any]] = []
+        self._unpacked: collections.deque[dict[str, Any]] = collections.deque()
 
     # -- raw frames ------------------------------------------------------------------------
     def write_raw(self, data: bytes) -> None:
@@ -62,10 +64,20 @@ class HostProcess:
             out += chunk
         return out
 
-    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
+    def read_wire(self, timeout: float = 10.0) -> bytes:
+        """The body of the next frame on the pipe."""
         (n,) = struct.unpack("=I", self._read_exact(4, timeout))
-        frame = json.loads(self._read_exact(n, timeout))
+        return self._read_exact(n, timeout)
+
+    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The next message; a `batch` frame is unpacked into its events, as the extension does."""
+        if self._unpacked:
+            return self._unpacked.popleft()
+        frame = json.loads(self.read_wire(timeout))
         assert isinstance(frame, dict)
+        if frame.get("type") == "batch":
+            self._unpacked.extend(frame["events"])
+            return self._unpacked.popleft()
         return frame
 
     # -- request/reply -----------------------------------------------------------------------

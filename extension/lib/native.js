@@ -429,6 +429,11 @@ export class NativeConnection {
       this._emitEvent({ topic: msg.topic, seq: msg.seq, payload: msg.payload, snapshot: false });
       return;
     }
+    if (msg.type === 'batch' && Array.isArray(msg.events)) {
+      // several topics' pushes that fell due together, in one frame; each keeps its own seq
+      for (const ev of msg.events) this._receive(ev);
+      return;
+    }
     const entry = this._pending.get(msg.id);
     if (!entry) {
       if (msg.error && (msg.id === null || msg.id === undefined)) {

@@ -355,3 +355,22 @@ test('stop() rejects pending requests and closes the port', async () => {
   assert.ok(port.disconnected);
   assert.equal(ctx.timers.pending, 0);
 });
+
+test('a batch frame delivers each of its events in order, with their own seq', async () => {
+  const ctx = setup();
+  ctx.conn.start();
+  const port = ctx.ports[0];
+  port.deliver({ v: 1, id: port.sent[0].id, type: 'hello', ok: HELLO_OK });
+  await flush();
+  port.deliver({
+    v: 1,
+    type: 'batch',
+    events: [
+      { v: 1, type: 'event', topic: 'quotes', seq: 7, payload: { q: 1 } },
+      { v: 1, type: 'event', topic: 'positions', seq: 3, payload: { p: 1 } },
+    ],
+  });
+  await flush();
+  const got = ctx.events.filter((e) => e.topic === 'quotes' || e.topic === 'positions');
+  assert.deepEqual(got.map((e) => [e.topic, e.seq]), [['quotes', 7], ['positions', 3]]);
+});

@@ -121,6 +121,10 @@ class FakePort:
         self.lose: set[tuple[str, int]] = set()
 
     def __call__(self, msg: dict[str, Any]) -> None:
+        if msg["type"] == "batch":  # the extension unpacks a batch into its events
+            for ev in msg["events"]:
+                self(ev)
+            return
         self.sent.append(msg)
         if (msg["topic"], msg["seq"]) in self.lose:
             return
@@ -253,3 +257,23 @@ async def test_a_topic_due_sooner_than_the_armed_flush_is_not_delayed() -> None:
     await asyncio.sleep(0.3)
     stream.close()
     assert panel.state["quotes"] == {"q": 2}
+
+
+async def test_topics_falling_due_together_go_out_as_one_batch_frame() -> None:
+    loop = asyncio.get_running_loop()
+    frames: list[dict[str, Any]] = []
+    stream = Stream(frames.append, loop.time)
+    topics = ["quotes", "positions", "account"]
+    for topic in topics:
+        stream.provide_snapshot(topic, lambda: None)
+    stream.subscribe(topics)
+    for n in (1, 2):  # the first of each goes out at once; the second waits for the slot
+        for topic in topics:
+            stream.publish(topic, {"n": n})
+    await asyncio.sleep(0.25)
+    stream.close()
+    singles, batches = frames[:3], frames[3:]
+    assert [f["type"] for f in singles] == ["event"] * 3
+    assert len(batches) == 1 and batches[0]["type"] == "batch" and stream.batches == 1
+    inner = batches[0]["events"]
+    assert [(e["topic"], e["seq"], e["payload"]) for e in inner] == [(t, 2, {"n": 2}) for t in topics]

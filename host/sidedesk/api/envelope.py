@@ -69,3 +69,11 @@ class Chunk(BaseModel):
     index: int
     count: int
     data: str
+
+
+class Batch(BaseModel):
+    """Host -> extension: pushes of several topics that fell due at the same moment."""
+
+    v: Literal[1] = V1
+    type: Literal["batch"] = "batch"
+    events: list[Event]

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from sidedesk import PROTOCOL_VERSION
 from sidedesk.api.catalog import load_handlers
-from sidedesk.api.envelope import TOPICS, Chunk, ErrorBody, Event, Reply, Request
+from sidedesk.api.envelope import TOPICS, Batch, Chunk, ErrorBody, Event, Reply, Request
 from sidedesk.api.errors import ERROR_CODES
 from sidedesk.api.registry import REGISTRY
 
@@ -47,6 +47,7 @@ def build_schema() -> dict[str, Any]:
             "reply": _schema(Reply),
             "error": _schema(ErrorBody),
             "event": _schema(Event),
+            "batch": _schema(Batch),
             "chunk": _schema(Chunk),
         },
         "messages": messages,

@@ -26,3 +26,8 @@ def reply_error(request_id: str | int | None, type_: str, error: dict[str, Any])
 
 def event(topic: str, seq: int, payload: Any) -> dict[str, Any]:
     return {"v": PROTOCOL_VERSION, "type": "event", "topic": topic, "seq": seq, "payload": payload}
+
+
+def batch(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several pushes that fell due together, in one frame; each keeps its topic and seq."""
+    return {"v": PROTOCOL_VERSION, "type": "batch", "events": events}

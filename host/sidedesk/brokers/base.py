@@ -298,7 +298,20 @@ class QuoteEvent:
     account_id: str = ""  # empty: market data shared by every account of the broker
 
 
-BrokerEvent = ConnectionEvent | OrderEvent | FillEvent | PositionEvent | BalanceEvent | QuoteEvent
+@dataclass(frozen=True, slots=True)
+class NoticeEvent:
+    """A message from the broker meant for the trader (e.g. Volumetrica's LogMsg): shown in the
+    panel's log, journaled, never acted on."""
+
+    account_id: str
+    message: str
+    level: str = "info"  # info | warning | error
+    ts_ms: int = 0
+
+
+BrokerEvent = (
+    ConnectionEvent | OrderEvent | FillEvent | PositionEvent | BalanceEvent | QuoteEvent | NoticeEvent
+)
 
 
 @dataclass(frozen=True, slots=True)

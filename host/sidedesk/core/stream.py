@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sidedesk.api.wire import TOPICS, event
+from sidedesk.api.wire import TOPICS, batch, event
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class Stream:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self.send_errors = 0
+        self.batches = 0
         self._recent: dict[str, deque[float]] = {t: deque(maxlen=512) for t in TOPICS}
 
     def provide_snapshot(self, topic: str, fn: SnapshotFn) -> None:
@@ -109,22 +110,30 @@ class Stream:
         else:
             self._arm_timer()
 
-    def _push(self, topic: str, payload: Any) -> None:
-        """Send one event. The sequence number moves first, so a push that fails to go out
-        shows as a gap on the panel (which then asks for a snapshot) instead of vanishing."""
+    def _event(self, topic: str, payload: Any) -> dict[str, Any] | None:
+        """Number one push and build its frame. The sequence number moves first, so a push that
+        fails to go out shows as a gap on the panel (which then asks for a snapshot)."""
         self.seq[topic] += 1
         self.pushes[topic] += 1
         self._recent[topic].append(self._clock())
         try:
-            if callable(payload):
-                payload = payload()
-            self._send(event(topic, self.seq[topic], payload))
-        except OSError as exc:
-            self.send_errors += 1
-            log.warning("push on %s (seq %d) failed: %s", topic, self.seq[topic], exc)
+            return event(topic, self.seq[topic], payload() if callable(payload) else payload)
         except Exception:
             self.send_errors += 1
             log.exception("building the %s payload failed", topic)
+            return None
+
+    def _emit(self, frame: dict[str, Any], what: str) -> None:
+        try:
+            self._send(frame)
+        except OSError as exc:
+            self.send_errors += 1
+            log.warning("push of %s failed: %s", what, exc)
+
+    def _push(self, topic: str, payload: Any) -> None:
+        ev = self._event(topic, payload)
+        if ev is not None:
+            self._emit(ev, f"{topic} (seq {ev['seq']})")
 
     def _arm_timer(self) -> None:
         deadline = self.coalescer.next_deadline()
@@ -140,10 +149,19 @@ class Stream:
         self._timer = loop.call_later(delay, self._flush)
 
     def _flush(self) -> None:
+        """Push every topic whose slot has come; a burst of several goes out as one `batch`
+        frame (`{"type": "batch", "events": [...]}`), each event keeping its own seq."""
         self._timer = None
-        for topic, payload in self.coalescer.due(self._clock()):
-            if topic in self.subscribed:
-                self._push(topic, payload)
+        events = [
+            ev
+            for topic, payload in self.coalescer.due(self._clock())
+            if topic in self.subscribed and (ev := self._event(topic, payload)) is not None
+        ]
+        if len(events) == 1:
+            self._emit(events[0], f"{events[0]['topic']} (seq {events[0]['seq']})")
+        elif events:
+            self.batches += 1
+            self._emit(batch(events), f"a batch of {len(events)}")
         self._arm_timer()
 
     def rates(self, window_s: float = 10.0) -> dict[str, float]:

@@ -29,6 +29,7 @@ from sidedesk.brokers.base import (
     ConnectionState,
     FillEvent,
     InstrumentRules,
+    NoticeEvent,
     OrderAck,
     OrderEvent,
     OrderRequest,
@@ -254,6 +255,10 @@ class Desk:
         if isinstance(ev, ConnectionEvent):
             self._on_connection(account_id, ev)
             return
+        if isinstance(ev, NoticeEvent):
+            self._journal("event", {"kind": "NoticeEvent", "event": ev}, account_id, None)
+            self.log(ev.level if ev.level in ("info", "warning", "error") else "info", ev.message)
+            return
         event_ms = getattr(ev, "event_time_ms", 0) or getattr(ev, "ts_ms", 0) or 0
         self.staleness.on_event(f"user:{account_id}", mono, event_ms=event_ms, wall_ms=time.time() * 1000)
         policy = self.refresh.get(account_id)
@@ -270,7 +275,20 @@ class Desk:
         self._arm_flush()
         prot = self.protection.get(account_id)
         if isinstance(ev, OrderEvent):
+            before = self.orders.get(account_id, ev.order_id, conditional=ev.is_conditional)
             if self.orders.apply(ev):
+                if before is None or before.status is not ev.status:
+                    # what support reads first: order id, old -> new status, exchange time
+                    log.info(
+                        "order %s (%s %s %s): %s -> %s at %d",
+                        ev.order_id,
+                        ev.client_id,
+                        ev.symbol,
+                        ev.type.value,
+                        before.status.value if before is not None else "-",
+                        ev.status.value,
+                        ev.update_time_ms,
+                    )
                 self.publish("orders", self.orders_view)
                 self.publish("positions", self.positions_view)  # stop prices shown per position
                 if prot is not None:

@@ -17,7 +17,6 @@ import json
 import os
 import select
 import signal
-import struct
 import threading
 import time
 import urllib.error
@@ -239,12 +238,13 @@ class Desk(HostProcess):
         self.account_id = ""
 
     # -- frames ---------------------------------------------------------------------------------
-    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
-        (n,) = struct.unpack("=I", self._read_exact(4, timeout))
-        body = self._read_exact(n, timeout)
+    def read_wire(self, timeout: float = 10.0) -> bytes:
+        body = super().read_wire(timeout)
         self.raw.append(body)
-        frame = json.loads(body)
-        assert isinstance(frame, dict)
+        return body
+
+    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
+        frame = super().read_frame(timeout)
         if frame.get("type") == "event":
             self.history.setdefault(frame["topic"], []).append(
                 Push(int(frame["seq"]), frame["payload"], time.monotonic())
@@ -257,10 +257,11 @@ class Desk(HostProcess):
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + seconds
         while True:
-            wait = max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                return
+            if not self._unpacked:  # events of a batch already read come first
+                wait = max(0.0, deadline - time.monotonic())
+                ready, _, _ = select.select([fd], [], [], wait)
+                if not ready:
+                    return
             frame = self.read_frame(5.0)
             if frame.get("type") != "event":
                 self._buffered.append(frame)

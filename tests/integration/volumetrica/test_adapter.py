@@ -11,6 +11,7 @@ from sidedesk.brokers.base import (
     ConnectionEvent,
     ConnectionState,
     FillEvent,
+    NoticeEvent,
     OrderEvent,
     OrderRequest,
     OrderStatus,
@@ -185,9 +186,7 @@ async def test_log_messages_and_marks(sim: VolumetricaSim, connect: Connect) -> 
     await sim.control("log", {"message": "daily loss limit is near"})
     await until(
         lambda: [
-            e
-            for e in log.of(ConnectionEvent)
-            if isinstance(e, ConnectionEvent) and "daily loss limit" in e.detail
+            e for e in log.of(NoticeEvent) if isinstance(e, NoticeEvent) and "daily loss limit" in e.message
         ],
         what="the LogMsg",
     )

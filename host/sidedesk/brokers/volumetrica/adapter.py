@@ -14,7 +14,7 @@ What shapes it (brokers.md §2; the simulator models each point):
 - Contract ids come from `SymbolLookup` (front months of `roots`) and `ContractReq`, cached for
   the adapter's life; a user map {feed symbol or symbol: contract id} (host setting
   `volumetrica_contracts`) pins or adds contracts.
-- `LogMsg` texts reach the desk as a `ConnectionEvent` detail (base.py has no log event).
+- `LogMsg` texts reach the desk as `NoticeEvent`s (the panel's log).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from sidedesk.brokers.base import (
     ConnectionState,
     EventSink,
     InstrumentRules,
+    NoticeEvent,
     OrderAck,
     OrderEvent,
     OrderRequest,
@@ -561,8 +562,7 @@ class VolumetricaBroker:
         safe_emit(self._sink, ev)
 
     def _emit_log(self, text: str) -> None:
-        state = ConnectionState.CONNECTED if self.client.ready.is_set() else ConnectionState.RECONNECTING
-        self._emit(ConnectionEvent(self.account_id, state, detail=f"Volumetrica: {text}", ts_ms=now_ms()))
+        self._emit(NoticeEvent(self.account_id, f"Volumetrica: {text}", ts_ms=now_ms()))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
