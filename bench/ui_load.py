@@ -46,6 +46,27 @@ def tick_index(payload: Any, base: Decimal, sent: int) -> int | None:
     return best
 
 
+def unpack(arrivals: list[Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """Each push with its arrival: a `batch` frame carries several (they arrived together)."""
+    out = []
+    for a in arrivals:
+        if a.frame.get("type") == "batch":
+            out.extend((a, ev) for ev in a.frame.get("events", []))
+        else:
+            out.append((a, a.frame))
+    return out
+
+
+def most_in_a_second(t_ns: list[int]) -> int:
+    """The largest number of pushes inside any half-open one-second window."""
+    best, lo = 0, 0
+    for hi, t in enumerate(t_ns):
+        while t - t_ns[lo] >= 1_000_000_000:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
 def run(sim: SimProcess, host: HostPipe, *, rate: int, seconds: float) -> dict[str, Any]:
     host.request("order.place", {"ticket": {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.002"}})
     snaps = host.request("subscribe", {"topics": TOPICS})["snapshots"]
@@ -64,15 +85,17 @@ def run(sim: SimProcess, host: HostPipe, *, rate: int, seconds: float) -> dict[s
     window_s = max(1e-9, (t_last - t_first) / 1e9)
     push_window_s = window_s + 0.1  # pushes are counted until 100 ms after the last tick
     per_topic: dict[str, int] = {}
+    times: dict[str, list[int]] = {}
     delays_ms: list[float] = []
     behind: list[int] = []
     seen = -1
-    for a in arrivals:
-        if a.frame.get("type") != "event" or not t_first <= a.t_ns <= t_last + 100_000_000:
+    for a, frame in unpack(arrivals):
+        if frame.get("type") != "event" or not t_first <= a.t_ns <= t_last + 100_000_000:
             continue
-        topic = str(a.frame.get("topic"))
+        topic = str(frame.get("topic"))
         per_topic[topic] = per_topic.get(topic, 0) + 1
-        k = tick_index(a.frame.get("payload"), base, sent)
+        times.setdefault(topic, []).append(a.t_ns)
+        k = tick_index(frame.get("payload"), base, sent)
         if k is None or k <= seen:
             continue
         seen = k
@@ -83,7 +106,9 @@ def run(sim: SimProcess, host: HostPipe, *, rate: int, seconds: float) -> dict[s
         "ticks_sent": sent,
         "rate_achieved": sent / window_s,
         "pushes_per_s": {t: n / push_window_s for t, n in sorted(per_topic.items())},
-        "max_pushes_per_s_any_topic": max((n / push_window_s for n in per_topic.values()), default=0.0),
+        # the budget itself: the most pushes of one topic within any one-second window
+        "max_pushes_per_s_any_topic": max((most_in_a_second(ts) for ts in times.values()), default=0),
+        "mean_pushes_per_s_busiest_topic": max((n / push_window_s for n in per_topic.values()), default=0.0),
         "tick_to_push_ms": summary(delays_ms, "ms"),
         "ticks_behind_newest_at_push": summary([float(b) for b in behind], "ticks"),
         "last_tick_shown": seen,

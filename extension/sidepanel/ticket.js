@@ -1,13 +1,18 @@
-// The order ticket: symbol, size in the quote currency, leverage, Market/Limit, price, post-only,
-// reduce-only, ASL; BUY and SELL; the exchange's answer with the measured latencies; a confirm
-// step when the host asks for one. The last valid ticket is saved for the buy/sell hotkeys.
+// The order ticket: symbol, size, leverage, Market/Limit, price, post-only, reduce-only, ASL; BUY
+// and SELL; the exchange's answer with the measured latencies; a confirm step when the host asks
+// for one. The last valid ticket is saved for the buy/sell hotkeys.
+//
+// The size follows the symbol's `quantity_unit` (ticket_form.js): an amount in the quote
+// currency or a coin quantity (Binance), whole contracts (Tradovate, Volumetrica; no leverage),
+// shares or dollars (Alpaca). When the host refuses a market order because the market is
+// closed, its message stays on show under the ticket.
 
 import { h, labelled, nextId } from './dom.js';
 import { fmtDecimal } from './num.js';
 import { priceBadge } from './live.js';
 import {
-  DEFAULT_FORM, STORAGE_KEY, buildTicket, correctedFormField, describeFailure, describePlaced, formFromTicket,
-  placeRequest,
+  DEFAULT_FORM, STORAGE_KEY, buildTicket, correctedFormField, describeFailure, describePlaced, describeSize,
+  formFromTicket, marketClosedNotice, pickSizeMode, placeRequest, sizeView, unitOf,
 } from './ticket_form.js';
 import { tradeStore } from './trade_store.js';
 
@@ -21,6 +26,13 @@ export function mountTicket(root, client) {
     symbol: h('input', { name: 'symbol', list: listId, autocomplete: 'off', spellcheck: 'false', class: 'mono', placeholder: 'BTCUSDT' }),
     datalist: h('datalist', { id: listId }),
     notional: h('input', { name: 'notional', inputmode: 'decimal', autocomplete: 'off', class: 'mono' }),
+    // A number input: the browser's step/min come from the symbol's step_size/min_qty.
+    quantity: h('input', { name: 'quantity', type: 'number', inputmode: 'decimal', autocomplete: 'off', class: 'mono', min: '0', step: 'any' }),
+    byNotional: h('input', { type: 'radio', name: `size-${listId}`, value: 'notional' }),
+    byQuantity: h('input', { type: 'radio', name: `size-${listId}`, value: 'quantity' }),
+    byNotionalText: h('span', {}, 'USDT'),
+    byQuantityText: h('span', {}, 'qty'),
+    sizeHint: h('small', { class: 'tf-hint', id: 'ticket-size-hint' }),
     leverage: h('input', { name: 'leverage', inputmode: 'numeric', autocomplete: 'off', class: 'mono', placeholder: 'acct' }),
     market: h('input', { type: 'radio', name: `type-${listId}`, value: 'MARKET' }),
     limit: h('input', { type: 'radio', name: `type-${listId}`, value: 'LIMIT' }),
@@ -31,6 +43,8 @@ export function mountTicket(root, client) {
     buy: h('button', { type: 'button', class: 'btn-trade buy', id: 'ticket-buy' }, 'BUY'),
     sell: h('button', { type: 'button', class: 'btn-trade sell', id: 'ticket-sell' }, 'SELL'),
     result: h('p', { class: 'ticket-result', id: 'ticket-result', 'aria-live': 'polite', 'data-tone': 'none' }),
+    // Not a live region: the result line above already announces the same refusal.
+    hours: h('p', { class: 'ticket-hours', id: 'ticket-hours', hidden: true }),
     useCorrected: h('button', { type: 'button', class: 'btn-small', hidden: true }, ''),
     confirm: h('div', { class: 'ticket-confirm', id: 'ticket-confirm', role: 'alertdialog', 'aria-labelledby': `${listId}-confirm-text`, hidden: true }),
     quote: h('span', { class: 'quote mono', id: 'ticket-quote' }),
@@ -39,6 +53,15 @@ export function mountTicket(root, client) {
   };
   const sizeField = labelled('Size', el.notional, { cls: 'tf tf-size' });
   sizeField.append(el.quoteAsset);
+  const quantityUnit = h('span', { class: 'unit' }, '');
+  const quantityField = labelled('Size', el.quantity, { cls: 'tf tf-size tf-qty' });
+  quantityField.append(quantityUnit);
+  el.quantity.setAttribute('aria-describedby', el.sizeHint.id);
+  const sizeModeGroup = h('fieldset', { class: 'seg seg-size', id: 'ticket-size-mode' },
+    h('legend', { class: 'sr-only' }, 'Size in'),
+    h('label', {}, el.byNotional, el.byNotionalText),
+    h('label', {}, el.byQuantity, el.byQuantityText));
+  const levField = labelled('Leverage', el.leverage, { cls: 'tf tf-lev' });
   const priceField = labelled('Price', el.price, { cls: 'tf tf-price' });
   const typeGroup = h('fieldset', { class: 'seg' },
     h('legend', { class: 'sr-only' }, 'Order type'),
@@ -48,13 +71,15 @@ export function mountTicket(root, client) {
     h('div', { class: 'ticket-row' },
       labelled('Symbol', el.symbol, { cls: 'tf tf-symbol' }), el.datalist,
       h('div', { class: 'ticket-quote' }, el.quote, el.badge)),
-    h('div', { class: 'ticket-row' }, sizeField, labelled('Leverage', el.leverage, { cls: 'tf tf-lev' }), typeGroup, priceField),
+    h('div', { class: 'ticket-row' }, sizeField, quantityField, sizeModeGroup, levField, typeGroup, priceField),
+    el.sizeHint,
     h('div', { class: 'ticket-row ticket-flags' },
       h('label', {}, el.postOnly, ' Post-only'),
       h('label', {}, el.reduceOnly, ' Reduce-only'),
       h('label', { title: 'Protect the position with the Advanced Stop Loss as soon as it fills' }, el.asl, ' ASL')),
     h('div', { class: 'ticket-actions' }, el.buy, el.sell),
     h('div', { class: 'ticket-answer' }, el.result, el.useCorrected),
+    el.hours,
     el.confirm);
   root.replaceChildren(h('div', { class: 'card-head' }, h('h2', {}, 'Ticket')), form);
   root.classList.add('card', 'trade-only');
@@ -63,12 +88,18 @@ export function mountTicket(root, client) {
   const inFlight = new Set();
   let saveTimer = null;
   let corrected = null;
+  // Size mode per unit: the toggle's last choice for coins / shares (contracts have one mode).
+  const preferred = {};
+  let pending = null; // {symbol, mode} of the restored ticket, applied once that symbol's unit is known
+  let sizeMode = DEFAULT_FORM.size_mode;
 
   // -- form <-> values ------------------------------------------------------------------------------
   function values() {
     return {
       symbol: el.symbol.value,
+      size_mode: sizeMode,
       notional: el.notional.value,
+      quantity: el.quantity.value,
       leverage: el.leverage.value,
       type: el.limit.checked ? 'LIMIT' : 'MARKET',
       price: el.price.value,
@@ -78,9 +109,12 @@ export function mountTicket(root, client) {
     };
   }
 
-  function fill(v) {
+  function fill(v, { restored = false } = {}) {
     el.symbol.value = v.symbol;
     el.notional.value = v.notional;
+    el.quantity.value = v.quantity;
+    sizeMode = v.size_mode;
+    pending = restored ? { symbol: v.symbol.trim().toUpperCase(), mode: v.size_mode } : null;
     el.leverage.value = v.leverage;
     el.market.checked = v.type !== 'LIMIT';
     el.limit.checked = v.type === 'LIMIT';
@@ -89,6 +123,7 @@ export function mountTicket(root, client) {
     el.reduceOnly.checked = v.reduce_only;
     el.asl.checked = v.asl;
     syncType();
+    renderUnit();
   }
 
   function syncType() {
@@ -106,12 +141,20 @@ export function mountTicket(root, client) {
     return [...store.symbols.keys()];
   }
 
+  function symbolInfo() {
+    return store.symbols.get(el.symbol.value.trim().toUpperCase());
+  }
+
+  function context() {
+    return { symbols: symbolsList(), info: symbolInfo() };
+  }
+
   function clearInvalid() {
-    for (const input of [el.symbol, el.notional, el.leverage, el.price]) input.removeAttribute('aria-invalid');
+    for (const input of [el.symbol, el.notional, el.quantity, el.leverage, el.price]) input.removeAttribute('aria-invalid');
   }
 
   function markInvalid(field) {
-    const input = { symbol: el.symbol, notional: el.notional, leverage: el.leverage, price: el.price }[field];
+    const input = { symbol: el.symbol, notional: el.notional, quantity: el.quantity, leverage: el.leverage, price: el.price }[field];
     if (input) input.setAttribute('aria-invalid', 'true');
     return input;
   }
@@ -120,7 +163,7 @@ export function mountTicket(root, client) {
     if (saveTimer) clearTimeout(saveTimer);
     saveTimer = setTimeout(() => {
       saveTimer = null;
-      const { ticket } = buildTicket(values(), { symbols: symbolsList() });
+      const { ticket } = buildTicket(values(), context());
       if (ticket) save(ticket);
     }, SAVE_DELAY_MS);
   }
@@ -137,7 +180,14 @@ export function mountTicket(root, client) {
     if (e.target === el.symbol) {
       const sym = el.symbol.value.trim().toUpperCase();
       store.setTicketSymbol(store.symbols.has(sym) ? sym : '');
+      showHours(null);
       renderQuote();
+      renderUnit();
+    }
+    if (e.target === el.byNotional || e.target === el.byQuantity) {
+      const info = symbolInfo();
+      preferred[unitOf(info)] = e.target.value;
+      if (!info) sizeMode = e.target.value;
       renderUnit();
     }
     if (e.target === el.market || e.target === el.limit) syncType();
@@ -152,8 +202,13 @@ export function mountTicket(root, client) {
     el.result.dataset.tone = tone;
   }
 
+  function showHours(text) {
+    el.hours.textContent = text ?? '';
+    el.hours.hidden = !text;
+  }
+
   function offerCorrected(c) {
-    const field = c ? correctedFormField(c.field) : null;
+    const field = c ? correctedFormField(c.field, sizeMode) : null;
     corrected = field ? { field, value: c.value } : null;
     el.useCorrected.hidden = !corrected;
     if (corrected) el.useCorrected.textContent = `Use ${corrected.value}`;
@@ -162,11 +217,11 @@ export function mountTicket(root, client) {
   el.useCorrected.addEventListener('click', () => {
     if (!corrected) return;
     const { field, value } = corrected;
-    const input = { notional: el.notional, price: el.price, leverage: el.leverage }[field];
+    const input = { notional: el.notional, quantity: el.quantity, price: el.price, leverage: el.leverage }[field];
     input.value = value;
     input.removeAttribute('aria-invalid');
     offerCorrected(null);
-    setResult(`${field === 'notional' ? 'Size' : field} set to ${value}; press BUY or SELL again.`, 'none');
+    setResult(`${field === 'notional' || field === 'quantity' ? 'Size' : field} set to ${value}; press BUY or SELL again.`, 'none');
     saveSoon();
     input.focus();
   });
@@ -176,7 +231,8 @@ export function mountTicket(root, client) {
     clearInvalid();
     offerCorrected(null);
     hideConfirm();
-    const { ticket, errors } = buildTicket(values(), { symbols: symbolsList() });
+    const info = symbolInfo();
+    const { ticket, errors } = buildTicket(values(), context());
     if (!ticket) {
       for (const e of errors) markInvalid(e.field);
       setResult(errors.map((e) => e.message).join(' '), 'error');
@@ -187,7 +243,7 @@ export function mountTicket(root, client) {
     inFlight.add(side);
     const button = side === 'BUY' ? el.buy : el.sell;
     button.setAttribute('aria-busy', 'true');
-    setResult(`${side === 'BUY' ? 'Buying' : 'Selling'} ${ticket.notional} ${unit()} of ${ticket.symbol}…`, 'busy');
+    setResult(`${side === 'BUY' ? 'Buying' : 'Selling'} ${describeSize(ticket, info)} of ${ticket.symbol}…`, 'busy');
     const t0 = performance.now();
     try {
       const reply = await client.request('order.place', placeRequest(ticket, side, { source: 'panel', confirmed }), { timeoutMs: PLACE_TIMEOUT_MS });
@@ -198,11 +254,13 @@ export function mountTicket(root, client) {
       }
       const view = describePlaced(reply, { side, symbol: ticket.symbol, panelMs });
       setResult(view.text, view.tone);
+      showHours(null);
     } catch (err) {
       const view = describeFailure(err);
       setResult(view.text, 'error');
+      showHours(marketClosedNotice(err));
       if (view.corrected) {
-        markInvalid(correctedFormField(view.corrected.field) ?? '');
+        markInvalid(correctedFormField(view.corrected.field, sizeMode) ?? '');
         offerCorrected(view.corrected);
       } else if (err.details?.field) {
         markInvalid(err.details.field);
@@ -234,26 +292,51 @@ export function mountTicket(root, client) {
   el.sell.addEventListener('click', () => place('SELL'));
 
   // -- symbols and quotes ---------------------------------------------------------------------------
-  function unit() {
-    const info = store.symbols.get(el.symbol.value.trim().toUpperCase());
-    return info?.quote ?? 'USDT';
-  }
-
+  /** The size box, its unit, step and minimum, the size toggle and leverage, for the symbol's unit. */
   function renderUnit() {
-    el.quoteAsset.textContent = unit();
+    const info = symbolInfo();
+    const unit = unitOf(info);
+    if (info && pending) {
+      if (info.symbol === pending.symbol) preferred[unit] = pending.mode;
+      pending = null;
+    }
+    sizeMode = info ? pickSizeMode(unit, preferred) : (preferred[unit] ?? sizeMode);
+    const view = sizeView(info, sizeMode);
+    sizeMode = view.mode;
+    const byQty = view.mode === 'quantity';
+    sizeField.hidden = byQty;
+    quantityField.hidden = !byQty;
+    el.quoteAsset.textContent = view.unitLabel;
+    quantityUnit.textContent = view.unitLabel;
+    el.quantity.step = view.step || 'any';
+    el.quantity.min = view.min || '0';
+    el.quantity.setAttribute('inputmode', view.inputmode);
+    el.sizeHint.textContent = view.hint;
+    el.sizeHint.hidden = !view.hint;
+    sizeModeGroup.hidden = view.choices.length < 2;
+    if (view.choices.length >= 2) {
+      el.byNotionalText.textContent = view.choices.find((c) => c.mode === 'notional')?.label ?? '';
+      el.byQuantityText.textContent = view.choices.find((c) => c.mode === 'quantity')?.label ?? '';
+    }
+    el.byNotional.checked = !byQty;
+    el.byQuantity.checked = byQty;
+    levField.hidden = !view.leverage;
+    quantityField.dataset.unit = view.unit;
+    form.dataset.unit = view.unit;
+    form.dataset.sizeMode = view.mode;
   }
 
   function renderSymbols() {
     el.datalist.replaceChildren(...symbolsList().map((s) => h('option', { value: s })));
     const sym = el.symbol.value.trim().toUpperCase();
+    // Empty, or a symbol of another account (the active account changed): start from this one's.
     if ((!sym || !store.symbols.has(sym)) && store.symbols.size) {
-      if (!sym) {
-        el.symbol.value = store.symbols.has('BTCUSDT') ? 'BTCUSDT' : symbolsList()[0];
-        saveSoon();
-      }
+      el.symbol.value = store.symbols.has('BTCUSDT') ? 'BTCUSDT' : symbolsList()[0];
+      saveSoon();
     }
     const now = el.symbol.value.trim().toUpperCase();
     store.setTicketSymbol(store.symbols.has(now) ? now : '');
+    if (now !== sym) showHours(null);
     renderUnit();
     renderQuote();
   }
@@ -290,7 +373,7 @@ export function mountTicket(root, client) {
   fill({ ...DEFAULT_FORM });
   try {
     chrome.storage.local.get(STORAGE_KEY).then((got) => {
-      if (got?.[STORAGE_KEY]) fill(formFromTicket(got[STORAGE_KEY]));
+      if (got?.[STORAGE_KEY]) fill(formFromTicket(got[STORAGE_KEY]), { restored: true });
       renderSymbols();
     }, () => renderSymbols());
   } catch {

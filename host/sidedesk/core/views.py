@@ -83,6 +83,7 @@ def positions_payload(
     *,
     asl: Mapping[PositionKey, AslInfo] | None = None,
     orders: OrdersBook | None = None,
+    account_id: str | None = None,
 ) -> dict[str, Any]:
     """Open positions plus total unrealized P&L per settlement asset (the action bar's figure).
 
@@ -91,7 +92,7 @@ def positions_payload(
     """
     rows = []
     totals: dict[str, Decimal] = {}
-    for p in book.positions():
+    for p in book.positions(account_id):
         stop = None
         if orders is not None:
             stop = orders.stop_coverage(p.account_id, p.symbol, p.position_side, p.quantity).stop_price
@@ -122,9 +123,13 @@ def account_row(st: AccountState) -> dict[str, Any]:
     }
 
 
-def account_payload(portfolio: Portfolio, now_ms: int) -> dict[str, Any]:
-    """Every (account, asset) balance; `now_ms` (wall clock) fixes which UTC day is today."""
-    return {"accounts": [account_row(st) for st in portfolio.account_states(now_ms)]}
+def account_payload(portfolio: Portfolio, now_ms: int, account_id: str | None = None) -> dict[str, Any]:
+    """Every (account, asset) balance, or one account's; `now_ms` (wall clock) fixes which UTC day
+    is today."""
+    states = portfolio.account_states(now_ms)
+    return {
+        "accounts": [account_row(st) for st in states if account_id is None or st.account_id == account_id]
+    }
 
 
 def orders_payload(book: OrdersBook, account_id: str | None = None) -> dict[str, Any]:

@@ -47,9 +47,9 @@ class HostSource:
             return self.host.status()
         desk = self.host.desk
         views = {
-            "positions": desk.positions_view,
-            "orders": desk.orders_view,
-            "account": desk.account_view,
+            "positions": lambda: desk.positions_view(every=True),
+            "orders": lambda: desk.orders_view(every=True),
+            "account": lambda: desk.account_view(every=True),
             "quotes": desk.quotes_view,
             "asl": desk.asl_view,
         }

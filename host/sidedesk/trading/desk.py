@@ -163,9 +163,12 @@ class Desk:
                 log.exception("topic listener failed on %s", topic)
 
     # -- views (the topics' payloads) -----------------------------------------------------------
-    def positions_view(self) -> dict[str, Any]:
+    # The panel's topics show the active account (every connected account when none is active);
+    # the local stream asks for all of them (`every=True`) and scopes each token itself.
+    def positions_view(self, every: bool = False) -> dict[str, Any]:
         info = {k: v for p in self.protection.values() for k, v in p.info.items()}
-        return positions_payload(self.portfolio.positions, asl=info, orders=self.orders)
+        scope = None if every else self.active_id
+        return positions_payload(self.portfolio.positions, asl=info, orders=self.orders, account_id=scope)
 
     def asl_view(self) -> dict[str, Any]:
         positions: dict[str, Any] = {}
@@ -173,11 +176,11 @@ class Desk:
             positions.update(p.latest)
         return {"enabled": self.host.config.asl_enabled, "positions": positions}
 
-    def orders_view(self) -> dict[str, Any]:
-        return orders_payload(self.orders)
+    def orders_view(self, every: bool = False) -> dict[str, Any]:
+        return orders_payload(self.orders, None if every else self.active_id)
 
-    def account_view(self) -> dict[str, Any]:
-        return account_view(self.portfolio, now_ms())
+    def account_view(self, every: bool = False) -> dict[str, Any]:
+        return account_view(self.portfolio, now_ms(), None if every else self.active_id)
 
     def quotes_view(self) -> dict[str, Any]:
         return {
@@ -405,7 +408,12 @@ class Desk:
                 )
                 self._start_protection(link)
                 self._spawn(self.reconcile_open_intents(link))
+            switched = self.active_id != account_id
             self.active_id = account_id
+            if switched:  # the panel's tables now show another account
+                for topic, view in (("positions", self.positions_view), ("orders", self.orders_view)):
+                    self.publish(topic, view)
+                self.publish("account", self.account_view)
             if self.host.config.active_account != account_id:
                 self.host.update_config(active_account=account_id)
             self.publish("status", self.host.status)
