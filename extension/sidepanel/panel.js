@@ -253,6 +253,7 @@ mountFeature('actionbar', './actionbar.js', 'mountActionBar', 'Action bar');
 mountFeature('setup-accounts', './accounts.js', 'mountAccounts', 'Broker account');
 mountFeature('setup-risk', './risk.js', 'mountRisk', 'Risk limits');
 mountFeature('setup-asl', './asl.js', 'mountAsl', 'Advanced Stop Loss');
+mountFeature('setup-contracts', './contracts.js', 'mountContracts', 'Contracts');
 mountFeature('setup-localstream', './localstream.js', 'mountLocalStream', 'Local stream');
 
 // Start on ?tab=setup when asked (links, tests), else on the tab used last.

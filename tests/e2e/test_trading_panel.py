@@ -276,6 +276,24 @@ def test_asl_profile_is_checked_in_the_panel_and_saved_by_the_host(
     panel.get_by_role("tab", name="Trade").click()
 
 
+def test_contract_pins_are_checked_in_the_panel_and_saved_by_the_host(
+    browser: SidedeskBrowser, panel: Page
+) -> None:
+    panel.get_by_role("tab", name="Setup").click()
+    text = panel.locator("#contracts-text")
+    result = panel.locator("#contracts-result")
+    text.fill("/ESZ26:XCME = 4242\nMESZ26 = zero")
+    panel.locator("#contracts-save").click()
+    expect(result).to_have_attribute("data-tone", "error")
+    expect(result).to_contain_text("line 2")
+    text.fill("/ESZ26:XCME = 4242\nMESZ26 = 77")
+    panel.locator("#contracts-save").click()
+    expect(result).to_contain_text("Saved 2 pin(s)", timeout=TIMEOUT_MS)
+    got = host_request(browser, "settings.contracts.get", {})
+    assert got["ok"]["volumetrica"] == {"/ESZ26:XCME": 4242, "MESZ26": 77}
+    panel.get_by_role("tab", name="Trade").click()
+
+
 def test_indicator_turns_amber_then_green_when_the_simulator_drops_the_connection(
     panel: Page, sim: SimThread
 ) -> None:

@@ -26,6 +26,7 @@ PREFIXES: dict[str, str] = {
     "position.": "sidedesk.api.trading",
     "asl.": "sidedesk.api.asl",
     "risk.": "sidedesk.api.trading",
+    "settings.": "sidedesk.api.trading",
     "flatten": "sidedesk.api.trading",
     "command": "sidedesk.api.trading",
     "localstream.": "sidedesk.api.localstream",

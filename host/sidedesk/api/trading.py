@@ -7,7 +7,7 @@ checks live in core/, the I/O in trading/desk.py; these handlers only translate.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -449,3 +449,28 @@ async def risk_set(host: Host, req: RiskSetRequest) -> RiskReply:
     """Replace the pre-trade limits (saved in the settings file)."""
     host.update_config(risk=req.limits)
     return RiskReply(limits=host.config.risk)
+
+
+# -- contract ids -------------------------------------------------------------------------------
+
+ContractKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/:._-]+$")]
+
+
+class ContractsMap(Strict):
+    """Volumetrica contract ids pinned by the trader: feed symbol (`/ESZ26:XCME`) or symbol
+    (`ESZ26`) -> contract id. Pins win over lookups; they apply from the next connection."""
+
+    volumetrica: dict[ContractKey, Annotated[int, Field(gt=0)]] = Field(default_factory=dict, max_length=200)
+
+
+@handler("settings.contracts.get", Empty, ContractsMap)
+async def contracts_get(host: Host, req: Empty) -> ContractsMap:
+    """The pinned contract ids (Setup -> Contracts)."""
+    return ContractsMap(volumetrica=dict(host.config.volumetrica_contracts))
+
+
+@handler("settings.contracts.set", ContractsMap, ContractsMap)
+async def contracts_set(host: Host, req: ContractsMap) -> ContractsMap:
+    """Replace the pinned contract ids (saved in the settings file; used from the next connection)."""
+    host.update_config(volumetrica_contracts=dict(req.volumetrica))
+    return ContractsMap(volumetrica=dict(host.config.volumetrica_contracts))
