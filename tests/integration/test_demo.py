@@ -234,7 +234,7 @@ def test_demo_without_chromium_fails_with_the_fix(tmp_path: Path) -> None:
 def test_demo_without_a_display_says_how_to_run_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+        pytest.fail("Debian chromium is not installed (apt-get install chromium; .ci/run installs it)")
     proc = subprocess.run(
         demo_cmd("--home", str(tmp_path / "demo")),
         env=env,
@@ -250,7 +250,7 @@ def test_demo_without_a_display_says_how_to_run_it(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_headless_demo_transcript_shows_fill_asl_levels_and_flatten(tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+        pytest.fail("Debian chromium is not installed (apt-get install chromium; .ci/run installs it)")
     out, home = tmp_path / "out", tmp_path / "demo"
     proc = subprocess.run(
         demo_cmd("--headless", "--out", str(out), "--home", str(home), "--password", PASSWORD, "--seed", "3"),
@@ -327,7 +327,7 @@ def _start_xvfb() -> tuple[subprocess.Popen[bytes], str, int]:
 @pytest.mark.e2e
 def test_interactive_demo_opens_the_panel_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists() or shutil.which("Xvfb") is None:
-        pytest.skip("needs Debian chromium and xvfb")
+        pytest.fail("needs Debian chromium and xvfb (.ci/run installs them)")
     home = tmp_path / "demo"
     xvfb, display, xvfb_fd = _start_xvfb()
     demo = subprocess.Popen(

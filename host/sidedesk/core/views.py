@@ -35,7 +35,7 @@ def dec(value: Decimal | None, places: int | None = None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class AslInfo:
-    """What the ASL engine shows per position (filled in by it; placeholders until then)."""
+    """What the ASL engine shows per position (None where the position has no ASL state)."""
 
     level: str | None = None  # "hard", "1", "2", "3", "safety"
     stop_price: Decimal | None = None

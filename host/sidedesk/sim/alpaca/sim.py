@@ -13,7 +13,6 @@ engine every `tick_ms`, runs the session (open/close) and order triggers, and fa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -31,6 +30,7 @@ from sidedesk.sim.alpaca.session import Mode, Session
 from sidedesk.sim.alpaca.streams import StreamConn
 from sidedesk.sim.binance.faults import Faults
 from sidedesk.sim.engine import AggTrade, BookTickerUpdate, Engine
+from sidedesk.sim.server import SimServer
 
 log = logging.getLogger("sidedesk.sim.alpaca")
 
@@ -81,7 +81,6 @@ class AlpacaSim:
         run_clock: bool = True,
     ) -> None:
         self.host = host
-        self._port = port
         self.seed = seed
         self.config = config or SimConfig()
         self._clock = clock or _wall_ms
@@ -96,9 +95,7 @@ class AlpacaSim:
         self.identities: dict[str, Identity] = {}
         self.accounts: dict[str, AccountMeta] = {}
         self.streams: set[StreamConn] = set()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-        self._clock_task: asyncio.Task[None] | None = None
+        self.server = SimServer(host, port, "alpaca")
         self.add_account("main", BUILTIN_KEY_ID, BUILTIN_SECRET, DEFAULT_CASH)
 
     # -- accounts --------------------------------------------------------------------------------
@@ -177,11 +174,7 @@ class AlpacaSim:
     # -- URLs ------------------------------------------------------------------------------------
     @property
     def port(self) -> int:
-        if self._site is None:
-            raise RuntimeError("simulator not started")
-        server = self._site._server
-        assert server is not None and isinstance(server, asyncio.base_events.Server)
-        return int(server.sockets[0].getsockname()[1])
+        return self.server.port
 
     @property
     def base_url(self) -> str:
@@ -230,42 +223,24 @@ class AlpacaSim:
         return app
 
     async def start(self) -> AlpacaSim:
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self._port)
-        await self._site.start()
+        await self.server.start(self.build_app())
         self.book.was_open = self.book.session.is_open(self.now_ms())
         if self.run_clock:
-            self._clock_task = asyncio.create_task(self._run_clock(), name="alpaca-sim-clock")
+            self.server.start_clock(self.step, self.config.tick_ms / 1000)
         log.info("alpaca simulator listening on %s", self.base_url)
         return self
 
     async def stop(self) -> None:
-        if self._clock_task is not None:
-            self._clock_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock_task
-            self._clock_task = None
+        await self.server.stop_clock()
         for c in list(self.streams):
             await c.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            self._site = None
+        await self.server.stop()
 
     async def __aenter__(self) -> AlpacaSim:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-    async def _run_clock(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.tick_ms / 1000)
-            try:
-                self.step()
-            except Exception:  # a bug must not stop the clock; it is logged with its traceback
-                log.exception("simulator clock step failed")
 
     def step(self) -> None:
         self.book.step(self.now_ms())

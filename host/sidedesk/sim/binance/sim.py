@@ -12,7 +12,6 @@ ACCOUNT_UPDATE after the fills, ALGO_UPDATE around the triggered order's own upd
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -44,6 +43,7 @@ from sidedesk.sim.engine import (
     OrderUpdate,
     default_instruments,
 )
+from sidedesk.sim.server import SimServer
 
 log = logging.getLogger("sidedesk.sim.binance")
 
@@ -80,7 +80,6 @@ class BinanceSim:
         run_clock: bool = True,
     ) -> None:
         self.host = host
-        self._port = port
         self.seed = seed
         self.config = config or SimConfig()
         self._clock = clock or _wall_ms
@@ -97,9 +96,7 @@ class BinanceSim:
             self.add_identity(ident)
         self.connections: set[Conn] = set()  # WS API
         self.streams: set[StreamConn] = set()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-        self._clock_task: asyncio.Task[None] | None = None
+        self.server = SimServer(host, port, "binance")
 
     # ---- identities and time -------------------------------------------------------------------
     def add_identity(self, ident: Identity) -> Identity:
@@ -129,11 +126,7 @@ class BinanceSim:
     # ---- URLs ------------------------------------------------------------------------------------
     @property
     def port(self) -> int:
-        if self._site is None:
-            raise RuntimeError("simulator not started")
-        server = self._site._server
-        assert server is not None and isinstance(server, asyncio.base_events.Server)
-        return int(server.sockets[0].getsockname()[1])
+        return self.server.port
 
     @property
     def rest_url(self) -> str:
@@ -200,41 +193,23 @@ class BinanceSim:
         return app
 
     async def start(self) -> BinanceSim:
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self._port)
-        await self._site.start()
+        await self.server.start(self.build_app())
         if self.run_clock:
-            self._clock_task = asyncio.create_task(self._run_clock(), name="binance-sim-clock")
+            self.server.start_clock(self.step, self.config.tick_ms / 1000)
         log.info("binance simulator listening on %s", self.rest_url)
         return self
 
     async def stop(self) -> None:
-        if self._clock_task is not None:
-            self._clock_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock_task
-            self._clock_task = None
+        await self.server.stop_clock()
         for c in [*self.connections, *self.streams]:
             await c.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            self._site = None
+        await self.server.stop()
 
     async def __aenter__(self) -> BinanceSim:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-    async def _run_clock(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.tick_ms / 1000)
-            try:
-                self.step()
-            except Exception:  # a bug must not stop the clock; it is logged with its traceback
-                log.exception("simulator clock step failed")
 
     def step(self) -> None:
         """One clock step: advance the engine, fan out, expire listenKeys, sample mark prices."""

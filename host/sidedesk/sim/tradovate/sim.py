@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from sidedesk.sim.engine import Engine
+from sidedesk.sim.server import SimServer
 from sidedesk.sim.tradovate import control, wire
 from sidedesk.sim.tradovate.auth import TOKEN_TTL_MS, Auth, Session, User, iso
 from sidedesk.sim.tradovate.book import Book
@@ -107,7 +108,6 @@ class TradovateSim:
         builtin_user: bool = True,
     ) -> None:
         self.host = host
-        self._port = port
         self.seed = seed
         self.config = config or SimConfig()
         self._clock = clock or _wall_ms
@@ -118,9 +118,7 @@ class TradovateSim:
         self.faults = Faults()
         self.exchange = Exchange(self)
         self.conns: set[Conn] = set()
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-        self._clock_task: asyncio.Task[None] | None = None
+        self.server = SimServer(host, port, "tradovate")
         if builtin_user:
             u = BUILTIN_USER
             self.add_user(u["name"], u["password"], int(u["cid"]), u["sec"])
@@ -144,11 +142,7 @@ class TradovateSim:
     # -- URLs -------------------------------------------------------------------------------------
     @property
     def port(self) -> int:
-        if self._site is None:
-            raise RuntimeError("simulator not started")
-        server = self._site._server
-        assert server is not None and isinstance(server, asyncio.base_events.Server)
-        return int(server.sockets[0].getsockname()[1])
+        return self.server.port
 
     @property
     def base_url(self) -> str:
@@ -204,42 +198,24 @@ class TradovateSim:
         return app
 
     async def start(self) -> TradovateSim:
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self._port)
-        await self._site.start()
-        self._clock_task = asyncio.create_task(self._run_clock(), name="tradovate-sim-clock")
+        await self.server.start(self.build_app())
+        self.server.start_clock(self.step, self.config.tick_ms / 1000)
         log.info("tradovate simulator listening on %s", self.base_url)
         return self
 
     async def stop(self) -> None:
-        if self._clock_task is not None:
-            self._clock_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock_task
-            self._clock_task = None
+        await self.server.stop_clock()
         for c in list(self.conns):
             c.abort()
             with contextlib.suppress(Exception):
                 await c.ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-            self._site = None
+        await self.server.stop()
 
     async def __aenter__(self) -> TradovateSim:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-    async def _run_clock(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.tick_ms / 1000)
-            try:
-                self.step()
-            except Exception:  # a bug must not stop the clock; logged with its traceback
-                log.exception("simulator clock step failed")
 
     def step(self) -> None:
         """One clock step: advance the engine, fan out, supervise the sockets."""
