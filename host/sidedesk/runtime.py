@@ -166,6 +166,8 @@ class Host:
         service_for(self).start_soon()
 
     def _warm_up_safely(self) -> None:
+        if self._stopping.is_set():
+            return
         try:
             self.warm_up()
         except Exception:  # e.g. an unreadable journal: requests will report it when they need it
@@ -274,9 +276,10 @@ class Host:
         self.transport.start_reader(loop, self._deliver)
         status_task = loop.create_task(self._status_loop())
         # Build the rest once the first frames (hello) had their chance to be answered.
-        loop.call_later(0.05, self._warm_up_safely)
+        warm = loop.call_later(0.05, self._warm_up_safely)
         log.info("host %s ready (pid %d)", __version__, os.getpid())
         await self._stopping.wait()
+        warm.cancel()  # a host closed before it warmed up must not start building (or writing) now
         log.info("input closed; shutting down")
         status_task.cancel()
         await self.shutdown()

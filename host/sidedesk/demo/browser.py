@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -20,21 +22,33 @@ def launch(chromium: str, home: DemoHome, extension_dir: Path, *, as_root: bool)
     (home.root / "logs").mkdir(parents=True, exist_ok=True)
     log = (home.root / "logs" / "chromium.log").open("ab")
     try:
-        return subprocess.Popen(argv, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        # its own process group, so that stopping the demo stops every process Chromium started
+        # (renderers, and the native host, which would otherwise keep writing to the demo folder)
+        return subprocess.Popen(
+            argv,
+            env=env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            start_new_session=os.name == "posix",
+        )
     finally:
         log.close()  # the child keeps its own descriptor
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """Ask Chromium to quit (SIGTERM closes the profile cleanly), then insist."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
+    """Ask Chromium to quit (SIGTERM closes the profile cleanly), then insist; on POSIX the whole
+    process group goes, so nothing Chromium started outlives the demo."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of the group: children, the host
 
 
 def log_tail(home: DemoHome, lines: int = 3) -> str:

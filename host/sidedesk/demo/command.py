@@ -178,8 +178,8 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
         sim.stop()
         if failed or args.keep:
             progress.out.write(f"Demo folder kept: {home.root} (host log: {home.host_log})\n")
-        else:
-            remove_home(home)
+        elif not remove_home(home):
+            progress.out.write(f"Could not remove the demo folder {home.root}: delete it by hand\n")
 
 
 def _interactive(

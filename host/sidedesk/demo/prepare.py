@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,9 +98,20 @@ def running_demo(root: Path) -> int | None:
     return pid
 
 
-def remove_home(home: DemoHome) -> None:
-    if (home.root / MARKER).is_file():
+def remove_home(home: DemoHome, settle_s: float = 3.0) -> bool:
+    """Remove the demo folder. The browser's children (the native host among them, which logs
+    here until its stdin closes) may still write for a moment after the browser stops, so the
+    removal is retried until the folder is gone or `settle_s` has passed. True when removed."""
+    if not (home.root / MARKER).is_file():
+        return False
+    deadline = time.monotonic() + settle_s
+    while True:
         shutil.rmtree(home.root, ignore_errors=True)
+        if not home.root.exists():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def write_config(home: DemoHome, config: dict[str, Any]) -> None:
