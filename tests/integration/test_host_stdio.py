@@ -157,4 +157,3 @@ def test_stray_prints_and_raw_fd1_writes_cannot_corrupt_the_channel() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=30, check=True)
     assert proc.stdout == struct.pack("=I", 11) + b'{"ok":true}'
     assert b"stray print from a handler" in proc.stderr and b"raw bytes on fd 1" in proc.stderr
-
