@@ -7,6 +7,7 @@ vault, journal and logs stay inside the test's folder.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import select
@@ -14,8 +15,11 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ORIGIN = "chrome-extension://idfckbhoeeblehnacblcaifkofcekcnk/"
 
@@ -144,3 +148,45 @@ class HostProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class TopicHost(HostProcess):
+    """A host that remembers each topic's latest payload and every frame (for secret scans)."""
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(home)
+        self.latest: dict[str, Any] = {}
+        self.raw: list[str] = []
+
+    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
+        frame = super().read_frame(timeout)
+        self.raw.append(json.dumps(frame))
+        if frame.get("type") == "event":
+            self.latest[frame["topic"]] = frame["payload"]
+        return frame
+
+    def call(
+        self, type_: str, payload: dict[str, Any] | None = None, timeout: float = 20.0
+    ) -> dict[str, Any]:
+        """The reply's `ok`; an error reply fails the test with the host's code and message."""
+        out = self.request(type_, payload, timeout)
+        assert out.get("error") is None, f"{type_}: {out['error']}"
+        ok: dict[str, Any] = out.get("ok") or {}
+        return ok
+
+    def until(self, probe: Callable[[], T | None], timeout: float = 10.0, what: str = "condition") -> T:
+        """Read pushes until `probe` returns something truthy, or fail after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._buffered = [f for f in self._buffered if f.get("type") != "event"]
+            with contextlib.suppress(TimeoutError):
+                self.read_frame(0.05)
+            value = probe()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+    def position(self, symbol: str) -> dict[str, Any] | None:
+        rows = (self.latest.get("positions") or {}).get("positions", [])
+        return next((p for p in rows if p["symbol"] == symbol), None)

@@ -4,60 +4,23 @@ P&L at the stock's price; ASL places its hard stop and then moves it up (one ato
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
 from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET
-from tests.hostproc import HostProcess
+from tests.hostproc import TopicHost
 from tests.integration.alpaca.simthread import SimThread
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple 9"
 
 
-class Host(HostProcess):
-    def __init__(self, home: Path) -> None:
-        super().__init__(home)
-        self.latest: dict[str, Any] = {}
-        self.raw: list[str] = []
-
-    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
-        frame = super().read_frame(timeout)
-        self.raw.append(json.dumps(frame))
-        if frame.get("type") == "event":
-            self.latest[frame["topic"]] = frame["payload"]
-        return frame
-
-    def call(
-        self, type_: str, payload: dict[str, Any] | None = None, timeout: float = 20.0
-    ) -> dict[str, Any]:
-        out = self.request(type_, payload, timeout)
-        assert out.get("error") is None, f"{type_}: {out['error']}"
-        ok: dict[str, Any] = out.get("ok") or {}
-        return ok
-
-    def until(self, probe: Callable[[], T | None], timeout: float = 10.0, what: str = "condition") -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            self._buffered = [f for f in self._buffered if f.get("type") != "event"]
-            with contextlib.suppress(TimeoutError):
-                self.read_frame(0.05)
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-    def position(self, symbol: str) -> dict[str, Any] | None:
-        rows = (self.latest.get("positions") or {}).get("positions", [])
-        return next((p for p in rows if p["symbol"] == symbol), None)
+Host = TopicHost
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,8 @@ stop as an exchange-side stop order (Source Automatic) and moves it up as the pr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from decimal import Decimal as D
@@ -18,7 +16,7 @@ from typing import Any, TypeVar
 import pytest
 
 from sidedesk.sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
-from tests.hostproc import HostProcess
+from tests.hostproc import TopicHost
 from tests.integration.volumetrica.conftest import calm
 
 T = TypeVar("T")
@@ -61,42 +59,7 @@ class SimThread:
         self.thread.join(10)
 
 
-class Host(HostProcess):
-    def __init__(self, home: Path) -> None:
-        super().__init__(home)
-        self.latest: dict[str, Any] = {}
-        self.raw: list[str] = []
-
-    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
-        frame = super().read_frame(timeout)
-        self.raw.append(json.dumps(frame))
-        if frame.get("type") == "event":
-            self.latest[frame["topic"]] = frame["payload"]
-        return frame
-
-    def call(
-        self, type_: str, payload: dict[str, Any] | None = None, timeout: float = 20.0
-    ) -> dict[str, Any]:
-        out = self.request(type_, payload, timeout)
-        assert out.get("error") is None, f"{type_}: {out['error']}"
-        ok: dict[str, Any] = out.get("ok") or {}
-        return ok
-
-    def until(self, probe: Callable[[], T | None], timeout: float = 10.0, what: str = "condition") -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            self._buffered = [f for f in self._buffered if f.get("type") != "event"]
-            with contextlib.suppress(TimeoutError):
-                self.read_frame(0.05)
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-    def position(self, symbol: str) -> dict[str, Any] | None:
-        rows = (self.latest.get("positions") or {}).get("positions", [])
-        return next((p for p in rows if p["symbol"] == symbol), None)
+Host = TopicHost
 
 
 @pytest.fixture(scope="module")

@@ -209,6 +209,53 @@ def _usdt(
     )
 
 
+def futures_instrument(
+    symbol: str,
+    root: str,
+    *,
+    tick_size: Decimal,
+    value_per_point: Decimal,
+    initial_price: Decimal,
+    max_qty: Decimal,
+    book_qty: Decimal,
+) -> Instrument:
+    """A CME-style future quoted in USD: whole contracts, no fees or notional floor, P&L in
+    `value_per_point` per point (the Tradovate and Volumetrica simulators share these)."""
+    return Instrument(
+        symbol=symbol,
+        base_asset=root,
+        quote_asset="USD",
+        margin_asset="USD",
+        tick_size=tick_size,
+        min_price=tick_size,
+        max_price=Decimal(0),
+        step_size=Decimal(1),
+        min_qty=Decimal(1),
+        max_qty=max_qty,
+        market_step_size=Decimal(1),
+        market_min_qty=Decimal(1),
+        market_max_qty=max_qty,
+        min_notional=Decimal(0),
+        multiplier_up=Decimal(2),
+        multiplier_down=Decimal("0.5"),
+        multiplier_decimal=0,
+        max_num_orders=500,
+        max_num_algo_orders=500,
+        price_precision=2,
+        quantity_precision=0,
+        contract_multiplier=value_per_point,
+        maker_fee=Decimal(0),
+        taker_fee=Decimal(0),
+        maint_margin_rate=Decimal("0.05"),
+        max_leverage=100,
+        default_leverage=50,
+        initial_price=initial_price,
+        volatility=Decimal("0.00005"),
+        spread_ticks=1,
+        book_qty=book_qty,
+    )
+
+
 def default_instruments() -> dict[str, Instrument]:
     """Binance USDⓈ-M perpetuals with typical live filter values (BTCUSDT per dossier §7.2;
     the others from typical exchangeInfo snapshots; they drift on the real exchange)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sidedesk.sim.engine import Instrument
+from sidedesk.sim.engine.instruments import futures_instrument
 
 DEFAULT_MONTH = "H6"  # March 2026: any code works; it only names the contracts
 _MONTH_CODES = "FGHJKMNQUVXZ"
@@ -95,36 +96,12 @@ def contracts(month: str = DEFAULT_MONTH) -> tuple[Contract, ...]:
 
 def engine_instrument(c: Contract) -> Instrument:
     p = c.product
-    return Instrument(
-        symbol=c.name,
-        base_asset=p.root,
-        quote_asset="USD",
-        margin_asset="USD",
+    return futures_instrument(
+        c.name,
+        p.root,
         tick_size=p.tick_size,
-        min_price=p.tick_size,
-        max_price=Decimal(0),
-        step_size=Decimal(1),
-        min_qty=Decimal(1),
-        max_qty=Decimal(5000),
-        market_step_size=Decimal(1),
-        market_min_qty=Decimal(1),
-        market_max_qty=Decimal(5000),
-        min_notional=Decimal(0),
-        multiplier_up=Decimal(2),
-        multiplier_down=Decimal("0.5"),
-        multiplier_decimal=0,
-        max_num_orders=500,
-        max_num_algo_orders=500,
-        price_precision=2,
-        quantity_precision=0,
-        contract_multiplier=p.value_per_point,
-        maker_fee=Decimal(0),
-        taker_fee=Decimal(0),
-        maint_margin_rate=Decimal("0.05"),
-        max_leverage=100,
-        default_leverage=50,
+        value_per_point=p.value_per_point,
         initial_price=p.initial_price,
-        volatility=Decimal("0.00005"),
-        spread_ticks=1,
+        max_qty=Decimal(5000),
         book_qty=p.book_qty,
     )

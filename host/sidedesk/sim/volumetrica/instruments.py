@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sidedesk.sim.engine import Instrument
+from sidedesk.sim.engine.instruments import futures_instrument
 
 DEFAULT_MONTH = "Z26"
 _MONTHS = "FGHJKMNQUVXZ"
@@ -64,36 +65,12 @@ def contracts(month: str = DEFAULT_MONTH) -> tuple[SimContract, ...]:
 
 
 def engine_instrument(c: SimContract) -> Instrument:
-    return Instrument(
-        symbol=c.symbol,
-        base_asset=c.root,
-        quote_asset="USD",
-        margin_asset="USD",
+    return futures_instrument(
+        c.symbol,
+        c.root,
         tick_size=c.tick_size,
-        min_price=c.tick_size,
-        max_price=Decimal(0),
-        step_size=Decimal(1),
-        min_qty=Decimal(1),
-        max_qty=Decimal(10_000),
-        market_step_size=Decimal(1),
-        market_min_qty=Decimal(1),
-        market_max_qty=Decimal(10_000),
-        min_notional=Decimal(0),
-        multiplier_up=Decimal(2),
-        multiplier_down=Decimal("0.5"),
-        multiplier_decimal=0,
-        max_num_orders=500,
-        max_num_algo_orders=500,
-        price_precision=2,
-        quantity_precision=0,
-        contract_multiplier=c.value_per_point,
-        maker_fee=Decimal(0),
-        taker_fee=Decimal(0),
-        maint_margin_rate=Decimal("0.05"),
-        max_leverage=100,
-        default_leverage=50,
+        value_per_point=c.value_per_point,
         initial_price=c.initial_price,
-        volatility=Decimal("0.00005"),
-        spread_ticks=1,
+        max_qty=Decimal(10_000),
         book_qty=Decimal(50),
     )
