@@ -5,9 +5,20 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: proto venv test lint typecheck unit integration e2e schema demo demo-screenshots soak bench bench-smoke package clean
+SETUP := scripts/setup-machine.sh
+
+.PHONY: proto venv test lint typecheck unit integration e2e js schema demo demo-screenshots soak bench bench-smoke package clean setup-demo setup-test
+
+# What this machine lacks for the demo / the tests (Chromium, Xvfb, xdotool, Node.js, npm,
+# python3-venv), installed with apt-get on Debian/Ubuntu; elsewhere the exact command to run.
+setup-demo:
+	@PY=$(PY) $(SETUP) demo
+
+setup-test:
+	@PY=$(PY) $(SETUP) test
 
 $(STAMP): pyproject.toml
+	@PY=$(PY) $(SETUP) venv
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,bench]'
@@ -31,11 +42,15 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 
-e2e: $(STAMP)
+e2e: setup-test $(STAMP)
 	$(BIN)/pytest -q tests/e2e
 
+# The extension's JavaScript unit tests (node's test runner, happy-dom for the DOM modules).
+js: setup-test
+	node --test tests/js/
+
 # Everything CI runs: style, types, then every test (unit, integration, real-Chromium e2e).
-test: lint typecheck
+test: setup-test lint typecheck
 	$(BIN)/pytest -q tests
 
 # The frozen host (PyInstaller onedir) and the release archive + store-ready extension zip.
@@ -44,11 +59,11 @@ package: $(STAMP)
 
 # A working desk on the offline Binance simulator: Chromium opens with the panel (Ctrl-C stops it).
 # `make demo ARGS="--headless --out demo-out"` runs the scripted session instead.
-demo: $(STAMP)
+demo: setup-demo $(STAMP)
 	$(BIN)/sidedesk demo $(ARGS)
 
 # Regenerate the README screenshots from the headless demo.
-demo-screenshots: $(STAMP)
+demo-screenshots: setup-demo $(STAMP)
 	$(BIN)/sidedesk demo --headless --out build/out/demo
 	cp build/out/demo/panel.png build/out/demo/positions.png build/out/demo/action-bar.png docs/screenshots/
 
@@ -69,4 +84,4 @@ proto: $(STAMP)
 	$(BIN)/python build/gen_proto.py
 
 clean:
-	rm -rf $(VENV) build/out build/work dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules build/out build/work dist .pytest_cache .mypy_cache .ruff_cache
