@@ -74,10 +74,28 @@ def check_envelope(message: dict[str, Any]) -> ApiError | None:
     return None
 
 
+def _internal(rid: str | int | None, type_: str, what: str) -> dict[str, Any]:
+    ref = secrets.token_hex(4)
+    log.exception("%s failed (ref %s)", what, ref)
+    err = ApiError(
+        "internal", f"the host hit an internal error handling {what}; see the host log (ref {ref})"
+    )
+    return reply_error(rid, type_, err.body())
+
+
 async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
+    """One reply for one request, whatever it holds: any failure outside a handler's own error
+    handling (the envelope checks, the fast path) still answers its id with a coded error."""
     rid = _request_id(message)
-    type_ = message.get("type") if isinstance(message.get("type"), str) else ""
-    assert isinstance(type_, str)
+    raw_type = message.get("type")
+    type_ = raw_type if isinstance(raw_type, str) else ""
+    try:
+        return await _dispatch(host, message, rid, type_)
+    except Exception:
+        return _internal(rid, type_, ascii(type_[:40]))
+
+
+async def _dispatch(host: Host, message: dict[str, Any], rid: str | int | None, type_: str) -> dict[str, Any]:
     problem = check_envelope(message)
     if problem is not None:
         return reply_error(rid, type_, problem.body())
@@ -112,10 +130,5 @@ async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
     except ApiError as exc:
         return reply_error(rid, type_, exc.body())
     except Exception:
-        ref = secrets.token_hex(4)
-        log.exception("handler %s failed (ref %s)", type_, ref)
-        err = ApiError(
-            "internal", f"the host hit an internal error handling {type_}; see the host log (ref {ref})"
-        )
-        return reply_error(rid, type_, err.body())
+        return _internal(rid, type_, ascii(type_[:40]))
     return reply_ok(rid, type_, result.model_dump(mode="json"))

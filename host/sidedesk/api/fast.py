@@ -34,13 +34,20 @@ def _text(payload: Mapping[str, Any], name: str, max_len: int, out: Problems) ->
         out.append({"field": name, "problem": f"String should have at most {max_len} characters"})
 
 
+def _finite(value: float) -> bool:
+    try:  # an int too large for a float (309+ digits) is not a number we can use
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _number(
     payload: Mapping[str, Any], name: str, out: Problems, lo: float | None = None, hi: float | None = None
 ) -> None:
     value = payload.get(name)
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         out.append({"field": name, "problem": "Input should be a finite number"})
     elif lo is not None and value < lo:
         out.append({"field": name, "problem": f"Input should be greater than or equal to {lo:g}"})

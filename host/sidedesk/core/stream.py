@@ -126,7 +126,7 @@ class Stream:
     def _emit(self, frame: dict[str, Any], what: str) -> None:
         try:
             self._send(frame)
-        except OSError as exc:
+        except Exception as exc:  # a closed pipe or a payload JSON cannot carry
             self.send_errors += 1
             log.warning("push of %s failed: %s", what, exc)
 

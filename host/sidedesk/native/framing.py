@@ -7,11 +7,19 @@ little-endian, but we follow the spec and use native order).
 The decoder never raises on bad input: it yields `Frame` or `FrameError` items so the shell can
 answer each bad frame with a coded error and keep going, and only gives up (`fatal=True`) where
 the byte stream cannot be resynchronised.
+
+The rule of the native channel (README, "Protocol"): every frame that can be read to an `id` gets
+exactly one reply, `ok` or a coded `error`, whatever it contains; a frame that cannot gets one
+coded error with `id: null`. Before a body reaches the JSON parser its shape is bounded (nesting
+depth, digits in a number, characters in a string), so no input can exhaust the parser's stack
+or Python's int conversion; a frame over a bound is still read to its `id` (the offending parts
+pruned) so its error reply can name it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +33,25 @@ DEFAULT_MAX_INBOUND = 1024 * 1024
 PLAUSIBLE_INBOUND = 64 * 1024 * 1024
 
 
+# Bounds on what one inbound message may contain (no request of ours comes near them).
+MAX_DEPTH = 32  # nested objects/arrays
+MAX_NUMBER_CHARS = 64  # digits in one number (Python refuses ints of 4 301+ digits mid-parse)
+MAX_STRING_CHARS = 65_536  # characters in one string
+
+
 class FrameTooLarge(ValueError):
     """An outbound payload would exceed what Chrome accepts; the caller must chunk it."""
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """UTF-8 JSON that Chrome can parse: NaN/Infinity are refused (ValueError) rather than sent,
+    and a lone surrogate echoed from input (say a request id) is \\u-escaped, which JSON and
+    JavaScript strings keep exactly, instead of failing to encode."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
 def encode_body(body: bytes) -> bytes:
@@ -55,21 +76,128 @@ class FrameError:
     message: str
     fatal: bool = False  # the stream cannot continue after this
     request_id: str | int | None = None
+    request_type: str = ""
 
 
 Item = Frame | FrameError
 
 
+# A JSON string (escapes included), or one bracket: the tokens that decide depth and length.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.S)
+_LONG_NUMBER = re.compile("[0-9]{" + str(MAX_NUMBER_CHARS + 1) + "}")
+_OPEN = "[{"
+
+
+def _shape(text: str) -> tuple[str | None, list[tuple[int, int, str]]]:
+    """The first bound `text` breaks (or None), and the spans to cut to read it anyway.
+
+    Cheap tests first: a body with fewer brackets than the depth bound cannot be too deep, one
+    shorter than the string bound cannot hold a too-long string, one without a long run of
+    digits cannot hold a too-long number. Only a body that fails one is scanned token by token.
+    """
+    deep = text.count("[") + text.count("{") > MAX_DEPTH
+    long_text = len(text) > MAX_STRING_CHARS
+    digits = _LONG_NUMBER.search(text) is not None
+    if not (deep or long_text or digits):
+        return None, []
+    problem: str | None = None
+    cuts: list[tuple[int, int, str]] = []  # (start, end, replacement)
+    depth = 0
+    cut_from = -1  # where the container that went over the depth bound opened
+    skeleton: list[str] = []  # the text between strings, to look for long numbers
+    last = 0
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok[0] == '"':
+            skeleton.append(text[last : m.start()])
+            last = m.end()
+            if cut_from < 0 and len(tok) - 2 > MAX_STRING_CHARS:
+                problem = problem or f"a string is longer than {MAX_STRING_CHARS} characters"
+                cuts.append((m.start(), m.end(), '""'))
+            continue
+        if tok in _OPEN:
+            depth += 1
+            if depth > MAX_DEPTH and cut_from < 0:
+                problem = problem or f"the message is nested deeper than {MAX_DEPTH} levels"
+                cut_from = m.start()
+        else:
+            depth -= 1
+            if cut_from >= 0 and depth == MAX_DEPTH:
+                cuts.append((cut_from, m.end(), "null"))
+                cut_from = -1
+    skeleton.append(text[last:])
+    if cut_from >= 0:  # never closed: the JSON is broken anyway; cut to the end
+        cuts.append((cut_from, len(text), "null"))
+    if problem is None and _LONG_NUMBER.search("".join(skeleton)):
+        problem = f"a number has more than {MAX_NUMBER_CHARS} digits"
+    return problem, cuts
+
+
+def _pruned(text: str, cuts: list[tuple[int, int, str]]) -> str:
+    out: list[str] = []
+    pos = 0
+    for start, end, repl in sorted(cuts):
+        if start < pos:  # inside a span already cut
+            continue
+        out += (text[pos:start], repl)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _capped_int(digits: str) -> int | None:
+    return None if len(digits.lstrip("-")) > MAX_NUMBER_CHARS else int(digits)
+
+
+def _zero(_: str) -> float:
+    return 0.0
+
+
+def _none(_: str) -> None:
+    return None
+
+
+def _salvage_id(text: str, cuts: list[tuple[int, int, str]]) -> tuple[str | int | None, str]:
+    """The `id` and `type` of a message that broke a bound, read with the offending parts cut."""
+    try:
+        obj = json.loads(
+            _pruned(text, cuts),
+            parse_int=_capped_int,
+            parse_float=lambda s: 0.0,
+            parse_constant=lambda s: None,
+        )
+    except (ValueError, RecursionError):
+        return None, ""
+    if not isinstance(obj, dict):
+        return None, ""
+    rid = obj.get("id")
+    if isinstance(rid, bool) or not isinstance(rid, str | int):
+        rid = None
+    type_ = obj.get("type")
+    return rid, type_ if isinstance(type_, str) else ""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_body(body: bytes) -> Item:
-    """Decode one frame body into a JSON object, or say precisely why not."""
+    """Decode one frame body into a JSON object, or say precisely why not. Never raises."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return FrameError("bad_request", f"message is not valid UTF-8 (byte {exc.start})")
+    problem, cuts = _shape(text)
+    if problem is not None:
+        rid, type_ = _salvage_id(text, cuts)
+        return FrameError("bad_request", f"message refused: {problem}", request_id=rid, request_type=type_)
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         return FrameError("bad_request", f"message is not valid JSON: {exc.msg} at position {exc.pos}")
+    except (ValueError, RecursionError) as exc:  # NaN/Infinity; the bounds make the rest unreachable
+        rid, type_ = _salvage_id(text, [])
+        return FrameError("bad_request", f"message refused: {exc}", request_id=rid, request_type=type_)
     if not isinstance(obj, dict):
         return FrameError("bad_request", f"message must be a JSON object, got {type(obj).__name__}")
     return Frame(obj, len(body))

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+import threading
 
 from sidedesk.identity import allowed_origins
 from sidedesk.logs import setup_logging
@@ -17,6 +19,21 @@ from sidedesk.store.paths import default_paths
 from sidedesk.store.startup import read_start_settings
 
 log = logging.getLogger("sidedesk.native")
+
+# Chrome SIGKILLs the host 2 s after closing its stdin; we leave by ourselves before that,
+# whatever is still running (a KDF in a worker thread, a handler that ignores cancellation).
+EXIT_DEADLINE_S = 1.8
+
+
+def _exit_soon() -> None:
+    def hard_exit() -> None:
+        log.error("shutdown overran %.1f s after input closed; exiting now", EXIT_DEADLINE_S)
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(EXIT_DEADLINE_S, hard_exit)
+    timer.daemon = True
+    timer.start()
 
 
 def main(argv: list[str]) -> int:
@@ -39,6 +56,7 @@ def main(argv: list[str]) -> int:
 
     transport = StdioTransport.take_over_stdio(start.max_inbound_bytes)
     host = Host(transport, paths, start=start)
+    host.on_input_closed(_exit_soon)
     try:
         asyncio.run(host.serve())
     except Exception:

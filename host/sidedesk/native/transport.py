@@ -2,8 +2,9 @@
 
 Chrome talks to us over fd 0/1. At start we take a private dup of fd 1 for frames and point
 fd 1 (and `sys.stdout`) at stderr, so a stray `print()` or a C library writing to stdout can
-never corrupt the channel. A single reader thread (the only thread in the host; asyncio's pipe
-readers do not work on Windows' stdin) decodes frames and hands them to the loop.
+never corrupt the channel. A single reader thread (asyncio's pipe readers do not work on
+Windows' stdin; with the exit-deadline timer, the only threads in the host) decodes frames and
+hands them to the loop.
 """
 
 from __future__ import annotations
@@ -72,20 +73,18 @@ class StdioTransport:
             with contextlib.suppress(RuntimeError):  # loop already closed: shutting down
                 loop.call_soon_threadsafe(deliver, item)
 
-        def run() -> None:
+        def read_all() -> None:
             decoder = FrameDecoder(self.max_inbound)
             while True:
                 try:
                     chunk = os.read(self.in_fd, READ_CHUNK)
                 except OSError as exc:
                     post(FrameError("internal", f"reading stdin failed: {exc}", fatal=True))
-                    post(EndOfInput())
                     return
                 if not chunk:
                     tail = decoder.eof()
                     if tail is not None:
                         post(tail)
-                    post(EndOfInput())
                     return
                 self.counters.bytes_in += len(chunk)
                 for item in decoder.feed(chunk):
@@ -95,8 +94,17 @@ class StdioTransport:
                         self.counters.frames_in += 1
                     post(item)
                     if isinstance(item, FrameError) and item.fatal:
-                        post(EndOfInput())
                         return
+
+        def run() -> None:
+            # The reader never dies silently: whatever stops it, the loop hears of it and of the
+            # end of input, so the host answers what it has and exits instead of waiting forever.
+            try:
+                read_all()
+            except BaseException as exc:  # the one place that must catch everything
+                post(FrameError("internal", f"the stdin reader failed: {type(exc).__name__}", fatal=True))
+            finally:
+                post(EndOfInput())
 
         thread = threading.Thread(target=run, name="stdin-reader", daemon=True)
         thread.start()
