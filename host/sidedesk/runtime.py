@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -109,9 +110,14 @@ class Host:
         self._chunk_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._shutdown_hooks: list[ShutdownHook] = []
+        self._input_closed_hooks: list[Callable[[], None]] = []
         self._stopping = asyncio.Event()
         self._vault: VaultService | None = None
         self._desk: Desk | None = None
+        # Bumped on every vault change (unlock, lock, an account added or removed) and every saved
+        # settings change; in the `status` topic so each panel view reloads what changed.
+        self.vault_rev = 0
+        self.settings_rev = 0
 
     # The vault and the desk (and their imports: cryptography, the trading models) are built on
     # first use, so that `hello` answers within the start-up budget; `warm_up` builds them right
@@ -174,6 +180,7 @@ class Host:
             log.exception("warm-up failed")
 
     def _vault_changed(self) -> None:
+        self.vault_rev += 1
         self.stream.publish("status", self.status)
         # After an unlock, reconnect the account the trader last used (its keys are readable now).
         # Locking does not disconnect: a connected account keeps managing its stops.
@@ -196,6 +203,8 @@ class Host:
         data.update({k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in changes.items()})
         self.config = HostConfig.model_validate(data)
         save_config(self.paths.config_file, self.config)
+        self.settings_rev += 1
+        self.stream.publish("status", self.status)
         return self.config
 
     # -- state shown to the extension ---------------------------------------------------------
@@ -214,6 +223,8 @@ class Host:
             "pid": os.getpid(),
             "uptime_s": round(self.clock() - self.started, 3),
             "vault": self.vault_state(),
+            "vault_rev": self.vault_rev,
+            "settings_rev": self.settings_rev,
             "brokers": self._desk.brokers_status() if self._desk is not None else [],
         }
 
@@ -243,10 +254,14 @@ class Host:
     def _deliver(self, item: Item | EndOfInput) -> None:
         if isinstance(item, EndOfInput):
             self._stopping.set()
+            for hook in self._input_closed_hooks:
+                hook()
         elif isinstance(item, FrameError):
             self.metrics.errors += 1
             log.warning("bad frame: %s", item.message)
-            self.send(reply_error(item.request_id, "", {"code": item.code, "message": item.message}))
+            self._reply(
+                reply_error(item.request_id, item.request_type, {"code": item.code, "message": item.message})
+            )
             if item.fatal:
                 self._stopping.set()
         else:
@@ -254,16 +269,37 @@ class Host:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, frame: Frame) -> None:
-        t0 = time.perf_counter_ns()
-        reply = await dispatch(self, frame.message)
-        if "error" in reply:
-            self.metrics.errors += 1
+    def on_input_closed(self, hook: Callable[[], None]) -> None:
+        """Called on the loop the moment stdin ends (before shutdown starts)."""
+        self._input_closed_hooks.append(hook)
+
+    def _reply(self, reply: dict[str, Any]) -> None:
+        """Send one reply; if it cannot be encoded, its id still gets a coded `internal` error."""
         try:
             self.send(reply)
         except OSError as exc:  # the browser went away mid-reply
             log.warning("could not write reply: %s", exc)
             self._stopping.set()
+        except Exception as exc:  # a result JSON cannot carry (NaN, a stray object)
+            ref = secrets.token_hex(4)
+            log.error(
+                "reply to %s could not be encoded (ref %s): %s", reply.get("type"), ref, type(exc).__name__
+            )
+            err = {
+                "code": "internal",
+                "message": f"the host could not encode its reply; see the host log (ref {ref})",
+            }
+            try:
+                self.send(reply_error(reply.get("id"), str(reply.get("type", "")), err))
+            except Exception:  # the id itself would not encode either
+                self.send(reply_error(None, "", err))
+
+    async def _handle(self, frame: Frame) -> None:
+        t0 = time.perf_counter_ns()
+        reply = await dispatch(self, frame.message)
+        if "error" in reply:
+            self.metrics.errors += 1
+        self._reply(reply)
         self.metrics.handler_us.append((time.perf_counter_ns() - t0) / 1000)
 
     async def _status_loop(self) -> None:
