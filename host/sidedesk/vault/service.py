@@ -6,6 +6,12 @@ processes. While unlocked the service holds the derived keys (in a bytearray, wi
 the parsed entries; every secret is registered with the log redactor and forgotten on lock.
 Python cannot promise that no copy of a str survives in freed memory (pyca/cryptography #4409),
 so locking drops every reference we own and nothing more is claimed.
+
+Wrong passwords: every attempt (unlock, change password) first asks the counter on disk, under
+the writer lock, whether a password may be tried now (`throttle.begin`), and is counted there
+before the key derivation runs; during the wait it is refused with the time left, before the KDF
+and without looking at the password. The counter is never cached here, so other hosts and
+restarts see and extend the same one; only the right password (after the wait) resets it.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sidedesk import logs
 from sidedesk.vault import format as fmt
-from sidedesk.vault import strength
+from sidedesk.vault import strength, throttle
 from sidedesk.vault.entries import (
     AnyEntry,
     EntryInvalid,
@@ -35,13 +41,15 @@ from sidedesk.vault.entries import (
     to_storage,
 )
 from sidedesk.vault.kdf import KdfParams, default_params, derive, password_bytes
-from sidedesk.vault.store import Throttle, VaultStore, digest
+from sidedesk.vault.store import VaultBusy, VaultStore, digest
+from sidedesk.vault.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
 State = Literal["absent", "locked", "unlocked"]
 DEFAULT_AUTOLOCK_S = 15 * 60.0
 BODY_VERSION = 1
+T = TypeVar("T")
 
 
 class VaultError(Exception):
@@ -117,7 +125,9 @@ class VaultService:
         self._registered: set[str] = set()
         self._last_activity = clock()
         self._timer: asyncio.TimerHandle | None = None
-        self._throttle = self.store.load_throttle()
+        # The counter lives in the store's file; this is only the state this process could not
+        # write there (a read-only folder), so that the delay still holds within this process.
+        self._unsaved: Throttle | None = None
 
     # -- state -----------------------------------------------------------------------------------
     @property
@@ -142,7 +152,8 @@ class VaultService:
                 log.exception("vault listener failed")
 
     def retry_after(self) -> int:
-        return _ceil(self._throttle.retry_after(self.wall()))
+        """Seconds before a password may be tried, as the counter on disk says now."""
+        return _ceil(self._throttle_state(self.store.load_throttle()).retry_after(self.wall()))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -204,10 +215,9 @@ class VaultService:
 
     async def unlock(self, password: str) -> None:
         async with self._mutex:
-            data, header = await self._check_wait_and_read()
-            keys = await self._derive(header.params, header.salt, password)
+            data, header, counted = await self._begin_attempt()
+            keys = await self._check_password(header, password, counted)
             entries, items = self._open_body(header, keys, data)
-            self._good_password()
             self._set_open(_Open(header.params, header.salt, keys, fmt_digest(data), entries, items))
             log.info("vault unlocked (%d entries)", len(entries))
 
@@ -225,10 +235,9 @@ class VaultService:
 
     async def change_password(self, old: str, new: str) -> None:
         async with self._mutex:
-            data, header = await self._check_wait_and_read()
-            keys = await self._derive(header.params, header.salt, old)
+            data, header, counted = await self._begin_attempt()
+            keys = await self._check_password(header, old, counted)
             entries, items = self._open_body(header, keys, data)
-            self._good_password()
             self._require_strong(new)
             if new == old:
                 raise WeakPassword("the new password is the same as the old one")
@@ -333,24 +342,75 @@ class VaultService:
         keys = fmt.split_key(master)
         return bytearray(keys.enc + keys.check)
 
-    async def _check_wait_and_read(self) -> tuple[bytes, fmt.Header]:
-        wait = self.retry_after()
-        if wait > 0:
-            raise TooManyAttempts(wait)
+    # -- the wrong-password counter (decisions in `throttle`, I/O in the store) ------------------
+    def _throttle_state(self, stored: Throttle) -> Throttle:
+        return stored if self._unsaved is None else throttle.later(stored, self._unsaved)
+
+    async def _update_throttle(self, step: Callable[[Throttle, float], tuple[Throttle, T]]) -> T:
+        """Apply `step(state, now)` to the counter on disk, under the writer lock, `now` read there."""
+
+        def locked(stored: Throttle) -> tuple[Throttle, T]:
+            return step(self._throttle_state(stored), self.wall())
+
+        new, result, saved = await asyncio.to_thread(self.store.update_throttle, locked)
+        self._unsaved = None if saved or new.failures == 0 else new
+        return result
+
+    async def _begin_attempt(self) -> tuple[bytes, fmt.Header, Throttle]:
+        """Read the vault, then count this attempt, or refuse it during the wait (before the KDF
+        runs, without looking at the password). Returns the counter as it now stands."""
         data = await asyncio.to_thread(self.store.read)
         if data is None:
             raise VaultAbsent()
-        return data, fmt.decode_header(data)
+        header = fmt.decode_header(data)  # a damaged file is not a password attempt
+
+        def step(state: Throttle, now: float) -> tuple[Throttle, throttle.Decision]:
+            decision = throttle.begin(state, now)
+            return decision.state, decision
+
+        decision = await self._update_throttle(step)
+        if not decision.allowed:
+            raise TooManyAttempts(_ceil(decision.wait_s))
+        return data, header, decision.state
+
+    async def _check_password(self, header: fmt.Header, password: str, counted: Throttle) -> bytearray:
+        """The keys if `password` is the vault's; the counted attempt is then reset or kept."""
+        keys = await self._derive(header.params, header.salt, password)
+        try:
+            fmt.check_key(header, fmt.Keys(enc=bytes(keys[:32]), check=bytes(keys[32:])))
+        except fmt.WrongPassword:
+            for i in range(len(keys)):
+                keys[i] = 0
+            raise fmt.WrongPassword(await self._bad_password(counted)) from None
+        await self._good_password()
+        return keys
+
+    async def _bad_password(self, counted: Throttle) -> int:
+        """The wait starts now; returns it in whole seconds."""
+
+        def step(state: Throttle, now: float) -> tuple[Throttle, tuple[int, float]]:
+            new = throttle.failed(state, now)
+            return new, (new.failures, new.retry_after(now))
+
+        try:
+            failures, wait = await self._update_throttle(step)
+        except VaultBusy:  # the attempt is counted already (`counted`), from its start
+            failures, wait = counted.failures, counted.retry_after(self.wall())
+        log.warning("wrong vault password (%d in a row)", failures)
+        self._changed()
+        return _ceil(wait)
+
+    async def _good_password(self) -> None:
+        try:
+            await self._update_throttle(lambda state, now: (throttle.succeeded(), None))
+        except VaultBusy:  # the right password opens anyway; the counter keeps one attempt more
+            log.warning("could not reset the wrong-password counter: the vault lock is busy")
 
     def _open_body(
         self, header: fmt.Header, keys: bytearray, data: bytes
     ) -> tuple[dict[str, AnyEntry], dict[str, Any]]:
         split = fmt.Keys(enc=bytes(keys[:32]), check=bytes(keys[32:]))
-        try:
-            plain = fmt.decrypt(header, split, data)
-        except fmt.WrongPassword:
-            self._bad_password()
-            raise fmt.WrongPassword(self.retry_after()) from None
+        plain = fmt.decrypt(header, split, data)  # the key was checked: only damage can fail here
         try:
             body = json.loads(plain)
             if not isinstance(body, dict) or body.get("v") != BODY_VERSION:
@@ -364,17 +424,6 @@ class VaultService:
             raise fmt.VaultDamaged(
                 "the vault decrypted but its contents are not readable by this Sidedesk"
             ) from None
-
-    def _bad_password(self) -> None:
-        self._throttle = Throttle(self._throttle.failures + 1, self.wall())
-        self.store.save_throttle(self._throttle)
-        log.warning("wrong vault password (%d in a row)", self._throttle.failures)
-        self._changed()
-
-    def _good_password(self) -> None:
-        if self._throttle.failures:
-            self._throttle = Throttle()
-            self.store.save_throttle(self._throttle)
 
     async def _persist(
         self,

@@ -8,6 +8,9 @@ or the new contents; stray temp files are ignored by readers and removed by the 
 
 `after_step` is called with each step's name once it is done; the tests use it to kill a
 writer process at every point.
+
+The wrong-password counter (`vault.sdv.throttle`) is read and rewritten under the same lock at
+every password attempt (`update_throttle`); the decisions themselves are in `throttle`.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sidedesk.store.config import write_json_atomic
 from sidedesk.store.paths import ensure_private_dir
+from sidedesk.vault.throttle import Throttle as Throttle  # re-exported: the counter's state
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STEPS = (
     "backup_write",
@@ -136,24 +140,6 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-@dataclass
-class Throttle:
-    """Consecutive wrong passwords, persisted so a restart does not reset the delay."""
-
-    failures: int = 0
-    last_failure: float = 0.0  # wall clock: the delay must survive a restart
-
-    MAX_DELAY_S = 300.0
-
-    def delay(self) -> float:
-        """0 after the first miss, then 1, 2, 4, ... s, capped at 5 min."""
-        return 0.0 if self.failures < 2 else min(2.0 ** (self.failures - 2), self.MAX_DELAY_S)
-
-    def retry_after(self, now: float) -> float:
-        elapsed = max(0.0, now - self.last_failure)  # a clock set back never shortens the wait
-        return max(0.0, self.delay() - elapsed)
-
-
 class VaultStore:
     def __init__(self, path: Path, lock_timeout_s: float = 2.0) -> None:
         self.path = path
@@ -254,6 +240,32 @@ class VaultStore:
         return f"cannot write the vault in {self.folder}: {reason}; the vault on disk is unchanged"
 
     # -- wrong-password throttle -----------------------------------------------------------------
+    def update_throttle(self, step: Callable[[Throttle], tuple[Throttle, T]]) -> tuple[Throttle, T, bool]:
+        """Read the wrong-password counter, apply `step` (pure: stored state -> new state and a
+        result) and store the new state, all under the writer lock, so that no attempt of another
+        process (or of another VaultService in this one) falls between the read and the write.
+
+        Returns the new state, `step`'s result and whether the new state is on disk. Raises
+        VaultBusy if another process holds the lock too long. If the lock file cannot be opened
+        at all (a read-only folder), the step is applied without the lock, as best it can be.
+        """
+        done: tuple[Throttle, T, bool] | None = None
+        try:
+            with file_lock(self.lock_path, self.lock_timeout_s):
+                done = self._step_throttle(step)
+        except OSError as exc:  # VaultBusy is not an OSError: it propagates
+            if done is not None:  # only releasing the lock failed
+                return done
+            log.warning("cannot take the vault lock to count the attempt: %s", exc.strerror)
+            done = self._step_throttle(step)
+        return done
+
+    def _step_throttle(self, step: Callable[[Throttle], tuple[Throttle, T]]) -> tuple[Throttle, T, bool]:
+        current = self.load_throttle()
+        new, result = step(current)
+        saved = True if new == current else self.save_throttle(new)
+        return new, result, saved
+
     def load_throttle(self) -> Throttle:
         try:
             raw: Any = json.loads(self.throttle_path.read_text(encoding="utf-8"))
@@ -266,7 +278,8 @@ class VaultStore:
             )
             return Throttle()
 
-    def save_throttle(self, throttle: Throttle) -> None:
+    def save_throttle(self, throttle: Throttle) -> bool:
+        """Store the counter (no file means zero). False, after a warning, if the folder refused."""
         try:
             if throttle.failures == 0:
                 self.throttle_path.unlink(missing_ok=True)
@@ -276,3 +289,5 @@ class VaultStore:
                 )
         except OSError as exc:
             log.warning("could not persist the wrong-password counter: %s", exc.strerror)
+            return False
+        return True
