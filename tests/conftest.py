@@ -1,9 +1,27 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 # `tests` is a package so shared helpers (tests/hostproc.py) import as `tests.hostproc`.
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_log_secrets() -> Iterator[None]:
+    """Secrets registered for redaction are process-global: each test starts and ends with none,
+    so one test's secret (or a piece of it) never redacts another test's text."""
+    from sidedesk import logs
+
+    with logs._secrets_lock:
+        logs._secrets.clear()
+        logs._pieces.clear()
+    yield
+    with logs._secrets_lock:
+        logs._secrets.clear()
+        logs._pieces.clear()
