@@ -140,6 +140,8 @@ class StatusPayload(_Payload):
     protocol: int
     uptime_s: float
     vault: str = Field(description="absent, locked or unlocked")
+    vault_rev: int = Field(description="changes whenever the vault does (unlocked, locked, an account added)")
+    settings_rev: int = Field(description="changes whenever the host's saved settings do")
     brokers: list[BrokerStatus]
 
 

@@ -115,6 +115,37 @@ class Preview:
     notional: Decimal
 
 
+def order_change(ev: OrderEvent, before: OrderEvent | None) -> dict[str, Any]:
+    """A `log` topic entry for an order's new status or fill, with the order as data: the panel
+    words it for the trader (fills, refusals) and shows the latest status the exchange reported."""
+    old = before.status.value if before is not None else None
+    return {
+        "level": "info",
+        "message": f"order {ev.order_id} {ev.side.value} {dec(ev.quantity)} {ev.symbol} "
+        f"{ev.type.value.lower()}: {(old or '-').lower()} -> {ev.status.value.lower()}",
+        "ts_ms": now_ms(),
+        "order": {
+            "account_id": ev.account_id,
+            "symbol": ev.symbol,
+            "order_id": ev.order_id,
+            "client_id": ev.client_id,
+            "side": ev.side.value,
+            "type": ev.type.value,
+            "status": ev.status.value,
+            "previous_status": old,
+            "quantity": dec(ev.quantity),
+            "filled": dec(ev.filled),
+            "avg_price": dec(ev.avg_price),
+            "price": dec(ev.price),
+            "stop_price": dec(ev.stop_price),
+            "conditional": ev.is_conditional,
+            "reduce_only": ev.reduce_only,
+            "reject_reason": ev.reject_reason,
+            "update_time_ms": ev.update_time_ms,
+        },
+    }
+
+
 def api_error(exc: BrokerError) -> ApiError:
     details: dict[str, Any] = {}
     if exc.broker_code is not None:
@@ -292,6 +323,8 @@ class Desk:
                         ev.status.value,
                         ev.update_time_ms,
                     )
+                if before is None or before.status is not ev.status or before.filled != ev.filled:
+                    self.publish("log", order_change(ev, before))  # the panel's fills and statuses
                 self.publish("orders", self.orders_view)
                 self.publish("positions", self.positions_view)  # stop prices shown per position
                 if prot is not None:
