@@ -11,8 +11,8 @@ import json
 import time
 from decimal import Decimal
 
-from sidedesk.brokers.base import FillEvent, PositionSide, Side
 from sidedesk.core.positions import PositionBook
+from sidedesk.domain import FillEvent, PositionSide, Side
 
 
 def build_book(symbols: int, accounts: int, hedge: bool) -> PositionBook:

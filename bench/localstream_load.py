@@ -86,7 +86,7 @@ def rss_mib(pid: int) -> float:
 
 async def serve(home: Path, args: argparse.Namespace) -> None:
     from sidedesk.api.dispatch import dispatch
-    from sidedesk.brokers.base import PositionEvent, PositionSide, QuoteEvent
+    from sidedesk.domain import PositionEvent, PositionSide, QuoteEvent
     from sidedesk.native.transport import Counters
     from sidedesk.runtime import Host
     from sidedesk.store.config import HostConfig

@@ -108,13 +108,13 @@ def breakdown(sim: SimProcess, n: int, workdir: Path) -> dict[str, Any]:
     from sidedesk.api.dispatch import check_envelope
     from sidedesk.api.envelope import reply_ok
     from sidedesk.api.trading import PlaceReply, PlaceRequest
-    from sidedesk.brokers.base import OrderAck, OrderStatus
     from sidedesk.brokers.binance import messages as msg
     from sidedesk.brokers.binance import replies
     from sidedesk.brokers.binance.filters import parse_exchange_info
     from sidedesk.brokers.binance.signing import make_signer, ws_payload
     from sidedesk.core.orders import make_client_id, prepare
     from sidedesk.core.risk import OrderRate, RiskLimits, evaluate
+    from sidedesk.domain import OrderAck, OrderStatus
     from sidedesk.native.framing import Frame, FrameDecoder, dumps, encode_body
     from sidedesk.store.journal import Journal
 

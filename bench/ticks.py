@@ -49,10 +49,10 @@ class Pipeline:
     """The book and ASL engine with `positions` open, and the per-frame function under test."""
 
     def __init__(self, positions: int, layout: str) -> None:
-        from sidedesk.brokers.base import PositionEvent, PositionSide
         from sidedesk.brokers.binance.adapter import CAPABILITIES
         from sidedesk.core.account import Portfolio
         from sidedesk.core.asl import AslEngine, AslProfile
+        from sidedesk.domain import PositionEvent, PositionSide
 
         self.portfolio = Portfolio()
         self.asl = AslEngine(AslProfile(), CAPABILITIES)
@@ -72,8 +72,8 @@ class Pipeline:
         self.ticks = 0
 
     def production(self) -> Callable[[bytes], None]:
-        from sidedesk.brokers.base import QuoteEvent
         from sidedesk.brokers.binance.events import parse_stream_frame
+        from sidedesk.domain import QuoteEvent
 
         apply, on_mark = self.portfolio.apply, self.asl.on_mark
 

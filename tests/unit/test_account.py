@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.core.account import DAY_MS, Changes, Portfolio, utc_day
+from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
     ConnectionEvent,
@@ -14,7 +15,6 @@ from sidedesk.brokers.base import (
     PositionSide,
     QuoteEvent,
 )
-from sidedesk.core.account import DAY_MS, Changes, Portfolio, utc_day
 from tests.unit.test_positions import ACC, SYM, fill, pos_event
 
 D = Decimal

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sidedesk.brokers.base import OrderRequest, OrderType, Side
+from sidedesk.domain import OrderRequest, OrderType, Side
 from sidedesk.store.journal import Journal
 
 

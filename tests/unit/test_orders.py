@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidedesk.brokers.base import InstrumentRules, OrderType, PositionEvent, PositionSide, Side, TimeInForce
 from sidedesk.core import orders as o
+from sidedesk.domain import InstrumentRules, OrderType, PositionEvent, PositionSide, Side, TimeInForce
 
 D = Decimal
 BTC = InstrumentRules(

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidedesk.brokers.base import (
+from sidedesk.core.orders_book import OrdersBook
+from sidedesk.domain import (
     AccountSnapshot,
     OrderEvent,
     OrderStatus,
@@ -16,7 +17,6 @@ from sidedesk.brokers.base import (
     PositionSide,
     Side,
 )
-from sidedesk.core.orders_book import OrdersBook
 
 D = Decimal
 ACC = "acc1"
@@ -284,7 +284,7 @@ def test_no_final_order_is_ever_shown_open_and_any_order_or_repeat_gives_the_sam
 
 
 def test_an_order_newer_than_the_snapshot_start_survives_it() -> None:
-    from sidedesk.brokers.base import AccountSnapshot, OrderEvent, OrderStatus, OrderType, Side
+    from sidedesk.domain import AccountSnapshot, OrderEvent, OrderStatus, OrderType, Side
 
     book = OrdersBook()
     placed_during_read = OrderEvent(

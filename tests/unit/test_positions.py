@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.core.positions import ENTRY_QUANTUM, MAX_PENDING, PositionBook
+from sidedesk.domain import (
     AccountSnapshot,
     FillEvent,
     InstrumentRules,
@@ -16,7 +17,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.core.positions import ENTRY_QUANTUM, MAX_PENDING, PositionBook
 
 D = Decimal
 ACC = "acc1"

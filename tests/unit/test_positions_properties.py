@@ -7,9 +7,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidedesk.brokers.base import BalanceEvent, FillEvent, PositionEvent, PositionSide
 from sidedesk.core.account import Portfolio
 from sidedesk.core.positions import PositionBook
+from sidedesk.domain import BalanceEvent, FillEvent, PositionEvent, PositionSide
 from tests.unit.test_positions import ACC, SYM, fill, pos_event, rules
 
 D = Decimal

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sidedesk.brokers.base import BalanceEvent, OrderStatus, OrderType, PositionSide, Side
 from sidedesk.core.account import Portfolio
 from sidedesk.core.orders_book import OrdersBook
 from sidedesk.core.views import AslInfo, account_payload, dec, orders_payload, positions_payload
+from sidedesk.domain import BalanceEvent, OrderStatus, OrderType, PositionSide, Side
 from tests.unit.test_orders_book import order
 from tests.unit.test_positions import ACC, SYM, fill, pos_event
 

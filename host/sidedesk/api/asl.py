@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sidedesk.api.dispatch import field_errors
 from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
-from sidedesk.brokers.base import PositionSide
 from sidedesk.core.asl import AslProfile, ProfileError
+from sidedesk.domain import PositionSide
 
 if TYPE_CHECKING:
     from sidedesk.runtime import Host

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-ErrorCode = Literal[
-    "bad_request",  # not a well-formed envelope
-    "unknown_type",  # no handler for `type`
-    "invalid",  # payload failed validation, or the request makes no sense now
-    "locked",  # needs the vault unlocked
-    "auth",  # wrong password, revoked key, refused sign-in
-    "rejected",  # the exchange or the risk check said no
-    "rate_limited",  # a local or exchange rate limit
-    "not_connected",  # the broker connection is down
-    "unknown_outcome",  # the request may or may not have taken effect; reconciling
-    "internal",  # a bug: details are in the host log, never in the reply
-]
+from sidedesk.domain.errors import ERROR_CODES, ErrorCode
 
-ERROR_CODES: tuple[str, ...] = ErrorCode.__args__  # type: ignore[attr-defined]
+# the codes live on the ground floor (brokers and services use them too)
+__all__ = ["ERROR_CODES", "ApiError", "ErrorCode"]
 
 
 class ApiError(Exception):

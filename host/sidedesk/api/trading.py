@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sidedesk.api.dispatch import field_errors
 from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
-from sidedesk.brokers.base import PositionSide, Side
 from sidedesk.core.orders import Ticket
 from sidedesk.core.views import dec
+from sidedesk.domain import PositionSide, Side
 from sidedesk.store.config import RiskSettings
 from sidedesk.vault.service import VaultError
 
@@ -93,7 +93,7 @@ class ActivateRequest(Strict):
 @handler("accounts.activate", ActivateRequest, AccountRow)
 async def accounts_activate(host: Host, req: ActivateRequest) -> AccountRow:
     """Connect this account and make it the one the ticket and hotkeys trade on."""
-    from sidedesk.brokers.base import BrokerError
+    from sidedesk.domain import BrokerError
     from sidedesk.trading.desk import api_error
 
     summary = next((s for s in _entries(host) if s.id == req.account_id), None)
@@ -170,7 +170,7 @@ class WatchReply(BaseModel):
 @handler("market.watch", WatchRequest, WatchReply)
 async def market_watch(host: Host, req: WatchRequest) -> WatchReply:
     """Start quotes for these symbols (they arrive on the `quotes` topic)."""
-    from sidedesk.brokers.base import BrokerError
+    from sidedesk.domain import BrokerError
     from sidedesk.trading.desk import api_error
 
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sidedesk.brokers.base import BrokerEvent, ConnectionState, EventSink
+from sidedesk.domain import BrokerEvent, ConnectionState, EventSink
 
 log = logging.getLogger(__name__)
 

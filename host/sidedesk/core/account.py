@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sidedesk.brokers.base import (
+from sidedesk.core.positions import FillRecord, PositionBook
+from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
     BrokerEvent,
@@ -28,7 +29,6 @@ from sidedesk.brokers.base import (
     PositionEvent,
     QuoteEvent,
 )
-from sidedesk.core.positions import FillRecord, PositionBook
 
 ZERO = Decimal(0)
 DAY_MS = 86_400_000

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Literal
 
-from sidedesk.brokers.base import (
+from sidedesk.domain import (
     InstrumentRules,
     OrderRequest,
     OrderType,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sidedesk.brokers.base import (
+from sidedesk.domain import (
     AccountSnapshot,
     OrderEvent,
     OrderType,

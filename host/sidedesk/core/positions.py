@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sidedesk.brokers.base import (
+from sidedesk.domain import (
     AccountSnapshot,
     FillEvent,
     InstrumentRules,

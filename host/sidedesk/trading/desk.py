@@ -19,7 +19,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from sidedesk.api.errors import ApiError
-from sidedesk.brokers.base import (
+from sidedesk.core.account import Portfolio
+from sidedesk.core.asl import AslEvent, AslProfile, Notify, PositionKey
+from sidedesk.core.orders import ClientKind, PreflightError, Ticket, close_order, make_client_id, prepare
+from sidedesk.core.orders_book import OrdersBook
+from sidedesk.core.risk import OrderRate, RiskDecision, RiskLimits, evaluate
+from sidedesk.core.staleness import RefreshPolicy, Staleness, min_refresh_interval
+from sidedesk.core.views import account_payload as account_view
+from sidedesk.core.views import dec, orders_payload, positions_payload
+from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
     Broker,
@@ -38,14 +46,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.core.account import Portfolio
-from sidedesk.core.asl import AslEvent, AslProfile, Notify, PositionKey
-from sidedesk.core.orders import ClientKind, PreflightError, Ticket, close_order, make_client_id, prepare
-from sidedesk.core.orders_book import OrdersBook
-from sidedesk.core.risk import OrderRate, RiskDecision, RiskLimits, evaluate
-from sidedesk.core.staleness import RefreshPolicy, Staleness, min_refresh_interval
-from sidedesk.core.views import account_payload as account_view
-from sidedesk.core.views import dec, orders_payload, positions_payload
 from sidedesk.store.journal import Journal, JournalError
 from sidedesk.trading.factory import build_broker
 from sidedesk.trading.protection import Protection

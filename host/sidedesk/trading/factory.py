@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from sidedesk.brokers.base import Broker, BrokerError, EventSink
+from sidedesk.domain import Broker, BrokerError, EventSink
 from sidedesk.vault.entries import (
     AlpacaEntry,
     AnyEntry,

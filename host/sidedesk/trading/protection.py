@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import Broker, BrokerError, OrderEvent, PositionEvent, PositionSide
 from sidedesk.core.asl import (
     WATCHDOG_PERIOD_MS,
     AslEngine,
@@ -37,6 +36,7 @@ from sidedesk.core.asl import (
     watchdog,
 )
 from sidedesk.core.views import AslInfo
+from sidedesk.domain import Broker, BrokerError, OrderEvent, PositionEvent, PositionSide
 
 log = logging.getLogger(__name__)
 

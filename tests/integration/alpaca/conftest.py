@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
-from sidedesk.brokers.base import BrokerEvent, EventLog
+from sidedesk.domain import BrokerEvent, EventLog
 from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
 
 

@@ -7,7 +7,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.core.asl import ids
+from sidedesk.domain import (
     BalanceEvent,
     BrokerError,
     ConnectionEvent,
@@ -22,7 +23,6 @@ from sidedesk.brokers.base import (
     Side,
     TimeInForce,
 )
-from sidedesk.core.asl import ids
 from sidedesk.sim.alpaca import AlpacaSim
 from tests.integration.alpaca.conftest import Connect, Control, until
 

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sidedesk.brokers.base import EventLog
 from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.domain import EventLog
 from sidedesk.sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import Control, Session, builtin_key, entry_for
 

@@ -15,9 +15,9 @@ import statistics
 import time
 from decimal import Decimal
 
-from sidedesk.brokers.base import EventLog, OrderRequest, OrderType, Side
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.core.orders import make_client_id
+from sidedesk.domain import EventLog, OrderRequest, OrderType, Side
 from sidedesk.sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import builtin_key, entry_for
 

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from sidedesk.brokers.base import BrokerEvent, EventLog, OrderEvent
 from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.domain import BrokerEvent, EventLog, OrderEvent
 from sidedesk.sim.binance import BinanceSim
 
 T = TypeVar("T")

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,
@@ -16,7 +17,6 @@ from sidedesk.brokers.base import (
     OrderType,
     Side,
 )
-from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, builtin_key, entry_for

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sidedesk.brokers.base import (
+from sidedesk.core.orders import make_client_id
+from sidedesk.core.orders_book import OrdersBook
+from sidedesk.domain import (
     BalanceEvent,
     FillEvent,
     OrderEvent,
@@ -18,8 +20,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.core.orders import make_client_id
-from sidedesk.core.orders_book import OrdersBook
 from sidedesk.sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, Session, wait_for

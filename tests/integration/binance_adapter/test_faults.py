@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.core.orders import make_client_id
+from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,
@@ -18,7 +19,6 @@ from sidedesk.brokers.base import (
     OrderType,
     Side,
 )
-from sidedesk.core.orders import make_client_id
 from sidedesk.sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, Session, wait_for

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.binance import messages as msg
+from sidedesk.core.orders import close_order, make_client_id
+from sidedesk.domain import (
     BrokerError,
     OrderRequest,
     OrderStatus,
@@ -21,8 +23,6 @@ from sidedesk.brokers.base import (
     TimeInForce,
     WorkingType,
 )
-from sidedesk.brokers.binance import messages as msg
-from sidedesk.core.orders import close_order, make_client_id
 from sidedesk.sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, Session, wait_for

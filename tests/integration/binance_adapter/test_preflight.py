@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import BrokerError, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from sidedesk.core.orders import PreflightError, Ticket, make_client_id, prepare
+from sidedesk.domain import BrokerError, OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, Session
 

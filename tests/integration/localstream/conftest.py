@@ -18,7 +18,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from sidedesk.api.dispatch import dispatch
-from sidedesk.brokers.base import BalanceEvent, PositionEvent, PositionSide, QuoteEvent
+from sidedesk.domain import BalanceEvent, PositionEvent, PositionSide, QuoteEvent
 from sidedesk.localstream.models import SERVER_MESSAGE
 from sidedesk.localstream.service import LocalStream, service_for
 from sidedesk.native.transport import Counters

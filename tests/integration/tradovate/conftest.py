@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sidedesk.brokers.base import EventLog, OrderEvent
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
+from sidedesk.domain import EventLog, OrderEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk.sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
 

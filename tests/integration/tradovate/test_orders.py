@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.domain import (
     BalanceEvent,
     BrokerError,
     FillEvent,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sidedesk.brokers.base import (
+from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,

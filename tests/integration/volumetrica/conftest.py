@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.base import EventLog
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
+from sidedesk.domain import EventLog
 from sidedesk.sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 
 

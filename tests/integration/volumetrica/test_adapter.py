@@ -6,7 +6,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,
@@ -20,7 +21,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.sim.volumetrica import VolumetricaSim
 from tests.integration.volumetrica.conftest import Connect, until
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
-from sidedesk.brokers.base import BrokerError, EventLog
+from sidedesk.domain import BrokerError, EventLog
 from sidedesk.trading.factory import SUPPORTED, alpaca_urls, build_broker
 from sidedesk.vault.entries import parse_entry
 

@@ -9,7 +9,7 @@ import pytest
 
 from sidedesk.brokers.alpaca import messages as msg
 from sidedesk.brokers.alpaca.client import broker_error
-from sidedesk.brokers.base import OrderRequest, OrderType, Side, TimeInForce
+from sidedesk.domain import OrderRequest, OrderType, Side, TimeInForce
 
 
 def req(t: OrderType = OrderType.MARKET, qty: str = "10", **kw: object) -> OrderRequest:

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from sidedesk.brokers.alpaca import parse
-from sidedesk.brokers.base import OrderStatus, OrderType, Side, TimeInForce
+from sidedesk.domain import OrderStatus, OrderType, Side, TimeInForce
 
 # brokers.md §3.2, verbatim
 FILL = json.loads("""{"stream":"trade_updates","data":{

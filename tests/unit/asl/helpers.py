@@ -5,14 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sidedesk.brokers.base import (
-    Capabilities,
-    OrderEvent,
-    OrderStatus,
-    OrderType,
-    PositionEvent,
-    PositionSide,
-)
 from sidedesk.core.asl import (
     AslEngine,
     AslEvent,
@@ -25,6 +17,14 @@ from sidedesk.core.asl import (
     PlaceAcked,
     PlaceStop,
     PositionKey,
+)
+from sidedesk.domain import (
+    Capabilities,
+    OrderEvent,
+    OrderStatus,
+    OrderType,
+    PositionEvent,
+    PositionSide,
 )
 
 D = Decimal
@@ -120,7 +120,7 @@ def stop_order(
     cb: str | None = None,
     side: str = "SELL",
 ) -> OrderEvent:
-    from sidedesk.brokers.base import Side
+    from sidedesk.domain import Side
 
     trailing = cb is not None
     return OrderEvent(

@@ -17,15 +17,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import (
-    OrderEvent,
-    OrderRequest,
-    OrderStatus,
-    OrderType,
-    PositionEvent,
-    PositionSide,
-    Side,
-)
 from sidedesk.core.asl import (
     AslEngine,
     AslEvent,
@@ -40,6 +31,15 @@ from sidedesk.core.asl import (
     PositionKey,
     ids,
     watchdog,
+)
+from sidedesk.domain import (
+    OrderEvent,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionEvent,
+    PositionSide,
+    Side,
 )
 
 from .helpers import ACCOUNT, SYMBOL, caps

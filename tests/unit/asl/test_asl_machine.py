@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from decimal import Decimal as D
 
-from sidedesk.brokers.base import OrderStatus, OrderType, PositionSide, Side
 from sidedesk.core.asl import (
     AslLevel,
     AslProfile,
@@ -16,6 +15,7 @@ from sidedesk.core.asl import (
     PositionKey,
 )
 from sidedesk.core.asl.machine import Phase
+from sidedesk.domain import OrderStatus, OrderType, PositionSide, Side
 
 from .helpers import (
     KEY,
@@ -404,7 +404,7 @@ def test_failed_cancel_is_sent_again() -> None:
 
 def test_stale_position_update_is_ignored() -> None:
     e = engine()
-    from sidedesk.brokers.base import PositionEvent
+    from sidedesk.domain import PositionEvent
 
     def pe(q: str, ts: int) -> PositionEvent:
         return PositionEvent("acc1", SYMBOL, PositionSide.BOTH, D(q), D(100), ts_ms=ts)
@@ -417,7 +417,7 @@ def test_stale_position_update_is_ignored() -> None:
 
 def test_hedge_mode_position_side_goes_into_the_request() -> None:
     e = engine()
-    from sidedesk.brokers.base import PositionEvent
+    from sidedesk.domain import PositionEvent
 
     out = e.on_position(PositionEvent("acc1", SYMBOL, PositionSide.SHORT, D(-1), D(100)), 0)
     [p] = places(out)

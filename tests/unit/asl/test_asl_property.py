@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sidedesk.brokers.base import OrderStatus
 from sidedesk.core.asl import AslEngine, PlaceStop, ids
+from sidedesk.domain import OrderStatus
 
 from .helpers import SYMBOL, caps
 from .simex import STEP_MS, Harness

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from sidedesk.brokers.base import OrderEvent, OrderType, PositionEvent, PositionSide
 from sidedesk.core.asl import AslEngine, AslProfile, Output, PlaceRejected, ids, watchdog
+from sidedesk.domain import OrderEvent, OrderType, PositionEvent, PositionSide
 
 from .helpers import (
     ACCOUNT,

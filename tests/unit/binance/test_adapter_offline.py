@@ -11,7 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.brokers.binance.client import endpoints_for
+from sidedesk.brokers.binance.events import ListenKeyExpired, parse_stream_frame
+from sidedesk.brokers.binance.fields import ParseError
+from sidedesk.brokers.binance.messages import WsReply
+from sidedesk.domain import (
     Broker,
     BrokerError,
     EventLog,
@@ -22,11 +27,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.brokers.binance.client import endpoints_for
-from sidedesk.brokers.binance.events import ListenKeyExpired, parse_stream_frame
-from sidedesk.brokers.binance.fields import ParseError
-from sidedesk.brokers.binance.messages import WsReply
 
 KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.base import BrokerError, EventLog, OrderRequest, OrderType, PositionSide, Side
 from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.domain import BrokerError, EventLog, OrderRequest, OrderType, PositionSide, Side
 from sidedesk.net.ws import WsStatus
 
 KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"

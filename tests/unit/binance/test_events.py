@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.binance import replies
+from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, parse_stream_frame
+from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.domain import (
     BalanceEvent,
     FillEvent,
     OrderEvent,
@@ -19,9 +22,6 @@ from sidedesk.brokers.base import (
     Side,
     TimeInForce,
 )
-from sidedesk.brokers.binance import replies
-from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, parse_stream_frame
-from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
 
 D = Decimal
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import OrderRequest, OrderType, PositionSide, Side, TimeInForce, WorkingType
 from sidedesk.brokers.binance import messages as m
 from sidedesk.brokers.binance.fields import ParseError
 from sidedesk.brokers.binance.signing import make_signer
+from sidedesk.domain import OrderRequest, OrderType, PositionSide, Side, TimeInForce, WorkingType
 
 D = Decimal
 CREDS = m.Credentials("k" * 64, make_signer("s" * 64))

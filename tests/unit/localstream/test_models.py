@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from sidedesk.brokers.base import (
+from sidedesk.core.asl.model import AslEvent, PositionKey
+from sidedesk.domain import (
     BalanceEvent,
     OrderEvent,
     OrderStatus,
@@ -20,7 +21,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.core.asl.model import AslEvent, PositionKey
 from sidedesk.localstream import models
 from sidedesk.localstream.schema import SCHEMA_FILE, render
 from sidedesk.native.transport import Counters

@@ -6,7 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.tradovate import messages as m
+from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate
+from sidedesk.brokers.tradovate.state import Store
+from sidedesk.domain import (
     BalanceEvent,
     FillEvent,
     OrderEvent,
@@ -17,9 +20,6 @@ from sidedesk.brokers.base import (
     Side,
     TimeInForce,
 )
-from sidedesk.brokers.tradovate import messages as m
-from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate
-from sidedesk.brokers.tradovate.state import Store
 
 T0 = "2026-01-15T14:30:00.626Z"
 T1 = "2026-01-15T14:30:00.700Z"

@@ -6,11 +6,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.base import BrokerError, OrderStatus, OrderType, Side
 from sidedesk.brokers.volumetrica import convert, ids
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.auth import Credentials, TokenRefused, parse_grant, token_body
 from sidedesk.core.asl import ids as asl_ids
+from sidedesk.domain import BrokerError, OrderStatus, OrderType, Side
 
 ES = convert.Contract(4242, "/ESZ26:XCME", "ESZ26", D("0.25"), D("12.5"))
 

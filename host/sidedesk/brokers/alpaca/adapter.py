@@ -33,7 +33,9 @@ from sidedesk.brokers.alpaca import messages as msg
 from sidedesk.brokers.alpaca import parse
 from sidedesk.brokers.alpaca.client import AlpacaClient
 from sidedesk.brokers.alpaca.parse import Malformed
-from sidedesk.brokers.base import (
+from sidedesk.brokers.common import WS_STATES, safe_emit
+from sidedesk.core.asl import ids as asl_ids
+from sidedesk.domain import (
     AccountSnapshot,
     BrokerError,
     BrokerEvent,
@@ -51,8 +53,6 @@ from sidedesk.brokers.base import (
     PositionSide,
     Side,
 )
-from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.core.asl import ids as asl_ids
 from sidedesk.net.ws import WsStatus
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import aiohttp
 
 from sidedesk.brokers.alpaca import messages as msg
 from sidedesk.brokers.alpaca.parse import Malformed, error_message
-from sidedesk.brokers.base import BrokerError
+from sidedesk.domain import BrokerError
 from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import OrderRequest, OrderType, Side, TimeInForce
+from sidedesk.domain import OrderRequest, OrderType, Side, TimeInForce
 
 ENDPOINTS: dict[str, dict[str, str]] = {
     # vault environment "demo" = Alpaca paper trading

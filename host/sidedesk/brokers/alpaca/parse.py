@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sidedesk.brokers.base import (
+from sidedesk.domain import (
     BalanceEvent,
     FillEvent,
     InstrumentRules,

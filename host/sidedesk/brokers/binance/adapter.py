@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.binance import messages as msg
+from sidedesk.brokers.binance import replies
+from sidedesk.brokers.binance.client import SENT_NS, USER_EVENTS, BinanceClient, Endpoints, endpoints_for
+from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, StreamEvent
+from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.filters import parse_exchange_info
+from sidedesk.brokers.binance.signing import KeyFormatError, make_signer
+from sidedesk.brokers.common import WS_STATES, safe_emit
+from sidedesk.core.orders import close_order, make_client_id, position_side_for
+from sidedesk.domain import (
     AccountSnapshot,
     BrokerError,
     BrokerEvent,
@@ -32,15 +41,6 @@ from sidedesk.brokers.base import (
     QuoteEvent,
     Side,
 )
-from sidedesk.brokers.binance import messages as msg
-from sidedesk.brokers.binance import replies
-from sidedesk.brokers.binance.client import SENT_NS, USER_EVENTS, BinanceClient, Endpoints, endpoints_for
-from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, StreamEvent
-from sidedesk.brokers.binance.fields import MalformedMessage
-from sidedesk.brokers.binance.filters import parse_exchange_info
-from sidedesk.brokers.binance.signing import KeyFormatError, make_signer
-from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.core.orders import close_order, make_client_id, position_side_for
 from sidedesk.net.ws import WsStatus
 
 log = logging.getLogger(__name__)

@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 import aiohttp
 
-from sidedesk.brokers.base import BrokerError
 from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance import replies
 from sidedesk.brokers.binance.errors import describe, is_clock_error
 from sidedesk.brokers.binance.events import StreamEvent, parse_stream_frame
 from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.domain import BrokerError
 from sidedesk.net.clock import ClockSync, local_ms, sync
 from sidedesk.net.ratelimit import RateLimiter
 from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sidedesk.api.errors import ErrorCode
-from sidedesk.brokers.base import BrokerError
+from sidedesk.domain import BrokerError
+from sidedesk.domain.errors import ErrorCode
 
 
 @dataclass(frozen=True, slots=True)

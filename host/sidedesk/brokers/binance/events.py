@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.binance import fields as f
+from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.domain import (
     BalanceEvent,
     BrokerEvent,
     FillEvent,
@@ -21,8 +23,6 @@ from sidedesk.brokers.base import (
     PositionEvent,
     QuoteEvent,
 )
-from sidedesk.brokers.binance import fields as f
-from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
 from sidedesk.net import jsonfast
 
 _ZERO = Decimal(0)

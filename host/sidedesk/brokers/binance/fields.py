@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sidedesk.brokers.base import OrderStatus, OrderType, PositionSide, Side, TimeInForce, WorkingType
+from sidedesk.domain import OrderStatus, OrderType, PositionSide, Side, TimeInForce, WorkingType
 
 
 class MalformedMessage(ValueError):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import InstrumentRules
 from sidedesk.brokers.binance import fields as f
 from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.domain import InstrumentRules
 from sidedesk.net.ratelimit import RateLimitInfo, parse_rate_limits
 
 

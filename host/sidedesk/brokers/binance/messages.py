@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sidedesk.brokers.base import OrderRequest, OrderType, PositionSide, TimeInForce
 from sidedesk.brokers.binance.fields import ParseError
 from sidedesk.brokers.binance.signing import ParamValue, Signer, render_value, rest_payload, ws_payload
+from sidedesk.domain import OrderRequest, OrderType, PositionSide, TimeInForce
 from sidedesk.net import jsonfast
 from sidedesk.net.ratelimit import RateLimitInfo, parse_rate_limits
 

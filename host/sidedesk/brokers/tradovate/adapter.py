@@ -20,7 +20,12 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.common import WS_STATES, safe_emit
+from sidedesk.brokers.tradovate import messages as msg
+from sidedesk.brokers.tradovate import protocol as proto
+from sidedesk.brokers.tradovate.client import Endpoints, TradovateClient, endpoints_for, wall_ms
+from sidedesk.brokers.tradovate.state import Store, product_info, rules_for
+from sidedesk.domain import (
     AccountSnapshot,
     BrokerError,
     BrokerEvent,
@@ -36,11 +41,6 @@ from sidedesk.brokers.base import (
     OrderType,
     Side,
 )
-from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.brokers.tradovate import messages as msg
-from sidedesk.brokers.tradovate import protocol as proto
-from sidedesk.brokers.tradovate.client import Endpoints, TradovateClient, endpoints_for, wall_ms
-from sidedesk.brokers.tradovate.state import Store, product_info, rules_for
 from sidedesk.net.backoff import Backoff
 from sidedesk.net.ws import WsStatus
 

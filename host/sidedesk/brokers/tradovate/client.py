@@ -25,8 +25,6 @@ from typing import Any
 
 import aiohttp
 
-from sidedesk.api.errors import ErrorCode
-from sidedesk.brokers.base import BrokerError
 from sidedesk.brokers.tradovate import protocol as proto
 from sidedesk.brokers.tradovate.messages import (
     Credentials,
@@ -36,6 +34,8 @@ from sidedesk.brokers.tradovate.messages import (
     parse_token,
     sync_body,
 )
+from sidedesk.domain import BrokerError
+from sidedesk.domain.errors import ErrorCode
 from sidedesk.logs import register_secret
 from sidedesk.net.backoff import Backoff
 from sidedesk.net.ws import AppPing, AuthFailed, NotConnected, ResilientWebSocket, WsStatus

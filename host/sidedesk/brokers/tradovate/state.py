@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.tradovate.messages import TV_TYPES
+from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate, decimal, iso_ms
+from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
     BrokerEvent,
@@ -29,8 +31,6 @@ from sidedesk.brokers.base import (
     Side,
     TimeInForce,
 )
-from sidedesk.brokers.tradovate.messages import TV_TYPES
-from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate, decimal, iso_ms
 
 ZERO = Decimal(0)
 CURRENCY = "USD"

@@ -28,7 +28,15 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.common import WS_STATES, safe_emit
+from sidedesk.brokers.volumetrica import convert, wire
+from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.auth import ENVIRONMENTS, LIVE_AUTH_URL, Credentials
+from sidedesk.brokers.volumetrica.client import VolumetricaClient
+from sidedesk.brokers.volumetrica.convert import Contract, OrderTracker, Tracked
+from sidedesk.brokers.volumetrica.ids import ClientIds
+from sidedesk.core.asl import ids as asl_ids
+from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
     BrokerError,
@@ -49,14 +57,6 @@ from sidedesk.brokers.base import (
     Side,
     TimeInForce,
 )
-from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.brokers.volumetrica import convert, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.auth import ENVIRONMENTS, LIVE_AUTH_URL, Credentials
-from sidedesk.brokers.volumetrica.client import VolumetricaClient
-from sidedesk.brokers.volumetrica.convert import Contract, OrderTracker, Tracked
-from sidedesk.brokers.volumetrica.ids import ClientIds
-from sidedesk.core.asl import ids as asl_ids
 from sidedesk.net.ws import WsStatus
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sidedesk.brokers.base import BrokerError
+from sidedesk.domain import BrokerError
 
 LIVE_AUTH_URL = "https://authdxfeed.volumetricatrading.com"
 TOKEN_PATH = "/api/v2/auth/token"  # noqa: S105 (a URL path, not a secret)

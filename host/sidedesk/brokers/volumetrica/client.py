@@ -26,7 +26,6 @@ from typing import Any
 
 import aiohttp
 
-from sidedesk.brokers.base import BrokerError
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica import wire
 from sidedesk.brokers.volumetrica.auth import (
@@ -37,6 +36,7 @@ from sidedesk.brokers.volumetrica.auth import (
     parse_grant,
     token_body,
 )
+from sidedesk.domain import BrokerError
 from sidedesk.logs import register_secret
 from sidedesk.net.backoff import Backoff
 from sidedesk.net.ws import AppPing, AuthFailed, NotConnected, ResilientWebSocket, WsStatus

@@ -18,7 +18,9 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sidedesk.brokers.base import (
+from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.wire import to_price
+from sidedesk.domain import (
     BalanceEvent,
     FillEvent,
     InstrumentRules,
@@ -29,8 +31,6 @@ from sidedesk.brokers.base import (
     PositionSide,
     Side,
 )
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.wire import to_price
 
 ZERO = Decimal(0)
 _FEED = re.compile(r"^/?([A-Za-z0-9]+)(?:[:.]([A-Za-z0-9]+))?$")

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sidedesk.brokers.base import Capabilities, OrderEvent, OrderStatus, PositionEvent
+from sidedesk.domain import Capabilities, OrderEvent, OrderStatus, PositionEvent
 
 from . import ids
 from .machine import MachineView, Phase, PositionMachine

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from sidedesk.brokers.base import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
+from sidedesk.domain import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
 
 from . import ids
 from .model import AslEvent, CancelStop, ClosePosition, Notify, Output, PlaceStop, PositionKey, Severity

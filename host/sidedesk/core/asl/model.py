@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sidedesk.brokers.base import OrderRequest, PositionSide
+from sidedesk.domain import OrderRequest, PositionSide
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sidedesk.brokers.base import Capabilities, WorkingType
+from sidedesk.domain import Capabilities, WorkingType
 
 MAX_LEVELS = 9  # one character of the client id carries the level
 

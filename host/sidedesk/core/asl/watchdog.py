@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sidedesk.brokers.base import OrderEvent, PositionEvent
+from sidedesk.domain import OrderEvent, PositionEvent
 
 from . import ids
 from .engine import AslEngine, OrphanTimer, is_working_stop
