@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from sidedesk.sim.tradovate.instruments import front_name
+from sidedesk.sim.volumetrica.instruments import front_symbol
 from tests.e2e.broker_sims import BROKERS, VAULT_ENTRIES, BrokerSims
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk, snapshot
 from tests.e2e.test_trading_support import SMALL_KDF, VAULT_PASSWORD, host_request
@@ -30,8 +32,8 @@ pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 TIMEOUT_MS = 15_000
-MES = "MESH6"  # Tradovate's default contract month in the simulator
-ES = "ESZ26"  # Volumetrica's
+MES = front_name("MES")  # the simulators list the front month on their clock (sim/cme.py)
+ES = front_symbol("ES")
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--seed", type=int, default=1, help="seed of the price process (default 1)")
     t.add_argument("--tick-ms", type=int, default=100, help="engine clock step in ms (default 100)")
     t.add_argument("--token-ttl-s", type=float, default=80 * 60, help="access token life (default 4800 s)")
-    t.add_argument("--month", default="H6", help="contract month code + year digit (default H6)")
+    t.add_argument(
+        "--month", default=None,
+        help="pin the first listed month: H, M, U or Z + year digit, e.g. H7 (default: today's front month)",
+    )  # fmt: skip
     t.add_argument("--log-level", default="WARNING", help="simulator log level on stderr (default WARNING)")
     a = sub.add_parser(
         "alpaca", help="Alpaca stocks (trading REST, trading stream, market data, control plane)"
@@ -52,7 +55,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     v.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     v.add_argument("--seed", type=int, default=1, help="seed of the price process (default 1)")
     v.add_argument("--tick-ms", type=int, default=100, help="engine clock step in ms (default 100)")
-    v.add_argument("--month", default="Z26", help="contract month code + two year digits (default Z26)")
+    v.add_argument(
+        "--month", default=None,
+        help="pin the first listed month: H, M, U or Z + 2 year digits, e.g. H27 (default: today's front)",
+    )  # fmt: skip
     v.add_argument(
         "--ping-timeout-s", type=float, default=60.0, help="drop a session without Ping (default 60)"
     )

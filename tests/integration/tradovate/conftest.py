@@ -16,9 +16,10 @@ from sidedesk.brokers.tradovate.adapter import TradovateBroker
 from sidedesk.domain import EventLog, OrderEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk.sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
+from sidedesk.sim.tradovate.instruments import front_name
 
 T = TypeVar("T")
-MES = "MESH6"
+MES = front_name("MES")  # the simulator lists the front month on its clock (sim/cme.py)
 
 
 @dataclass

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from sidedesk.sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
+from sidedesk.sim.tradovate.instruments import front_name
 from tests.integration.asl.harness import PASSWORD, SMALL_KDF, Desk, eventually
 
-MES = "MESH6"
+MES = front_name("MES")
 
 
 class SimThread:

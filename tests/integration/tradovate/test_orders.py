@@ -34,11 +34,12 @@ def positions(log: object, symbol: str = MES) -> list[PositionEvent]:
 async def test_sign_in_sync_and_instruments(sim: TradovateSim, connect: Connect) -> None:
     s = await connect()
     rules = s.broker.instruments()
-    assert set(rules) == {"ESH6", "MESH6", "NQH6", "MNQH6"}
-    assert rules["MESH6"].contract_multiplier == Decimal(5)
-    assert rules["ESH6"].contract_multiplier == Decimal(50)
-    assert rules["NQH6"].contract_multiplier == Decimal(20)
-    assert rules["MNQH6"].tick_size == Decimal("0.25")
+    month = MES[3:]  # the front month, e.g. Z6
+    assert set(rules) == {"ES" + month, MES, "NQ" + month, "MNQ" + month}
+    assert rules[MES].contract_multiplier == Decimal(5)
+    assert rules["ES" + month].contract_multiplier == Decimal(50)
+    assert rules["NQ" + month].contract_multiplier == Decimal(20)
+    assert rules["MNQ" + month].tick_size == Decimal("0.25")
     assert s.broker.tv_account_name.startswith("DEMO")
     balances = [e for e in s.log.of(BalanceEvent) if isinstance(e, BalanceEvent)]
     assert balances and balances[-1].wallet_balance == Decimal(100_000)
@@ -118,7 +119,7 @@ async def test_stop_modify_and_trigger(sim: TradovateSim, connect: Connect) -> N
     s = await connect()
     await s.broker.place(market(Side.BUY, 1, "sdm0000000000004"))
     stop = OrderRequest(
-        MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), "sda-MESH6-L0-1", stop_price=Decimal("5990.00")
+        MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), f"sda-{MES}-L0-1", stop_price=Decimal("5990.00")
     )
     ack = await s.broker.place(stop)
     await s.broker.modify(MES, ack.order_id, quantity=Decimal(1), price=Decimal("5995.00"), side=Side.SELL)
@@ -126,12 +127,12 @@ async def test_stop_modify_and_trigger(sim: TradovateSim, connect: Connect) -> N
         lambda: [o for o in s.orders(ack.order_id) if o.stop_price == Decimal("5995.00")], "moved"
     )
     rows = [o for o in await _sim_orders(sim) if str(o["id"]) == ack.order_id]
-    assert rows[0]["isAutomated"] is True and rows[0]["text"] == "sda-MESH6-L0-1"
+    assert rows[0]["isAutomated"] is True and rows[0]["text"] == f"sda-{MES}-L0-1"
     sim.set_price(MES, Decimal("5994.00"))
     done = await eventually(
         lambda: [o for o in s.orders(ack.order_id) if o.status is OrderStatus.FILLED], "stopped"
     )
-    assert done[-1].client_id == "sda-MESH6-L0-1"
+    assert done[-1].client_id == f"sda-{MES}-L0-1"
     await eventually(lambda: [p for p in positions(s.log) if p.quantity == 0], "flat after the stop")
 
 

@@ -129,7 +129,12 @@ async def test_reconnect_resyncs_what_happened_meanwhile(sim: TradovateSim, conn
     await s.broker.place(market(Side.BUY, 1, "sdm0000000000107"))
     stop = await s.broker.place(
         OrderRequest(
-            MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), "sda-MESH6-L0-2", stop_price=Decimal("5990.00")
+            MES,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal(1),
+            f"sda-{MES}-L0-2",
+            stop_price=Decimal("5990.00"),
         )
     )
     await eventually(

@@ -11,6 +11,9 @@ import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 
 from sidedesk.sim.tradovate import BUILTIN_USER, TradovateSim
+from sidedesk.sim.tradovate.instruments import front_name
+
+MES = front_name("MES")
 
 CREDS = {
     "name": BUILTIN_USER["name"],
@@ -96,13 +99,13 @@ async def test_md_socket_takes_the_md_token(sim: TradovateSim) -> None:
         await ws.recv()
         await ws.send(f"authorize\n1\n\n{tok['mdAccessToken']}")
         assert (await recv_json(ws))[0]["s"] == 200
-        await ws.send('md/subscribeQuote\n2\n\n{"symbol":"MESH6"}')
+        await ws.send(f'md/subscribeQuote\n2\n\n{{"symbol":"{MES}"}}')
         assert (await recv_json(ws))[0] == {"s": 200, "i": 2, "d": {}}
         (event,) = await recv_json(ws)
         quote = event["d"]["quotes"][0]
-        assert quote["contractId"] == sim.book.contract("MESH6").id  # type: ignore[union-attr]
+        assert quote["contractId"] == sim.book.contract(MES).id  # type: ignore[union-attr]
         assert set(quote["entries"]) == {"Bid", "Offer", "Trade"}
-        sim.set_price("MESH6", sim.engine.market("MESH6").last_price + 1)
+        sim.set_price(MES, sim.engine.market(MES).last_price + 1)
         (event,) = await recv_json(ws)
         assert event["e"] == "md"
 
@@ -125,7 +128,7 @@ async def test_control_plane_refuses_bad_input(sim: TradovateSim) -> None:
             ("/faults", {"kind": "nope"}),
             ("/faults", {"kind": "reject", "failureReason": "X"}),
             ("/price", {"symbol": "XXX", "price": "1"}),
-            ("/price", {"symbol": "MESH6", "price": "-1"}),
+            ("/price", {"symbol": MES, "price": "-1"}),
             ("/users", {"name": "demo", "password": "p", "sec": "s"}),
             ("/config", {"heartbeat_s": 0}),
             ("/penalty", {"seconds": 0}),
@@ -133,6 +136,6 @@ async def test_control_plane_refuses_bad_input(sim: TradovateSim) -> None:
             async with http.post(sim.control_url + path, json=body) as r:
                 assert r.status == 400, path
                 assert "error" in await r.json()
-        async with http.post(sim.control_url + "/price", json={"symbol": "MESH6", "price": "6001.00"}) as r:
+        async with http.post(sim.control_url + "/price", json={"symbol": MES, "price": "6001.00"}) as r:
             assert (await r.json())["last"] == "6001.00"
     assert not sim.faults.active

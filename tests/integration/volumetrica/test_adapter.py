@@ -22,9 +22,11 @@ from sidedesk.domain import (
     Side,
 )
 from sidedesk.sim.volumetrica import VolumetricaSim
+from sidedesk.sim.volumetrica.instruments import front_symbol, looked_up
 from tests.integration.volumetrica.conftest import Connect, until
 
-ES = "ESZ26"
+ES = front_symbol("ES")  # the simulator lists the front month on its clock (sim/cme.py)
+MONTH = ES[2:]  # e.g. Z26
 
 
 async def price(sim: VolumetricaSim, symbol: str, value: str) -> None:
@@ -35,9 +37,11 @@ async def test_login_snapshot_and_contracts(sim: VolumetricaSim, connect: Connec
     await price(sim, ES, "6000")
     b, _ = await connect()
     rules = b.instruments()
-    assert set(rules) == {"ESZ26", "MESZ26", "NQZ26", "MNQZ26"}
+    # SymbolLookup: the front month, plus the next one in the eight days before the front expires
+    assert set(rules) == {c.symbol for c in looked_up(sim.contracts, sim.now_ms())}
+    assert {ES, "MES" + MONTH, "NQ" + MONTH, "MNQ" + MONTH} <= set(rules)
     assert rules[ES].tick_size == D("0.25") and rules[ES].contract_multiplier == 50
-    assert rules["MESZ26"].contract_multiplier == 5
+    assert rules["MES" + MONTH].contract_multiplier == 5
     assert b.acc_number == 123456
     snap = await b.snapshot()
     assert snap.positions == () and snap.open_orders == ()
@@ -82,7 +86,7 @@ async def test_place_fill_position_modify_cancel(sim: VolumetricaSim, connect: C
             Side.SELL,
             OrderType.STOP_MARKET,
             D(2),
-            "sda-ESZ26-L0-1",
+            f"sda-{ES}-L0-1",
             stop_price=D("5990"),
             reduce_only=True,
         )
@@ -113,14 +117,14 @@ async def test_rejects_are_clear(sim: VolumetricaSim, connect: Connect) -> None:
                 Side.SELL,
                 OrderType.STOP_MARKET,
                 D(1),
-                "sda-ESZ26-L0-2",
+                f"sda-{ES}-L0-2",
                 stop_price=D(5900),
                 reduce_only=True,
             )
         )
     assert exc.value.code == "rejected" and "nothing to reduce" in exc.value.message
     with pytest.raises(BrokerError):
-        await b.place(OrderRequest("CLZ26", Side.BUY, OrderType.MARKET, D(1), "sdmbad0003"))
+        await b.place(OrderRequest("CL" + MONTH, Side.BUY, OrderType.MARKET, D(1), "sdmbad0003"))
 
 
 async def test_wrong_password_is_auth(sim: VolumetricaSim, connect: Connect) -> None:

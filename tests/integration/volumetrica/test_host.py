@@ -16,12 +16,13 @@ from typing import Any, TypeVar
 import pytest
 
 from sidedesk.sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
+from sidedesk.sim.volumetrica.instruments import front_symbol
 from tests.hostproc import TopicHost
 from tests.integration.volumetrica.conftest import calm
 
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple 9"
-ES = "ESZ26"
+ES = front_symbol("ES")
 
 
 class SimThread:

@@ -36,7 +36,6 @@ def test_numbers_as_floats_or_strings() -> None:
         ({"type": "trailing_stop"}, "exactly one"),
         ({"type": "trailing_stop", "trail_price": "1", "trail_percent": "1"}, "exactly one"),
         ({"type": "trailing_stop", "trail_percent": "1", "time_in_force": "ioc"}, "day or gtc"),
-        ({"type": "limit", "limit_price": "189.001"}, "sub-penny"),
         ({"time_in_force": "opg"}, "not supported"),
         ({"extended_hours": True}, "extended hours"),
         ({"order_class": "bracket"}, "simple only"),

@@ -1,7 +1,10 @@
 """Parse and check `POST /v2/orders` and `PATCH /v2/orders/{id}` bodies (brokers.md §3.4). Pure.
 
 Numbers may come as JSON strings or numbers (alpaca-py sends floats for qty and prices); they
-become `Decimal` through `str()`, so 0.1 stays 0.1. Every problem is an `AlpacaError` (422).
+become `Decimal` through `str()`, so 0.1 stays 0.1. Every problem is an `AlpacaError`: a body
+that is not a JSON object, or a field of the wrong JSON type, is 400 / 40010000 ("request body
+format is invalid"); a sub-penny price is 422 / 42210000; any other refused value is 422 /
+40010001 (errors.py has the sources).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sidedesk.sim.alpaca.errors import invalid
+from sidedesk.sim.alpaca.errors import invalid, malformed, unprocessable
 
 SIDES = ("buy", "sell")
 TYPES = ("market", "limit", "stop", "stop_limit", "trailing_stop")
@@ -18,6 +21,7 @@ TIFS = ("day", "gtc", "opg", "cls", "ioc", "fok")
 INTENTS = ("buy_to_open", "buy_to_close", "sell_to_open", "sell_to_close")
 MAX_CLIENT_ID = 128
 QTY_DECIMALS = 9
+SUB_PENNY = "sub-penny increment does not fulfill minimum pricing criteria"  # Alpaca's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,7 @@ def decimal_field(body: dict[str, Any], name: str) -> Decimal | None:
     if v is None or v == "":
         return None
     if isinstance(v, bool) or not isinstance(v, str | int | float):
-        raise invalid(f"{name} must be a number")
+        raise malformed()  # a JSON type the decoder cannot read as a number
     try:
         d = Decimal(str(v))
     except InvalidOperation:
@@ -81,7 +85,7 @@ def check_price(name: str, price: Decimal | None) -> None:
         return
     allowed = 2 if price >= 1 else 4
     if _decimals(price) > allowed:
-        raise invalid(f"sub-penny increment does not fulfill minimum pricing criteria ({name})")
+        raise unprocessable(f"invalid {name} {price.normalize():f}. {SUB_PENNY}")
 
 
 def _choice(body: dict[str, Any], name: str, options: tuple[str, ...], default: str | None = None) -> str:
@@ -95,14 +99,16 @@ def _client_id(body: dict[str, Any]) -> str | None:
     cid = body.get("client_order_id")
     if cid is None or cid == "":
         return None
-    if not isinstance(cid, str) or len(cid) > MAX_CLIENT_ID:
+    if not isinstance(cid, str):
+        raise malformed()
+    if len(cid) > MAX_CLIENT_ID:
         raise invalid(f"client_order_id must be a string of at most {MAX_CLIENT_ID} characters")
     return cid
 
 
 def parse_order(body: Any) -> OrderInput:
     if not isinstance(body, dict):
-        raise invalid("request body must be a JSON object")
+        raise malformed()
     symbol = body.get("symbol")
     if not isinstance(symbol, str) or not symbol:
         raise invalid("symbol is required")
@@ -126,7 +132,7 @@ def parse_order(body: Any) -> OrderInput:
     trail_percent = decimal_field(body, "trail_percent")
     ext = body.get("extended_hours", False)
     if not isinstance(ext, bool):
-        raise invalid("extended_hours must be a boolean")
+        raise malformed()
     intent = body.get("position_intent")
     if intent is not None and intent not in INTENTS:
         raise invalid("invalid position_intent")
@@ -173,7 +179,7 @@ def parse_order(body: Any) -> OrderInput:
 
 def parse_replace(body: Any) -> ReplaceInput:
     if not isinstance(body, dict):
-        raise invalid("request body must be a JSON object")
+        raise malformed()
     qty = decimal_field(body, "qty")
     if qty is not None and _decimals(qty) > QTY_DECIMALS:
         raise invalid(f"qty must have at most {QTY_DECIMALS} decimal places")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from sidedesk.sim.alpaca import wire
-from sidedesk.sim.alpaca.errors import RATE_LIMITED, AlpacaError, invalid, not_found, unauthorized
+from sidedesk.sim.alpaca.errors import RATE_LIMITED, AlpacaError, invalid, malformed, not_found, unauthorized
 from sidedesk.sim.alpaca.orders_in import decimal_field, parse_order, parse_replace
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ async def _body(request: web.Request) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        raise invalid("request body format is invalid") from None
+        raise malformed() from None
 
 
 async def get_account(sim: AlpacaSim, request: web.Request, account: str) -> Any:
@@ -96,8 +97,20 @@ async def get_orders(sim: AlpacaSim, request: web.Request, account: str) -> Any:
     return [wire.order(o) for o in rows[:limit]]
 
 
+def _order_id(request: web.Request) -> str:
+    """The `{order_id}` path segment; one that is not an order id (a UUID) is 422 / 40010001, not
+    404 (alpacahq/Alpaca-API#135, where Alpaca answered `{"code":40010001,"message":"order_id is
+    missing"}`)."""
+    oid = request.match_info["order_id"]
+    try:
+        uuid.UUID(oid)
+    except ValueError:
+        raise invalid("order_id is missing") from None
+    return oid
+
+
 async def get_order(sim: AlpacaSim, request: web.Request, account: str) -> Any:
-    return wire.order(sim.book.find(account, request.match_info["order_id"]))
+    return wire.order(sim.book.find(account, _order_id(request)))
 
 
 async def get_by_client_id(sim: AlpacaSim, request: web.Request, account: str) -> Any:
@@ -109,13 +122,13 @@ async def get_by_client_id(sim: AlpacaSim, request: web.Request, account: str) -
 
 async def patch_order(sim: AlpacaSim, request: web.Request, account: str) -> Any:
     req = parse_replace(await _body(request))
-    new = sim.book.replace(account, request.match_info["order_id"], req, sim.now_ms())
+    new = sim.book.replace(account, _order_id(request), req, sim.now_ms())
     sim.publish()
     return wire.order(new)
 
 
 async def delete_order(sim: AlpacaSim, request: web.Request, account: str) -> Any:
-    sim.book.cancel(account, request.match_info["order_id"], sim.now_ms())
+    sim.book.cancel(account, _order_id(request), sim.now_ms())
     sim.publish()
     return web.Response(status=204)
 

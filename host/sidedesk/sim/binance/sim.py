@@ -7,6 +7,11 @@ One port serves REST (`/fapi/...`), the WS API (`/ws-fapi/v1`), every stream rou
 plane (`/_sim/...`). A clock task advances the engine every `tick_ms` and fans its events out to the
 stream connections in the documented order (binance.md §4.8): TRADE_LITE before its ORDER_TRADE_UPDATE,
 ACCOUNT_UPDATE after the fills, ALGO_UPDATE around the triggered order's own updates.
+
+Market streams: `@bookTicker`, `@aggTrade` and `@trade` as the engine's prices and trades happen;
+`@markPrice` every 3 s (1 s with `@1s`); `@ticker`/`@miniTicker` every 2 s, `!ticker@arr`/`!miniTicker@arr`
+every 1 s with the symbols whose statistics changed; `@kline_<interval>` every 250 ms when the kline
+changed, and its final update (`x` true) once it has closed (marketdata.py folds the trades).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from sidedesk.sim.binance.exchange import Exchange
 from sidedesk.sim.binance.faults import Faults
 from sidedesk.sim.binance.limits import LimitConfig, RateLimiter
 from sidedesk.sim.binance.listenkeys import TTL_MS, ListenKeys
+from sidedesk.sim.binance.marketdata import MarketData
+from sidedesk.sim.binance.streams import StreamName
 from sidedesk.sim.binance.streamsrv import StreamConn
 from sidedesk.sim.engine import (
     AccountUpdate,
@@ -58,6 +65,9 @@ class SimConfig:
     max_connection_age_s: float = 24 * 3600.0
     max_inbound_per_s: int = 10
     listen_key_ttl_ms: int = TTL_MS
+    ticker_ms: int = 2000  # `<symbol>@ticker`, `<symbol>@miniTicker` (docs: update speed 2000 ms)
+    all_tickers_ms: int = 1000  # `!ticker@arr`, `!miniTicker@arr` (docs: 1000 ms)
+    kline_ms: int = 250  # `@kline_<interval>` (docs: 250 ms)
 
 
 def _wall_ms() -> int:
@@ -86,6 +96,9 @@ class BinanceSim:
         self.skew_ms = 0
         self.run_clock = run_clock
         self.engine = Engine(list(instruments) if instruments else default_instruments(), seed, self._clock())
+        self.market_data = MarketData(
+            {s: self.engine.market(s).last_price for s in self.engine.instruments}, self._clock()
+        )
         self.limiter = RateLimiter(limits)
         self.listen_keys = ListenKeys(random.Random(seed * 31 + 7), self.config.listen_key_ttl_ms)
         self.faults = Faults()
@@ -218,12 +231,14 @@ class BinanceSim:
         for key, _account in self.listen_keys.due(now):
             self._listen_key_expired(key, now)
         self._mark_prices(now)
+        self._statistics(now)
 
     # ---- fan-out ---------------------------------------------------------------------------------
     def publish(self, events: list[EngineEvent]) -> None:
         """Turn engine events into Binance frames and queue them on the subscribed connections."""
         now = self.now_ms()
         per_account: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        moved: set[str] = set()
         for ev in events:
             if isinstance(ev, OrderUpdate):
                 inst = self.engine.instrument(ev.order.symbol)
@@ -248,9 +263,16 @@ class BinanceSim:
             elif isinstance(ev, BookTickerUpdate):
                 inst = self.engine.instrument(ev.symbol)
                 self._market("bookTicker", ev.symbol, wire.book_ticker(ev, inst, max(now, ev.time_ms)))
+                moved.add(ev.symbol)
             elif isinstance(ev, AggTrade):
                 inst = self.engine.instrument(ev.symbol)
+                self.market_data.symbols[ev.symbol].trade(
+                    ev.price, ev.qty, ev.first_trade_id, ev.buyer_is_maker, ev.time_ms
+                )
                 self._market("aggTrade", ev.symbol, wire.agg_trade(ev, inst, max(now, ev.time_ms)))
+                self._market("trade", ev.symbol, wire.trade(ev, inst, max(now, ev.time_ms)))
+        for symbol in moved:  # a price jump without a trade still moves tickers and klines
+            self.market_data.symbols[symbol].price(self.engine.market(symbol).last_price, now)
         for account, items in per_account.items():
             self._deliver_user(account, items, now)
 
@@ -306,3 +328,51 @@ class BinanceSim:
                         for sym, inst in self.engine.instruments.items()
                     ]
                     conn.push(s.name, rows)
+
+    def _statistics(self, now: int) -> None:
+        """Tickers and klines, on their cadences (SimConfig), for the connections that asked."""
+        self.market_data.roll(now)
+        for conn in self.streams:
+            for s in conn.subs.live_streams():
+                if s.kind in ("ticker", "miniTicker"):
+                    self._ticker(conn, s, now)
+                elif s.kind == "kline":
+                    self._kline(conn, s, now)
+
+    def _ticker(self, conn: StreamConn, s: StreamName, now: int) -> None:
+        every = self.config.ticker_ms if s.symbol is not None else self.config.all_tickers_ms
+        state = conn.stream_state.setdefault(s.name, {})
+        if state.get("bucket") == now // every:
+            return
+        state["bucket"] = now // every
+        build = wire.ticker_24h if s.kind == "ticker" else wire.mini_ticker
+        if s.symbol is not None:
+            stats = self.market_data.symbols[s.symbol].rolling(now)
+            conn.push(s.name, build(stats, self.engine.instrument(s.symbol), now))
+            return
+        rows = []  # all-market arrays carry only the tickers that changed (docs)
+        for symbol, market in self.market_data.symbols.items():
+            stats = market.rolling(now)
+            if state.get(symbol) != stats.version:
+                state[symbol] = stats.version
+                rows.append(build(stats, self.engine.instrument(symbol), now))
+        if rows:
+            conn.push(s.name, rows)
+
+    def _kline(self, conn: StreamConn, s: StreamName, now: int) -> None:
+        assert s.symbol is not None
+        state = conn.stream_state.setdefault(s.name, {})
+        if state.get("bucket") == now // self.config.kline_ms:
+            return
+        state["bucket"] = now // self.config.kline_ms
+        market = self.market_data.symbols[s.symbol]
+        inst = self.engine.instrument(s.symbol)
+        current = market.klines[s.interval]
+        sent = state.get("open")
+        if sent is not None and sent < current.open_ms:
+            last = market.closed.get(s.interval)
+            if last is not None and last.open_ms >= sent:  # its final update, `x` true
+                conn.push(s.name, wire.kline(last, s.symbol, s.interval, inst, now, closed=True))
+        if (current.open_ms, current.version) != (sent, state.get("version")):
+            conn.push(s.name, wire.kline(current, s.symbol, s.interval, inst, now, closed=False))
+            state["open"], state["version"] = current.open_ms, current.version

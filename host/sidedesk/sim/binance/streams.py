@@ -1,8 +1,10 @@
 """Stream routing and subscription state (binance.md §5.1, §4.2). Pure.
 
-Since 2026-04-23 Binance serves `@markPrice`/`@aggTrade` only on `/market`, `@bookTicker` on `/public`
-and user data only on `/private`. The unrouted legacy `/ws` and `/stream` behave as `/public`. A
-subscription to a stream of the wrong route is acknowledged and then silent, like on Binance.
+Since 2026-04-23 Binance serves `@markPrice`/`@aggTrade`/`@ticker`/`@miniTicker`/`@kline_<i>` only on
+`/market`, `@bookTicker` (and the undocumented `@trade`) on `/public` and user data only on `/private`.
+The unrouted legacy `/ws` and `/stream` behave as `/public`. A subscription to a stream of the wrong
+route, of an unknown symbol or of a name Binance does not have (e.g. `btcusdt@kline_7m`) is
+acknowledged and then silent, like on Binance (binance.md §5.1).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Literal
+
+from sidedesk.sim.binance.marketdata import INTERVALS
 
 Route = Literal["public", "market", "private", "legacy"]
 
@@ -26,8 +30,9 @@ MARKET_KINDS = frozenset(
         "compositeIndex",
     }
 )
-# Kinds the simulator actually produces; others are acknowledged but never emit (see README limits).
-PRODUCED = frozenset({"bookTicker", "aggTrade", "markPrice"})
+# Kinds the simulator produces (`produced` checks the rest of the name); others are acknowledged but
+# never emit (see README limits).
+PRODUCED = frozenset({"bookTicker", "aggTrade", "markPrice", "trade", "ticker", "miniTicker", "kline"})
 
 _STREAM_RE = re.compile(
     r"^(?P<symbol>[a-z0-9]+)@(?P<kind>[A-Za-z]+)(?P<rest>(_[0-9a-zA-Z]+)?(@[0-9a-zA-Z]+)*)$"
@@ -42,6 +47,12 @@ class StreamName:
     kind: str  # bookTicker / aggTrade / markPrice / depth / ...
     symbol: str | None  # upper-case symbol, or None for `!…` all-market streams
     every_ms: int = 0  # markPrice cadence: 3000 or 1000
+    rest: str = ""  # what follows the kind: "_1m" for a kline, "@1s", "@arr", ...
+
+    @property
+    def interval(self) -> str:
+        """The kline interval (`btcusdt@kline_5m` -> "5m"), "" for other kinds."""
+        return self.rest[1:] if self.kind == "kline" and self.rest.startswith("_") else ""
 
     @property
     def route(self) -> Route:
@@ -55,13 +66,27 @@ def parse_stream(name: str) -> StreamName | None:
         kind = m.group("kind")
         rest = m.group("rest") or ""
         every = (1000 if rest == "@1s" else 3000) if kind == "markPrice" else 0
-        return StreamName(name, kind, m.group("symbol").upper(), every)
+        return StreamName(name, kind, m.group("symbol").upper(), every, rest)
     m = _ALL_RE.match(name)
     if m:
         kind = m.group("kind")
         every = (1000 if name.endswith("@1s") else 3000) if kind == "markPrice" else 0
-        return StreamName(name, kind, None, every)
+        return StreamName(name, kind, None, every, name[len(kind) + 1 :])
     return None
+
+
+def produced(stream: StreamName) -> bool:
+    """Does the simulator produce this stream (kind and the rest of its name)?"""
+    kind, rest = stream.kind, stream.rest
+    if kind not in PRODUCED:
+        return False
+    if kind == "trade":
+        return stream.symbol is not None and rest == ""
+    if kind in ("ticker", "miniTicker"):  # `<symbol>@ticker` or `!ticker@arr`
+        return rest == "" if stream.symbol is not None else rest == "@arr"
+    if kind == "kline":
+        return stream.symbol is not None and stream.interval in INTERVALS
+    return True
 
 
 def delivers(route: Route, stream: StreamName) -> bool:
@@ -80,6 +105,8 @@ class Subscriptions:
     route: Route
     combined: bool
     streams: list[str] = field(default_factory=list)
+    # symbols the exchange lists (None: do not check); a stream of another symbol stays silent
+    known_symbols: frozenset[str] | None = None
     # listenKey -> allowed event types (None = every event, incl. listenKeyExpired)
     listen_keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
 
@@ -98,9 +125,13 @@ class Subscriptions:
                 continue
             if n not in self.streams:
                 self.streams.append(n)
-            if parsed is None or not delivers(self.route, parsed) or parsed.kind not in PRODUCED:
+            if parsed is None or not self._live(parsed):
                 silent.append(n)
         return silent
+
+    def _live(self, p: StreamName) -> bool:
+        known = self.known_symbols is None or p.symbol is None or p.symbol in self.known_symbols
+        return known and delivers(self.route, p) and produced(p)
 
     def unsubscribe(self, names: list[str]) -> None:
         for n in names:
@@ -112,7 +143,7 @@ class Subscriptions:
         out = []
         for n in self.streams:
             p = parse_stream(n)
-            if p is not None and delivers(self.route, p) and p.kind in PRODUCED:
+            if p is not None and self._live(p):
                 out.append(p)
         return out
 

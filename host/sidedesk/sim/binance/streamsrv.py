@@ -32,6 +32,7 @@ class StreamConn(Conn):
         super().__init__(sim, ws, request, subs.route)
         self.subs = subs
         self.mark_buckets: dict[str, int] = {}  # stream name -> last cadence bucket sent
+        self.stream_state: dict[str, dict[str, Any]] = {}  # tickers, klines: what was sent when
         self._inbound: list[float] = []
 
     def push(self, stream: str, payload: Any) -> None:
@@ -57,7 +58,7 @@ def _warn_silent(route: Route, names: list[str]) -> None:
 
 async def handle(sim: BinanceSim, request: web.Request, route: Route, combined: bool) -> web.StreamResponse:
     tail = request.match_info.get("tail", "")
-    subs = Subscriptions(route=route, combined=combined)
+    subs = Subscriptions(route=route, combined=combined, known_symbols=frozenset(sim.engine.instruments))
     initial: list[str] = []
     if combined:
         initial = [s for s in request.query.get("streams", "").split("/") if s]
@@ -143,6 +144,9 @@ def _control(conn: StreamConn, text: str) -> None:
                 _warn_silent(conn.subs.route, [s for s in silent if LISTEN_KEY_RE.match(s)])
         else:
             conn.subs.unsubscribe(params)
+            for p in params:  # a later SUBSCRIBE starts afresh
+                conn.stream_state.pop(p, None)
+                conn.mark_buckets.pop(p, None)
         _reply(conn, {"result": None, "id": req_id})
     elif method == "LIST_SUBSCRIPTIONS":
         _reply(conn, {"result": list(conn.subs.streams), "id": req_id})

@@ -1,4 +1,5 @@
-"""Engine values → Binance JSON (binance.md §2.5, §4.3–4.6, §5.2–5.4, §7.1). Pure.
+"""Engine values → Binance JSON (binance.md §2.5, §4.3–4.6, §5.2–5.4, §7.1; market streams per the
+docs pages named in marketdata.py). Pure.
 
 Numbers travel as strings at the symbol's precision, as Binance prints them.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from sidedesk.sim.binance.marketdata import Candle, Rolling
 from sidedesk.sim.engine import (
     AccountSummary,
     AccountUpdate,
@@ -343,6 +345,97 @@ def agg_trade(t: AggTrade, inst: Instrument, event_ms: int) -> dict[str, Any]:
         "l": t.last_trade_id,
         "T": t.time_ms,
         "m": t.buyer_is_maker,
+    }
+
+
+def trade(t: AggTrade, inst: Instrument, event_ms: int) -> dict[str, Any]:
+    """`<symbol>@trade`: not in the USDⓈ-M docs but served (on `/public`, binance.md §5.1); the frame
+    as observed (JKorf/Binance.Net#1218, ccxt/ccxt#20137). Each engine trade is one trade id."""
+    return {
+        "e": "trade",
+        "E": event_ms,
+        "T": t.time_ms,
+        "s": t.symbol,
+        "t": t.first_trade_id,
+        "p": px(inst, t.price),
+        "q": qty(inst, t.qty),
+        "X": "MARKET",
+        "m": t.buyer_is_maker,
+    }
+
+
+def _fixed(value: Decimal, dp: int) -> str:
+    return fmt(value, dp, dp)
+
+
+def ticker_24h(r: Rolling, inst: Instrument, event_ms: int) -> dict[str, Any]:
+    """`<symbol>@ticker` / `!ticker@arr` (`24hrTicker`); the percentage has 3 decimals as in the
+    REST `/fapi/v1/ticker/24hr` example ("-95.960")."""
+    pp = inst.price_precision
+    return {
+        "e": "24hrTicker",
+        "E": event_ms,
+        "s": r.symbol,
+        "p": _fixed(r.change, pp),
+        "P": _fixed(r.change_percent, 3),
+        "w": _fixed(r.weighted_avg, pp),
+        "c": px(inst, r.last),
+        "Q": qty(inst, r.last_qty),
+        "o": px(inst, r.open),
+        "h": px(inst, r.high),
+        "l": px(inst, r.low),
+        "v": qty(inst, r.volume),
+        "q": _fixed(r.quote_volume, 2),
+        "O": r.open_ms,
+        "C": r.close_ms,
+        "F": r.first_id,
+        "L": r.last_id,
+        "n": r.count,
+    }
+
+
+def mini_ticker(r: Rolling, inst: Instrument, event_ms: int) -> dict[str, Any]:
+    """`<symbol>@miniTicker` / `!miniTicker@arr` (`24hrMiniTicker`)."""
+    return {
+        "e": "24hrMiniTicker",
+        "E": event_ms,
+        "s": r.symbol,
+        "c": px(inst, r.last),
+        "o": px(inst, r.open),
+        "h": px(inst, r.high),
+        "l": px(inst, r.low),
+        "v": qty(inst, r.volume),
+        "q": _fixed(r.quote_volume, 2),
+    }
+
+
+def kline(
+    c: Candle, symbol: str, interval: str, inst: Instrument, event_ms: int, closed: bool
+) -> dict[str, Any]:
+    """`<symbol>@kline_<interval>`; `x` is true on the kline's final update."""
+    return {
+        "e": "kline",
+        "E": event_ms,
+        "s": symbol,
+        "k": {
+            "t": c.open_ms,
+            "T": c.close_ms,
+            "s": symbol,
+            "i": interval,
+            "f": c.first_id,
+            "L": c.last_id,
+            "o": px(inst, c.open),
+            "c": px(inst, c.close),
+            "h": px(inst, c.high),
+            "l": px(inst, c.low),
+            "v": qty(inst, c.volume),
+            "n": c.count,
+            "x": closed,
+            "q": _fixed(c.quote_volume, 4),
+            "V": qty(inst, c.taker_buy_volume),
+            "Q": _fixed(c.taker_buy_quote, 4),
+            "B": "0",
+        },
     }
 
 

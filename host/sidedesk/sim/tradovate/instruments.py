@@ -1,8 +1,9 @@
-"""CME equity-index futures for the Tradovate simulator: products, one contract each, and the
-engine `Instrument` that trades it (brokers.md §1.6).
+"""CME equity-index futures for the Tradovate simulator: products, their listed contracts, and the
+engine `Instrument` that trades each (brokers.md §1.6).
 
-Contract names are root + month code + one-digit year (`MESH6`). The simulator lists one contract
-per product (the front month it was started with); `valuePerPoint` is the engine's
+Contract names are root + month code + one-digit year (`MESZ6`). The simulator lists two contracts
+per product, the front month and the next quarter on its clock when it starts (`sim.cme`: expiry
+09:30 ET on the third Friday; `contractMaturity.isFront` marks the front); `valuePerPoint` is the engine's
 `contract_multiplier`, so fills, positions and P&L are in US dollars per the CME contract specs
 (ES 50, MES 5, NQ 20, MNQ 2 dollars per index point, tick 0.25). Commissions are not modelled
 (maker and taker fees are zero).
@@ -13,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sidedesk.sim import cme
 from sidedesk.sim.engine import Instrument
 from sidedesk.sim.engine.instruments import futures_instrument
 
-DEFAULT_MONTH = "H6"  # March 2026: any code works; it only names the contracts
-_MONTH_CODES = "FGHJKMNQUVXZ"
+LISTED_MONTHS = 2  # the front month and the next quarter
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Contract:
     name: str
     maturity_id: int
     product: Product
+    month: cme.ContractMonth
+    is_front: bool
 
     def product_json(self) -> dict[str, object]:
         p = self.product
@@ -64,11 +67,15 @@ class Contract:
         return {"id": self.id, "name": self.name, "contractMaturityId": self.maturity_id}
 
     def maturity_json(self) -> dict[str, object]:
+        # partner docs (contractMaturity/item): expirationMonth is an integer >= 1401, read here as
+        # YYYYMM; expirationDate is the last trading moment (date-time)
         return {
             "id": self.maturity_id,
             "productId": self.product.product_id,
-            "expirationMonth": _MONTH_CODES.index(self.name[-2]) + 1,
-            "isFront": True,
+            "expirationMonth": self.month.year * 100 + self.month.month,
+            "expirationDate": self.month.expiry.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "isFront": self.is_front,
+            "archived": False,
         }
 
 
@@ -84,14 +91,32 @@ PRODUCTS: tuple[Product, ...] = (
 )
 
 
-def contracts(month: str = DEFAULT_MONTH) -> tuple[Contract, ...]:
-    """One contract per product for `month` (a month code and a year digit, e.g. "H6")."""
-    if len(month) != 2 or month[0] not in _MONTH_CODES or not month[1].isdigit():
-        raise ValueError(f"month must be a month code and a year digit, e.g. H6, got {month!r}")
+def contracts(month: str | None = None, now_ms: int | None = None) -> tuple[Contract, ...]:
+    """The listed contracts at `now_ms` (default: the wall clock), front month first: every product
+    in the front month, then every product in the next quarter. `month` (a quarterly code and a
+    year digit, e.g. "H7") pins the first listed month instead of the clock's front month."""
+    now = now_ms if now_ms is not None else cme.wall_ms()
+    if month is not None and len(month) != 2:
+        raise ValueError(f"month must be a month code and one year digit, e.g. Z6, got {month!r}")
+    first = cme.parse_month(month, now) if month is not None else None
+    months = cme.listed(now, LISTED_MONTHS, first)
     return tuple(
-        Contract(id=2_100_000 + i * 7 + 1, name=p.root + month, maturity_id=50_000 + i, product=p)
+        Contract(
+            id=2_000_000 + m.serial * 100 + i * 7 + 1,  # stable per contract, whatever the clock
+            name=p.root + m.short,
+            maturity_id=50_000 + m.serial * 10 + i,
+            product=p,
+            month=m,
+            is_front=k == 0,
+        )
+        for k, m in enumerate(months)
         for i, p in enumerate(PRODUCTS)
     )
+
+
+def front_name(root: str, now_ms: int | None = None) -> str:
+    """The front-month contract name of `root` at `now_ms` (default: the wall clock), e.g. MESZ6."""
+    return root + cme.front(now_ms if now_ms is not None else cme.wall_ms()).short
 
 
 def engine_instrument(c: Contract) -> Instrument:

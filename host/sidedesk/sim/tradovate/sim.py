@@ -34,7 +34,7 @@ from sidedesk.sim.tradovate.auth import TOKEN_TTL_MS, Auth, Session, User, iso
 from sidedesk.sim.tradovate.book import Book
 from sidedesk.sim.tradovate.exchange import Exchange
 from sidedesk.sim.tradovate.faults import Faults
-from sidedesk.sim.tradovate.instruments import DEFAULT_MONTH, Contract, contracts, engine_instrument
+from sidedesk.sim.tradovate.instruments import Contract, contracts, engine_instrument
 
 log = logging.getLogger("sidedesk.sim.tradovate")
 
@@ -55,7 +55,9 @@ class SimConfig:
     # The real timeout is undocumented (brokers.md §5 q1); the official clients send `[]` every 2.5 s.
     client_timeout_s: float = 10.0
     token_ttl_ms: int = TOKEN_TTL_MS
-    month: str = DEFAULT_MONTH
+    # None: the front month and the next quarter on the simulator's clock at start (`sim.cme`);
+    # "H7" pins the first listed month
+    month: str | None = None
     balance: Decimal = DEFAULT_BALANCE
 
 
@@ -111,7 +113,7 @@ class TradovateSim:
         self.seed = seed
         self.config = config or SimConfig()
         self._clock = clock or _wall_ms
-        self.contracts: tuple[Contract, ...] = contracts(self.config.month)
+        self.contracts: tuple[Contract, ...] = contracts(self.config.month, self._clock())
         self.engine = Engine([engine_instrument(c) for c in self.contracts], seed, self._clock())
         self.book = Book(self.engine, self.contracts, self.now_ms)
         self.auth = Auth(self.config.token_ttl_ms)

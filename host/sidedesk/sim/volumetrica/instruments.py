@@ -4,6 +4,11 @@ contract ids, tick size and tick value, and the engine `Instrument` that trades 
 The engine symbol is the feed symbol without slash and exchange (`ESZ26`), which is also the
 symbol the adapter shows. Value per point = tick value / tick size (ES 50, MES 5, NQ 20, MNQ 2
 dollars). Commissions are not modelled.
+
+Two months are listed per product, the front month and the next quarter on the simulator's clock
+when it starts (`sim.cme`: expiry 09:30 ET on the third Friday). Both answer `ContractReq`;
+`SymbolLookup` returns the front month, and the next one too within the eight days before the
+front expires (brokers.md §2: "the front month (and the next one if expiry is close)").
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sidedesk.sim import cme
 from sidedesk.sim.engine import Instrument
 from sidedesk.sim.engine.instruments import futures_instrument
 
-DEFAULT_MONTH = "Z26"
-_MONTHS = "FGHJKMNQUVXZ"
+LISTED_MONTHS = 2  # the front month and the next quarter
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class SimContract:
     tick_size: Decimal
     tick_value: Decimal
     initial_price: Decimal
+    month: cme.ContractMonth
+    symbol_id: int  # one per product (root), shared by its months
 
     @property
     def value_per_point(self) -> Decimal:
@@ -42,26 +49,44 @@ _PRODUCTS = (
 )
 
 
-def contracts(month: str = DEFAULT_MONTH) -> tuple[SimContract, ...]:
-    """One contract per product for `month` (month code + two-digit year, e.g. Z26)."""
-    if len(month) != 3 or month[0] not in _MONTHS or not month[1:].isdigit():
+def contracts(month: str | None = None, now_ms: int | None = None) -> tuple[SimContract, ...]:
+    """The listed contracts at `now_ms` (default: the wall clock), front month first: every product
+    in the front month, then every product in the next quarter. `month` (a quarterly code and two
+    year digits, e.g. "H27") pins the first listed month instead of the clock's front month."""
+    now = now_ms if now_ms is not None else cme.wall_ms()
+    if month is not None and len(month) != 3:
         raise ValueError(f"month must be a month code and two year digits, e.g. Z26, got {month!r}")
+    first = cme.parse_month(month, now) if month is not None else None
     out = []
-    for i, (root, desc, tick, value, price) in enumerate(_PRODUCTS):
-        symbol = root + month
-        out.append(
-            SimContract(
-                4242 + i * 101,
-                root,
-                symbol,
-                f"/{symbol}:XCME",
-                desc,
-                Decimal(tick),
-                Decimal(value),
-                Decimal(price),
+    for m in cme.listed(now, LISTED_MONTHS, first):
+        for i, (root, desc, tick, value, price) in enumerate(_PRODUCTS):
+            symbol = root + m.long
+            out.append(
+                SimContract(
+                    m.serial * 10_000 + 4242 + i * 101,  # stable per contract, whatever the clock
+                    root,
+                    symbol,
+                    f"/{symbol}:XCME",
+                    desc,
+                    Decimal(tick),
+                    Decimal(value),
+                    Decimal(price),
+                    m,
+                    42 + i,
+                )
             )
-        )
     return tuple(out)
+
+
+def looked_up(listed: tuple[SimContract, ...], now_ms: int) -> list[SimContract]:
+    """What `SymbolLookup` shows: the first listed month, plus the next within the roll window."""
+    first = min(c.month for c in listed)
+    return [c for c in listed if c.month == first or cme.rolling(first, now_ms)]
+
+
+def front_symbol(root: str, now_ms: int | None = None) -> str:
+    """The front-month symbol of `root` at `now_ms` (default: the wall clock), e.g. ESZ26."""
+    return root + cme.front(now_ms if now_ms is not None else cme.wall_ms()).long
 
 
 def engine_instrument(c: SimContract) -> Instrument:

@@ -22,6 +22,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,7 +33,7 @@ from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica import wire
 from sidedesk.sim.engine import Engine
 from sidedesk.sim.volumetrica.exchange import Exchange, Push
-from sidedesk.sim.volumetrica.instruments import DEFAULT_MONTH, contracts, engine_instrument
+from sidedesk.sim.volumetrica.instruments import contracts, engine_instrument, looked_up
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,9 @@ BUILTIN_ACCOUNT = 123456
 class SimConfig:
     tick_ms: int = 100
     ping_timeout_s: float = 60.0
-    month: str = DEFAULT_MONTH
+    # None: the front month and the next quarter on the simulator's clock at start (`sim.cme`);
+    # "H27" pins the first listed month
+    month: str | None = None
     balance: Decimal = Decimal(50_000)
 
 
@@ -66,12 +69,22 @@ class Faults:
     lose_order_replies: int = 0  # execute the next N order requests but send nothing back for them
 
 
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class VolumetricaSim:
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, seed: int = 1, config: SimConfig | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 1,
+        config: SimConfig | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.host, self.port, self.config = host, port, config or SimConfig()
-        self.contracts = contracts(self.config.month)
+        self._now = clock or _wall_ms
+        self.contracts = contracts(self.config.month, self.now_ms())
         self.engine = Engine(
             [engine_instrument(c) for c in self.contracts],
             seed=seed,
@@ -91,9 +104,8 @@ class VolumetricaSim:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-    @staticmethod
-    def now_ms() -> int:
-        return int(time.time() * 1000)
+    def now_ms(self) -> int:
+        return self._now()
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> VolumetricaSim:
@@ -315,7 +327,7 @@ class VolumetricaSim:
             tick_value=float(c.tick_value),
             feed_symbol=c.feed_symbol,
             contract_id=c.contract_id,
-            symbol_id=c.contract_id // 101,
+            symbol_id=c.symbol_id,
             quote_currency="USD",
             base_currency="USD",
             tradable_quantity_minimum=1,
@@ -333,7 +345,7 @@ class VolumetricaSim:
     def _lookup(self, req: pb.SymbolLookupReqMsg) -> pb.SymbolLookupRespMsg:
         text = req.filter.strip().upper()
         resp = pb.SymbolLookupRespMsg(request_id=req.request_id)
-        for c in self.contracts:
+        for c in looked_up(self.contracts, self.now_ms()):
             if not text or c.root == text or c.symbol.startswith(text) or text in c.description.upper():
                 resp.symbols.add(
                     symbol=c.feed_symbol,
