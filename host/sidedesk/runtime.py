@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from sidedesk import PROTOCOL_VERSION, __version__
 from sidedesk.api.catalog import load_handlers
 from sidedesk.api.dispatch import dispatch
+from sidedesk.api.stream import Stream
 from sidedesk.api.wire import reply_error
-from sidedesk.core.stream import Stream
 from sidedesk.native.framing import MAX_OUTBOUND, Frame, FrameError, Item, dumps, split_text
 from sidedesk.native.transport import Counters, EndOfInput
 from sidedesk.store.paths import Paths

@@ -7,7 +7,8 @@ import functools
 import itertools
 from typing import Any
 
-from sidedesk.core.stream import Coalescer, Stream
+from sidedesk.api.stream import Stream
+from sidedesk.core.coalesce import Coalescer
 
 TICK_S = 1 / 10_000  # 10 000 ticks per second
 EPS = 1e-9

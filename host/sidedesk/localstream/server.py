@@ -34,7 +34,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from sidedesk.core.stream import Coalescer
+from sidedesk.core.coalesce import Coalescer
 from sidedesk.localstream import scope as scopes
 from sidedesk.localstream.handshake import SUBPROTOCOL, Refusal, check, offered_protocols
 from sidedesk.localstream.limits import MAX_STRIKES, TokenBucket, burst_for

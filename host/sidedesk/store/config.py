@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sidedesk.native.framing import DEFAULT_MAX_INBOUND
+from sidedesk.store.startup import DEFAULT_MAX_INBOUND
 
 
 class ConfigError(ValueError):

@@ -1,9 +1,5 @@
-"""Topics, per-topic sequence numbers and coalescing of high-frequency pushes.
-
-`Coalescer` is pure: it decides, given the clock, whether a push goes out now or waits, and
-keeps only the latest value of a waiting topic. `Stream` is the thin shell that owns the
-subscriptions, the snapshot providers and the timer.
-"""
+"""The push stream to a panel: topics, per-topic sequence numbers, snapshots on subscribe, and
+coalesced pushes (the pure decision is `core/coalesce.py`; this is its timer-driven shell)."""
 
 from __future__ import annotations
 
@@ -11,53 +7,12 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sidedesk.api.wire import TOPICS, batch, event
+from sidedesk.core.coalesce import Coalescer
 
 log = logging.getLogger(__name__)
-
-# Topics whose updates may arrive at tick rate; at most 1/interval pushes per second each.
-DEFAULT_MIN_INTERVAL = {"quotes": 0.1, "positions": 0.1, "account": 0.1, "status": 0.1}
-
-
-@dataclass
-class Coalescer:
-    min_interval: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIN_INTERVAL))
-    _last_sent: dict[str, float] = field(default_factory=dict)
-    _pending: dict[str, Any] = field(default_factory=dict)
-    offered: int = 0
-    sent: int = 0
-
-    def offer(self, topic: str, payload: Any, now: float) -> bool:
-        """True: send `payload` now. False: it replaced any waiting value and waits for `due`."""
-        self.offered += 1
-        gap = self.min_interval.get(topic, 0.0)
-        last = self._last_sent.get(topic)
-        if topic not in self._pending and (last is None or now - last >= gap):
-            self._last_sent[topic] = now
-            self.sent += 1
-            return True
-        self._pending[topic] = payload
-        return False
-
-    def next_deadline(self) -> float | None:
-        times = [self._last_sent.get(t, 0.0) + self.min_interval.get(t, 0.0) for t in self._pending]
-        return min(times) if times else None
-
-    def due(self, now: float) -> list[tuple[str, Any]]:
-        out = []
-        for topic in list(self._pending):
-            if now - self._last_sent.get(topic, 0.0) >= self.min_interval.get(topic, 0.0):
-                out.append((topic, self._pending.pop(topic)))
-                self._last_sent[topic] = now
-                self.sent += 1
-        return out
-
-    def drop(self, topic: str) -> None:
-        self._pending.pop(topic, None)
-
 
 SnapshotFn = Callable[[], Any]
 
