@@ -31,7 +31,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sidedesk.sim.binance import BinanceSim, LimitConfig
+from sidedesk_sim.binance import BinanceSim, LimitConfig
 
 STAMPS: dict[str, int] = {}
 _orig_receive = web.WebSocketResponse.receive

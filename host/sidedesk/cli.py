@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check every browser registration and explain what is wrong",
     ),
     "vault": ("sidedesk.vault.command", "create and manage the encrypted credential vault (headless)"),
-    "sim": ("sidedesk.sim.command", "run an offline exchange simulator (`sidedesk sim binance`)"),
+    "sim": ("sidedesk_sim.command", "run an offline exchange simulator (`sidedesk sim binance`)"),
     "demo": (
         "sidedesk.demo.command",
         "a working desk on the offline Binance simulator (--headless: scripted)",

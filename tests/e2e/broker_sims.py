@@ -16,9 +16,9 @@ import urllib.request
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
-from sidedesk.sim.tradovate import BUILTIN_USER, TradovateSim
-from sidedesk.sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
+from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
+from sidedesk_sim.tradovate import BUILTIN_USER, TradovateSim
+from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 
 START_TIMEOUT_S = 20.0
 BROKERS = ("tradovate", "volumetrica", "alpaca")

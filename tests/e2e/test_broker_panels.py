@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from sidedesk.sim.tradovate.instruments import front_name
-from sidedesk.sim.volumetrica.instruments import front_symbol
+from sidedesk_sim.tradovate.instruments import front_name
+from sidedesk_sim.volumetrica.instruments import front_symbol
 from tests.e2e.broker_sims import BROKERS, VAULT_ENTRIES, BrokerSims
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk, snapshot
 from tests.e2e.test_trading_support import SMALL_KDF, VAULT_PASSWORD, host_request

@@ -33,9 +33,9 @@ from sidedesk.demo.preflight import (
 from sidedesk.demo.prepare import MARKER, PID_FILE, fresh_home
 from sidedesk.demo.transcript import Transcript, read_transcript
 from sidedesk.identity import DEV_EXTENSION_ID
-from sidedesk.sim.engine.prices import parse_path
 from sidedesk.store.config import HostConfig, VaultKdfOverride
 from sidedesk.vault import strength
+from sidedesk_sim.engine.prices import parse_path
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

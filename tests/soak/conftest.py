@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def quiet_simulator() -> Iterator[None]:
-    logger = logging.getLogger("sidedesk.sim.binance")
+    logger = logging.getLogger("sidedesk_sim.binance")
     level = logger.level
     logger.setLevel(logging.ERROR)
     yield

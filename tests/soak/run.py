@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = tuple(f for f in args.faults.split(",") if f)
     if unknown := [f for f in faults if f not in FAULTS]:
         ap.error(f"unknown fault kinds {unknown}; known: {', '.join(FAULTS)}")
-    logging.getLogger("sidedesk.sim.binance").setLevel(logging.ERROR)  # injected faults are expected
+    logging.getLogger("sidedesk_sim.binance").setLevel(logging.ERROR)  # injected faults are expected
     if args.scenarios < 1 or args.steps < 2:
         ap.error("--scenarios must be ≥ 1 and --steps ≥ 2")
     with tempfile.TemporaryDirectory(prefix="sidedesk-soak-") as tmp:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sidedesk.sim.binance.sim import SimConfig
+from sidedesk_sim.binance.sim import SimConfig
 from tests.soak import invariants as inv
 from tests.soak.hostdriver import Desk, HostError, wait_until, write_config
 from tests.soak.schedule import FAULTS, Step, plan

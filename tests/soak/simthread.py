@@ -19,8 +19,8 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sidedesk.sim.binance import BinanceSim
-from sidedesk.sim.binance.sim import SimConfig
+from sidedesk_sim.binance import BinanceSim
+from sidedesk_sim.binance.sim import SimConfig
 
 T = TypeVar("T")
 

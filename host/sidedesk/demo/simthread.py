@@ -45,7 +45,7 @@ class SimThread:
             self.loop.close()
 
     async def _main(self) -> None:
-        from sidedesk.sim.binance.sim import BinanceSim
+        from sidedesk_sim.binance.sim import BinanceSim
 
         self._stop = asyncio.Event()
         async with BinanceSim(seed=self.seed) as sim:

@@ -13,7 +13,7 @@ import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
 from sidedesk.domain import BrokerEvent, EventLog
-from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
+from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
 
 
 def calm(sim: AlpacaSim) -> None:

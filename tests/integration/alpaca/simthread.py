@@ -9,7 +9,7 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.sim.alpaca import AlpacaSim
+from sidedesk_sim.alpaca import AlpacaSim
 from tests.integration.alpaca.conftest import calm
 
 

@@ -23,7 +23,7 @@ from sidedesk.domain import (
     Side,
     TimeInForce,
 )
-from sidedesk.sim.alpaca import AlpacaSim
+from sidedesk_sim.alpaca import AlpacaSim
 from tests.integration.alpaca.conftest import Connect, Control, until
 
 

@@ -29,8 +29,8 @@ from alpaca.trading.requests import (
 from alpaca.trading.stream import TradingStream
 from websockets.asyncio.client import connect
 
-from sidedesk.sim.alpaca import BUILTIN_KEY_ID as KEY
-from sidedesk.sim.alpaca import BUILTIN_SECRET as SECRET
+from sidedesk_sim.alpaca import BUILTIN_KEY_ID as KEY
+from sidedesk_sim.alpaca import BUILTIN_SECRET as SECRET
 from tests.integration.alpaca.conftest import until
 from tests.integration.alpaca.simthread import SimThread
 

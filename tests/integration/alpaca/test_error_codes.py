@@ -1,7 +1,7 @@
 """Alpaca's REST error statuses and codes as third-party tools see them, over HTTP: raw requests
 (aiohttp) for every kind of refusal, and alpaca-py's `APIError` for a sub-penny price.
 
-Expected values (host/sidedesk/sim/alpaca/errors.py has the sources): 400 / 40010000 for a body
+Expected values (host/sidedesk_sim/alpaca/errors.py has the sources): 400 / 40010000 for a body
 that cannot be read, 422 / 40010001 for a refused value, 422 / 42210000 for a sub-penny price or
 an order that is no longer cancelable, 403 / 40310000 for buying power, 404 / 40410000 for an
 unknown order, 401 / 40110000 for bad keys."""
@@ -19,7 +19,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest
 
-from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
+from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
 from tests.integration.alpaca.simthread import SimThread
 
 HEADERS = {"APCA-API-KEY-ID": BUILTIN_KEY_ID, "APCA-API-SECRET-KEY": BUILTIN_SECRET}

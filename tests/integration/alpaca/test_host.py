@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import pytest
 
-from sidedesk.sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET
+from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET
 from tests.hostproc import TopicHost
 from tests.integration.alpaca.simthread import SimThread
 

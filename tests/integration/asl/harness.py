@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sidedesk.sim.binance.sim import BinanceSim
+from sidedesk_sim.binance.sim import BinanceSim
 from tests.hostproc import HostProcess
 
 T = TypeVar("T")

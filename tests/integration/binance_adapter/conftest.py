@@ -12,7 +12,7 @@ import pytest
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.domain import EventLog
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import Control, Session, builtin_key, entry_for
 
 Connect = Callable[..., Awaitable[Session]]

@@ -18,7 +18,7 @@ from decimal import Decimal
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.core.orders import make_client_id
 from sidedesk.domain import EventLog, OrderRequest, OrderType, Side
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import builtin_key, entry_for
 
 

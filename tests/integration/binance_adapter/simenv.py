@@ -14,7 +14,7 @@ import aiohttp
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.domain import BrokerEvent, EventLog, OrderEvent
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 
 T = TypeVar("T")
 E = TypeVar("E")

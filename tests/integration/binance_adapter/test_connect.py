@@ -17,7 +17,7 @@ from sidedesk.domain import (
     OrderType,
     Side,
 )
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, builtin_key, entry_for
 

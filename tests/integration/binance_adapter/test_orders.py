@@ -23,7 +23,7 @@ from sidedesk.domain import (
     TimeInForce,
     WorkingType,
 )
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, Session, wait_for
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sidedesk.sim.binance.sim import SimConfig
+from sidedesk_sim.binance.sim import SimConfig
 from tests.soak import invariants as inv
 from tests.soak.hostdriver import Desk, wait_until, write_config
 from tests.soak.simthread import SimThread

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sidedesk.sim.engine import PositionSide
+from sidedesk_sim.engine import PositionSide
 from tests.integration.resilience.conftest import MakeLive
 from tests.integration.resilience.test_lost_reply import journal
 from tests.soak import invariants as inv

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from sidedesk.sim.binance.exchange import Ctx
-from sidedesk.sim.binance.params import Params
+from sidedesk_sim.binance.exchange import Ctx
+from sidedesk_sim.binance.params import Params
 from tests.integration.resilience.conftest import MakeLive
 from tests.integration.resilience.test_lost_reply import journal
 from tests.soak.hostdriver import HostError, wait_until

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.sim.engine import PositionSide
+from sidedesk_sim.engine import PositionSide
 from tests.integration.resilience.conftest import MakeLive
 
 

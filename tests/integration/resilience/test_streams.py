@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sidedesk.sim.binance.sim import SimConfig
+from sidedesk_sim.binance.sim import SimConfig
 from tests.integration.resilience.conftest import MakeLive
 from tests.soak.hostdriver import wait_until
 

@@ -13,8 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # the shared helper module `simclient`
 from simclient import Rest, WsApi
 
-from sidedesk.sim.binance import BinanceSim
-from sidedesk.sim.binance.auth import KAT1_API_KEY
+from sidedesk_sim.binance import BinanceSim
+from sidedesk_sim.binance.auth import KAT1_API_KEY
 
 
 @pytest.fixture

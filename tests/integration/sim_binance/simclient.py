@@ -12,8 +12,8 @@ from typing import Any
 
 import aiohttp
 
-from sidedesk.sim.binance import BinanceSim, Identity
-from sidedesk.sim.binance.auth import KAT1_API_KEY, KAT1_SECRET, sign
+from sidedesk_sim.binance import BinanceSim, Identity
+from sidedesk_sim.binance.auth import KAT1_API_KEY, KAT1_SECRET, sign
 
 
 class FrozenClock:

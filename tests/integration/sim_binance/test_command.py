@@ -10,7 +10,7 @@ import urllib.request
 
 
 def test_cli_prints_ready_line_and_serves() -> None:
-    code = "import sys; from sidedesk.sim.command import configure, run; import argparse; " \
+    code = "import sys; from sidedesk_sim.command import configure, run; import argparse; " \
            "p = argparse.ArgumentParser(); configure(p); sys.exit(run(p.parse_args(sys.argv[1:])))"  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", code, "binance", "--port", "0", "--seed", "5"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -30,7 +30,7 @@ def test_cli_prints_ready_line_and_serves() -> None:
 
 
 def test_cli_rejects_bad_arguments() -> None:
-    code = "import sys; from sidedesk.sim.command import configure, run; import argparse; " \
+    code = "import sys; from sidedesk_sim.command import configure, run; import argparse; " \
            "p = argparse.ArgumentParser(); configure(p); sys.exit(run(p.parse_args(sys.argv[1:])))"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code, "binance", "--tick-ms", "0"], capture_output=True, text=True,
                          timeout=30)  # fmt: skip

@@ -19,7 +19,7 @@ import pytest
 from simclient import FrozenClock
 from websockets.asyncio.client import ClientConnection, connect
 
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 
 TICKER_FIELDS = {"e", "E", "s", "p", "P", "w", "c", "Q", "o", "h", "l", "v", "q", "O", "C", "F", "L", "n"}
 MINI_FIELDS = {"e", "E", "s", "c", "o", "h", "l", "v", "q"}

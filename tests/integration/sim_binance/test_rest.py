@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from simclient import FrozenClock, Rest, control
 
-from sidedesk.sim.binance import BinanceSim, LimitConfig
-from sidedesk.sim.binance.auth import KAT1_API_KEY
+from sidedesk_sim.binance import BinanceSim, LimitConfig
+from sidedesk_sim.binance.auth import KAT1_API_KEY
 
 KAT_TS = 1591702613943
 

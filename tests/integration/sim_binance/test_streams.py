@@ -10,7 +10,7 @@ from decimal import Decimal
 import aiohttp
 from simclient import Rest, WsApi, control, no_frame, recv_until
 
-from sidedesk.sim.binance import BinanceSim, SimConfig
+from sidedesk_sim.binance import BinanceSim, SimConfig
 
 
 async def _listen_key(rest: Rest) -> str:

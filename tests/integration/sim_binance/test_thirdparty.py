@@ -23,8 +23,8 @@ from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futur
     DerivativesTradingUsdsFutures,
 )
 
-from sidedesk.sim.binance import BinanceSim
-from sidedesk.sim.binance.auth import KAT1_API_KEY, KAT1_SECRET
+from sidedesk_sim.binance import BinanceSim
+from sidedesk_sim.binance.auth import KAT1_API_KEY, KAT1_SECRET
 
 SYMBOL = "BTC/USDT:USDT"
 

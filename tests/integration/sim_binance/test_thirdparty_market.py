@@ -9,8 +9,8 @@ from typing import Any
 
 import ccxt.pro as ccxtpro
 
-from sidedesk.sim.binance import BinanceSim
-from sidedesk.sim.binance.auth import KAT1_API_KEY, KAT1_SECRET
+from sidedesk_sim.binance import BinanceSim
+from sidedesk_sim.binance.auth import KAT1_API_KEY, KAT1_SECRET
 
 SYMBOL = "BTC/USDT:USDT"
 

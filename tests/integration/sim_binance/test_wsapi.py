@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from simclient import FrozenClock, WsApi
 
-from sidedesk.sim.binance import BinanceSim, Identity
-from sidedesk.sim.binance.auth import (
+from sidedesk_sim.binance import BinanceSim, Identity
+from sidedesk_sim.binance.auth import (
     ED25519_API_KEY,
     KAT1_API_KEY,
     KAT1_SECRET,

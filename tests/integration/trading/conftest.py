@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sidedesk.sim.binance import BinanceSim
+from sidedesk_sim.binance import BinanceSim
 from tests.hostproc import HostProcess
 
 T = TypeVar("T")

@@ -15,8 +15,8 @@ import pytest
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
 from sidedesk.domain import EventLog, OrderEvent
 from sidedesk.net.backoff import Backoff
-from sidedesk.sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
-from sidedesk.sim.tradovate.instruments import front_name
+from sidedesk_sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
+from sidedesk_sim.tradovate.instruments import front_name
 
 T = TypeVar("T")
 MES = front_name("MES")  # the simulator lists the front month on its clock (sim/cme.py)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from sidedesk.sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
-from sidedesk.sim.tradovate.instruments import front_name
+from sidedesk_sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
+from sidedesk_sim.tradovate.instruments import front_name
 from tests.integration.asl.harness import PASSWORD, SMALL_KDF, Desk, eventually
 
 MES = front_name("MES")
@@ -53,7 +53,7 @@ class SimThread:
             self.loop.close()
 
     def orders(self) -> list[dict[str, Any]]:
-        from sidedesk.sim.tradovate import control
+        from sidedesk_sim.tradovate import control
 
         return self.call(lambda: control.orders(self.sim, {}))  # type: ignore[no-any-return]
 

@@ -19,7 +19,7 @@ from sidedesk.domain import (
     QuoteEvent,
     Side,
 )
-from sidedesk.sim.tradovate import TradovateSim
+from sidedesk_sim.tradovate import TradovateSim
 from tests.integration.tradovate.conftest import MES, Connect, eventually
 
 
@@ -137,7 +137,7 @@ async def test_stop_modify_and_trigger(sim: TradovateSim, connect: Connect) -> N
 
 
 async def _sim_orders(sim: TradovateSim) -> list[dict[str, object]]:
-    from sidedesk.sim.tradovate import control
+    from sidedesk_sim.tradovate import control
 
     return control.orders(sim, {})  # type: ignore[no-any-return]
 

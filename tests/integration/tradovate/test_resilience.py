@@ -15,7 +15,7 @@ from sidedesk.domain import (
     PositionEvent,
     Side,
 )
-from sidedesk.sim.tradovate import TradovateSim
+from sidedesk_sim.tradovate import TradovateSim
 from tests.integration.tradovate.conftest import MES, Connect, eventually
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 
-from sidedesk.sim.tradovate import BUILTIN_USER, TradovateSim
-from sidedesk.sim.tradovate.instruments import front_name
+from sidedesk_sim.tradovate import BUILTIN_USER, TradovateSim
+from sidedesk_sim.tradovate.instruments import front_name
 
 MES = front_name("MES")
 

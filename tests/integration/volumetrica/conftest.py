@@ -12,7 +12,7 @@ import pytest
 
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
 from sidedesk.domain import EventLog
-from sidedesk.sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
+from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 
 
 def calm(sim: VolumetricaSim) -> None:

@@ -21,8 +21,8 @@ from sidedesk.domain import (
     QuoteEvent,
     Side,
 )
-from sidedesk.sim.volumetrica import VolumetricaSim
-from sidedesk.sim.volumetrica.instruments import front_symbol, looked_up
+from sidedesk_sim.volumetrica import VolumetricaSim
+from sidedesk_sim.volumetrica.instruments import front_symbol, looked_up
 from tests.integration.volumetrica.conftest import Connect, until
 
 ES = front_symbol("ES")  # the simulator lists the front month on its clock (sim/cme.py)

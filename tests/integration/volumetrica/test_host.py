@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sidedesk.sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
-from sidedesk.sim.volumetrica.instruments import front_symbol
+from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
+from sidedesk_sim.volumetrica.instruments import front_symbol
 from tests.hostproc import TopicHost
 from tests.integration.volumetrica.conftest import calm
 

@@ -6,11 +6,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.sim.alpaca.errors import AlpacaError
-from sidedesk.sim.alpaca.orders_in import parse_order, parse_replace
-from sidedesk.sim.alpaca.session import NIGHT_MS, SESSION_MS, Session, nyse_view
-from sidedesk.sim.alpaca.streams import rfc3339_ns
-from sidedesk.sim.alpaca.wire import ts
+from sidedesk_sim.alpaca.errors import AlpacaError
+from sidedesk_sim.alpaca.orders_in import parse_order, parse_replace
+from sidedesk_sim.alpaca.session import NIGHT_MS, SESSION_MS, Session, nyse_view
+from sidedesk_sim.alpaca.streams import rfc3339_ns
+from sidedesk_sim.alpaca.wire import ts
 
 BASE = {"symbol": "AAPL", "side": "buy", "type": "market", "time_in_force": "day", "qty": "1"}
 

@@ -161,7 +161,7 @@ def test_kat5_ed25519_payload_construction() -> None:
 
 def test_encoded_ws_request_verifies_with_the_simulator_reader() -> None:
     """What we put in the JSON is what the server rebuilds the payload from (sim's verifier)."""
-    from sidedesk.sim.binance import auth
+    from sidedesk_sim.binance import auth
 
     creds = m.Credentials(KAT1_KEY, make_signer(KAT1_SECRET))
     call = m.WsCall(

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sidedesk.sim.alpaca.errors import AlpacaError
-from sidedesk.sim.alpaca.orders_in import parse_order, parse_replace
+from sidedesk_sim.alpaca.errors import AlpacaError
+from sidedesk_sim.alpaca.orders_in import parse_order, parse_replace
 
 BASE = {"symbol": "AAPL", "side": "buy", "type": "market", "time_in_force": "day", "qty": "1"}
 LIMIT = {**BASE, "type": "limit", "limit_price": "189.00"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sidedesk.sim.binance.auth import (
+from sidedesk_sim.binance.auth import (
     ED25519_API_KEY,
     KAT1_API_KEY,
     KAT1_SECRET,

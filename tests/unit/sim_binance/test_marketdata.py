@@ -8,10 +8,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.sim.binance import wire
-from sidedesk.sim.binance.marketdata import DAY_MS, INTERVALS, SymbolMarket, kline_bounds
-from sidedesk.sim.binance.streams import Subscriptions, parse_stream, produced
-from sidedesk.sim.engine import default_instruments
+from sidedesk_sim.binance import wire
+from sidedesk_sim.binance.marketdata import DAY_MS, INTERVALS, SymbolMarket, kline_bounds
+from sidedesk_sim.binance.streams import Subscriptions, parse_stream, produced
+from sidedesk_sim.engine import default_instruments
 
 
 def ms(*args: int) -> int:

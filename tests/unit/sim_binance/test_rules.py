@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.sim.binance.errors import BinanceError
-from sidedesk.sim.binance.faults import Faults
-from sidedesk.sim.binance.limits import LimitConfig, RateLimiter
-from sidedesk.sim.binance.listenkeys import ListenKeys
-from sidedesk.sim.binance.orders import check_client_id, check_filters, parse_algo, parse_regular
-from sidedesk.sim.binance.params import Params, check_timestamp
-from sidedesk.sim.binance.streams import Subscriptions, delivers, parse_events, parse_stream
-from sidedesk.sim.binance.wire import fmt
-from sidedesk.sim.engine import OrderType, default_instruments
+from sidedesk_sim.binance.errors import BinanceError
+from sidedesk_sim.binance.faults import Faults
+from sidedesk_sim.binance.limits import LimitConfig, RateLimiter
+from sidedesk_sim.binance.listenkeys import ListenKeys
+from sidedesk_sim.binance.orders import check_client_id, check_filters, parse_algo, parse_regular
+from sidedesk_sim.binance.params import Params, check_timestamp
+from sidedesk_sim.binance.streams import Subscriptions, delivers, parse_events, parse_stream
+from sidedesk_sim.binance.wire import fmt
+from sidedesk_sim.engine import OrderType, default_instruments
 
 BTC = default_instruments()["BTCUSDT"]
 

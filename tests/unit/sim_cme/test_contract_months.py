@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.sim import cme
-from sidedesk.sim.tradovate import TradovateSim
-from sidedesk.sim.tradovate.instruments import contracts, front_name
-from sidedesk.sim.volumetrica import VolumetricaSim
-from sidedesk.sim.volumetrica.instruments import contracts as vol_contracts
-from sidedesk.sim.volumetrica.instruments import front_symbol
+from sidedesk_sim import cme
+from sidedesk_sim.tradovate import TradovateSim
+from sidedesk_sim.tradovate.instruments import contracts, front_name
+from sidedesk_sim.volumetrica import VolumetricaSim
+from sidedesk_sim.volumetrica.instruments import contracts as vol_contracts
+from sidedesk_sim.volumetrica.instruments import front_symbol
 
 
 def ms(*args: int) -> int:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.sim.engine import Engine, default_instruments
+from sidedesk_sim.engine import Engine, default_instruments
 
 from .helpers import SYMBOL, make_engine
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.sim.engine import (
+from sidedesk_sim.engine import (
     AlgoUpdate,
     Engine,
     EngineEvent,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.sim.engine import (
+from sidedesk_sim.engine import (
     AlgoStatus,
     AlgoUpdate,
     OrderStatus,
@@ -143,7 +143,7 @@ def test_cancel_all_algos(eng):
 
 
 def test_max_algo_orders():
-    from sidedesk.sim.engine import Engine
+    from sidedesk_sim.engine import Engine
 
     from .helpers import easy_instrument
 

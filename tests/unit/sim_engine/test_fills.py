@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sidedesk.sim.engine import (
+from sidedesk_sim.engine import (
     AccountUpdate,
     AggTrade,
     ExecType,
@@ -183,7 +183,7 @@ def test_generated_client_ids_are_22_chars_and_deterministic():
 def test_max_open_orders_per_symbol(eng):
     from dataclasses import replace
 
-    from sidedesk.sim.engine import Engine
+    from sidedesk_sim.engine import Engine
 
     from .helpers import easy_instrument
 

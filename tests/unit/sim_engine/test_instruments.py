@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sidedesk.sim.engine import FilterFailure, Side, default_instruments
+from sidedesk_sim.engine import FilterFailure, Side, default_instruments
 
 D = Decimal
 BTC = default_instruments()["BTCUSDT"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sidedesk.sim.engine import OrderSpec, OrderType, OrderUpdate, PositionSide, Side
+from sidedesk_sim.engine import OrderSpec, OrderType, OrderUpdate, PositionSide, Side
 
 from .helpers import SYMBOL, make_engine
 
@@ -70,7 +70,7 @@ def test_hedge_accounting(steps):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(min_value=0, max_value=2**32), st.integers(min_value=1, max_value=50))
 def test_same_seed_same_prices(seed, n):
-    from sidedesk.sim.engine import Engine
+    from sidedesk_sim.engine import Engine
 
     a, b = Engine(seed=seed, start_ms=0), Engine(seed=seed, start_ms=0)
     a.advance(n * 100)

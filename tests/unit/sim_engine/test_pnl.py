@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sidedesk.sim.engine import (
+from sidedesk_sim.engine import (
     AccountUpdate,
     ConfigUpdate,
     OrderType,
@@ -192,7 +192,7 @@ def test_account_admin_errors():
     assert not eng.has_account("b")
     import pytest
 
-    from sidedesk.sim.engine import EngineError
+    from sidedesk_sim.engine import EngineError
 
     with pytest.raises(EngineError):
         eng.positions("nobody")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.sim.engine import (
+from sidedesk_sim.engine import (
     AggTrade,
     BookTickerUpdate,
     Engine,
