@@ -1,4 +1,5 @@
-"""JSON Schema of every local-stream message, generated from the models in `models.py`.
+"""JSON Schema of every local-stream message, generated from the models in `models.py`, and the
+close codes the server uses (from `limits.py`).
 
 `python -m sidedesk.localstream.schema --write` regenerates the checked-in `schema.json`; a test
 fails when it is out of date, so the published schema never drifts from what the server sends.
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sidedesk.localstream.limits import CLOSE_CODES
 from sidedesk.localstream.models import CLIENT_MESSAGE, LOCAL_TOPICS, PROTOCOL, SERVER_MESSAGE
 
 SCHEMA_FILE = Path(__file__).parent / "schema.json"
@@ -23,6 +25,7 @@ def build_schema() -> dict[str, Any]:
         "title": "Sidedesk local stream",
         "protocol": PROTOCOL,
         "topics": list(LOCAL_TOPICS),
+        "close_codes": {str(code): meaning for code, meaning in sorted(CLOSE_CODES.items())},
         "client_message": CLIENT_MESSAGE.json_schema(mode="validation"),
         "server_message": SERVER_MESSAGE.json_schema(mode="serialization"),
     }

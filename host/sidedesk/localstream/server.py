@@ -11,6 +11,14 @@ distinct account scope, serialises it once per scope, and puts it in each subscr
 outbox. The outbox holds at most one message per topic (latest wins, as every payload is the full
 table), so a slow reader costs bounded memory and simply receives fewer, fresher events; its
 writer task numbers each event as it goes out, so `seq` never has a gap on a connection.
+
+A client that stops reading is not waited for (issue #18): every frame must be taken by its
+socket within `send_timeout_s`, and no more than `max_outbound_bytes` may wait for it besides the
+frame being written (checked before each frame and every `WATCH_INTERVAL_S`); past either it is
+closed with `CLOSE_SLOW_CONSUMER`. Heartbeat pings are sent from their own task, so a ping stuck
+behind a full socket never holds up the silence check. Every close (a dropped client, a revoked
+token, the server stopping) is bounded: the closing handshake gets `close_timeout_s`, or less if
+the budget is exceeded meanwhile, then the connection is aborted.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, Protocol
@@ -37,7 +45,19 @@ from websockets.typing import Subprotocol
 from sidedesk.core.coalesce import Coalescer
 from sidedesk.localstream import scope as scopes
 from sidedesk.localstream.handshake import SUBPROTOCOL, Refusal, check, offered_protocols
-from sidedesk.localstream.limits import MAX_STRIKES, TokenBucket, burst_for
+from sidedesk.localstream.limits import (
+    CLOSE_IDLE,
+    CLOSE_POLICY,
+    CLOSE_REVOKED,
+    CLOSE_SERVER_STOPPED,
+    CLOSE_SLOW_CONSUMER,
+    MAX_STRIKES,
+    WATCH_INTERVAL_S,
+    WRITE_HIGH_WATER,
+    SendLimits,
+    TokenBucket,
+    burst_for,
+)
 from sidedesk.localstream.models import (
     CLIENT_MESSAGE,
     LOCAL_TOPICS,
@@ -60,10 +80,7 @@ log = logging.getLogger(__name__)
 
 BIND = "127.0.0.1"  # never another interface: the stream is for programs on this computer
 MAX_CLIENT_FRAME = 16 * 1024
-# Close codes (4000-4999 are the application's own)
-IDLE = 4000
-REVOKED = 4001
-POLICY = 1008
+HEARTBEAT_KEY = "heartbeat"  # one heartbeat waits in an outbox at most (the latest)
 
 
 class Source(Protocol):
@@ -99,6 +116,14 @@ class Conn:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     close_reason: str | None = None
     strikes: int = 0
+    in_flight: int = 0  # size of the frame the writer is handing to the socket (0: none)
+    pinger: asyncio.Task[None] | None = None
+    closing: asyncio.Task[None] | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes written to the connection that its socket has not taken yet."""
+        return self.ws.transport.get_write_buffer_size()
 
     @property
     def scope(self) -> frozenset[str] | None:
@@ -152,6 +177,7 @@ class LocalStreamServer:
         self.clock = clock
         self.wall = wall
         self.close_timeout_s = close_timeout_s
+        self.limits = SendLimits.of(settings)
         self.stats = Stats()
         self.coalescer = Coalescer(_intervals(settings))
         self.conns: set[Conn] = set()
@@ -191,6 +217,7 @@ class LocalStreamServer:
             max_queue=16,
             compression=None,  # loopback: bandwidth is free, CPU and memory per connection are not
             close_timeout=self.close_timeout_s,
+            write_limit=WRITE_HIGH_WATER,
             server_header="Sidedesk",
         )
         sock = next(iter(self._server.sockets))
@@ -200,22 +227,32 @@ class LocalStreamServer:
         return self._port
 
     async def stop(self) -> None:
+        """Close every connection and stop listening, in about `close_timeout_s` whatever the
+        clients do: a client that does not complete the closing handshake in time (one that stopped
+        reading cannot even receive the close frame) has its connection aborted."""
         server, self._server = self._server, None
         if server is None:
             return
-        for conn in self.conns:
-            conn.close_reason = conn.close_reason or "server_stopped"
         if self._status_task is not None:
             self._status_task.cancel()
             self._status_task = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        server.close()
+        server.close(close_connections=False)  # no new connections; ours are closed below
+        for conn in list(self.conns):
+            self._close(conn, CLOSE_SERVER_STOPPED, "server stopped", "server_stopped")
+        closing = [c.closing for c in self.conns if c.closing is not None]
+        if closing:  # each is bounded by close_timeout_s; the margin is for a busy loop
+            await asyncio.wait(closing, timeout=self.close_timeout_s + 1)
+        for conn in list(self.conns):  # a close that somehow outlived its own bound
+            _abort(conn.ws)
         try:
             await asyncio.wait_for(server.wait_closed(), self.close_timeout_s + 1)
         except TimeoutError:
             log.warning("local stream: connections did not close in time")
+            for ws in list(server.connections):
+                _abort(ws)
         for task in list(self._tasks):
             task.cancel()
         self._port = None
@@ -225,6 +262,7 @@ class LocalStreamServer:
         """New settings for the running server (a new port needs stop + start)."""
         self.settings = settings
         self.coalescer.min_interval = _intervals(settings)
+        self.limits = SendLimits.of(settings)
         for bucket in self._buckets.values():
             bucket.rate, bucket.burst = settings.max_messages_per_s, burst_for(settings.max_messages_per_s)
 
@@ -236,7 +274,7 @@ class LocalStreamServer:
         n = 0
         for conn in list(self.conns):
             if conn.record.id == token_id:
-                self._close(conn, REVOKED, "token revoked or rotated", "token_revoked")
+                self._close(conn, CLOSE_REVOKED, "token revoked or rotated", "token_revoked")
                 n += 1
         self._buckets.pop(token_id, None)
         return n
@@ -274,11 +312,11 @@ class LocalStreamServer:
         current = tokens.get(record.id) if (record is not None and tokens is not None) else None
         if record is None or current is None or current.digest != record.digest:
             self.stats.refuse("auth_invalid")  # revoked between the handshake and now
-            await ws.close(REVOKED, "token revoked")
+            await self._shut(ws, CLOSE_REVOKED, "token revoked")
             return
         if self.connections_of(record.id) >= self.settings.max_connections_per_token:
             self.stats.refuse("connection_limit")  # two handshakes raced past the first check
-            await ws.close(POLICY, "too many connections for this token")
+            await self._shut(ws, CLOSE_POLICY, "too many connections for this token")
             return
         conn = Conn(ws, current, self.clock())
         self.conns.add(conn)
@@ -307,9 +345,10 @@ class LocalStreamServer:
             ended = "abnormal"
         finally:
             self.conns.discard(conn)
-            for task in (writer, keeper):
-                task.cancel()
-                self._tasks.discard(task)
+            for task in (writer, keeper, conn.pinger):
+                if task is not None:
+                    task.cancel()
+                    self._tasks.discard(task)
             self.stats.closed(conn.close_reason or ended)
 
     def _receive(self, conn: Conn, raw: str | bytes) -> None:
@@ -326,7 +365,7 @@ class LocalStreamServer:
                     conn, None, "rate_limited", f"over {limit:g} messages/s for this token; slow down"
                 )
             if conn.strikes >= MAX_STRIKES:
-                self._close(conn, POLICY, "message rate limit exceeded", "rate_limited")
+                self._close(conn, CLOSE_POLICY, "message rate limit exceeded", "rate_limited")
             return
         conn.strikes = 0
         if isinstance(raw, bytes):
@@ -369,51 +408,124 @@ class LocalStreamServer:
             bucket = self._buckets[token_id] = TokenBucket(rate, burst_for(rate))
         return bucket
 
-    def _control(self, conn: Conn, msg: BaseModel) -> None:
+    def _control(self, conn: Conn, msg: BaseModel, key: object = None) -> None:
+        """Queue a control message; one with a `key` replaces an unsent one with the same key."""
         body = msg.model_dump_json()
-        conn.put(("c", next(self._keys)), Outgoing("control", None, body, self.clock(), 0))
+        key = ("c", next(self._keys)) if key is None else key
+        conn.put(key, Outgoing("control", None, body, self.clock(), 0))
 
     def _error(self, conn: Conn, msg_id: str | int | None, code: str, message: str) -> None:
         self._control(conn, ErrorMessage(id=msg_id, code=code, message=message))
 
-    def _close(self, conn: Conn, code: int, reason: str, stat: str) -> None:
-        conn.close_reason = conn.close_reason or stat
-        task = asyncio.get_running_loop().create_task(conn.ws.close(code, reason))
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _close(self, conn: Conn, code: int, reason: str, stat: str) -> None:
+        """Start closing `conn` (once: later calls change nothing); bounded, see `_shut`."""
+        conn.close_reason = conn.close_reason or stat
+        if conn.closing is None:
+            conn.closing = self._spawn(self._shut(conn.ws, code, reason, conn))
+
+    def _slow(self, conn: Conn, why: str) -> None:
+        if conn.closing is not None:
+            return
+        log.info("local stream: closing a connection of token %s: %s", conn.record.id, why)
+        self._close(conn, CLOSE_SLOW_CONSUMER, why, "slow_consumer")
+
+    async def _shut(self, ws: ServerConnection, code: int, reason: str, conn: Conn | None = None) -> None:
+        """The closing handshake, for at most `close_timeout_s`, and aborted at once if more than
+        the outbound budget piles up meanwhile (a client that stopped reading cannot even receive
+        the close frame, and the library keeps answering its pings); then the transport is
+        aborted, so the connection is gone whatever the client does."""
+        loop = asyncio.get_running_loop()
+        handshake = loop.create_task(ws.close(code, reason))
+        deadline = loop.time() + self.close_timeout_s
+        try:
+            while not handshake.done():
+                left = deadline - loop.time()
+                buffered = ws.transport.get_write_buffer_size()
+                if left <= 0 or self.limits.behind(buffered, conn.in_flight if conn is not None else 0):
+                    _abort(ws)  # connection_lost follows: the handshake task ends at once
+                    break
+                await asyncio.wait((handshake,), timeout=min(left, WATCH_INTERVAL_S))
+            await handshake
+        except ConnectionClosed:
+            pass
+        finally:
+            if not handshake.done():  # we were cancelled: do not leave the connection open
+                _abort(ws)
+                handshake.cancel()
+
+    def _behind(self, conn: Conn) -> bool:
+        if not self.limits.behind(conn.buffered, conn.in_flight):
+            return False
+        self._slow(conn, f"over {self.limits.max_outbound_bytes} bytes waiting for the client")
+        return True
 
     async def _writer(self, conn: Conn) -> None:
+        """Sends the outbox in order; each frame must be taken within `send_timeout_s`."""
         with contextlib.suppress(ConnectionClosed):
             while True:
                 await conn.wake.wait()
                 conn.wake.clear()
-                while conn.outbox:
+                while conn.outbox and conn.closing is None:
+                    if self._behind(conn):
+                        return
                     key = next(iter(conn.outbox))
                     out = conn.outbox.pop(key)
-                    await conn.ws.send(conn.render(out))
+                    frame = conn.render(out)
+                    conn.in_flight = len(frame)
+                    try:
+                        async with asyncio.timeout(self.limits.send_timeout_s):
+                            await conn.ws.send(frame)
+                    except TimeoutError:
+                        limit = self.limits.send_timeout_s
+                        self._slow(conn, f"a frame was not taken within {limit:g} s")
+                        return
+                    finally:
+                        conn.in_flight = 0
                     self.stats.delivered(self.clock() - out.created)
 
     async def _keepalive(self, conn: Conn) -> None:
-        """A heartbeat (and a protocol ping, whose pong counts as hearing from the client) every
-        `heartbeat_s`; the connection is closed after `idle_timeout_s` without a frame."""
+        """The connection's watchdog: a heartbeat (and a protocol ping, whose pong counts as
+        hearing from the client) every `heartbeat_s`; the connection is closed after
+        `idle_timeout_s` without a frame, or when more than the outbound budget waits for the
+        client. It only ever sleeps: pings go out from their own task, as one can wait in the
+        socket's flow control for as long as `send_timeout_s`."""
         next_beat = self.clock() + self.settings.heartbeat_s
         while True:
-            deadline = min(next_beat, conn.last_heard + self.settings.idle_timeout_s)
-            await asyncio.sleep(max(0.0, deadline - self.clock()))
             now = self.clock()
+            wake = min(next_beat, conn.last_heard + self.settings.idle_timeout_s, now + WATCH_INTERVAL_S)
+            await asyncio.sleep(max(0.0, wake - now))
+            if conn.closing is not None:
+                return
+            now = self.clock()
+            if self._behind(conn):
+                return
             if now - conn.last_heard >= self.settings.idle_timeout_s:
                 idle = self.settings.idle_timeout_s
-                self._close(conn, IDLE, f"nothing heard for {idle:g} s", "idle_timeout")
+                self._close(conn, CLOSE_IDLE, f"nothing heard for {idle:g} s", "idle_timeout")
                 return
             if now >= next_beat:
                 next_beat = now + self.settings.heartbeat_s
-                self._control(conn, Heartbeat(ts_ms=int(self.wall() * 1000)))
-                try:
-                    pong = await conn.ws.ping()
-                except ConnectionClosed:
-                    return
-                if isinstance(pong, asyncio.Future):
-                    pong.add_done_callback(partial(self._heard, conn))
+                self._control(conn, Heartbeat(ts_ms=int(self.wall() * 1000)), HEARTBEAT_KEY)
+                if conn.pinger is None or conn.pinger.done():  # one ping waits for its write at most
+                    conn.pinger = self._spawn(self._ping(conn))
+
+    async def _ping(self, conn: Conn) -> None:
+        try:
+            async with asyncio.timeout(self.limits.send_timeout_s):
+                pong = await conn.ws.ping()
+        except ConnectionClosed:
+            return
+        except TimeoutError:
+            self._slow(conn, f"a ping was not taken within {self.limits.send_timeout_s:g} s")
+            return
+        if isinstance(pong, asyncio.Future):
+            pong.add_done_callback(partial(self._heard, conn))
 
     def _heard(self, conn: Conn, fut: asyncio.Future[Any]) -> None:
         if not fut.cancelled() and fut.exception() is None:
@@ -495,6 +607,10 @@ class LocalStreamServer:
         while True:
             await asyncio.sleep(self.source.status_interval_s())
             self.notify("status")
+
+
+def _abort(ws: ServerConnection) -> None:
+    ws.transport.abort()  # idempotent; connection_lost follows on the next loop iteration
 
 
 def _message_id(raw: str) -> str | int | None:
