@@ -60,6 +60,15 @@ class LocalStreamSettings(BaseModel):
     idle_timeout_s: float = Field(30.0, gt=0, le=3600, description="silence before disconnect")
     max_connections_per_token: int = Field(8, ge=1, le=1000)
     max_messages_per_s: float = Field(20.0, gt=0, le=10_000, description="client messages per token")
+    send_timeout_s: float = Field(
+        5.0, gt=0, le=300, description="a frame the client does not take in this time closes it (4002)"
+    )
+    max_outbound_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
+        description="bytes waiting for a client before it is closed (4002)",
+    )
 
     @field_validator("port")
     @classmethod
