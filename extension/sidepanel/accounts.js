@@ -16,11 +16,10 @@ export function mountAccounts(root, client) {
   const store = tradeStore(client);
   const list = h('ul', { class: 'acct-list', id: 'accounts-list' });
   const result = h('p', { class: 'action-result', id: 'accounts-result', 'aria-live': 'polite' });
-  const reload = h('button', { type: 'button', class: 'btn-small', id: 'accounts-reload' }, 'Reload');
   const disconnect = h('button', { type: 'button', class: 'btn-small', id: 'accounts-deactivate' }, 'Disconnect');
   root.replaceChildren(
-    h('div', { class: 'card-head' }, h('h2', { id: 'accounts-title' }, 'Broker account'), h('span', { class: 'head-tools' }, disconnect, reload)),
-    h('p', { class: 'hint' }, 'The ticket, the positions and the hotkeys use the active account. Add accounts in the vault above.'),
+    h('div', { class: 'card-head' }, h('h2', { id: 'accounts-title' }, 'Broker account'), h('span', { class: 'head-tools' }, disconnect)),
+    h('p', { class: 'hint' }, 'The ticket, the positions and the hotkeys use the active account. Add accounts in the vault above; the list follows the vault by itself.'),
     list, result);
   root.setAttribute('aria-labelledby', 'accounts-title');
 
@@ -38,7 +37,6 @@ export function mountAccounts(root, client) {
     await store.setActive();
   }
 
-  reload.addEventListener('click', () => store.loadAccounts());
   disconnect.addEventListener('click', () => run('Disconnect', () => client.request('accounts.deactivate')));
 
   function brokerOf(acc) {
@@ -80,8 +78,8 @@ export function mountAccounts(root, client) {
     }));
   }
 
-  // Accounts are added in the vault section above; list them again whenever Setup is opened.
-  document.getElementById('tab-setup')?.addEventListener('click', () => store.loadAccounts());
+  // The list follows the host: the store reloads it when the vault changes (an account added or
+  // removed here, in another panel or from the CLI; unlocked; locked) or another panel switches.
   store.on('accounts', render);
   store.on('status', render);
   render();

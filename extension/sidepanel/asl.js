@@ -2,7 +2,7 @@
 // trailing levels (profit that starts a level, callback of its trailing stop), profit as ROE.
 // Checked here (levels only tighten, callbacks within Binance's 0.1-10 %), enforced by the host.
 
-import { h, labelled } from './dom.js';
+import { followHost, h, labelled } from './dom.js';
 import { CALLBACK_MAX, CALLBACK_MIN, MAX_LEVELS, aslForm, buildAslProfile } from './profiles.js';
 import { describeFailure } from './ticket_form.js';
 
@@ -92,10 +92,11 @@ export function mountAsl(root, client) {
     return tr ? tr.querySelectorAll('input')[m[2] === 'profit_pct' ? 0 : 1] : null;
   }
 
-  async function load() {
+  async function load({ quiet = false } = {}) {
     try {
       fill(await client.request('asl.get'));
-      show('', 'none');
+      sync.clean();
+      if (!quiet) show('', 'none');
       form.dataset.loaded = 'true';
     } catch (err) {
       fill({ enabled: true, profile: { hard_stop_pct: '2', safety_stop_pct: '10', levels: [
@@ -124,11 +125,12 @@ export function mountAsl(root, client) {
     show('Saving…', 'busy');
     try {
       fill(await client.request('asl.set', request));
+      sync.clean();
       show('Saved.', 'ok');
     } catch (err) {
       show(describeFailure(err).text, 'error');
     }
   });
 
-  client.onStatus((s) => { if (s.state === 'connected' && form.dataset.loaded !== 'true') load(); });
+  const sync = followHost(client, form, load);
 }

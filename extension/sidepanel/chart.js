@@ -3,7 +3,8 @@
 // threshold and the liquidation price.
 
 import { h } from './dom.js';
-import { fmtDecimal } from './num.js';
+import { decimalsOf } from './num.js';
+import { fmtPrice, trimDecimal } from './words.js';
 import { addPoint, chartLines, positionRow } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 
@@ -101,6 +102,8 @@ export function mountChart(root, client) {
     return true;
   }
 
+  let formatFor = null; // the symbol whose tick the price axis shows
+
   async function render() {
     const p = store.selected;
     if (!p) {
@@ -118,11 +121,16 @@ export function mountChart(root, client) {
     title.textContent = `${v.symbol} ${v.side} ${v.size}`;
     const wanted = chartLines(p, store.asl.get(String(p.id)));
     scalePrices = wanted.filter((l) => l.key !== 'liq').map((l) => l.price);
-    const dp = store.symbols.get(p.symbol)?.price_precision;
-    legend.textContent = wanted.map((l) => `${l.title} ${fmtDecimal(l.value, Number.isInteger(dp) ? dp : undefined)}`).join(' · ');
+    const info = store.symbols.get(p.symbol);
+    legend.textContent = wanted.map((l) => `${l.title} ${fmtPrice(l.value, info)}`).join(' · ');
     box.dataset.lines = wanted.map((l) => l.key).join(',');
     box.dataset.symbol = p.symbol;
     if (!(await ensureChart())) return;
+    const tick = Number.parseFloat(info?.tick_size);
+    if (Number.isFinite(tick) && tick > 0 && formatFor !== p.symbol) {
+      formatFor = p.symbol;
+      series.applyOptions({ priceFormat: { type: 'price', precision: decimalsOf(trimDecimal(info.tick_size)) ?? 2, minMove: tick } });
+    }
     if (shownSymbol !== p.symbol) {
       shownSymbol = p.symbol;
       series.setData((history.get(p.symbol) ?? []).map((x) => ({ ...x })));
@@ -150,6 +158,7 @@ export function mountChart(root, client) {
   store.on('positions', render);
   store.on('selection', render);
   store.on('asl', render);
+  store.on('symbols', render); // prices and sizes on the instrument's grid once its rules arrive
   feed();
   render();
 }

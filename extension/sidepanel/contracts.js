@@ -1,7 +1,7 @@
 // Setup: Volumetrica contract ids pinned by the trader (settings.contracts.get / .set).
 // Contracts are normally found by symbol lookup; a pin wins over it, from the next connection.
 
-import { h, labelled } from './dom.js';
+import { followHost, h, labelled } from './dom.js';
 import { formatContracts, parseContracts } from './contracts_form.js';
 import { describeFailure } from './ticket_form.js';
 
@@ -20,12 +20,13 @@ export function mountContracts(root, client) {
     result.dataset.tone = tone;
   }
 
-  async function load() {
+  async function load({ quiet = false } = {}) {
     try {
       const reply = await client.request('settings.contracts.get');
       text.value = formatContracts(reply.volumetrica);
+      sync.clean();
       form.dataset.loaded = 'true';
-      show('', 'none');
+      if (!quiet) show('', 'none');
     } catch (err) {
       show(`Could not read the pins: ${describeFailure(err).text}`, 'error');
     }
@@ -42,6 +43,7 @@ export function mountContracts(root, client) {
     try {
       const reply = await client.request('settings.contracts.set', { volumetrica: map });
       text.value = formatContracts(reply.volumetrica);
+      sync.clean();
       show(`Saved ${Object.keys(reply.volumetrica).length} pin(s); they apply from the next connection.`, 'ok');
     } catch (err) {
       show(describeFailure(err).text, 'error');
@@ -50,5 +52,5 @@ export function mountContracts(root, client) {
     }
   });
 
-  client.onStatus((s) => { if (s.state === 'connected' && form.dataset.loaded !== 'true') load(); });
+  const sync = followHost(client, form, load);
 }

@@ -54,3 +54,29 @@ export function renderAge(btn, view) {
   btn.disabled = !view.refresh;
   btn.title = view.refresh ? 'No data for over 5 minutes: ask the host for a fresh snapshot' : '';
 }
+
+/**
+ * Keep a Setup form in step with the host: load it whenever the host (re)connects and whenever
+ * the host's saved settings change (the `status` topic's settings_rev: another panel, the CLI),
+ * unless the user has unsaved edits in it. `load({quiet})` fills the form; quiet loads leave the
+ * result line alone. Call `clean()` after the form was saved or loaded.
+ * @returns {{clean: () => void, dirty: () => boolean}}
+ */
+export function followHost(client, form, load) {
+  let dirty = false;
+  let rev = null;
+  let connected = false;
+  form.addEventListener('input', () => { dirty = true; form.dataset.dirty = 'true'; });
+  const clean = () => { dirty = false; delete form.dataset.dirty; };
+  client.onStatus((s) => {
+    const now = s.state === 'connected';
+    if (now && !connected && !dirty) load({ quiet: form.dataset.loaded === 'true' });
+    connected = now;
+  });
+  client.on('status', (payload) => {
+    const next = payload?.settings_rev ?? null;
+    if (rev !== null && next !== rev && !dirty) load({ quiet: true });
+    rev = next;
+  });
+  return { clean, dirty: () => dirty };
+}

@@ -5,7 +5,7 @@
 //   import { mountLocalStream } from './localstream.js';
 //   mountLocalStream(document.getElementById('setup-localstream'), client);
 
-import { h, labelled } from './dom.js';
+import { followHost, h, labelled } from './dom.js';
 import { describeFailure } from './ticket_form.js';
 
 const STATS_EVERY_MS = 5000;
@@ -189,6 +189,7 @@ export function mountLocalStream(root, client) {
   async function load() {
     try {
       renderInfo(await client.request('localstream.get'));
+      sync.clean();
       try {
         accounts = (await client.request('vault.entries')).entries.map((e) => ({ id: e.id, name: e.name }));
       } catch {
@@ -216,6 +217,7 @@ export function mountLocalStream(root, client) {
     show(result, 'Saving…', 'busy');
     try {
       renderInfo(await client.request('localstream.set', read.settings));
+      sync.clean();
       show(result, 'Saved.', 'ok');
     } catch (err) {
       show(result, describeFailure(err).text, 'error');
@@ -244,8 +246,15 @@ export function mountLocalStream(root, client) {
     }
   });
 
-  client.onStatus((s) => {
-    if (s.state === 'connected' && settingsForm.dataset.loaded !== 'true') load();
+  const sync = followHost(client, settingsForm, load);
+  // The vault's accounts (token scopes) and tokens follow the vault too.
+  let vaultRev = null;
+  client.on('status', (payload) => {
+    const rev = payload?.vault_rev ?? null;
+    if (vaultRev !== null && rev !== vaultRev) {
+      if (sync.dirty()) loadTokens().catch(() => {}); else load();
+    }
+    vaultRev = rev;
   });
   // Statistics refresh while the section is on screen (Setup visible), not in the background.
   const io = new IntersectionObserver((entries) => {

@@ -3,6 +3,7 @@
 import { ageBadge, h, renderAge } from './dom.js';
 import { ageView } from './live.js';
 import { describeFailure } from './ticket_form.js';
+import { orderWords, statusWords } from './words.js';
 import { orderRow, sortOrders } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 
@@ -26,18 +27,26 @@ export function mountOrders(root, client) {
     table, empty, result);
   root.classList.add('card', 'trade-only');
 
-  async function run(label, type, payload) {
+  async function run(label, type, payload, order = null) {
     result.dataset.tone = 'busy';
     result.textContent = `${label}…`;
+    const info = order ? store.symbols.get(order.symbol) : undefined;
     try {
       const reply = await client.request(type, payload, { timeoutMs: 15_000 });
       result.dataset.tone = 'ok';
-      result.textContent = type === 'orders.cancel_all'
-        ? `${label}: ${reply?.cancelled ?? 0} cancelled`
-        : `${label}: ${reply?.status ?? 'done'}`;
+      if (type === 'orders.cancel_all') {
+        const n = Number(reply?.cancelled ?? 0);
+        result.textContent = n ? `Cancelled ${n} ${n === 1 ? 'order' : 'orders'}` : 'Cancel all: there was no open order';
+      } else if (reply?.status === 'CANCELED') {
+        result.textContent = `Cancelled: ${orderWords(order, info)}`;
+      } else {
+        result.textContent = `${label}: the exchange says ${statusWords(reply?.status)}`;
+      }
     } catch (err) {
+      const view = describeFailure(err, info);
       result.dataset.tone = 'error';
-      result.textContent = `${label}: ${describeFailure(err).text}`;
+      result.textContent = `${label}: ${view.text}`;
+      result.title = view.detail;
     }
   }
 
@@ -50,7 +59,7 @@ export function mountOrders(root, client) {
       const label = `${v.side} ${v.symbol} ${v.kind}`;
       const btn = h('button', {
         type: 'button', class: 'btn-small cancel', 'aria-label': `Cancel ${label}`,
-        onclick: () => run(`Cancel ${label}`, 'order.cancel', v.cancel),
+        onclick: () => run(`Cancel ${label}`, 'order.cancel', v.cancel, o),
       }, 'Cancel');
       return h('tr', { dataset: { orderId: String(o.order_id ?? ''), conditional: String(v.conditional) } },
         h('td', {},

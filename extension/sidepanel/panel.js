@@ -4,6 +4,7 @@
 import { HostClient } from '../lib/client.js';
 import { COMMAND_ORDER } from '../lib/commands.js';
 import { formatStatus, formatLatency, formatBytes, formatDuration, shortcutRows } from './format.js';
+import { tradeStore } from './trade_store.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new HostClient();
@@ -45,6 +46,7 @@ for (const tab of tabs) {
 
 // -- status bar, install help, connection log ------------------------------------------------------
 let lastStatus = null;
+let vaultSeen = false; // the status topic told the vault's state (newer than the handshake's)
 
 function logLine(text) {
   const li = document.createElement('li');
@@ -72,7 +74,7 @@ function renderStatus(status) {
   $('diag-host-version').textContent = status.hostVersion ?? '—';
   $('diag-protocol').textContent = status.protocolVersion ? `v${status.protocolVersion}` : '—';
   $('diag-pid').textContent = status.pid ?? '—';
-  $('diag-vault').textContent = status.vault ?? '—';
+  if (status.state !== 'connected' || !vaultSeen) $('diag-vault').textContent = status.vault ?? '—';
   $('diag-capabilities').textContent = status.capabilities?.length ? status.capabilities.join(', ') : '—';
 
   const help = $('install-help');
@@ -160,7 +162,11 @@ function latencySummary(sum, unit) {
   return `p50 ${f(sum.p50)} · p99 ${f(sum.p99)} · last ${f(sum.last)} (n=${sum.count})`;
 }
 
-$('diag-refresh').addEventListener('click', refreshStats);
+// A diagnostic: everything the panel shows follows the host's events by itself; this asks again.
+$('diag-refresh').addEventListener('click', () => {
+  refreshStats();
+  tradeStore(client).loadAccounts();
+});
 
 // -- shortcuts -------------------------------------------------------------------------------------
 async function renderShortcuts() {
@@ -216,10 +222,15 @@ client.onStatus((status) => {
 });
 client.onNotice(showNotice);
 client.on('status', (payload, seq) => {
-  // The host's `status` topic: a snapshot on subscribe, then a push every few seconds.
+  // The host's `status` topic: a snapshot on subscribe, then a push on every change and every few
+  // seconds. The vault's state comes from here (the handshake's answer is only its state then).
   const el = $('diag-uptime');
   el.dataset.statusSeq = String(seq);
   if (payload && typeof payload.uptime_s === 'number') el.textContent = formatDuration(payload.uptime_s);
+  if (payload && typeof payload.vault === 'string') {
+    vaultSeen = true;
+    $('diag-vault').textContent = payload.vault;
+  }
 });
 renderShortcuts();
 

@@ -6,6 +6,7 @@
 import { ageBadge, h, renderAge, replayClass } from './dom.js';
 import { PnlAnnouncer, ageView, pnlDirection, positionChanges } from './live.js';
 import { describeFailure, describePlaced } from './ticket_form.js';
+import { fmtPrice, isNewer, orderStatusText, statusTone } from './words.js';
 import { aslNote, positionKey, positionRow, totalPnl } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 
@@ -45,33 +46,53 @@ export function mountPositions(root, client) {
     requestAnimationFrame(() => { announce.textContent = text; });
   }
 
+  let following = null; // {clientId, label, info, last}: the close order whose status the line shows
+
+  function show(text, tone, detail = '') {
+    result.dataset.tone = tone;
+    result.textContent = text;
+    result.title = detail;
+  }
+
+  store.on('order', (order) => {
+    if (!following || order.client_id !== following.clientId || !isNewer(order, following.last)) return;
+    following.last = order;
+    show(`${following.label}: ${orderStatusText(order, following.info)}`, statusTone(order.status), following.detail);
+  });
+
   async function act(label, type, payload) {
-    result.dataset.tone = 'busy';
-    result.textContent = `${label}…`;
+    show(`${label}…`, 'busy');
+    following = null;
+    const info = store.symbols.get(payload.symbol);
     const t0 = performance.now();
     try {
       const reply = await client.request(type, payload, { timeoutMs: 15_000 });
       const panelMs = performance.now() - t0;
-      result.dataset.tone = 'ok';
       if (type === 'position.close') {
-        result.textContent = `${label}: ${describePlaced(reply, { side: reply?.side, symbol: payload.symbol, panelMs }).text}`;
+        const pos = store.positions.positions.find((p) => p.symbol === payload.symbol && (p.position_side ?? 'BOTH') === payload.position_side);
+        const side = pos ? (pos.side === 'SHORT' ? 'BUY' : 'SELL') : undefined;
+        const view = describePlaced(reply, { side, type: 'MARKET', info, panelMs });
+        following = { clientId: reply?.client_id, label, info, detail: view.detail, last: { status: view.status, filled: reply?.filled ?? '0', update_time_ms: 0 } };
+        show(`${label}: ${view.text}`, view.tone, view.detail);
+        const early = store.orderReport(reply?.client_id);
+        if (early && isNewer(early, following.last)) show(`${label}: ${orderStatusText(early, info)}`, statusTone(early.status), view.detail);
       } else if (type === 'position.breakeven') {
-        result.textContent = reply?.stop_price
-          ? `${label}: stop at ${reply.stop_price}`
-          : `${label}: requested — the stop moves to the entry price if that tightens it`;
+        show(reply?.stop_price
+          ? `${label}: stop at ${fmtPrice(reply.stop_price, info, { currency: true })}`
+          : `${label}: requested — the stop moves to the entry price if that tightens it`, 'ok');
       } else {
-        result.textContent = `${label}: done`;
+        show(`${label}: done`, 'ok');
       }
     } catch (err) {
-      result.dataset.tone = 'error';
-      result.textContent = `${label}: ${describeFailure(err).text}`;
+      const view = describeFailure(err, info);
+      show(`${label}: ${view.text}`, 'error', view.detail);
     }
   }
 
   function build(p) {
     const cells = {
       pos: h('button', { type: 'button', class: 'pos-select', 'aria-pressed': 'false' }),
-      size: h('span', { class: 'mono' }),
+      size: h('span', { class: 'mono pos-size' }),
       entry: h('span', { class: 'mono' }),
       mark: h('span', { class: 'mono' }),
       pnl: h('span', { class: 'mono pnl' }),
@@ -123,6 +144,7 @@ export function mountPositions(root, client) {
     c.pos.setAttribute('aria-pressed', String(positionKey(p) === selectedKey));
     c.pos.title = 'Show on the chart; the close-half and breakeven hotkeys act on it';
     c.size.textContent = v.size;
+    c.size.dataset.size = v.sizeRaw;
     c.entry.textContent = v.entry;
     c.mark.textContent = v.mark;
     c.liq.textContent = v.liq;
@@ -141,7 +163,7 @@ export function mountPositions(root, client) {
     const on = typeof t?.enabled === 'boolean' ? t.enabled : v.aslOn;
     c.aslToggle.setAttribute('aria-pressed', String(on));
     c.aslToggle.textContent = on ? 'ASL on' : 'ASL off';
-    c.aslMsg.textContent = aslNote(t);
+    c.aslMsg.textContent = aslNote(t, store.symbols.get(p.symbol));
   }
 
   function render(snapshot = false) {

@@ -1,6 +1,6 @@
 // Setup: pre-trade risk limits (risk.get / risk.set). Checked here, enforced by the host.
 
-import { h, labelled } from './dom.js';
+import { followHost, h, labelled } from './dom.js';
 import { RISK_FIELDS, buildRiskLimits, riskForm } from './profiles.js';
 import { describeFailure } from './ticket_form.js';
 
@@ -28,11 +28,12 @@ export function mountRisk(root, client) {
     result.dataset.tone = tone;
   }
 
-  async function load() {
+  async function load({ quiet = false } = {}) {
     try {
       const reply = await client.request('risk.get');
       fill(reply.limits);
-      show('', 'none');
+      sync.clean();
+      if (!quiet) show('', 'none');
       form.dataset.loaded = 'true';
     } catch (err) {
       show(`Could not read the limits: ${describeFailure(err).text}`, 'error');
@@ -54,11 +55,12 @@ export function mountRisk(root, client) {
     try {
       const reply = await client.request('risk.set', { limits });
       fill(reply.limits);
+      sync.clean();
       show('Saved.', 'ok');
     } catch (err) {
       show(describeFailure(err).text, 'error');
     }
   });
 
-  client.onStatus((s) => { if (s.state === 'connected' && form.dataset.loaded !== 'true') load(); });
+  const sync = followHost(client, form, load);
 }

@@ -8,8 +8,8 @@
 // closed, its message stays on show under the ticket.
 
 import { h, labelled, nextId } from './dom.js';
-import { fmtDecimal } from './num.js';
 import { priceBadge } from './live.js';
+import { fmtPrice, isNewer, orderStatusText, statusTone } from './words.js';
 import {
   DEFAULT_FORM, STORAGE_KEY, buildTicket, correctedFormField, describeFailure, describePlaced, describeSize,
   formFromTicket, marketClosedNotice, pickSizeMode, placeRequest, sizeView, unitOf,
@@ -43,6 +43,7 @@ export function mountTicket(root, client) {
     buy: h('button', { type: 'button', class: 'btn-trade buy', id: 'ticket-buy' }, 'BUY'),
     sell: h('button', { type: 'button', class: 'btn-trade sell', id: 'ticket-sell' }, 'SELL'),
     result: h('p', { class: 'ticket-result', id: 'ticket-result', 'aria-live': 'polite', 'data-tone': 'none' }),
+    resultDetail: h('small', { class: 'result-detail muted', id: 'ticket-result-detail' }),
     // Not a live region: the result line above already announces the same refusal.
     hours: h('p', { class: 'ticket-hours', id: 'ticket-hours', hidden: true }),
     useCorrected: h('button', { type: 'button', class: 'btn-small', hidden: true }, ''),
@@ -79,6 +80,7 @@ export function mountTicket(root, client) {
       h('label', { title: 'Protect the position with the Advanced Stop Loss as soon as it fills' }, el.asl, ' ASL')),
     h('div', { class: 'ticket-actions' }, el.buy, el.sell),
     h('div', { class: 'ticket-answer' }, el.result, el.useCorrected),
+    el.resultDetail,
     el.hours,
     el.confirm);
   root.replaceChildren(h('div', { class: 'card-head' }, h('h2', {}, 'Ticket')), form);
@@ -86,6 +88,7 @@ export function mountTicket(root, client) {
   form.addEventListener('submit', (e) => e.preventDefault());
 
   const inFlight = new Set();
+  let following = null; // {clientId, side, info, detail}: the placed order whose status the line shows
   let saveTimer = null;
   let corrected = null;
   // Size mode per unit: the toggle's last choice for coins / shares (contracts have one mode).
@@ -165,7 +168,18 @@ export function mountTicket(root, client) {
       saveTimer = null;
       const { ticket } = buildTicket(values(), context());
       if (ticket) save(ticket);
+      publishView();
     }, SAVE_DELAY_MS);
+  }
+
+  /** What BUY and SELL send now, for the action bar's buttons. */
+  function publishView() {
+    const info = symbolInfo();
+    const { ticket } = buildTicket(values(), context());
+    const symbol = el.symbol.value.trim().toUpperCase();
+    store.setTicketView(ticket
+      ? { symbol: ticket.symbol, sizeText: describeSize(ticket, info), ok: true }
+      : { symbol, sizeText: '', ok: false });
   }
 
   function save(ticket) {
@@ -197,10 +211,22 @@ export function mountTicket(root, client) {
   form.addEventListener('change', saveSoon);
 
   // -- placing --------------------------------------------------------------------------------------
-  function setResult(text, tone) {
+  function setResult(text, tone, detail = '') {
     el.result.textContent = text;
     el.result.dataset.tone = tone;
+    el.resultDetail.textContent = detail;
+    el.resultDetail.hidden = !detail;
+    store.setTicketResult(text, tone);
   }
+
+  /** The placed order's latest status as the exchange reported it (a fill after a NEW ack). */
+  function showReport(order) {
+    if (!following || !order || order.client_id !== following.clientId) return;
+    if (!isNewer(order, following.last)) return; // never back from "Bought" to "sent"
+    following.last = order;
+    setResult(orderStatusText(order, following.info), statusTone(order.status), following.detail);
+  }
+  store.on('order', showReport);
 
   function showHours(text) {
     el.hours.textContent = text ?? '';
@@ -222,6 +248,7 @@ export function mountTicket(root, client) {
     input.removeAttribute('aria-invalid');
     offerCorrected(null);
     setResult(`${field === 'notional' || field === 'quantity' ? 'Size' : field} set to ${value}; press BUY or SELL again.`, 'none');
+    publishView();
     saveSoon();
     input.focus();
   });
@@ -243,6 +270,7 @@ export function mountTicket(root, client) {
     inFlight.add(side);
     const button = side === 'BUY' ? el.buy : el.sell;
     button.setAttribute('aria-busy', 'true');
+    following = null;
     setResult(`${side === 'BUY' ? 'Buying' : 'Selling'} ${describeSize(ticket, info)} of ${ticket.symbol}…`, 'busy');
     const t0 = performance.now();
     try {
@@ -252,12 +280,17 @@ export function mountTicket(root, client) {
         askConfirm(side, reply.reason);
         return;
       }
-      const view = describePlaced(reply, { side, symbol: ticket.symbol, panelMs });
-      setResult(view.text, view.tone);
+      const view = describePlaced(reply, { side, type: ticket.type, info, panelMs });
+      following = {
+        clientId: reply?.client_id ?? null, side, info, detail: view.detail,
+        last: { status: view.status, filled: reply?.filled ?? '0', update_time_ms: 0 },
+      };
+      setResult(view.text, view.tone, view.detail);
+      showReport(store.orderReport(following.clientId)); // a fill reported before the reply
       showHours(null);
     } catch (err) {
-      const view = describeFailure(err);
-      setResult(view.text, 'error');
+      const view = describeFailure(err, info);
+      setResult(view.text, 'error', view.detail);
       showHours(marketClosedNotice(err));
       if (view.corrected) {
         markInvalid(correctedFormField(view.corrected.field, sizeMode) ?? '');
@@ -339,6 +372,7 @@ export function mountTicket(root, client) {
     if (now !== sym) showHours(null);
     renderUnit();
     renderQuote();
+    publishView();
   }
 
   function renderQuote() {
@@ -351,9 +385,8 @@ export function mountTicket(root, client) {
       return;
     }
     const info = store.symbols.get(sym);
-    const dp = Number.isInteger(info?.price_precision) ? info.price_precision : undefined;
-    const mark = fmtDecimal(q.mark ?? q.last, dp);
-    const ba = q.bid && q.ask ? ` · bid/ask ${fmtDecimal(q.bid, dp)} / ${fmtDecimal(q.ask, dp)}` : '';
+    const mark = fmtPrice(q.mark ?? q.last, info, { currency: true });
+    const ba = q.bid && q.ask ? ` · bid/ask ${fmtPrice(q.bid, info)} / ${fmtPrice(q.ask, info)}` : '';
     el.quote.textContent = `mark ${mark}${ba}`;
     const now = Date.now();
     const ages = [now - (q.changedMs ?? q.recvMs ?? now)];

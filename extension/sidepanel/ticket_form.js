@@ -2,7 +2,8 @@
 // Pure (unit tested under node); ticket.js does the DOM. The host validates again against the
 // exchange's filters and is the authority; this only catches what a person can fix at once.
 
-import { cmpDecimal, fmtDecimal, isPositiveDecimal } from './num.js';
+import { cmpDecimal, isPositiveDecimal } from './num.js';
+import { failureText, placedText } from './words.js';
 
 export const STORAGE_KEY = 'sidedesk.ticket'; // chrome.storage.local: the ticket hotkeys use
 export const MAX_LEVERAGE = 125;
@@ -261,25 +262,20 @@ export function placeRequest(ticket, side, { source = 'panel', confirmed = false
 }
 
 /**
- * One line for a placed order: the exchange's answer and the measured latencies.
- * @param {object} reply {status:'placed', order_status, filled, avg_price, order_id, host_us, roundtrip_ms, message}
- * @param {{side?: string, symbol?: string, panelMs?: number}} [ctx]
+ * One line for a placed order: what the exchange answered, in a trader's words ("Bought 0.016
+ * BTC at 60,093.5 USDT", "Buy 0.016 BTC at market sent — waiting for the fill"), with the order id
+ * and the measured latencies as detail.
+ * @param {object} reply {status:'placed', order_status, filled, avg_price, quantity, price, order_id, host_us, roundtrip_ms}
+ * @param {{side?: string, type?: string, info?: object, panelMs?: number}} [ctx]
  */
-export function describePlaced(reply, { side, symbol, panelMs } = {}) {
+export function describePlaced(reply, { side, type, info, panelMs } = {}) {
   const r = reply ?? {};
-  const status = r.order_status || 'ACCEPTED';
-  const verb = side === 'SELL' ? 'sell' : side === 'BUY' ? 'buy' : 'order';
-  const fillPart = r.filled && Number(r.filled) > 0
-    ? ` ${r.filled}${symbol ? ` ${symbol}` : ''}${r.avg_price && Number(r.avg_price) > 0 ? ` @ ${fmtDecimal(r.avg_price)}` : ''}`
-    : symbol ? ` ${symbol}` : '';
-  // The host's own line (e.g. "BUY 0.004 BTCUSDT market: new") says it best; else build one.
-  const head = r.message ? `${status}: ${r.message}` : `${status}: ${verb}${fillPart}`;
-  const bits = [head];
+  const view = placedText(r, { side, type: type ?? (r.price ? 'LIMIT' : 'MARKET'), info });
+  const bits = [];
   if (r.order_id !== undefined && r.order_id !== null) bits.push(`order ${r.order_id}`);
   const timing = latencyParts(r, panelMs);
   if (timing) bits.push(timing);
-  const tone = /REJECT|EXPIRED|CANCEL/.test(status) ? 'warn' : 'ok';
-  return { text: bits.join(' · '), tone };
+  return { text: view.text, tone: view.tone, status: view.status, detail: bits.join(' · ') };
 }
 
 /** "host 38 µs · exchange 1.9 ms · panel 4.2 ms" from what was measured. */
@@ -296,26 +292,15 @@ function fmtMs(ms) {
 }
 
 /**
- * How to show a failed request: the host's message verbatim, its code, and the corrected value
- * when the host offers one (details.corrected, with details.field naming the ticket field).
+ * How to show a failed request: what happened in a trader's words, the host's code (and its own
+ * sentence) as detail, and the corrected value when the host offers one (details.corrected, with
+ * details.field naming the ticket field).
  * @param {{code?: string, message?: string, details?: object}} err
+ * @param {object} [info] the symbol's market.symbols row, for the numbers
  */
-export function describeFailure(err) {
-  const code = err?.code ?? 'internal';
-  const message = err?.message ?? String(err);
-  const d = err?.details && typeof err.details === 'object' ? err.details : {};
-  let corrected = null;
-  if (d.corrected !== undefined && d.corrected !== null && d.corrected !== '') {
-    corrected = { field: typeof d.field === 'string' ? d.field : 'notional', value: String(d.corrected) };
-  }
-  let text = `[${code}] ${message}`;
-  if (Array.isArray(d.errors) && d.errors.length) {
-    // Field-level problems (host validation): "levels.1.callback_pct: must not be looser …".
-    text += `: ${d.errors.map((e) => `${e.field ?? '?'}: ${e.problem ?? e.message ?? ''}`).join('; ')}`;
-  }
-  if (code === 'unknown_type') text = `[${code}] This Sidedesk host cannot trade yet (host too old): ${message}`;
-  if (corrected) text += ` — corrected ${corrected.field}: ${corrected.value}`;
-  return { text, code, corrected, hostTooOld: code === 'unknown_type' };
+export function describeFailure(err, info) {
+  const view = failureText(err, info);
+  return { ...view, hostTooOld: view.code === 'unknown_type' };
 }
 
 /**

@@ -9,6 +9,12 @@
 import { positionKey } from './trade_view.js';
 import { sectionAgeS } from './live.js';
 import { POSITION_KEY } from '../lib/commands.js';
+import { failureText, flattenText, isNewer } from './words.js';
+
+const ORDER_MEMORY = 200; // latest status per client id, for lines that follow their order
+export const FILL_SHOW_MS = 8_000; // the action bar shows the last fill this long
+export const FLATTEN_COOLDOWN_MS = 1_500; // a second press this soon after a flatten is ignored
+const FLATTEN_TIMEOUT_MS = 30_000;
 
 export const TOPICS = ['positions', 'orders', 'account', 'quotes', 'asl', 'status', 'log'];
 
@@ -46,7 +52,15 @@ class TradeStore {
     this.ticketSymbol = '';
     this._watched = '';
     this._vault = null;
+    this._vaultRev = null;
+    this._settingsRev = null;
+    this._activeSeen = undefined;
     this._hostState = null;
+    this.orderStatus = new Map(); // client_id -> latest order report (log topic `order` entries)
+    this.lastFill = null; // {order, atMs}
+    this.ticketView = null; // {symbol, size, sizeText}: what BUY / SELL send now
+    this.ticketResult = { text: '', tone: 'none' };
+    this.flattenState = { busy: false, atMs: 0, text: '', tone: 'none' };
   }
 
   on(event, fn) {
@@ -117,18 +131,98 @@ class TradeStore {
       case 'status': {
         this.status = payload;
         this.statusAtMs = now;
-        const vault = payload?.vault ?? null;
-        if (vault !== this._vault) {
-          const first = this._vault === null;
-          this._vault = vault;
-          if (!first) this.loadAccounts(); // unlocked or locked in Setup: the account list changed
-        }
+        this._statusChanges(payload);
         break;
       }
+      case 'log':
+        if (payload && typeof payload.order === 'object' && payload.order) {
+          this._orderReport(payload.order, now);
+          return; // an order's status: words come from the data, not the host's log line
+        }
+        break;
       default:
         break;
     }
     this.emit(topic, payload, meta);
+  }
+
+  /** The vault, the saved settings or the active account changed (any panel, the CLI): reload. */
+  _statusChanges(payload) {
+    const vault = payload?.vault ?? null;
+    const vaultRev = payload?.vault_rev ?? null;
+    const settingsRev = payload?.settings_rev ?? null;
+    const active = (payload?.brokers ?? []).find?.((b) => b.active)?.account_id ?? null;
+    const first = this._vault === null;
+    const vaultChanged = vault !== this._vault || vaultRev !== this._vaultRev;
+    const settingsChanged = settingsRev !== this._settingsRev;
+    const activeChanged = this._activeSeen !== undefined && active !== this._activeSeen;
+    this._vault = vault;
+    this._vaultRev = vaultRev;
+    this._settingsRev = settingsRev;
+    this._activeSeen = active;
+    if (first) return;
+    if (vaultChanged) this.emit('vault', payload);
+    if (settingsChanged) this.emit('settings', payload);
+    // unlocked, locked, an account added or removed, or another panel switched accounts
+    if (vaultChanged || (activeChanged && active !== this.accounts.active_id)) this.loadAccounts();
+  }
+
+  // -- orders: the latest status the exchange reported, fills -------------------------------------
+  _orderReport(order, now) {
+    const key = order.client_id || order.order_id;
+    if (!key) return;
+    const prev = this.orderStatus.get(key);
+    if (!isNewer(order, prev)) return;
+    this.orderStatus.delete(key);
+    this.orderStatus.set(key, order);
+    while (this.orderStatus.size > ORDER_MEMORY) this.orderStatus.delete(this.orderStatus.keys().next().value);
+    const mine = !this.accounts.active_id || !order.account_id || order.account_id === this.accounts.active_id;
+    this.emit('order', order);
+    const more = Number.parseFloat(order.filled ?? '0') > Number.parseFloat(prev?.filled ?? '0');
+    if (mine && more && (order.status === 'FILLED' || order.status === 'PARTIALLY_FILLED')) {
+      this.lastFill = { order, atMs: now };
+      this.emit('fill', this.lastFill);
+    }
+  }
+
+  /** The latest report of the order with this client id, if one arrived. */
+  orderReport(clientId) {
+    return clientId ? this.orderStatus.get(clientId) ?? null : null;
+  }
+
+  // -- what the ticket sends, and its last answer (the action bar shows both) ----------------------
+  setTicketView(view) {
+    this.ticketView = view;
+    this.emit('ticket', view);
+  }
+
+  setTicketResult(text, tone) {
+    this.ticketResult = { text, tone };
+    this.emit('ticket-result', this.ticketResult);
+  }
+
+  // -- Flatten all: the panel's panic button (Trade tab and action bar share one guard) -----------
+  /**
+   * Cancel every order and close every position of the active account (the host's `flatten`,
+   * the same Desk.flatten the Alt+Shift+F hotkey runs). A press while one runs, or within
+   * FLATTEN_COOLDOWN_MS of its answer, is ignored: a double press flattens once.
+   * @returns {Promise<{ignored?: boolean, text?: string, tone?: string}>}
+   */
+  async flatten() {
+    const st = this.flattenState;
+    if (st.busy || (st.atMs && this.now() - st.atMs < FLATTEN_COOLDOWN_MS)) return { ignored: true };
+    this.flattenState = { busy: true, atMs: 0, text: 'Flattening: cancelling every order, closing every position…', tone: 'busy' };
+    this.emit('flatten', this.flattenState);
+    let view;
+    try {
+      view = flattenText(await this.client.request('flatten', {}, { timeoutMs: FLATTEN_TIMEOUT_MS }));
+    } catch (e) {
+      const f = failureText(e);
+      view = { text: `Flatten failed: ${f.text}`, tone: 'error', detail: f.detail };
+    }
+    this.flattenState = { busy: false, atMs: this.now(), ...view };
+    this.emit('flatten', this.flattenState);
+    return view;
   }
 
   // -- accounts and symbols ------------------------------------------------------------------------

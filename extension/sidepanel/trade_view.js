@@ -1,6 +1,7 @@
 // Host tables -> what the Trade tab shows. Pure (unit tested); the modules render these.
 
-import { decimalsOf, fmtDecimal, signOf, toFloat } from './num.js';
+import { fmtDecimal, signOf, toFloat } from './num.js';
+import { fmtPrice, fmtQty, statusWords, tidyNumbers } from './words.js';
 
 const ASL_LABELS = { hard: 'hard stop', 1: 'level 1', 2: 'level 2', 3: 'level 3', safety: 'safety stop', breakeven: 'breakeven' };
 
@@ -10,12 +11,8 @@ export function aslLabel(level) {
   return ASL_LABELS[level] ?? `level ${level}`;
 }
 
-function precisionFor(symbols, symbol) {
-  const info = symbols?.get?.(symbol);
-  if (!info) return {};
-  const price = Number.isInteger(info.price_precision) ? info.price_precision : decimalsOf(info.tick_size);
-  const qty = Number.isInteger(info.quantity_precision) ? info.quantity_precision : decimalsOf(info.step_size);
-  return { price, qty };
+function infoFor(symbols, symbol) {
+  return symbols?.get?.(symbol);
 }
 
 /**
@@ -24,7 +21,8 @@ function precisionFor(symbols, symbol) {
  * @param {Map<string, object>} [symbols] symbol -> market.symbols row (for precision)
  */
 export function positionRow(p, symbols) {
-  const { price: pdp } = precisionFor(symbols, p.symbol);
+  const info = infoFor(symbols, p.symbol);
+  const price = (v) => fmtPrice(v, info);
   const pnlSign = signOf(p.unrealized_pnl) ?? 0;
   return {
     id: p.id,
@@ -32,34 +30,35 @@ export function positionRow(p, symbols) {
     positionSide: p.position_side ?? 'BOTH',
     side: p.side,
     sideClass: p.side === 'SHORT' ? 'short' : 'long',
-    size: fmtDecimal(p.size ?? p.quantity),
-    entry: fmtDecimal(p.entry, pdp),
-    mark: fmtDecimal(p.mark, pdp),
+    size: fmtQty(p.size ?? p.quantity, info),
+    sizeRaw: String(p.size ?? p.quantity ?? ''),
+    entry: price(p.entry),
+    mark: price(p.mark),
     pnl: `${fmtDecimal(p.unrealized_pnl, 2, { sign: true })}`,
     pnlRaw: p.unrealized_pnl,
     pnlClass: pnlSign > 0 ? 'pos' : pnlSign < 0 ? 'neg' : 'flat',
     roe: p.roe_pct === null || p.roe_pct === undefined ? '—' : `${fmtDecimal(p.roe_pct, 2, { sign: true })} %`,
-    liq: p.liquidation_price && signOf(p.liquidation_price) > 0 ? fmtDecimal(p.liquidation_price, pdp) : '—',
+    liq: p.liquidation_price && signOf(p.liquidation_price) > 0 ? price(p.liquidation_price) : '—',
     asl: aslLabel(p.asl_level),
     aslOn: p.asl_level !== null && p.asl_level !== undefined && p.asl_level !== '',
-    stop: p.stop_price ? fmtDecimal(p.stop_price, pdp) : '—',
-    next: p.asl_next_threshold ? fmtDecimal(p.asl_next_threshold, pdp) : '',
+    stop: p.stop_price ? price(p.stop_price) : '—',
+    next: p.asl_next_threshold ? price(p.asl_next_threshold) : '',
     leverage: p.leverage ? `${p.leverage}×` : '',
     asset: p.settle_asset ?? '',
   };
 }
 
-/** Short description of an order's kind: "LIMIT", "STOP 64,000", "TRAIL 1 %", … */
-export function orderKind(o) {
+/** Short description of an order's kind: "LIMIT", "STOP 64,000.0", "TRAIL 1 %", … (prices on the tick) */
+export function orderKind(o, info) {
   const t = String(o.type ?? '');
   if (t.includes('TRAILING')) {
-    const act = o.activation_price && signOf(o.activation_price) > 0 ? ` from ${fmtDecimal(o.activation_price)}` : '';
+    const act = o.activation_price && signOf(o.activation_price) > 0 ? ` from ${fmtPrice(o.activation_price, info)}` : '';
     return `TRAIL${o.callback_rate_pct ? ` ${o.callback_rate_pct} %` : ''}${act}`;
   }
   if (t.startsWith('STOP') || t.startsWith('TAKE_PROFIT')) {
     const name = t.startsWith('STOP') ? 'STOP' : 'TP';
     const limit = t.endsWith('MARKET') ? '' : ' LMT';
-    return `${name}${limit} ${o.stop_price ? fmtDecimal(o.stop_price) : ''}`.trim();
+    return `${name}${limit} ${o.stop_price ? fmtPrice(o.stop_price, info) : ''}`.trim();
   }
   return t;
 }
@@ -70,8 +69,8 @@ export function orderKind(o) {
  * @param {Map<string, object>} [symbols]
  */
 export function orderRow(o, symbols) {
-  const { price: pdp } = precisionFor(symbols, o.symbol);
-  const price = o.price && signOf(o.price) > 0 ? fmtDecimal(o.price, pdp) : o.conditional ? '' : 'market';
+  const info = infoFor(symbols, o.symbol);
+  const price = o.price && signOf(o.price) > 0 ? fmtPrice(o.price, info) : o.conditional ? '' : 'market';
   const flags = [];
   if (o.reduce_only) flags.push('reduce-only');
   if (o.close_position) flags.push('close');
@@ -82,11 +81,11 @@ export function orderRow(o, symbols) {
     symbol: o.symbol,
     side: o.side,
     sideClass: o.side === 'SELL' ? 'short' : 'long',
-    kind: orderKind(o),
+    kind: orderKind(o, info),
     conditional: Boolean(o.conditional),
     price,
-    qty: o.close_position ? 'all' : `${fmtDecimal(o.filled ?? '0')} / ${fmtDecimal(o.quantity)}`,
-    status: o.status ?? '',
+    qty: o.close_position ? 'all' : `${fmtQty(o.filled ?? '0', info, { unit: false })} / ${fmtQty(o.quantity, info)}`,
+    status: statusWords(o.status ?? ''),
     flags: flags.join(' · '),
     cancel: { symbol: o.symbol, order_id: o.order_id ?? undefined, client_id: o.client_id ?? undefined, conditional: Boolean(o.conditional) },
   };
@@ -194,7 +193,7 @@ const TRANSITIONS = {
  * Accepts the contract's `message` and the engine's `transition` + `detail` (client ids dropped:
  * they mean nothing to a trader).
  */
-export function aslNote(t) {
+export function aslNote(t, info) {
   if (!t || typeof t !== 'object') return '';
   let text = t.message || '';
   if (!text && t.transition) {
@@ -203,7 +202,7 @@ export function aslNote(t) {
     text = detail ? `${what}: ${detail}` : what;
   }
   const lat = Number.isFinite(t.latency_ms) ? ` (${t.latency_ms < 10 ? t.latency_ms.toFixed(1) : Math.round(t.latency_ms)} ms)` : '';
-  return text ? `${text}${lat}` : '';
+  return text ? `${tidyNumbers(text, info)}${lat}` : '';
 }
 
 /** Stable key of a position for selection (survives table refreshes). */

@@ -3,8 +3,10 @@
 // Also owns the "No broker account yet" empty state of the Trade tab.
 
 import { h } from './dom.js';
+import { flattenControl } from './flatten.js';
 import { tradeIndicator } from './live.js';
 import { tradeStore } from './trade_store.js';
+import { tidyNumbers } from './words.js';
 
 const LOG_SHOW_MS = 30_000;
 
@@ -16,7 +18,9 @@ export function mountTradeStatus(root, client) {
   const detail = h('span', { class: 'live-detail muted' });
   const strip = h('div', { class: 'live-strip', id: 'trade-live', role: 'status', 'data-tone': 'idle' }, dot, label, account, detail);
   const logLine = h('p', { class: 'live-log', id: 'trade-log', 'aria-live': 'polite', hidden: true });
-  root.replaceChildren(strip, logLine);
+  const flatten = flattenControl(store, { id: 'trade-flatten', resultId: 'trade-flatten-result' });
+  const head = h('div', { class: 'trade-head' }, strip, flatten.button);
+  root.replaceChildren(head, flatten.result, logLine);
 
   const empty = document.getElementById('trade-empty');
   const emptyDetail = h('span', { class: 'empty-detail', id: 'trade-empty-detail' });
@@ -60,9 +64,15 @@ export function mountTradeStatus(root, client) {
     document.body.dataset.trading = show ? 'off' : 'on';
   }
 
+  /** The symbol a host sentence is about ("ASL BTCUSDT: …", "… 0.001 BTCUSDT at …"). */
+  function infoIn(text) {
+    for (const [sym, info] of store.symbols) if (text.includes(sym)) return info;
+    return undefined;
+  }
+
   function showLog(entry) {
     if (!entry || !entry.message) return;
-    logLine.textContent = entry.message;
+    logLine.textContent = tidyNumbers(entry.message, infoIn(entry.message));
     logLine.dataset.level = entry.level ?? 'info';
     logLine.hidden = false;
     if (logTimer) clearTimeout(logTimer);

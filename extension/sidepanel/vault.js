@@ -15,7 +15,8 @@ const ENVIRONMENTS = {
   alpaca: ['demo', 'live', 'simulator'],
 };
 
-// [name, label, kind] — kind: text | secret | number | pem; `auth` limits a field to one key type.
+// [name, label, kind, auth, default] — kind: text | secret | number | pem; `auth` limits a field
+// to one key type; `default` pre-fills a field the broker needs but rarely changes.
 const FIELDS = {
   binance: [
     ['api_key', 'API key', 'secret'],
@@ -27,6 +28,7 @@ const FIELDS = {
     ['password', 'Password', 'secret'],
     ['cid', 'API client id (cid)', 'number'],
     ['sec', 'API secret (sec)', 'secret'],
+    ['app_id', 'App id', 'text', null, 'Sidedesk'],
   ],
   volumetrica: [
     ['login', 'Login', 'text'],
@@ -91,6 +93,7 @@ export function mountVault(root, client) {
 
   async function call(type, payload = {}, busyText = null) {
     view.error = null;
+    say(''); // the last success line must not stay under a new answer (e.g. a wrong-password alert)
     view.busy = busyText ?? (KDF_OPS.has(type) ? 'Deriving the key… this takes a moment' : 'Working…');
     render();
     try {
@@ -131,7 +134,19 @@ export function mountVault(root, client) {
   }
 
   // -- forms ------------------------------------------------------------------------------------
+  // Each form is built once and kept: a re-render (a status push, a countdown tick, another
+  // panel's change) puts the same elements back, so what the user typed or chose stays.
+  const kept = new Map();
+  function once(key, build) {
+    if (!kept.has(key)) kept.set(key, build());
+    return kept.get(key);
+  }
+
   function createForm() {
+    return once('create', buildCreateForm);
+  }
+
+  function buildCreateForm() {
     const pw = passwordInput('password', 'new-password');
     const again = passwordInput('again', 'new-password');
     return h('form', {
@@ -148,12 +163,20 @@ export function mountVault(root, client) {
     h('p', {}, 'Create the vault that keeps your broker keys on this computer, encrypted with a password only you know.'),
     field('New vault password', pw, 'At least 10 characters; not a common password. It cannot be recovered if lost.'),
     field('Repeat the password', again),
-    h('button', { type: 'submit', disabled: !!view.busy }, 'Create vault'));
+    h('button', { type: 'submit' }, 'Create vault'));
   }
 
   function unlockForm() {
-    const pw = passwordInput('password');
+    const form = once('unlock', buildUnlockForm);
     const wait = retryLeft();
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = !!view.busy || wait > 0;
+    button.textContent = wait > 0 ? `Unlock (wait ${wait} s)` : 'Unlock';
+    return form;
+  }
+
+  function buildUnlockForm() {
+    const pw = passwordInput('password');
     return h('form', {
       class: 'vault-form',
       onsubmit: async (ev) => {
@@ -165,7 +188,7 @@ export function mountVault(root, client) {
       },
     },
     field('Vault password', pw),
-    h('button', { type: 'submit', disabled: !!view.busy || wait > 0 }, wait > 0 ? `Unlock (wait ${wait} s)` : 'Unlock'));
+    h('button', { type: 'submit' }, 'Unlock'));
   }
 
   function damagedHelp() {
@@ -185,6 +208,10 @@ export function mountVault(root, client) {
   }
 
   function changePasswordForm() {
+    return once('change', buildChangePasswordForm);
+  }
+
+  function buildChangePasswordForm() {
     const old = passwordInput('old_password');
     const pw = passwordInput('new_password', 'new-password');
     const again = passwordInput('again', 'new-password');
@@ -204,7 +231,7 @@ export function mountVault(root, client) {
       field('Current password', old),
       field('New password', pw),
       field('Repeat the new password', again),
-      h('button', { type: 'submit', disabled: !!view.busy }, 'Change password')));
+      h('button', { type: 'submit' }, 'Change password')));
   }
 
   function autolockControl() {
@@ -250,6 +277,10 @@ export function mountVault(root, client) {
   }
 
   function addForm() {
+    return once('add', buildAddForm);
+  }
+
+  function buildAddForm() {
     const broker = h('select', { name: 'broker' }, Object.keys(FIELDS).map((b) => h('option', { value: b }, b)));
     const name = h('input', { type: 'text', name: 'name', required: true, maxlength: 64, autocomplete: 'off' });
     const env = h('select', { name: 'environment' });
@@ -258,14 +289,23 @@ export function mountVault(root, client) {
     const dynamic = h('div', { class: 'vault-dynamic' });
     const inputs = new Map();
 
-    function rebuild() {
+    /** The environments of the chosen broker; the one chosen stays chosen while the broker allows it. */
+    function environments() {
+      const keep = env.value;
+      const allowed = ENVIRONMENTS[broker.value];
+      env.replaceChildren(...allowed.map((e) => h('option', { value: e }, e)));
+      env.value = allowed.includes(keep) ? keep : allowed[0];
+    }
+
+    /** The broker's fields (the key type's for Binance); a field that stays keeps what was typed. */
+    function fields() {
       const b = broker.value;
-      env.replaceChildren(...ENVIRONMENTS[b].map((e) => h('option', { value: e }, e)));
       authField.hidden = b !== 'binance';
+      const typed = new Map([...inputs].map(([key, [input]]) => [key, input.value]));
       inputs.clear();
       dynamic.replaceChildren(...FIELDS[b]
         .filter(([, , , only]) => !only || only === auth.value)
-        .map(([key, label, kind]) => {
+        .map(([key, label, kind, , preset]) => {
           const input = kind === 'pem'
             ? h('textarea', { name: key, rows: 4, required: true, spellcheck: 'false', autocomplete: 'off',
               placeholder: '-----BEGIN PRIVATE KEY-----' })
@@ -273,13 +313,15 @@ export function mountVault(root, client) {
               type: kind === 'secret' ? 'password' : kind === 'number' ? 'number' : 'text',
               name: key, required: true, autocomplete: 'off', spellcheck: 'false', min: kind === 'number' ? 0 : null,
             });
-          inputs.set(key, [input, kind]);
-          return field(label, input);
+          input.value = typed.get(key) ?? preset ?? '';
+          inputs.set(key, [input, kind, preset]);
+          return field(label, input, key === 'app_id' ? 'The name Tradovate shows for this program; any name works' : null);
         }));
     }
-    broker.addEventListener('change', rebuild);
-    auth.addEventListener('change', rebuild);
-    rebuild();
+    broker.addEventListener('change', () => { environments(); fields(); });
+    auth.addEventListener('change', fields); // the key type changes the key fields only, never the environment
+    environments();
+    fields();
 
     return h('details', { class: 'vault-add' },
       h('summary', {}, 'Add a broker account'),
@@ -292,9 +334,9 @@ export function mountVault(root, client) {
           for (const [key, [input, kind]] of inputs) entry[key] = kind === 'number' ? Number(input.value) : input.value;
           try {
             const r = await call('vault.put', { entry });
-            for (const [input] of inputs.values()) input.value = '';
+            for (const [input, , preset] of inputs.values()) input.value = preset ?? '';
             name.value = '';
-            say(`Saved ${r.entry.name}.`);
+            say(`Saved ${r.entry.name} (${r.entry.broker} · ${r.entry.environment}).`);
           } catch { /* shown, fields kept so the user can correct them */ }
           await refresh();
         },
@@ -304,7 +346,7 @@ export function mountVault(root, client) {
       field('Environment', env),
       authField,
       dynamic,
-      h('button', { type: 'submit', disabled: !!view.busy }, 'Save account')));
+      h('button', { type: 'submit' }, 'Save account')));
   }
 
   // -- render -----------------------------------------------------------------------------------
@@ -348,13 +390,14 @@ export function mountVault(root, client) {
         s.kdf ? h('p', { class: 'vault-hint' }, `Key derivation: ${s.kdf}`) : null);
     }
     if (s) parts.push(h('p', { class: 'vault-hint vault-path' }, `File: ${s.path}${s.backup ? ' (with .bak)' : ''}`));
-    // keep open <details> and typed (non-secret) values across re-renders of the same state
-    const open = [...body.querySelectorAll('details[open] > summary')].map((x) => x.textContent);
-    const focusedName = document.activeElement?.closest?.('.vault') === root ? document.activeElement.name : null;
+    // The forms are kept elements (what was typed, open <details>); focus survives the move.
+    const focused = document.activeElement?.closest?.('.vault') === root ? document.activeElement : null;
     if (!view.busy || !body.firstChild) {
       body.replaceChildren(spinner ?? '', errorBox() ?? '', ...parts);
-      for (const d of body.querySelectorAll('details')) if (open.includes(d.querySelector('summary')?.textContent)) d.open = true;
-      if (focusedName) body.querySelector(`[name="${CSS.escape(focusedName)}"]`)?.focus();
+      for (const b of body.querySelectorAll('form button, form select')) b.disabled = false;
+      const unlock = kept.get('unlock')?.querySelector('button[type="submit"]');
+      if (unlock) unlock.disabled = retryLeft() > 0;
+      if (focused?.isConnected && document.activeElement !== focused) focused.focus();
     } else {
       // while busy, only swap the status line so the form (and what was typed) stays put
       body.querySelector('.vault-busy')?.remove();
@@ -364,8 +407,13 @@ export function mountVault(root, client) {
     }
   }
 
+  // Another panel, the auto-lock or the CLI changed the vault: the host's status says so.
+  let seenRev = null;
   client.on('status', (payload) => {
-    if (payload?.vault && payload.vault !== view.status?.state) refresh();
+    const rev = payload?.vault_rev ?? null;
+    const changed = (payload?.vault && payload.vault !== view.status?.state) || (seenRev !== null && rev !== seenRev);
+    seenRev = rev;
+    if (changed && !view.busy) refresh();
   });
   client.onStatus?.((st) => { if (st.state === 'connected') refresh(); });
   refresh();

@@ -30,7 +30,9 @@ import pytest
 from playwright.sync_api import Page, ViewportSize
 
 REPO = Path(__file__).resolve().parents[2]
-EXTENSION_DIR = REPO / "extension"
+# SIDEDESK_E2E_EXTENSION runs the suite against another copy of the extension (e.g. an older
+# commit's, to check that a new test fails there).
+EXTENSION_DIR = Path(os.environ.get("SIDEDESK_E2E_EXTENSION") or REPO / "extension")
 ARTIFACTS = REPO / "test-artifacts"
 PANEL_PATH = "sidepanel/panel.html"
 PANEL_VIEWPORT: ViewportSize = {"width": 420, "height": 780}  # about a side panel's size

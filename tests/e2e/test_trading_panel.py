@@ -104,15 +104,17 @@ def test_market_order_from_the_panel_shows_the_exchange_answer(
     panel.locator("#ticket-buy").click()
     result = panel.locator("#ticket-result")
     expect(result).to_have_attribute("data-tone", "ok", timeout=TIMEOUT_MS)
-    expect(result).to_contain_text(re.compile(r"^(NEW|FILLED): BUY 0\.\d+ BTCUSDT"))
-    expect(result).to_contain_text(re.compile(r"host \d+ µs"))
-    expect(result).to_contain_text(re.compile(r"round trip [\d.]+ ms"))
+    # The line ends on what the exchange reported last: the fill, in words, on the tick.
+    expect(result).to_have_text(re.compile(r"^Bought 0\.\d{3} BTC at [\d,]+\.\d USDT$"), timeout=TIMEOUT_MS)
+    detail = panel.locator("#ticket-result-detail")
+    expect(detail).to_contain_text(re.compile(r"^order \d+ · host \d+ µs"))
+    expect(detail).to_contain_text(re.compile(r"round trip [\d.]+ ms"))
     # The simulator executed exactly that: a BUY MARKET for the floored quantity.
     log = sim.control("GET", "/order-log", {"account": "main"})
     fills = [e for e in log if e["kind"] == "order" and e["type"] == "MARKET" and e["status"] == "FILLED"]
     assert fills and fills[-1]["side"] == "BUY", log
     qty = fills[-1]["executedQty"]
-    expect(result).to_contain_text(f"BUY {Decimal(qty).normalize():f} BTCUSDT")
+    expect(result).to_contain_text(f"Bought {Decimal(qty).quantize(Decimal('0.001')):f} BTC at ")
     # ...and the position shows up with its P&L, and is the chart's position.
     row = position_rows(panel, "BTCUSDT")
     expect(row).to_have_count(1, timeout=TIMEOUT_MS)
@@ -154,7 +156,10 @@ def test_limit_order_rests_and_is_cancelled_from_the_orders_table(panel: Page, s
     ticket.get_by_label("Post-only").check()
     panel.locator("#ticket-buy").click()
     result = panel.locator("#ticket-result")
-    expect(result).to_contain_text(re.compile(r"^NEW: BUY 0\.\d+ BTCUSDT.* · order \d+"), timeout=TIMEOUT_MS)
+    expect(result).to_have_text(
+        re.compile(r"^Buy limit 0\.\d{3} BTC at [\d,]+\.\d USDT is working$"), timeout=TIMEOUT_MS
+    )
+    expect(panel.locator("#ticket-result-detail")).to_contain_text(re.compile(r"^order \d+"))
     open_ = sim.control("GET", "/orders", {"account": "main"})["orders"]
     assert [(o["type"], o["timeInForce"], Decimal(o["price"])) for o in open_] == [("LIMIT", "GTX", price)], (
         open_
@@ -165,7 +170,9 @@ def test_limit_order_rests_and_is_cancelled_from_the_orders_table(panel: Page, s
     expect(orders.first).to_contain_text("LIMIT")
     expect(orders.first).to_contain_text("post-only")
     orders.first.get_by_role("button").click()
-    expect(panel.locator("#orders-result")).to_contain_text("CANCELED", timeout=TIMEOUT_MS)
+    expect(panel.locator("#orders-result")).to_contain_text(
+        re.compile(r"^Cancelled: buy limit 0\.\d{3} BTC at [\d,]+\.\d USDT$"), timeout=TIMEOUT_MS
+    )
     expect(orders).to_have_count(0, timeout=TIMEOUT_MS)
     assert sim.control("GET", "/orders", {"account": "main"})["orders"] == []
     ticket.get_by_role("radio", name="Market").check()
@@ -186,7 +193,8 @@ def test_errors_are_shown_verbatim_and_a_confirmation_is_asked(panel: Page, sim:
     panel.locator("#ticket-sell").click()
     result = panel.locator("#ticket-result")
     expect(result).to_have_attribute("data-tone", "error", timeout=TIMEOUT_MS)
-    expect(result).to_contain_text(re.compile(r"^\[(invalid|rejected)\] "))
+    expect(result).to_contain_text(re.compile(r"^Refused: below the minimum .* — use [\d.]+ USDT$"))
+    expect(panel.locator("#ticket-result-detail")).to_contain_text(re.compile(r"^(invalid|rejected) · "))
     assert len(sim.control("GET", "/order-log", {"account": "main"})) == before, (
         "nothing reached the exchange"
     )
@@ -237,7 +245,7 @@ def test_a_position_opened_elsewhere_appears_and_pnl_follows_the_price(
 
 def test_close_a_quarter_and_breakeven_from_the_positions_table(panel: Page, sim: SimThread) -> None:
     row = position_rows(panel, "BTCUSDT")
-    size_before = Decimal(row.locator(".pos-main td").first.inner_text().split()[-1])
+    size_before = Decimal(row.locator(".pos-size").get_attribute("data-size") or "0")
     before = len(sim.control("GET", "/order-log", {"account": "main"}))
     row.get_by_role("button", name="Close 25 % of BTCUSDT").click()
     result = panel.locator("#positions-result")
@@ -247,7 +255,8 @@ def test_close_a_quarter_and_breakeven_from_the_positions_table(panel: Page, sim
     assert new and (new[0]["side"], new[0]["type"]) == ("SELL", "MARKET"), new
     closed = Decimal(new[0]["qty"])
     assert 0 < closed <= size_before / 4 + Decimal("0.001"), (closed, size_before)
-    expect(row.locator(".pos-main td").first).to_contain_text(f"{size_before - closed:f}", timeout=TIMEOUT_MS)
+    expect(row.locator(".pos-size")).to_have_text(f"{size_before - closed:f} BTC", timeout=TIMEOUT_MS)
+    expect(result).to_contain_text(re.compile(r"Sold 0\.\d{3} BTC at [\d,]+\.\d USDT$"), timeout=TIMEOUT_MS)
     row.get_by_role("button", name="Move the stop of BTCUSDT to breakeven").click()
     expect(result).to_contain_text("Breakeven BTCUSDT: ", timeout=TIMEOUT_MS)
     expect(result).not_to_have_attribute("data-tone", "busy", timeout=TIMEOUT_MS)

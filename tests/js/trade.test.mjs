@@ -92,37 +92,51 @@ test('a stored ticket comes back into the form, with defaults for what is missin
   assert.equal(formFromTicket({ asl: false }).asl, false);
 });
 
-test('the result line shows the exchange answer, the order id and the measured latencies', () => {
+test('the result line says what the exchange answered in words, with the order id and latencies as detail', () => {
+  const btc = { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tick_size: '0.10', step_size: '0.001', quantity_unit: 'base' };
   const v = describePlaced(
     { status: 'placed', order_status: 'FILLED', filled: '0.004', avg_price: '65000.1', order_id: '42', host_us: 37.6, roundtrip_ms: 1.234 },
-    { side: 'BUY', symbol: 'BTCUSDT', panelMs: 4.5 },
+    { side: 'BUY', info: btc, panelMs: 4.5 },
   );
   assert.equal(v.tone, 'ok');
-  assert.match(v.text, /^FILLED: buy 0\.004 BTCUSDT @ 65,000\.1/);
-  assert.match(v.text, /order 42/);
-  assert.match(v.text, /host 38 µs · round trip 1\.23 ms · panel 4\.50 ms$/);
-  const withMessage = describePlaced({ order_status: 'NEW', order_id: '8', message: 'BUY 0.004 BTCUSDT market: new', host_us: 9 }, { side: 'BUY' });
-  assert.equal(withMessage.text, 'NEW: BUY 0.004 BTCUSDT market: new · order 8 · host 9 µs', "the host's line wins");
-  const resting = describePlaced({ order_status: 'NEW', filled: '0', order_id: '7', host_us: 20 }, { side: 'SELL', symbol: 'ETHUSDT' });
-  assert.match(resting.text, /^NEW: sell ETHUSDT · order 7 · host 20 µs$/);
+  assert.equal(v.text, 'Bought 0.004 BTC at 65,000.1 USDT');
+  assert.equal(v.detail, 'order 42 · host 38 µs · round trip 1.23 ms · panel 4.50 ms');
+  // A market order acknowledged as NEW is not reported as done: the fill follows.
+  const sent = describePlaced({ order_status: 'NEW', order_id: '8', quantity: '0.004', filled: '0', host_us: 9 }, { side: 'BUY', info: btc });
+  assert.equal(sent.text, 'Buy 0.004 BTC at market sent — waiting for the fill');
+  assert.equal(sent.detail, 'order 8 · host 9 µs');
+  const resting = describePlaced({ order_status: 'NEW', filled: '0', quantity: '0.5', price: '3000.50', order_id: '7' },
+    { side: 'SELL', type: 'LIMIT', info: { ...btc, symbol: 'ETHUSDT', base: 'ETH', tick_size: '0.01' } });
+  assert.equal(resting.text, 'Sell limit 0.500 ETH at 3,000.50 USDT is working');
   assert.equal(describePlaced({ order_status: 'EXPIRED' }).tone, 'warn');
   assert.equal(latencyParts({}, undefined), '');
 });
 
-test('errors are shown verbatim with their code; a corrected value is offered when the host gives one', () => {
+test('refusals say what happened in trader words, with the code and the host sentence only as detail', () => {
+  const btc = { symbol: 'BTCUSDT', base: 'BTC', quote: 'USDT', tick_size: '0.10', step_size: '0.001', quantity_unit: 'base' };
+  const min = describeFailure({
+    code: 'invalid',
+    message: '1 USDT buys less than the minimum quantity 0.001 BTCUSDT at 64223.40000000; use at least 64.23 USDT',
+    details: { field: 'notional', corrected: '64.23' },
+  }, btc);
+  assert.equal(min.text, 'Refused: below the minimum 0.001 BTC — use 64.23 USDT');
+  assert.equal(min.detail, 'invalid · 1 USDT buys less than the minimum quantity 0.001 BTC at 64,223.4; use at least 64.23 USDT');
+  assert.ok(!min.text.includes('[invalid]') && !min.detail.includes('64223.40000000'));
+  assert.deepEqual(min.corrected, { field: 'notional', value: '64.23' });
   const err = { code: 'invalid', message: 'Order size 4 USDT is below the minimum notional 5 USDT', details: { field: 'notional', corrected: '5' } };
-  const v = describeFailure(err);
-  assert.equal(v.text, '[invalid] Order size 4 USDT is below the minimum notional 5 USDT — corrected notional: 5');
-  assert.deepEqual(v.corrected, { field: 'notional', value: '5' });
+  assert.equal(describeFailure(err).text, 'Refused: Order size 4 USDT is below the minimum notional 5 USDT — use 5.00 USDT');
   assert.equal(correctedFormField('notional'), 'notional');
   assert.equal(correctedFormField('quantity'), null, 'a quantity cannot go into the notional box');
-  assert.equal(describeFailure({ code: 'rejected', message: 'Margin is insufficient.' }).text, '[rejected] Margin is insufficient.');
+  const margin = describeFailure({ code: 'rejected', message: 'Margin is insufficient.' });
+  assert.equal(margin.text, 'Refused by the exchange: Margin is insufficient.');
+  assert.equal(margin.detail, 'rejected');
   assert.equal(describeFailure({ code: 'rejected', message: 'x', details: { corrected: null } }).corrected, null);
   assert.equal(describeFailure({ code: 'invalid', message: 'the ASL profile is not valid', details: { errors: [{ field: 'levels.1.callback_pct', problem: 'must be > 0' }] } }).text,
-    '[invalid] the ASL profile is not valid: levels.1.callback_pct: must be > 0');
+    'Refused: the ASL profile is not valid (levels.1.callback_pct: must be > 0)');
   const old = describeFailure({ code: 'unknown_type', message: "unknown message type 'order.place'" });
   assert.ok(old.hostTooOld);
   assert.match(old.text, /host too old/);
+  assert.match(describeFailure({ code: 'rate_limited', message: 'slow down', details: { retry_after_s: 2.2 } }).text, /try again in 3 s/);
 });
 
 // -- freshness and the indicator --------------------------------------------------------------------
