@@ -539,7 +539,8 @@ def test_start_after_the_end_is_a_first_live_again(end: str) -> None:
 
 
 def test_delay_examples() -> None:
-    assert [P.delay(n, 0.0) for n in range(0, 9)] == [0.5, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0]
+    # from fast_attempts failures in a row on, the wait is slow_s (the docstring's rule)
+    assert [P.delay(n, 0.0) for n in range(0, 9)] == [0.5, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, P.slow_s]
     assert P.delay(1, 0.999) < 1.0
     assert P.delay(6, 0.5) == 22.5
     assert P.delay(P.fast_attempts + 1, 0.0) == P.slow_s
@@ -551,7 +552,7 @@ policies = st.builds(
     RetryPolicy,
     base_s=st.floats(0.01, 10.0),
     max_s=st.floats(10.0, 120.0),
-    fast_attempts=st.integers(1, 12),
+    fast_attempts=st.integers(2, 12),
     slow_s=st.floats(60.0, 900.0),
 )
 jitters = st.floats(0.0, 1.0, exclude_max=True)
@@ -563,13 +564,13 @@ bans = st.none() | st.floats(0.0, 3600.0)
 def test_delay_is_never_zero_and_capped_in_the_fast_phase(
     policy: RetryPolicy, data: st.DataObject, jitter: float, retry_after: float | None
 ) -> None:
-    failures = data.draw(st.integers(1, policy.fast_attempts), label="failures")
+    failures = data.draw(st.integers(1, policy.fast_attempts - 1), label="failures")
     wait = policy.delay(failures, jitter, retry_after)
     assert wait > 0
     assert wait <= max(policy.max_s, retry_after or 0.0)
     assert wait >= min(policy.max_s, policy.base_s * 2 ** (failures - 1)) / 2
     assert wait >= (retry_after or 0.0)
-    slow = data.draw(st.integers(policy.fast_attempts + 1, policy.fast_attempts + 50), label="slow")
+    slow = data.draw(st.integers(policy.fast_attempts, policy.fast_attempts + 50), label="slow")
     assert policy.delay(slow, jitter, retry_after) == max(policy.slow_s, retry_after or 0.0)
 
 
