@@ -108,12 +108,18 @@ export function fmtPrice(value, info, { currency = false } = {}) {
   return currency ? `${text} ${quoteOf(info)}` : text;
 }
 
-/** A size on the instrument's step with its unit: "0.016 BTC", "2 contracts", "10 shares". */
-export function fmtQty(value, info, { unit = true } = {}) {
+/**
+ * A size on the instrument's step with its unit: "0.016 BTC", "2 contracts", "10 shares"; with
+ * {symbol: true} contracts and shares name their instrument ("2 MESZ6 contracts", "0.5 AAPL
+ * shares"; a coin's base asset already does). Steps finer than 1e-6 (fractional shares) show the
+ * value's own decimals rather than nine.
+ */
+export function fmtQty(value, info, { unit = true, symbol = false } = {}) {
   if (!isDecimal(typeof value === 'number' ? String(value) : value)) return '—';
   const dp = qtyDp(info);
-  const text = dp === undefined ? fmtDecimal(trimDecimal(value)) : fmtDecimal(value, dp);
-  const u = unit ? sizeUnit(info, value) : '';
+  const text = dp === undefined || dp > 6 ? fmtDecimal(trimDecimal(value)) : fmtDecimal(value, dp);
+  let u = unit ? sizeUnit(info, value) : '';
+  if (u && symbol && info?.symbol && (info.quantity_unit === 'contracts' || info.quantity_unit === 'shares')) u = `${info.symbol} ${u}`;
   return u ? `${text} ${u}` : text;
 }
 
@@ -176,7 +182,7 @@ function verbNow(side) { return side === 'SELL' ? 'Sell' : 'Buy'; }
 export function orderWords(o, info) {
   const side = verbNow(o.side).toLowerCase();
   const type = String(o.type ?? 'MARKET');
-  const qty = isDecimal(o.quantity) && signOf(o.quantity) > 0 ? ` ${fmtQty(o.quantity, info)}` : '';
+  const qty = isDecimal(o.quantity) && signOf(o.quantity) > 0 ? ` ${fmtQty(o.quantity, info, { symbol: true })}` : '';
   if (type === 'MARKET') return `${side}${qty} at market`;
   if (type === 'LIMIT') return `${side} limit${qty} at ${fmtPrice(o.price, info, { currency: true })}`;
   const stop = isDecimal(o.stop_price) && signOf(o.stop_price) > 0 ? ` at ${fmtPrice(o.stop_price, info, { currency: true })}` : '';
@@ -194,9 +200,9 @@ export function orderStatusText(o, info) {
   const at = avg ? ` at ${fmtPrice(avg, info, { currency: true })}` : '';
   switch (o.status) {
     case 'FILLED':
-      return `${verbPast(o.side)} ${fmtQty(filled ?? o.quantity, info)}${at}`;
+      return `${verbPast(o.side)} ${fmtQty(filled ?? o.quantity, info, { symbol: true })}${at}`;
     case 'PARTIALLY_FILLED':
-      return `${verbPast(o.side)} ${fmtQty(filled ?? '0', info)} of ${fmtQty(o.quantity, info, { unit: false })}${at}; the rest is working`;
+      return `${verbPast(o.side)} ${fmtQty(filled ?? '0', info, { symbol: true })} of ${fmtQty(o.quantity, info, { unit: false })}${at}; the rest is working`;
     case 'CANCELED':
     case 'EXPIRED': {
       const part = filled ? ` (${fmtQty(filled, info)} filled${at})` : ', nothing filled';
@@ -299,6 +305,7 @@ export function failureText(err, info) {
   else if (code === 'invalid' && step) text = `Refused: sizes go in steps of ${fmtQty(step, info)}${tail}`;
   else if (code === 'invalid' && tick) text = `Refused: prices go in steps of ${trimDecimal(tick)} ${quote}${tail}`;
   else if (code === 'rejected' && d.limit) text = `Refused by your risk limits: ${tidyNumbers(message, info)}`;
+  else if (code === 'rejected' && d.broker_code === undefined) text = `Refused: ${tidyNumbers(message, info)}`; // the host's own refusal
   else if (code === 'unknown_type') text = `This Sidedesk host cannot do this yet (host too old): ${message}`;
   else if (code === 'rate_limited' && Number(d.retry_after_s) > 0) text = `Not sent: too many requests — try again in ${Math.ceil(Number(d.retry_after_s))} s`;
   else if (code === 'timeout') text = `No answer in time: ${message}. Check Orders before trying again`;
@@ -313,7 +320,8 @@ export function failureText(err, info) {
     if (corrected && !/\buse\b/.test(message)) text += tail;
     return { text, detail: code, code, corrected };
   }
-  return { text, detail: `${code} · ${tidyNumbers(message, info)}`, code, corrected };
+  const said = tidyNumbers(message, info);
+  return { text, detail: said && !text.includes(said) ? `${code} · ${said}` : code, code, corrected };
 }
 
 /** "Flattened: 2 orders cancelled, 1 position closed" (and the first problem, if any). */

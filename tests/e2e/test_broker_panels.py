@@ -157,8 +157,12 @@ def buy_and_check_position(
     row = position_row(panel, symbol)
     expect(row).to_have_count(1, timeout=TIMEOUT_MS)
     expect(row.locator(".side")).to_have_text("LONG")
-    expect(row.locator(".pos-main td").first.locator(":scope > span.mono")).to_have_text(
-        quantity, timeout=TIMEOUT_MS
+    # The size in its unit: "2 contracts", "1 contract", "0.5 shares".
+    expect(row.locator(".pos-size")).to_have_text(
+        re.compile(rf"^{re.escape(quantity)} (contracts?|shares?)$"), timeout=TIMEOUT_MS
+    )
+    expect(row.locator(".pos-size")).to_have_attribute(
+        "data-size", re.compile(rf"^{re.escape(quantity)}(\.0*)?$")
     )
     entry = shown_decimal(row.locator(".pos-main td").nth(1).locator("span").first)
     # Move the price on the exchange: the P&L follows with the contract's value per point.
@@ -311,7 +315,8 @@ def test_alpaca_market_order_with_the_market_closed_shows_the_hosts_refusal(
     message = refusal["error"]["message"]
     assert "closed" in message, message
     expect(hours).to_have_text(message)
-    expect(result).to_have_text(f"[rejected] {message}")
+    expect(result).to_have_text(f"Refused: {message}")
+    expect(panel.locator("#ticket-result-detail")).to_have_text(re.compile(r"^rejected"))
     assert sims.control("alpaca", "GET", "/orders", {"account": "main"}) == before, (
         "nothing reached the exchange"
     )

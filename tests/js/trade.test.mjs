@@ -127,9 +127,18 @@ test('refusals say what happened in trader words, with the code and the host sen
   assert.equal(describeFailure(err).text, 'Refused: Order size 4 USDT is below the minimum notional 5 USDT — use 5.00 USDT');
   assert.equal(correctedFormField('notional'), 'notional');
   assert.equal(correctedFormField('quantity'), null, 'a quantity cannot go into the notional box');
-  const margin = describeFailure({ code: 'rejected', message: 'Margin is insufficient.' });
+  const margin = describeFailure({ code: 'rejected', message: 'Margin is insufficient.', details: { broker_code: -2019 } });
   assert.equal(margin.text, 'Refused by the exchange: Margin is insufficient.');
   assert.equal(margin.detail, 'rejected');
+  const closed = describeFailure({ code: 'rejected', message: 'the US market is closed (next open 13:30 UTC)', details: { reason: 'market_closed' } });
+  assert.equal(closed.text, 'Refused: the US market is closed (next open 13:30 UTC)');
+  assert.equal(closed.detail, 'rejected');
+  const es = { symbol: 'MESZ6', base: 'MES', quote: 'USD', tick_size: '0.25', step_size: '1', quantity_unit: 'contracts' };
+  assert.equal(describePlaced({ order_status: 'FILLED', filled: '2', avg_price: '6000.25' }, { side: 'BUY', info: es }).text,
+    'Bought 2 MESZ6 contracts at 6,000.25 USD');
+  const aapl = { symbol: 'AAPL', base: 'AAPL', quote: 'USD', tick_size: '0.01', step_size: '0.000000001', quantity_unit: 'shares' };
+  assert.equal(describePlaced({ order_status: 'FILLED', filled: '0.500000000', avg_price: '200.01' }, { side: 'SELL', info: aapl }).text,
+    'Sold 0.5 AAPL shares at 200.01 USD');
   assert.equal(describeFailure({ code: 'rejected', message: 'x', details: { corrected: null } }).corrected, null);
   assert.equal(describeFailure({ code: 'invalid', message: 'the ASL profile is not valid', details: { errors: [{ field: 'levels.1.callback_pct', problem: 'must be > 0' }] } }).text,
     'Refused: the ASL profile is not valid (levels.1.callback_pct: must be > 0)');
