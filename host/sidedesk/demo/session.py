@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +154,16 @@ class Tap:
         out = self.worker.evaluate(HOST_REQUEST_JS, [type_, payload or {}])
         assert isinstance(out, dict)
         return out
+
+
+def on_tick(value: Any, tick: Decimal) -> str | None:
+    """A price as the panel shows it, on the instrument's tick (a trailing stop's estimate such as
+    60230.9960000000 becomes 60231.0), as a plain decimal string; None stays None."""
+    if value is None or value == "":
+        return None
+    grid = tick.normalize()  # "0.10" -> 0.1: as many decimals as the tick needs
+    steps = (Decimal(str(value)) / grid).to_integral_value(rounding=ROUND_HALF_UP)
+    return f"{(steps * grid).quantize(grid):f}"
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout_s: float = STEP_TIMEOUT_S) -> Any:
@@ -340,22 +350,27 @@ class Session:
             return tap.position(DEMO_SYMBOL)
 
         position = wait_for("order.filled", opened)
+        # The ticket's line follows the order to its fill ("Bought 0.005 BTC at 60,093.5 USDT").
+        self.expect_text(page, "#ticket-result", "Bought ", "order.filled")
         fills = [
             e
             for e in s.sim.control("GET", "/order-log", {"account": "main"})
             if e.get("kind") == "order" and e.get("status") == "FILLED" and e.get("side") == "BUY"
         ]
+        tick = self._tick(tap)
+        shown = {k: position.get(k) for k in ("symbol", "side", "size", "entry", "mark", "leverage")}
+        shown.update(entry=on_tick(shown["entry"], tick), mark=on_tick(shown["mark"], tick))
         t.write(
             "order.filled",
             ok=bool(fills),
             host=placed["ok"],
             panel=page.locator("#ticket-result").text_content(),
-            position={k: position.get(k) for k in ("symbol", "side", "size", "entry", "mark", "leverage")},
+            position=shown,
             exchange={k: fills[-1].get(k) for k in ("orderId", "type", "executedQty", "avgPrice")}
             if fills
             else None,
         )
-        self.say(f"bought {position.get('size')} {DEMO_SYMBOL} at {position.get('entry')}")
+        self.say(f"bought {position.get('size')} {DEMO_SYMBOL} at {shown['entry']}")
 
         self._asl_run(page, tap, Decimal(str(position["entry"])), profits, pullback_for(callbacks), asl_on)
 
@@ -369,24 +384,18 @@ class Session:
         self._flatten(page, tap)
 
     def _account_row(self, page: Page) -> Locator:
-        """The demo account's row in Setup. The list reloads when the panel sees the vault open;
-        if it missed that moment, the section's own Reload button fetches it (bounded)."""
+        """The demo account's row in Setup: the list follows the vault by itself once it opens."""
         from playwright.sync_api import Error as PlaywrightError
 
         row = page.locator("#accounts-list li.acct").filter(has_text=ACCOUNT_NAME)
-        for attempt in range(1, ACCOUNT_ATTEMPTS + 1):
-            try:
-                row.wait_for(timeout=ACCOUNT_WAIT_S * 1000)
-                return row
-            except PlaywrightError:
-                self.t.write(
-                    "accounts.reload",
-                    ok=True,
-                    attempt=attempt,
-                    panel=page.locator("#accounts-list").text_content(),
-                )
-                page.locator("#accounts-reload").click()
-        raise SessionFailed("account.activated", f"{ACCOUNT_NAME!r} is not in the account list")
+        try:
+            row.wait_for(timeout=ACCOUNT_ATTEMPTS * ACCOUNT_WAIT_S * 1000)
+        except PlaywrightError:
+            seen = page.locator("#accounts-list").text_content()
+            raise SessionFailed(
+                "account.activated", f"{ACCOUNT_NAME!r} is not in the account list: {seen!r}"
+            ) from None
+        return row
 
     def _unlock(self, page: Page) -> None:
         """Type the password and press Unlock. The section re-renders when the host's status
@@ -420,7 +429,7 @@ class Session:
         rules = next(
             (r for r in (symbols.get("ok") or {}).get("symbols", []) if r.get("symbol") == DEMO_SYMBOL), None
         )
-        tick = Decimal(str(rules["tick_size"])) if rules else Decimal("0.1")
+        tick = self._tick(tap, rules)
         seen: list[str] = []
 
         def level_now() -> str | None:
@@ -434,11 +443,13 @@ class Session:
                 return
             seen.append(level)
             p = tap.position(DEMO_SYMBOL) or {}
-            t.write("asl.level", level=level, stop_price=p.get("stop_price"), mark=p.get("mark"),
-                    next_threshold=p.get("asl_next_threshold"))  # fmt: skip
-            self.say(
-                f"ASL {'hard stop' if level == 'hard' else 'level ' + level}, stop at {p.get('stop_price')}"
-            )
+            stop = on_tick(p.get("stop_price"), tick)
+            row = page.locator(f'#trade-positions tbody.pos[data-symbol="{DEMO_SYMBOL}"]')
+            cell = row.locator(".pos-main td").nth(4)
+            t.write("asl.level", level=level, stop_price=stop, mark=on_tick(p.get("mark"), tick),
+                    next_threshold=on_tick(p.get("asl_next_threshold"), tick),
+                    panel=cell.inner_text() if cell.count() else None)  # fmt: skip
+            self.say(f"ASL {'hard stop' if level == 'hard' else 'level ' + level}, stop at {stop}")
 
         if asl_on:
             note_level(wait_for("asl.hard", level_now))
@@ -474,6 +485,16 @@ class Session:
         )
         time.sleep(0.5)  # let the chart draw the last ticks before the picture
         self.shot(page, "positions")
+
+    def _tick(self, tap: Tap, rules: dict[str, Any] | None = None) -> Decimal:
+        """The demo symbol's tick size, as market.symbols gives it."""
+        if rules is None:
+            symbols = tap.request("market.symbols")
+            rules = next(
+                (r for r in (symbols.get("ok") or {}).get("symbols", []) if r.get("symbol") == DEMO_SYMBOL),
+                None,
+            )
+        return Decimal(str(rules["tick_size"])) if rules else Decimal("0.1")
 
     def _flatten(self, page: Page, tap: Tap) -> None:
         s, t = self.s, self.t
