@@ -19,8 +19,8 @@ const native = new NativeConnection({
 });
 const hub = new PanelHub(native, { extensionId: chrome.runtime.id });
 
-async function showOutcome(name, outcome) {
-  const view = describeOutcome(name, outcome);
+async function showOutcome(name, outcome, ctx = {}) {
+  const view = describeOutcome(name, outcome, ctx);
   hub.broadcast({ kind: 'notice', level: view.level, text: `${view.title}: ${view.message}` });
   try {
     await chrome.action.setBadgeText({ text: view.badge });
@@ -102,7 +102,8 @@ async function runCommand(name) {
   // Not awaited: the keystroke shows at once, and the order does not wait for the badge.
   setBadge('…', '#6e7781', `Sidedesk — ${commandLabel(name)}: sending…`);
   if (LOCAL_COMMANDS.has(name)) return toggleMinimised(name);
-  const request = commandRequest(name, await savedContext());
+  const context = await savedContext();
+  const request = commandRequest(name, context);
   native.start();
   let outcome;
   try {
@@ -110,7 +111,7 @@ async function runCommand(name) {
   } catch (err) {
     outcome = { error: { code: err.code ?? 'internal', message: err.message } };
   }
-  return showOutcome(name, outcome);
+  return showOutcome(name, outcome, { ticket: context.ticket });
 }
 
 chrome.runtime.onConnect.addListener((port) => {

@@ -1,6 +1,8 @@
 // Keyboard commands (chrome.commands): what to send the host and how to show its answer.
 // Pure, so the wording can be unit tested; the worker does the chrome.* calls.
 
+import { flattenText, placedText } from '../sidepanel/words.js';
+
 export const COMMAND_TIMEOUT_MS = 5_000;
 
 const LABELS = {
@@ -55,7 +57,7 @@ export function commandRequest(name, { ticket = null, position = null } = {}) {
  * @param {{ok?: any, error?: {code: string, message: string}}} outcome
  * @returns {{level: 'info'|'error', title: string, message: string, badge: string}}
  */
-export function describeOutcome(name, outcome) {
+export function describeOutcome(name, outcome, { ticket = null } = {}) {
   const label = commandLabel(name);
   if (outcome.error) {
     const { code, message } = outcome.error;
@@ -69,6 +71,17 @@ export function describeOutcome(name, outcome) {
   if (ok && typeof ok === 'object') {
     if (typeof ok.summary === 'string' && ok.summary) summary = ok.summary;
     else if (typeof ok.message === 'string' && ok.message) summary = ok.message;
+    // In a trader's words where the answer carries the data (the panel's own wording).
+    const r = ok.result;
+    if ((name === 'buy' || name === 'sell') && r?.status === 'placed' && typeof ticket?.symbol === 'string') {
+      // The worker has no symbol rules: the size is named with the symbol ("0.004 BTCUSDT").
+      const info = { symbol: ticket.symbol, base: ticket.symbol };
+      summary = placedText(r, { side: name === 'buy' ? 'BUY' : 'SELL', type: ticket.type ?? 'MARKET', info }).text;
+    } else if (name === 'flatten' && r && typeof r === 'object' && 'closed' in r) {
+      summary = flattenText(r).text;
+    } else if (name === 'cancel_all' && r && typeof r.cancelled === 'number') {
+      summary = r.cancelled ? `Cancelled ${r.cancelled} ${r.cancelled === 1 ? 'order' : 'orders'}` : 'No open order to cancel';
+    }
   }
   return { level: 'info', title: `Sidedesk — ${label}`, message: summary, badge: '' };
 }

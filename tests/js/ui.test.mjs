@@ -72,3 +72,15 @@ test('shortcut rows: the panel toggle first, then manifest order; empty shortcut
   const unordered = shortcutRows(commands);
   assert.deepEqual(unordered.map((r) => r.name), ['_execute_action', 'buy', 'cancel_all', 'sell'], 'stable otherwise');
 });
+
+test('hotkey answers in a trader\'s words when the host sends the data', () => {
+  const placed = { status: 'placed', order_status: 'NEW', quantity: '0.004', filled: '0', order_id: '9' };
+  const buy = describeOutcome('buy', { ok: { name: 'buy', summary: 'BUY 0.004 BTCUSDT market: new', result: placed } },
+    { ticket: { symbol: 'BTCUSDT', type: 'MARKET' } });
+  assert.equal(buy.message, 'Buy 0.004 BTCUSDT at market sent — waiting for the fill');
+  const flat = describeOutcome('flatten', { ok: { name: 'flatten', summary: 'flattened: 2 orders cancelled, 1 positions closed',
+    result: { cancelled: 2, closed: 1, errors: [] } } });
+  assert.equal(flat.message, 'Flattened: 2 orders cancelled, 1 position closed');
+  assert.equal(describeOutcome('cancel_all', { ok: { summary: '0 orders cancelled', result: { cancelled: 0 } } }).message,
+    'No open order to cancel');
+});
