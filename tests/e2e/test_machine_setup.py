@@ -171,3 +171,12 @@ def test_ci_just_runs_make_test() -> None:
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     assert "\ntest: setup-test " in makefile and "\ndemo: setup-demo " in makefile
     assert os.access(SCRIPT, os.X_OK)
+
+
+def test_a_node_too_old_for_the_js_tests_is_named_with_what_to_do(tmp_path: Path) -> None:
+    box = Sandbox(tmp_path, has=("chromium", "Xvfb", "xdotool", "npm"))
+    fake(box.bin / "node", 'if [ "$1" = -p ]; then echo 12; else echo v12.22.9; fi\n')
+    proc = box.run("test")
+    assert proc.returncode == 1
+    assert "Node.js v12.22.9 is too old" in proc.stderr and "Node 18 or newer" in proc.stderr
+    assert not any(c.startswith("npm ") for c in box.recorded())
