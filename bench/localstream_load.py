@@ -85,8 +85,8 @@ def rss_mib(pid: int) -> float:
 
 
 async def serve(home: Path, args: argparse.Namespace) -> None:
-    from sidedesk.api.dispatch import dispatch
     from sidedesk.domain import PositionEvent, PositionSide, QuoteEvent
+    from sidedesk.main import compose
     from sidedesk.native.transport import Counters
     from sidedesk.runtime import Host
     from sidedesk.store.config import HostConfig
@@ -103,7 +103,7 @@ async def serve(home: Path, args: argparse.Namespace) -> None:
             return None
 
     async def call(type_: str, payload: dict[str, Any] | None = None) -> Any:
-        reply = await dispatch(host, {"v": 1, "id": 1, "type": type_, "payload": payload or {}})
+        reply = await host.dispatch({"v": 1, "id": 1, "type": type_, "payload": payload or {}})
         if "error" in reply:
             raise RuntimeError(reply["error"])
         return reply["ok"]
@@ -118,13 +118,13 @@ async def serve(home: Path, args: argparse.Namespace) -> None:
             },
         }
     )
-    host = Host(Transport(), Paths(home / "c", home / "d", home / "l"), config)
-    await host.vault.create(PASSWORD)
+    host = Host(Transport(), Paths(home / "c", home / "d", home / "l"), config, compose=compose)
+    await host.services.vault.create(PASSWORD)
     accounts = []
     for name in ("alpha", "beta"):
         entry = {"broker": "binance", "name": name, "environment": "simulator", "auth": "hmac",
                  "api_key": name * 5, "secret": name[::-1] * 5}  # fmt: skip
-        accounts.append((await host.vault.put(entry)).id)
+        accounts.append((await host.services.vault.put(entry)).id)
     info = await call("localstream.set", {"enabled": True})
     secrets = []
     for name, scope in (("all-1", None), ("all-2", None), ("alpha", [accounts[0]]), ("beta", [accounts[1]])):
@@ -140,7 +140,9 @@ async def serve(home: Path, args: argparse.Namespace) -> None:
     for i, symbol in enumerate(SYMBOLS):
         for j, account in enumerate(accounts):
             qty = Decimal(1 + i % 5) * (1 if j == 0 else -1)
-            host.desk.on_event(account, PositionEvent(account, symbol, PositionSide.BOTH, qty, Decimal(1000)))
+            host.services.books.on_event(
+                account, PositionEvent(account, symbol, PositionSide.BOTH, qty, Decimal(1000))
+            )
 
     tick_s = 0.01
     per_tick = max(1, round(args.rate * tick_s))
@@ -151,7 +153,9 @@ async def serve(home: Path, args: argparse.Namespace) -> None:
         now_ms = int(time.time() * 1000)
         for _ in range(per_tick):
             symbol = SYMBOLS[sent % len(SYMBOLS)]
-            host.desk.on_event(accounts[0], QuoteEvent(symbol, mark=encode_time(now_ms), ts_ms=now_ms))
+            host.services.books.on_event(
+                accounts[0], QuoteEvent(symbol, mark=encode_time(now_ms), ts_ms=now_ms)
+            )
             sent += 1
         next_tick = t0 + (sent / per_tick) * tick_s
         await asyncio.sleep(max(0.0, next_tick - time.perf_counter()))

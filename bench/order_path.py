@@ -176,6 +176,7 @@ def breakdown(sim: SimProcess, n: int, workdir: Path) -> dict[str, Any]:
             reduces_only=False,
             source="panel",
             orders_last_minute=rate.count(now_ms),
+            quote=rules.quote_asset,
         )
 
     def reply() -> bytes:

@@ -13,7 +13,7 @@ import sys
 def main() -> int:
     argv = sys.argv[1:]
     if argv and argv[0].startswith("chrome-extension://"):
-        from sidedesk.native.main import main as native_main
+        from sidedesk.main import native as native_main
 
         return native_main(argv)
     from sidedesk.cli import main as cli_main

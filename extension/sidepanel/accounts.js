@@ -4,12 +4,15 @@ import { h } from './dom.js';
 import { describeFailure } from './ticket_form.js';
 import { tradeStore } from './trade_store.js';
 
+// The host's account link states (core/link.py): what each is called here.
 const STATE_TEXT = {
-  connected: 'connected',
+  live: 'live',
   connecting: 'connecting…',
-  reconnecting: 'reconnecting',
+  syncing: 'syncing…',
+  degraded: 'reconnecting',
   disconnected: 'not connected',
   auth_failed: 'key refused',
+  stopped: 'stopped',
 };
 
 export function mountAccounts(root, client) {
@@ -63,7 +66,8 @@ export function mountAccounts(root, client) {
       const b = brokerOf(acc);
       const active = acc.id === activeId;
       const state = b.state ?? acc.state;
-      const retry = state === 'reconnecting' && b.attempt ? ` (attempt ${b.attempt}${b.next_retry_s ? `, next in ${Math.round(b.next_retry_s)} s` : ''})` : '';
+      const waiting = state === 'degraded' || (state === 'disconnected' && b.next_retry_s != null);
+      const retry = waiting && b.attempt ? ` (attempt ${b.attempt}${b.next_retry_s ? `, next in ${Math.round(b.next_retry_s)} s` : ''}${b.slow_retry ? ', retrying slowly' : ''})` : '';
       const btn = h('button', {
         type: 'button', class: active ? 'btn-small' : 'btn-small primary',
         'aria-label': `${active ? 'Reconnect' : 'Use'} ${acc.name}`,

@@ -83,13 +83,20 @@ export function tradeIndicator(host, broker) {
   }
   if (!broker) return { tone: 'idle', label: 'no active account', detail: 'pick one in Setup' };
   const detail = broker.detail ?? '';
-  switch (broker.state) {
-    case 'connected':
+  switch (broker.state) {  // the host's account link states (core/link.py)
+    case 'live':
       return { tone: 'live', label: 'live', detail };
     case 'connecting':
-      return { tone: 'reconnecting', label: 'connecting…', detail };
-    case 'reconnecting':
+    case 'syncing':
+      return { tone: 'reconnecting', label: broker.state === 'syncing' ? 'syncing…' : 'connecting…', detail };
+    case 'degraded':
       return { tone: 'reconnecting', label: `reconnecting (attempt ${broker.attempt || 1})`, detail };
+    case 'disconnected':
+      if (broker.next_retry_s != null) {
+        const wait = `next attempt in ${Math.round(broker.next_retry_s)} s${broker.slow_retry ? ', retrying slowly' : ''}`;
+        return { tone: 'reconnecting', label: `not connected (${wait})`, detail };
+      }
+      return { tone: 'offline', label: 'offline — showing cached data', detail };
     case 'auth_failed':
       return { tone: 'offline', label: 'offline — showing cached data', detail: detail || 'the exchange refused the API key' };
     default:

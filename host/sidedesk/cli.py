@@ -15,7 +15,7 @@ from sidedesk import __version__
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "native": ("sidedesk.native.command", "run as the native-messaging host (Chrome starts this)"),
+    "native": ("sidedesk.main", "run as the native-messaging host (Chrome starts this)"),
     "install": ("sidedesk.install.command", "register the host with your browsers"),
     "uninstall": ("sidedesk.install.uninstall_command", "remove every registration `install` wrote"),
     "doctor": (
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "native":  # fast path: no argparse tree for the browser's launch
-        from sidedesk.native.main import main as native_main
+        from sidedesk.main import native as native_main
 
         return native_main(args[1:])
     if not args or args[0] not in COMMANDS:

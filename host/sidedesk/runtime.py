@@ -8,19 +8,17 @@ chunk leaves through the transport's single locked writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import os
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sidedesk import PROTOCOL_VERSION, __version__
 from sidedesk.api.catalog import load_handlers
+from sidedesk.api.context import Metrics
 from sidedesk.api.dispatch import dispatch
 from sidedesk.api.stream import Stream
 from sidedesk.api.wire import reply_error
@@ -30,10 +28,8 @@ from sidedesk.store.paths import Paths
 from sidedesk.store.startup import StartSettings
 
 if TYPE_CHECKING:
+    from sidedesk.api.context import Services
     from sidedesk.store.config import HostConfig
-    from sidedesk.trading.desk import Desk
-    from sidedesk.vault.kdf import KdfParams
-    from sidedesk.vault.service import VaultService
 
 log = logging.getLogger(__name__)
 
@@ -50,34 +46,16 @@ class Transport(Protocol):
     ) -> object: ...
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-@dataclass
-class Metrics:
-    errors: int = 0
-    handler_us: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
-    native_rtt_ms: deque[float] = field(default_factory=lambda: deque(maxlen=256))
-
-
 VaultState = Literal["absent", "locked", "unlocked"]
 ShutdownHook = Callable[[], Awaitable[None] | None]
-
-
-def vault_kdf(config: HostConfig) -> KdfParams | None:
-    k = config.vault_kdf
-    if k is None:
-        return None
-    from sidedesk.vault.kdf import KdfParams
-
-    return KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
+# builds every service once (the composition root, sidedesk/main.py), given how to push a topic
+Compose = Callable[["Host"], "Services"]
 
 
 class Host:
+    """One native-messaging session: the transport, the push stream, and the services it serves
+    (built by `compose` on first use, after `hello` has been answered)."""
+
     def __init__(
         self,
         transport: Transport,
@@ -86,10 +64,11 @@ class Host:
         clock: Callable[[], float] = time.monotonic,
         *,
         start: StartSettings | None = None,
+        compose: Compose | None = None,
     ) -> None:
         self.transport = transport
         self.paths = paths
-        self._config = config
+        self.initial_config = config
         if start is None:
             start = (
                 StartSettings(
@@ -102,7 +81,7 @@ class Host:
                 else StartSettings()
             )
         self.start = start
-        self.clock = clock
+        self._clock = clock
         self.started = clock()
         self.metrics = Metrics()
         self.stream = Stream(self.send, clock)
@@ -112,64 +91,44 @@ class Host:
         self._shutdown_hooks: list[ShutdownHook] = []
         self._input_closed_hooks: list[Callable[[], None]] = []
         self._stopping = asyncio.Event()
-        self._vault: VaultService | None = None
-        self._desk: Desk | None = None
-        # Bumped on every vault change (unlock, lock, an account added or removed) and every saved
-        # settings change; in the `status` topic so each panel view reloads what changed.
-        self.vault_rev = 0
-        self.settings_rev = 0
+        self._compose = compose
+        self._services: Services | None = None
 
-    # The vault and the desk (and their imports: cryptography, the trading models) are built on
-    # first use, so that `hello` answers within the start-up budget; `warm_up` builds them right
-    # after the host is ready.
-    @property
-    def config(self) -> HostConfig:
-        """The full, validated settings (pydantic), loaded on first use: after `hello`."""
-        if self._config is None:
-            from sidedesk.store.config import ConfigError, HostConfig, load_config
-
-            try:
-                self._config = load_config(self.paths.config_file)
-            except ConfigError as exc:
-                log.error("%s; using the defaults", exc)
-                self._config = HostConfig()
-        return self._config
-
-    @config.setter
-    def config(self, value: HostConfig) -> None:
-        self._config = value
+    # -- the Session protocol (api/context.py) ---------------------------------------------------
+    def clock(self) -> float:
+        return self._clock()
 
     @property
-    def vault(self) -> VaultService:
-        if self._vault is None:
-            from sidedesk.vault.service import VaultService
+    def counters(self) -> Counters:
+        return self.transport.counters
 
-            self._vault = VaultService(
-                self.paths.vault_file, kdf=vault_kdf(self.config), autolock_s=self.config.vault_autolock_s
-            )
-            self._vault.add_listener(self._vault_changed)
-            self.on_shutdown(self._vault.lock)
-        return self._vault
+    def capabilities(self) -> list[str]:
+        return ["status", "stats", "chunked-replies", "vault", "trading", "asl", "localstream"]
+
+    def vault_state(self) -> VaultState:
+        if self._services is None:  # not loaded yet, so it cannot be unlocked
+            return "locked" if self.paths.vault_file.exists() else "absent"
+        return self._services.vault.state
+
+    # -- services ---------------------------------------------------------------------------------
+    @property
+    def services(self) -> Services:
+        """Every service, built once on first use: the vault, the books, links, order entry,
+        protection and the local stream (and their imports: cryptography, pydantic models)."""
+        if self._services is None:
+            if self._compose is None:
+                raise RuntimeError("this host was started without services")
+            self._services = self._compose(self)
+            self.on_shutdown(self._services.close)
+        return self._services
 
     @property
-    def desk(self) -> Desk:
-        if self._desk is None:
-            from sidedesk.trading.desk import Desk
-
-            self._desk = Desk(self)
-        return self._desk
-
-    @property
-    def desk_loaded(self) -> bool:
-        return self._desk is not None
+    def services_loaded(self) -> bool:
+        return self._services is not None
 
     def warm_up(self) -> None:
-        _ = self.config
         load_handlers()
-        _ = self.vault, self.desk
-        from sidedesk.localstream.service import service_for  # starts it only if switched on in Setup
-
-        service_for(self).start_soon()
+        self.services.localstream.start_soon()  # starts it only if switched on in Setup
 
     def _warm_up_safely(self) -> None:
         if self._stopping.is_set():
@@ -179,53 +138,18 @@ class Host:
         except Exception:  # e.g. an unreadable journal: requests will report it when they need it
             log.exception("warm-up failed")
 
-    def _vault_changed(self) -> None:
-        self.vault_rev += 1
-        self.stream.publish("status", self.status)
-        # After an unlock, reconnect the account the trader last used (its keys are readable now).
-        # Locking does not disconnect: a connected account keeps managing its stops.
-        wanted = self.config.active_account
-        if self.vault.state == "unlocked" and wanted and self.desk.active_id is None:
-            with contextlib.suppress(RuntimeError):  # no running loop: nothing to reconnect yet
-                asyncio.get_running_loop().create_task(self._reactivate(wanted))
-
-    async def _reactivate(self, account_id: str) -> None:
-        try:
-            await self.desk.activate(account_id)
-        except Exception as exc:
-            self.desk.log("warning", f"could not reconnect account {account_id}: {exc}")
-
-    def update_config(self, **changes: Any) -> HostConfig:
-        """Validate, apply and save settings changes (the file is replaced atomically)."""
-        from sidedesk.store.config import HostConfig, save_config
-
-        data = self.config.model_dump()
-        data.update({k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in changes.items()})
-        self.config = HostConfig.model_validate(data)
-        save_config(self.paths.config_file, self.config)
-        self.settings_rev += 1
-        self.stream.publish("status", self.status)
-        return self.config
-
-    # -- state shown to the extension ---------------------------------------------------------
-    def vault_state(self) -> VaultState:
-        if self._vault is None:  # not loaded yet, so it cannot be unlocked
-            return "locked" if self.paths.vault_file.exists() else "absent"
-        return self._vault.state
-
-    def capabilities(self) -> list[str]:
-        return ["status", "stats", "chunked-replies", "vault", "trading", "asl", "localstream"]
-
     def status(self) -> dict[str, Any]:
+        if self._services is not None:
+            return self._services.status.payload()
         return {
             "host_version": __version__,
             "protocol": PROTOCOL_VERSION,
             "pid": os.getpid(),
             "uptime_s": round(self.clock() - self.started, 3),
             "vault": self.vault_state(),
-            "vault_rev": self.vault_rev,
-            "settings_rev": self.settings_rev,
-            "brokers": self._desk.brokers_status() if self._desk is not None else [],
+            "vault_rev": 0,
+            "settings_rev": 0,
+            "brokers": [],
         }
 
     def on_shutdown(self, hook: ShutdownHook) -> None:
@@ -296,11 +220,14 @@ class Host:
 
     async def _handle(self, frame: Frame) -> None:
         t0 = time.perf_counter_ns()
-        reply = await dispatch(self, frame.message)
+        reply = await self.dispatch(frame.message)
         if "error" in reply:
             self.metrics.errors += 1
         self._reply(reply)
         self.metrics.handler_us.append((time.perf_counter_ns() - t0) / 1000)
+
+    async def dispatch(self, message: dict[str, Any]) -> dict[str, Any]:
+        return await dispatch(self, lambda: self.services, message)
 
     async def _status_loop(self) -> None:
         while True:

@@ -91,7 +91,7 @@ def activate(browser: SidedeskBrowser, panel: Page, broker: str) -> None:
     panel.get_by_role("button", name=f"Use {name}").click()
     try:
         expect(row).to_have_attribute("data-active", "true", timeout=TIMEOUT_MS)
-        expect(row).to_have_attribute("data-state", "connected", timeout=TIMEOUT_MS)
+        expect(row).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
     except AssertionError:
         raise AssertionError(
             f"{panel.locator('#accounts-result').inner_text()}\n{browser.host_log()[-4000:]}"

@@ -200,9 +200,7 @@ def panel(browser: SidedeskBrowser) -> Page:
     page = browser.open_panel("?tab=setup")
     expect(page.locator("#status-state")).to_have_text("Connected", timeout=TIMEOUT_MS)
     page.get_by_role("button", name=f"Use {ACCOUNT_NAME}").click()
-    expect(page.locator("#accounts-list li.acct")).to_have_attribute(
-        "data-state", "connected", timeout=TIMEOUT_MS
-    )
+    expect(page.locator("#accounts-list li.acct")).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
     page.get_by_role("tab", name="Trade").click()
     expect(page.locator("#ticket-badge")).to_have_text("Live", timeout=TIMEOUT_MS)
     return page

@@ -87,7 +87,7 @@ def browser(
         accounts = host_request(b, "accounts.list", {})
         account_id = accounts["ok"]["accounts"][0]["id"]
         activated = host_request(b, "accounts.activate", {"account_id": account_id})
-        assert "ok" in activated and activated["ok"]["state"] == "connected", activated
+        assert "ok" in activated and activated["ok"]["state"] == "live", activated
         yield b
 
 

@@ -63,7 +63,7 @@ def test_activate_the_simulator_account_from_setup(
     expect(row).to_contain_text("binance · simulator")
     panel.get_by_role("button", name=f"Use {ACCOUNT_NAME}").click()
     try:
-        expect(row).to_have_attribute("data-state", "connected", timeout=TIMEOUT_MS)
+        expect(row).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
     except AssertionError:
         raise AssertionError(
             f"{panel.locator('#accounts-result').inner_text()}\n{browser.host_log()[-4000:]}"

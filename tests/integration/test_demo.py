@@ -273,7 +273,7 @@ def test_headless_demo_transcript_shows_fill_asl_levels_and_flatten(tmp_path: Pa
 
     assert steps["vault.unlocked"]["data"]["host"]["state"] == "unlocked"
     account = steps["account.activated"]["data"]["host"]
-    assert account["state"] == "connected" and account["active"] and account["environment"] == "simulator"
+    assert account["state"] == "live" and account["active"] and account["environment"] == "simulator"
     filled = steps["order.filled"]["data"]
     assert filled["host"]["status"] == "placed" and filled["host"]["quantity"] == filled["position"]["size"]
     assert filled["exchange"]["type"] == "MARKET" and Decimal(filled["exchange"]["executedQty"]) > 0

@@ -181,15 +181,20 @@ test('price badge: Live within 5 s, fading to 30 s, then Delayed', () => {
 
 test('indicator: green live, amber reconnecting (attempt N), red offline with cached data', () => {
   const up = { state: 'connected' };
-  assert.deepEqual(tradeIndicator(up, { state: 'connected' }), { tone: 'live', label: 'live', detail: '' });
-  assert.equal(tradeIndicator(up, { state: 'reconnecting', attempt: 3 }).label, 'reconnecting (attempt 3)');
-  assert.equal(tradeIndicator(up, { state: 'reconnecting', attempt: 3 }).tone, 'reconnecting');
+  assert.deepEqual(tradeIndicator(up, { state: 'live' }), { tone: 'live', label: 'live', detail: '' });
+  assert.equal(tradeIndicator(up, { state: 'degraded', attempt: 3 }).label, 'reconnecting (attempt 3)');
+  assert.equal(tradeIndicator(up, { state: 'degraded', attempt: 3 }).tone, 'reconnecting');
+  assert.equal(tradeIndicator(up, { state: 'syncing' }).label, 'syncing…');
+  // a failed connect is retried: the strip says when, not "offline"
+  const waiting = tradeIndicator(up, { state: 'disconnected', attempt: 2, next_retry_s: 4.2 });
+  assert.deepEqual([waiting.tone, waiting.label], ['reconnecting', 'not connected (next attempt in 4 s)']);
+  assert.match(tradeIndicator(up, { state: 'disconnected', next_retry_s: 300, slow_retry: true }).label, /retrying slowly/);
   assert.equal(tradeIndicator(up, { state: 'auth_failed' }).label, 'offline — showing cached data');
   assert.equal(tradeIndicator(up, { state: 'disconnected', detail: 'closed' }).tone, 'offline');
   assert.equal(tradeIndicator(up, null).tone, 'idle');
-  assert.equal(tradeIndicator({ state: 'reconnecting', attempt: 2 }, { state: 'connected' }).label, 'reconnecting (attempt 2)',
+  assert.equal(tradeIndicator({ state: 'reconnecting', attempt: 2 }, { state: 'live' }).label, 'reconnecting (attempt 2)',
     'the host link comes first: the broker state is stale while it is down');
-  assert.equal(tradeIndicator({ state: 'install' }, { state: 'connected' }).label, 'offline — showing cached data');
+  assert.equal(tradeIndicator({ state: 'install' }, { state: 'live' }).label, 'offline — showing cached data');
 });
 
 // -- P&L flashes and announcements ------------------------------------------------------------------

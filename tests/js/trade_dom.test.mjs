@@ -15,7 +15,7 @@ const { mountPositions } = await import('../../extension/sidepanel/positions.js'
 
 test.after(() => dom.close());
 
-const ACCOUNT = { id: 'acc', name: 'Sim main', broker: 'binance', environment: 'simulator', key_hint: null, state: 'connected',
+const ACCOUNT = { id: 'acc', name: 'Sim main', broker: 'binance', environment: 'simulator', key_hint: null, state: 'live',
   detail: '', attempt: 0, next_retry_s: null, active: true };
 
 function tradingHost(extra = {}) {
@@ -30,7 +30,7 @@ function tradingHost(extra = {}) {
 
 async function connected(client) {
   const store = tradeStore(client);
-  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 1, brokers: [{ account_id: 'acc', active: true, state: 'connected' }] });
+  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 1, brokers: [{ account_id: 'acc', active: true, state: 'live' }] });
   await store.loadAccounts();
   await settle();
   return store;
@@ -168,7 +168,7 @@ test('the minimised bar names what BUY and SELL send, shows the last fill, and i
   // The connection dot: green, amber while the broker reconnects, red/amber when the host is gone.
   const dot = root.querySelector('#bar-dot');
   assert.equal(dot.dataset.tone, 'live');
-  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 1, brokers: [{ account_id: 'acc', active: true, state: 'reconnecting', attempt: 2 }] });
+  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 1, brokers: [{ account_id: 'acc', active: true, state: 'degraded', attempt: 2 }] });
   assert.equal(dot.dataset.tone, 'reconnecting');
   assert.match(dot.getAttribute('aria-label'), /reconnecting \(attempt 2\)/);
   client.setStatus({ state: 'reconnecting', attempt: 1 });

@@ -109,9 +109,9 @@ class Desk(HostProcess):
     def wait_connected(self, timeout: float = 15.0) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             b = self.broker_state()
-            return b if b.get("state") == "connected" else None
+            return b if b.get("state") == "live" else None
 
-        return wait_until(probe, timeout, "connected")
+        return wait_until(probe, timeout, "live")
 
     # -- trading -----------------------------------------------------------------------------------
     def market(self, side: str, qty: str, symbol: str = "BTCUSDT", **kw: Any) -> dict[str, Any]:

@@ -94,7 +94,9 @@ class ProtectionMonitor:
 
     async def _run(self) -> None:
         while True:
-            reachable = bool(self.st.s.connections) and not self.fault_in_effect
+            # a ban (forced or earned) holds every request: not time the host could have acted in
+            banned = self.st.s.limiter.blocking(self.st.s.now_ms())
+            reachable = bool(self.st.s.connections) and not self.fault_in_effect and not banned
             self.samples.append(inv.Sample(time.monotonic(), self.unprotected(), reachable))
             await asyncio.sleep(0.02)
 

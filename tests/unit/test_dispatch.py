@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from sidedesk.api.dispatch import check_envelope, dispatch
+from sidedesk.api.dispatch import check_envelope
+from sidedesk.main import compose
 from sidedesk.native.framing import MAX_OUTBOUND
 from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
@@ -31,7 +32,7 @@ class MemoryTransport:
 @pytest.fixture
 def host(tmp_path: Path) -> Host:
     paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
-    return Host(MemoryTransport(), paths, HostConfig())
+    return Host(MemoryTransport(), paths, HostConfig(), compose=compose)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +54,7 @@ def test_envelope_problems_are_bad_request(message: dict[str, Any], needle: str)
 
 
 async def test_unknown_type_lists_known_types(host: Host) -> None:
-    reply = await dispatch(host, {"v": 1, "id": "a", "type": "nope"})
+    reply = await host.dispatch({"v": 1, "id": "a", "type": "nope"})
     assert reply["id"] == "a"
     assert reply["error"]["code"] == "unknown_type"
     assert "hello" in reply["error"]["details"]["known"]
@@ -61,25 +62,25 @@ async def test_unknown_type_lists_known_types(host: Host) -> None:
 
 async def test_invalid_payload_names_the_field_but_never_echoes_the_value(host: Host) -> None:
     secret = "hunter2-super-secret-value"
-    reply = await dispatch(host, {"v": 1, "id": 7, "type": "ping", "payload": {"t": secret}})
+    reply = await host.dispatch({"v": 1, "id": 7, "type": "ping", "payload": {"t": secret}})
     assert reply["error"]["code"] == "invalid"
     assert reply["error"]["details"]["errors"][0]["field"] == "t"
     assert secret not in str(reply)
 
 
 async def test_unexpected_payload_fields_are_refused(host: Host) -> None:
-    reply = await dispatch(host, {"v": 1, "id": 7, "type": "hello", "payload": {"bogus": 1}})
+    reply = await host.dispatch({"v": 1, "id": 7, "type": "hello", "payload": {"bogus": 1}})
     assert reply["error"]["code"] == "invalid"
 
 
 async def test_hello_reports_versions_and_vault_state(host: Host) -> None:
-    reply = await dispatch(host, {"v": 1, "id": 1, "type": "hello", "payload": {}})
+    reply = await host.dispatch({"v": 1, "id": 1, "type": "hello", "payload": {}})
     ok = reply["ok"]
     assert ok["protocol_version"] == 1 and ok["vault"] == "absent" and ok["host_version"]
 
 
 async def test_subscribe_returns_snapshot_then_events_continue_the_sequence(host: Host) -> None:
-    reply = await dispatch(host, {"v": 1, "id": 1, "type": "subscribe", "payload": {"topics": ["status"]}})
+    reply = await host.dispatch({"v": 1, "id": 1, "type": "subscribe", "payload": {"topics": ["status"]}})
     assert reply["ok"]["snapshots"]["status"]["seq"] == 0
     host.stream.publish("status", {"x": 1})
     transport = host.transport
@@ -96,7 +97,7 @@ async def test_a_handler_crash_is_internal_with_a_log_reference_only(host: Host)
 
     REGISTRY["test.boom"] = Handler("test.boom", PingRequest, PingReply, boom, "")
     try:
-        reply = await dispatch(host, {"v": 1, "id": 1, "type": "test.boom", "payload": {}})
+        reply = await host.dispatch({"v": 1, "id": 1, "type": "test.boom", "payload": {}})
     finally:
         del REGISTRY["test.boom"]
     assert reply["error"]["code"] == "internal"
@@ -120,7 +121,7 @@ def test_replies_too_large_for_one_frame_are_chunked(host: Host) -> None:
 
 async def test_an_unexpected_key_that_looks_like_a_secret_is_not_echoed(host: Host) -> None:
     secret_key = "sk-live-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
-    reply = await dispatch(host, {"v": 1, "id": 8, "type": "hello", "payload": {secret_key: 1, "bogus": 2}})
+    reply = await host.dispatch({"v": 1, "id": 8, "type": "hello", "payload": {secret_key: 1, "bogus": 2}})
     fields = [e["field"] for e in reply["error"]["details"]["errors"]]
     assert secret_key not in str(reply)
     assert "<unexpected key>" in fields and "bogus" in fields

@@ -88,7 +88,7 @@ def test_the_start_path_does_not_import_pydantic() -> None:
     # aiohttp) cost well over the start-up budget and must load only after `hello`.
     code = (
         "import sys\n"
-        "import sidedesk.native.main, sidedesk.runtime, sidedesk.native.transport, sidedesk.api.fast\n"
+        "import sidedesk.main, sidedesk.runtime, sidedesk.native.transport, sidedesk.api.fast\n"
         "heavy = sorted(m for m in ('pydantic', 'cryptography', 'aiohttp', 'websockets')"
         " if m in sys.modules)\n"
         "print(','.join(heavy))\n"

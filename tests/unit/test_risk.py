@@ -34,6 +34,7 @@ def ev(
         source=source,
         orders_last_minute=n,
         confirmed=confirmed,
+        quote="USDT",
     )  # type: ignore[arg-type]
     return d.action, d.limit, d.reason
 
@@ -87,6 +88,7 @@ def test_no_limits_allows_everything() -> None:
         reduces_only=False,
         source="hotkey",
         orders_last_minute=10**6,
+        quote="USDT",
     )
     assert d.action == "allow"
 
@@ -110,3 +112,16 @@ def test_order_rate_window() -> None:
     for t in (0, 10_000, 59_999):
         r.record(t)
     assert r.count(59_999) == 3 and r.count(60_000) == 2 and r.count(200_000) == 0
+
+
+def test_refusals_speak_the_instruments_currency() -> None:
+    d = evaluate(
+        LIM,
+        order_notional=D("10000000"),
+        position_notional_after=D("10000000"),
+        reduces_only=False,
+        source="panel",
+        orders_last_minute=0,
+        quote="USD",
+    )
+    assert d.action == "refuse" and "USD" in d.reason and "USDT" not in d.reason

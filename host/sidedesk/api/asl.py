@@ -13,7 +13,7 @@ from sidedesk.core.asl import AslProfile, ProfileError
 from sidedesk.domain import PositionSide
 
 if TYPE_CHECKING:
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Ctx, Services
 
 
 class Strict(BaseModel):
@@ -30,19 +30,19 @@ class AslState(BaseModel):
     positions: dict[str, Any]
 
 
-def state(host: Host) -> AslState:
-    view = host.desk.asl_view()
+def state(svc: Services) -> AslState:
+    view = svc.protection.view()
     return AslState(
-        enabled=host.config.asl_enabled,
-        profile=host.desk.asl_profile().model_dump(mode="json"),
+        enabled=svc.settings.config.asl_enabled,
+        profile=svc.protection.profile().model_dump(mode="json"),
         positions=view["positions"],
     )
 
 
 @handler("asl.get", Empty, AslState)
-async def asl_get(host: Host, req: Empty) -> AslState:
+async def asl_get(ctx: Ctx, req: Empty) -> AslState:
     """The ASL switch, the profile (hard stop, levels, safety stop) and each position's state."""
-    return state(host)
+    return state(ctx.services)
 
 
 class AslSetRequest(Strict):
@@ -51,7 +51,7 @@ class AslSetRequest(Strict):
 
 
 @handler("asl.set", AslSetRequest, AslState)
-async def asl_set(host: Host, req: AslSetRequest) -> AslState:
+async def asl_set(ctx: Ctx, req: AslSetRequest) -> AslState:
     """Switch ASL on/off and/or replace the profile (validated: levels tighten, callbacks fit the broker)."""
     profile = None
     if req.profile is not None:
@@ -59,13 +59,13 @@ async def asl_set(host: Host, req: AslSetRequest) -> AslState:
             profile = AslProfile.model_validate(req.profile)
         except ValidationError as exc:
             raise ApiError("invalid", "the ASL profile is not valid", {"errors": field_errors(exc)}) from None
-        for link in host.desk.links.values():
+        for link in ctx.services.links.links.values():
             try:
                 profile.check_broker(link.broker.capabilities)
             except ProfileError as exc:
                 raise ApiError("invalid", f"{link.broker.broker}: {exc}") from None
-    await host.desk.set_asl(req.enabled, profile)
-    return state(host)
+    await ctx.services.protection.set_asl(req.enabled, profile)
+    return state(ctx.services)
 
 
 class PositionRequest(Strict):
@@ -78,14 +78,14 @@ class ToggleRequest(PositionRequest):
 
 
 @handler("asl.toggle", ToggleRequest, Empty)
-async def asl_toggle(host: Host, req: ToggleRequest) -> Empty:
+async def asl_toggle(ctx: Ctx, req: ToggleRequest) -> Empty:
     """ASL on or off for one position (off: its stops stay, nothing tightens or replaces them)."""
-    host.desk.asl_toggle(req.symbol.upper(), PositionSide(req.position_side), req.enabled)
+    ctx.services.protection.toggle(req.symbol.upper(), PositionSide(req.position_side), req.enabled)
     return Empty()
 
 
 @handler("position.breakeven", PositionRequest, Empty)
-async def position_breakeven(host: Host, req: PositionRequest) -> Empty:
+async def position_breakeven(ctx: Ctx, req: PositionRequest) -> Empty:
     """Move the position's stop to its entry price, if that tightens it (new stop first, then cancel)."""
-    host.desk.breakeven(req.symbol.upper(), PositionSide(req.position_side))
+    ctx.services.protection.breakeven(req.symbol.upper(), PositionSide(req.position_side))
     return Empty()

@@ -10,19 +10,22 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sidedesk import PROTOCOL_VERSION
 from sidedesk.api.catalog import load_for
+from sidedesk.api.context import Ctx
 from sidedesk.api.errors import ApiError
 from sidedesk.api.fast import FAST
 from sidedesk.api.registry import REGISTRY
 from sidedesk.api.wire import reply_error, reply_ok
+from sidedesk.domain.errors import Refused
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Services, Session
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +86,27 @@ def _internal(rid: str | int | None, type_: str, what: str) -> dict[str, Any]:
     return reply_error(rid, type_, err.body())
 
 
-async def dispatch(host: Host, message: dict[str, Any]) -> dict[str, Any]:
+async def dispatch(
+    session: Session, services: Callable[[], Services], message: dict[str, Any]
+) -> dict[str, Any]:
     """One reply for one request, whatever it holds: any failure outside a handler's own error
     handling (the envelope checks, the fast path) still answers its id with a coded error."""
     rid = _request_id(message)
     raw_type = message.get("type")
     type_ = raw_type if isinstance(raw_type, str) else ""
     try:
-        return await _dispatch(host, message, rid, type_)
+        return await _dispatch(session, services, message, rid, type_)
     except Exception:
         return _internal(rid, type_, ascii(type_[:40]))
 
 
-async def _dispatch(host: Host, message: dict[str, Any], rid: str | int | None, type_: str) -> dict[str, Any]:
+async def _dispatch(
+    session: Session,
+    services: Callable[[], Services],
+    message: dict[str, Any],
+    rid: str | int | None,
+    type_: str,
+) -> dict[str, Any]:
     problem = check_envelope(message)
     if problem is not None:
         return reply_error(rid, type_, problem.body())
@@ -107,7 +118,7 @@ async def _dispatch(host: Host, message: dict[str, Any], rid: str | int | None, 
             return reply_error(
                 rid, type_, ApiError("invalid", f"invalid {type_} payload", {"errors": problems}).body()
             )
-        return reply_ok(rid, type_, fast.run(host, payload))
+        return reply_ok(rid, type_, fast.run(session, payload))
     handler = REGISTRY.get(type_)
     if handler is None:
         load_for(type_)
@@ -126,8 +137,8 @@ async def _dispatch(host: Host, message: dict[str, Any], rid: str | int | None, 
         err = ApiError("invalid", f"invalid {type_} payload", {"errors": field_errors(exc)})
         return reply_error(rid, type_, err.body())
     try:
-        result = await handler.fn(host, request)
-    except ApiError as exc:
+        result = await handler.fn(Ctx(session, services), request)
+    except Refused as exc:  # a service's or a broker's "no", and the handlers' own ApiError
         return reply_error(rid, type_, exc.body())
     except Exception:
         return _internal(rid, type_, ascii(type_[:40]))

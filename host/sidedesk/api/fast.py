@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sidedesk import PROTOCOL_VERSION, __version__
 
 if TYPE_CHECKING:
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Session
 
 Problems = list[dict[str, str]]
 
@@ -77,12 +77,12 @@ def check_hello(payload: Mapping[str, Any]) -> Problems:
     return out
 
 
-def hello(host: Host, payload: Mapping[str, Any]) -> dict[str, Any]:
+def hello(session: Session, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "host_version": __version__,
         "protocol_version": PROTOCOL_VERSION,
-        "capabilities": host.capabilities(),
-        "vault": host.vault_state(),
+        "capabilities": session.capabilities(),
+        "vault": session.vault_state(),
         "pid": os.getpid(),
     }
 
@@ -95,10 +95,10 @@ def check_ping(payload: Mapping[str, Any]) -> Problems:
     return out
 
 
-def ping(host: Host, payload: Mapping[str, Any]) -> dict[str, Any]:
+def ping(session: Session, payload: Mapping[str, Any]) -> dict[str, Any]:
     rtt = payload.get("rtt_ms")
     if rtt is not None:
-        host.metrics.native_rtt_ms.append(float(rtt))
+        session.metrics.native_rtt_ms.append(float(rtt))
     t = payload.get("t")
     return {"t": None if t is None else float(t), "host_time": time.time()}
 
@@ -106,7 +106,7 @@ def ping(host: Host, payload: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class Fast:
     check: Callable[[Mapping[str, Any]], Problems]
-    run: Callable[[Host, Mapping[str, Any]], dict[str, Any]]
+    run: Callable[[Session, Mapping[str, Any]], dict[str, Any]]
 
 
 FAST: dict[str, Fast] = {"hello": Fast(check_hello, hello), "ping": Fast(check_ping, ping)}

@@ -16,14 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
 from sidedesk.api.vault import api_error as vault_error
-from sidedesk.localstream.service import LocalStreamError, service_for
+from sidedesk.localstream.service import LocalStreamError
 from sidedesk.localstream.tokens import TokenError
 from sidedesk.store.config import LocalStreamSettings
 from sidedesk.vault.service import VaultError
 from sidedesk.vault.store import VaultStoreError
 
 if TYPE_CHECKING:
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Ctx, Services
 
 
 class Strict(BaseModel):
@@ -106,32 +106,32 @@ class StatsReply(BaseModel):
     localstream: LocalStreamStats
 
 
-def _info(host: Host) -> LocalStreamInfo:
-    return LocalStreamInfo.model_validate(service_for(host).describe())
+def _info(svc: Services) -> LocalStreamInfo:
+    return LocalStreamInfo.model_validate(svc.localstream.describe())
 
 
-def _error(host: Host, exc: Exception) -> ApiError:
+def _error(svc: Services, exc: Exception) -> ApiError:
     if isinstance(exc, TokenError):
         return ApiError("invalid", str(exc))
     if isinstance(exc, LocalStreamError):
         return ApiError("invalid", str(exc))
     if isinstance(exc, VaultError | VaultStoreError):
-        return vault_error(exc, host.vault)
+        return vault_error(exc, svc.vault)
     raise exc
 
 
 @handler("localstream.get", Empty, LocalStreamInfo)
-async def get(host: Host, req: Empty) -> LocalStreamInfo:
+async def get(ctx: Ctx, req: Empty) -> LocalStreamInfo:
     """Settings and state of the local stream for other programs."""
-    return _info(host)
+    return _info(ctx.services)
 
 
 @handler("localstream.set", SetRequest, LocalStreamInfo)
-async def set_(host: Host, req: SetRequest) -> LocalStreamInfo:
+async def set_(ctx: Ctx, req: SetRequest) -> LocalStreamInfo:
     """Change settings and apply them (start, stop, move to another port). If the server cannot
     listen, the previous settings are restored and the error says why."""
-    svc = service_for(host)
-    before = host.config.localstream
+    svc = ctx.services.localstream
+    before = ctx.services.settings.config.localstream
     changes: dict[str, Any] = req.model_dump(exclude_none=True)
     try:
         settings = LocalStreamSettings.model_validate({**before.model_dump(), **changes})
@@ -141,58 +141,58 @@ async def set_(host: Host, req: SetRequest) -> LocalStreamInfo:
             for e in exc.errors(include_input=False, include_url=False)
         )
         raise ApiError("invalid", f"local stream settings: {problems}") from None
-    host.update_config(localstream=settings)
+    ctx.services.settings.update(localstream=settings)
     try:
         await svc.apply()
     except LocalStreamError as exc:
-        host.update_config(localstream=before)
+        ctx.services.settings.update(localstream=before)
         with contextlib.suppress(LocalStreamError):  # the old port went too: `error` in get says so
             await svc.apply()
         raise ApiError("rejected", str(exc), {"field": "port"}) from None
-    return _info(host)
+    return _info(ctx.services)
 
 
 @handler("localstream.tokens", Empty, TokensReply)
-async def tokens(host: Host, req: Empty) -> TokensReply:
+async def tokens(ctx: Ctx, req: Empty) -> TokensReply:
     """Every token, masked, with its open connections."""
-    return TokensReply(tokens=[TokenRow.model_validate(r) for r in service_for(host).token_rows()])
+    return TokensReply(tokens=[TokenRow.model_validate(r) for r in ctx.services.localstream.token_rows()])
 
 
 @handler("localstream.create_token", CreateTokenRequest, NewTokenReply)
-async def create_token(host: Host, req: CreateTokenRequest) -> NewTokenReply:
+async def create_token(ctx: Ctx, req: CreateTokenRequest) -> NewTokenReply:
     """A new token (vault unlocked), optionally limited to some accounts; its secret is in this reply only."""
-    host.vault.touch()
+    ctx.services.vault.touch()
     try:
-        row, secret = await service_for(host).create_token(req.name, req.accounts)
+        row, secret = await ctx.services.localstream.create_token(req.name, req.accounts)
     except (TokenError, LocalStreamError, VaultError, VaultStoreError) as exc:
-        raise _error(host, exc) from None
+        raise _error(ctx.services, exc) from None
     return NewTokenReply(token=TokenRow.model_validate(row), secret=secret)
 
 
 @handler("localstream.rotate_token", TokenIdRequest, NewTokenReply)
-async def rotate_token(host: Host, req: TokenIdRequest) -> NewTokenReply:
+async def rotate_token(ctx: Ctx, req: TokenIdRequest) -> NewTokenReply:
     """A new secret for a token (same name and accounts); its connections are closed."""
-    host.vault.touch()
+    ctx.services.vault.touch()
     try:
-        row, secret = await service_for(host).rotate_token(req.id)
+        row, secret = await ctx.services.localstream.rotate_token(req.id)
     except (TokenError, LocalStreamError, VaultError, VaultStoreError) as exc:
-        raise _error(host, exc) from None
+        raise _error(ctx.services, exc) from None
     return NewTokenReply(token=TokenRow.model_validate(row), secret=secret)
 
 
 @handler("localstream.revoke_token", TokenIdRequest, RevokeReply)
-async def revoke_token(host: Host, req: TokenIdRequest) -> RevokeReply:
+async def revoke_token(ctx: Ctx, req: TokenIdRequest) -> RevokeReply:
     """Delete a token; its connections are closed."""
-    host.vault.touch()
+    ctx.services.vault.touch()
     try:
-        await service_for(host).revoke_token(req.id)
+        await ctx.services.localstream.revoke_token(req.id)
     except (TokenError, LocalStreamError, VaultError, VaultStoreError) as exc:
-        raise _error(host, exc) from None
+        raise _error(ctx.services, exc) from None
     return RevokeReply(revoked=req.id)
 
 
 @handler("localstream.stats", Empty, StatsReply)
-async def stats(host: Host, req: Empty) -> StatsReply:
+async def stats(ctx: Ctx, req: Empty) -> StatsReply:
     """Active connections, messages sent, delivery latency (avg, p99), disconnect and error rates."""
-    svc = service_for(host)
+    svc = ctx.services.localstream
     return StatsReply(running=svc.running, localstream=LocalStreamStats.model_validate(svc.stats()))

@@ -1,6 +1,7 @@
 """The table of message handlers. Domain modules register with `@handler(...)` at import time.
 
-A handler is `async def fn(host, request_model) -> reply_model`. Domain modules live beside
+A handler is `async def fn(ctx, request_model) -> reply_model`, `ctx` being the session it
+answers and the services it may use (api/context.py). Domain modules live beside
 this file (system.py, vault.py, trading.py, ...) and are listed in `catalog.py`.
 """
 
@@ -14,11 +15,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:  # pydantic stays off the start path; handlers import it with their models
     from pydantic import BaseModel
 
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Ctx
 
 Req = TypeVar("Req", bound="BaseModel")
 Rep = TypeVar("Rep", bound="BaseModel")
-HandlerFn = Callable[["Host", Any], Awaitable["BaseModel"]]
+HandlerFn = Callable[["Ctx", Any], Awaitable["BaseModel"]]
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ REGISTRY: dict[str, Handler] = {}
 
 def handler(
     type_: str, request: type[Req], reply: type[Rep]
-) -> Callable[[Callable[[Host, Req], Awaitable[Rep]]], Callable[[Host, Req], Awaitable[Rep]]]:
-    def register(fn: Callable[[Host, Req], Awaitable[Rep]]) -> Callable[[Host, Req], Awaitable[Rep]]:
+) -> Callable[[Callable[[Ctx, Req], Awaitable[Rep]]], Callable[[Ctx, Req], Awaitable[Rep]]]:
+    def register(fn: Callable[[Ctx, Req], Awaitable[Rep]]) -> Callable[[Ctx, Req], Awaitable[Rep]]:
         if type_ in REGISTRY:
             raise ValueError(f"duplicate handler for {type_!r}")
         REGISTRY[type_] = Handler(type_, request, reply, fn, (fn.__doc__ or "").strip())

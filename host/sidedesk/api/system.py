@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sidedesk.api import fast
+from sidedesk.api.context import percentile
 from sidedesk.api.registry import handler
 from sidedesk.api.wire import Topic
-from sidedesk.runtime import percentile
 
 if TYPE_CHECKING:
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Ctx
 
 
 class Strict(BaseModel):
@@ -34,11 +34,11 @@ class HelloReply(BaseModel):
 
 
 @handler("hello", HelloRequest, HelloReply)
-async def hello(host: Host, req: HelloRequest) -> HelloReply:
+async def hello(ctx: Ctx, req: HelloRequest) -> HelloReply:
     """First message on a new port: versions, capabilities and vault state."""
     # dispatch answers hello through api/fast.py before pydantic is loaded; this is the same
     # function behind the model (kept for the schema and checked against it by a test)
-    return HelloReply(**fast.hello(host, req.model_dump()))
+    return HelloReply(**fast.hello(ctx.session, req.model_dump()))
 
 
 class PingRequest(Strict):
@@ -61,9 +61,9 @@ class PingReply(BaseModel):
 
 
 @handler("ping", PingRequest, PingReply)
-async def ping(host: Host, req: PingRequest) -> PingReply:
+async def ping(ctx: Ctx, req: PingRequest) -> PingReply:
     """Echo; the client measures the native round trip and reports it in its next ping."""
-    return PingReply(**fast.ping(host, req.model_dump()))
+    return PingReply(**fast.ping(ctx.session, req.model_dump()))
 
 
 class SubscribeRequest(Strict):
@@ -80,9 +80,9 @@ class SubscribeReply(BaseModel):
 
 
 @handler("subscribe", SubscribeRequest, SubscribeReply)
-async def subscribe(host: Host, req: SubscribeRequest) -> SubscribeReply:
+async def subscribe(ctx: Ctx, req: SubscribeRequest) -> SubscribeReply:
     """Full snapshot of each topic now; deltas follow as events numbered after `seq`."""
-    snaps = host.stream.subscribe(list(req.topics))
+    snaps = ctx.session.stream.subscribe(list(req.topics))
     return SubscribeReply(snapshots={k: TopicSnapshot(**v) for k, v in snaps.items()})
 
 
@@ -91,10 +91,10 @@ class UnsubscribeReply(BaseModel):
 
 
 @handler("unsubscribe", SubscribeRequest, UnsubscribeReply)
-async def unsubscribe(host: Host, req: SubscribeRequest) -> UnsubscribeReply:
+async def unsubscribe(ctx: Ctx, req: SubscribeRequest) -> UnsubscribeReply:
     """Stop pushes on these topics."""
-    host.stream.unsubscribe(list(req.topics))
-    return UnsubscribeReply(topics=sorted(host.stream.subscribed))
+    ctx.session.stream.unsubscribe(list(req.topics))
+    return UnsubscribeReply(topics=sorted(ctx.session.stream.subscribed))
 
 
 class StatsRequest(Strict):
@@ -137,23 +137,23 @@ def summary(values: list[float]) -> LatencySummary:
 
 
 @handler("stats", StatsRequest, StatsReply)
-async def stats(host: Host, req: StatsRequest) -> StatsReply:
+async def stats(ctx: Ctx, req: StatsRequest) -> StatsReply:
     """Counters for the Setup tab's diagnostics."""
-    c = host.transport.counters
-    co = host.stream.coalescer
+    c = ctx.session.counters
+    co = ctx.session.stream.coalescer
     return StatsReply(
-        uptime_s=round(host.clock() - host.started, 3),
+        uptime_s=round(ctx.session.clock() - ctx.session.started, 3),
         frames_in=c.frames_in,
         frames_out=c.frames_out,
         bytes_in=c.bytes_in,
         bytes_out=c.bytes_out,
         bad_frames=c.bad_frames,
-        errors=host.metrics.errors,
-        handler_us=summary(list(host.metrics.handler_us)),
-        native_rtt_ms=summary(list(host.metrics.native_rtt_ms)),
-        pushes=dict(host.stream.pushes),
-        push_rate_per_s=host.stream.rates(),
+        errors=ctx.session.metrics.errors,
+        handler_us=summary(list(ctx.session.metrics.handler_us)),
+        native_rtt_ms=summary(list(ctx.session.metrics.native_rtt_ms)),
+        pushes=dict(ctx.session.stream.pushes),
+        push_rate_per_s=ctx.session.stream.rates(),
         coalesced=co.offered - co.sent,
         coalescing_ratio=round(co.offered / co.sent, 2) if co.sent else None,
-        sources=host.desk.staleness.report(time.monotonic()) if host.desk_loaded else {},
+        sources=ctx.services.books.staleness.report(time.monotonic()),
     )

@@ -1,11 +1,12 @@
 """Trading messages: accounts, market data, tickets, orders, positions, flatten, hotkey commands, risk.
 
 Decimals travel as strings both ways; every reply says what the exchange answered. The pure
-checks live in core/, the I/O in trading/desk.py; these handlers only translate.
+checks live in core/, the services in app/; these handlers only translate.
 """
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -21,8 +22,8 @@ from sidedesk.store.config import RiskSettings
 from sidedesk.vault.service import VaultError
 
 if TYPE_CHECKING:
-    from sidedesk.runtime import Host
-    from sidedesk.trading.desk import AccountLink
+    from sidedesk.api.context import Ctx, Services
+    from sidedesk.app.links import AccountLink
 
 Money = Decimal
 
@@ -56,34 +57,36 @@ class AccountsReply(BaseModel):
     active_id: str | None
 
 
-def _row(host: Host, summary: Any, link: AccountLink | None) -> AccountRow:
+def _row(svc: Services, summary: Any, link: AccountLink | None) -> AccountRow:
     masked = summary.masked or {}
+    view: dict[str, Any] = link.link.view(time.monotonic()) if link is not None else {}
     return AccountRow(
         id=summary.id,
         name=summary.name,
         broker=summary.broker,
         environment=summary.environment,
         key_hint=next(iter(masked.values()), None),
-        state=link.state.value if link is not None else "disconnected",
-        detail=link.detail if link is not None else "",
-        attempt=link.attempt if link is not None else 0,
-        next_retry_s=link.next_retry_s if link is not None else None,
-        active=host.desk.active_id == summary.id,
+        state=view["state"] if view else "disconnected",
+        detail=view["detail"] if view else "",
+        attempt=view["attempt"] if view else 0,
+        next_retry_s=view["next_retry_s"] if view else None,
+        active=svc.links.active_id == summary.id,
     )
 
 
-def _entries(host: Host) -> list[Any]:
+def _entries(svc: Services) -> list[Any]:
     try:
-        return list(host.vault.entries())
+        return list(svc.vault.entries())
     except VaultError as exc:
         raise ApiError("locked", f"unlock the vault first ({exc})") from None
 
 
 @handler("accounts.list", Empty, AccountsReply)
-async def accounts_list(host: Host, req: Empty) -> AccountsReply:
+async def accounts_list(ctx: Ctx, req: Empty) -> AccountsReply:
     """Broker accounts in the vault with their connection state."""
-    rows = [_row(host, s, host.desk.links.get(s.id)) for s in _entries(host)]
-    return AccountsReply(accounts=rows, active_id=host.desk.active_id)
+    svc = ctx.services
+    rows = [_row(svc, s, svc.links.links.get(s.id)) for s in _entries(svc)]
+    return AccountsReply(accounts=rows, active_id=svc.links.active_id)
 
 
 class ActivateRequest(Strict):
@@ -91,25 +94,20 @@ class ActivateRequest(Strict):
 
 
 @handler("accounts.activate", ActivateRequest, AccountRow)
-async def accounts_activate(host: Host, req: ActivateRequest) -> AccountRow:
+async def accounts_activate(ctx: Ctx, req: ActivateRequest) -> AccountRow:
     """Connect this account and make it the one the ticket and hotkeys trade on."""
-    from sidedesk.domain import BrokerError
-    from sidedesk.trading.desk import api_error
-
-    summary = next((s for s in _entries(host) if s.id == req.account_id), None)
+    svc = ctx.services
+    summary = next((s for s in _entries(svc) if s.id == req.account_id), None)
     if summary is None:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault")
-    try:
-        link = await host.desk.activate(req.account_id)
-    except BrokerError as exc:
-        raise api_error(exc) from None
-    return _row(host, summary, link)
+    link = await svc.links.activate(req.account_id)
+    return _row(svc, summary, link)
 
 
 @handler("accounts.deactivate", Empty, Empty)
-async def accounts_deactivate(host: Host, req: Empty) -> Empty:
+async def accounts_deactivate(ctx: Ctx, req: Empty) -> Empty:
     """Disconnect the active account (positions and exchange-side stops stay on the exchange)."""
-    await host.desk.deactivate()
+    await ctx.services.links.deactivate()
     return Empty()
 
 
@@ -135,9 +133,9 @@ class SymbolsReply(BaseModel):
 
 
 @handler("market.symbols", Empty, SymbolsReply)
-async def market_symbols(host: Host, req: Empty) -> SymbolsReply:
+async def market_symbols(ctx: Ctx, req: Empty) -> SymbolsReply:
     """Tradable symbols of the active account, with the rules the ticket rounds to."""
-    link = host.desk.active()
+    link = ctx.services.links.active()
     unit = link.broker.capabilities.quantity_unit
     rows = [
         SymbolRow(
@@ -168,15 +166,9 @@ class WatchReply(BaseModel):
 
 
 @handler("market.watch", WatchRequest, WatchReply)
-async def market_watch(host: Host, req: WatchRequest) -> WatchReply:
+async def market_watch(ctx: Ctx, req: WatchRequest) -> WatchReply:
     """Start quotes for these symbols (they arrive on the `quotes` topic)."""
-    from sidedesk.domain import BrokerError
-    from sidedesk.trading.desk import api_error
-
-    try:
-        return WatchReply(symbols=await host.desk.watch(req.symbols))
-    except BrokerError as exc:
-        raise api_error(exc) from None
+    return WatchReply(symbols=await ctx.services.links.watch(req.symbols))
 
 
 # -- tickets and orders -------------------------------------------------------------------------------
@@ -232,9 +224,9 @@ class PreviewReply(BaseModel):
 
 
 @handler("order.preview", PreviewRequest, PreviewReply)
-async def order_preview(host: Host, req: PreviewRequest) -> PreviewReply:
+async def order_preview(ctx: Ctx, req: PreviewRequest) -> PreviewReply:
     """What the ticket would send after rounding, and whether a risk limit objects."""
-    pv = host.desk.preview(req.ticket.ticket(), "panel")
+    pv = ctx.services.entry.preview(req.ticket.ticket(), "panel")
     return PreviewReply(
         symbol=pv.request.symbol,
         side=pv.request.side.value,
@@ -264,6 +256,7 @@ class PlaceReply(BaseModel):
     quantity: str | None = None
     price: str | None = None
     notional: str | None = None
+    currency: str | None = None
     host_us: float | None = None
     roundtrip_ms: float | None = None
     message: str = ""
@@ -271,18 +264,18 @@ class PlaceReply(BaseModel):
 
 
 async def place_ticket(
-    host: Host, t: TicketModel, source: Literal["panel", "hotkey"], confirmed: bool
+    svc: Services, t: TicketModel, source: Literal["panel", "hotkey"], confirmed: bool
 ) -> PlaceReply:
-    result = await host.desk.place_ticket(
+    result = await svc.entry.place_ticket(
         t.ticket(), source, confirmed=confirmed, leverage=t.leverage, asl=t.asl
     )
     return PlaceReply(**result)
 
 
 @handler("order.place", PlaceRequest, PlaceReply)
-async def order_place(host: Host, req: PlaceRequest) -> PlaceReply:
+async def order_place(ctx: Ctx, req: PlaceRequest) -> PlaceReply:
     """Validate, round, risk-check, journal and send one order; reply with the exchange's answer."""
-    return await place_ticket(host, req.ticket, req.source, req.confirmed)
+    return await place_ticket(ctx.services, req.ticket, req.source, req.confirmed)
 
 
 class CancelRequest(Strict):
@@ -305,9 +298,9 @@ class OrderStateReply(BaseModel):
 
 
 @handler("order.cancel", CancelRequest, OrderStateReply)
-async def order_cancel(host: Host, req: CancelRequest) -> OrderStateReply:
+async def order_cancel(ctx: Ctx, req: CancelRequest) -> OrderStateReply:
     """Cancel one order (regular or conditional)."""
-    ack = await host.desk.cancel(
+    ack = await ctx.services.entry.cancel(
         req.symbol.upper(), order_id=req.order_id, client_id=req.client_id, conditional=req.conditional
     )
     return OrderStateReply(order_id=ack.order_id, client_id=ack.client_id, status=ack.status.value)
@@ -322,9 +315,11 @@ class ModifyRequest(Strict):
 
 
 @handler("order.modify", ModifyRequest, OrderStateReply)
-async def order_modify(host: Host, req: ModifyRequest) -> OrderStateReply:
+async def order_modify(ctx: Ctx, req: ModifyRequest) -> OrderStateReply:
     """Change a resting LIMIT order's price and quantity (rounded to the symbol's rules)."""
-    ack = await host.desk.modify(req.symbol.upper(), req.order_id, Side(req.side), req.price, req.quantity)
+    ack = await ctx.services.entry.modify(
+        req.symbol.upper(), req.order_id, Side(req.side), req.price, req.quantity
+    )
     return OrderStateReply(order_id=ack.order_id, client_id=ack.client_id, status=ack.status.value)
 
 
@@ -337,9 +332,11 @@ class CancelAllReply(BaseModel):
 
 
 @handler("orders.cancel_all", CancelAllRequest, CancelAllReply)
-async def orders_cancel_all(host: Host, req: CancelAllRequest) -> CancelAllReply:
+async def orders_cancel_all(ctx: Ctx, req: CancelAllRequest) -> CancelAllReply:
     """Cancel every open order, regular and conditional, for one symbol or all."""
-    return CancelAllReply(cancelled=await host.desk.cancel_all(req.symbol.upper() if req.symbol else None))
+    return CancelAllReply(
+        cancelled=await ctx.services.entry.cancel_all(req.symbol.upper() if req.symbol else None)
+    )
 
 
 class ClosePositionRequest(Strict):
@@ -349,9 +346,9 @@ class ClosePositionRequest(Strict):
 
 
 @handler("position.close", ClosePositionRequest, PlaceReply)
-async def position_close(host: Host, req: ClosePositionRequest) -> PlaceReply:
+async def position_close(ctx: Ctx, req: ClosePositionRequest) -> PlaceReply:
     """Close 25 %, 50 % or all of a position with a reduce-only market order."""
-    placed = await host.desk.close_position(
+    placed = await ctx.services.entry.close_position(
         req.symbol.upper(), PositionSide(req.position_side), Decimal(req.fraction), "panel"
     )
     return PlaceReply(**placed.reply())
@@ -364,9 +361,9 @@ class FlattenReply(BaseModel):
 
 
 @handler("flatten", Empty, FlattenReply)
-async def flatten(host: Host, req: Empty) -> FlattenReply:
+async def flatten(ctx: Ctx, req: Empty) -> FlattenReply:
     """Cancel all orders and algo orders, then close every position reduce-only."""
-    return FlattenReply(**await host.desk.flatten("panel"))
+    return FlattenReply(**await ctx.services.entry.flatten("panel"))
 
 
 # -- hotkeys --------------------------------------------------------------------------------------
@@ -390,7 +387,7 @@ class CommandReply(BaseModel):
 
 
 @handler("command", CommandRequest, CommandReply)
-async def command(host: Host, req: CommandRequest) -> CommandReply:
+async def command(ctx: Ctx, req: CommandRequest) -> CommandReply:
     """A keyboard command: the same as the matching request, with a one-line summary to notify."""
     if req.name in ("buy", "sell"):
         if req.ticket is None:
@@ -404,25 +401,27 @@ async def command(host: Host, req: CommandRequest) -> CommandReply:
                 "the saved ticket is incomplete: set it up in the panel",
                 {"errors": field_errors(exc)},
             ) from None
-        placed = await place_ticket(host, ticket, "hotkey", confirmed=False)
+        placed = await place_ticket(ctx.services, ticket, "hotkey", confirmed=False)
         return CommandReply(name=req.name, summary=placed.message, result=placed.model_dump())
     if req.name == "flatten":
-        out = await host.desk.flatten("hotkey")
+        out = await ctx.services.entry.flatten("hotkey")
         summary = f"flattened: {out['cancelled']} orders cancelled, {out['closed']} positions closed"
         if out["errors"]:
             summary += f"; {len(out['errors'])} problem(s): {out['errors'][0]}"
         return CommandReply(name=req.name, summary=summary, result=out)
     if req.name == "cancel_all":
-        n = await host.desk.cancel_all(None)
+        n = await ctx.services.entry.cancel_all(None)
         return CommandReply(name=req.name, summary=f"{n} orders cancelled", result={"cancelled": n})
     if req.position is None:
         raise ApiError("invalid", f"{req.name} needs a selected position: select one in the positions table")
     side = PositionSide(req.position.position_side)
     if req.name == "close_half":
-        half = await host.desk.close_position(req.position.symbol.upper(), side, Decimal("0.5"), "hotkey")
+        half = await ctx.services.entry.close_position(
+            req.position.symbol.upper(), side, Decimal("0.5"), "hotkey"
+        )
         reply = half.reply()
         return CommandReply(name=req.name, summary=str(reply["message"]), result=reply)
-    host.desk.breakeven(req.position.symbol.upper(), side)
+    ctx.services.protection.breakeven(req.position.symbol.upper(), side)
     summary = f"{req.position.symbol.upper()}: moving the stop to breakeven"
     return CommandReply(name=req.name, summary=summary, result={})
 
@@ -439,16 +438,16 @@ class RiskSetRequest(Strict):
 
 
 @handler("risk.get", Empty, RiskReply)
-async def risk_get(host: Host, req: Empty) -> RiskReply:
+async def risk_get(ctx: Ctx, req: Empty) -> RiskReply:
     """Current pre-trade limits."""
-    return RiskReply(limits=host.config.risk)
+    return RiskReply(limits=ctx.services.settings.config.risk)
 
 
 @handler("risk.set", RiskSetRequest, RiskReply)
-async def risk_set(host: Host, req: RiskSetRequest) -> RiskReply:
+async def risk_set(ctx: Ctx, req: RiskSetRequest) -> RiskReply:
     """Replace the pre-trade limits (saved in the settings file)."""
-    host.update_config(risk=req.limits)
-    return RiskReply(limits=host.config.risk)
+    ctx.services.settings.update(risk=req.limits)
+    return RiskReply(limits=ctx.services.settings.config.risk)
 
 
 # -- contract ids -------------------------------------------------------------------------------
@@ -464,13 +463,13 @@ class ContractsMap(Strict):
 
 
 @handler("settings.contracts.get", Empty, ContractsMap)
-async def contracts_get(host: Host, req: Empty) -> ContractsMap:
+async def contracts_get(ctx: Ctx, req: Empty) -> ContractsMap:
     """The pinned contract ids (Setup -> Contracts)."""
-    return ContractsMap(volumetrica=dict(host.config.volumetrica_contracts))
+    return ContractsMap(volumetrica=dict(ctx.services.settings.config.volumetrica_contracts))
 
 
 @handler("settings.contracts.set", ContractsMap, ContractsMap)
-async def contracts_set(host: Host, req: ContractsMap) -> ContractsMap:
+async def contracts_set(ctx: Ctx, req: ContractsMap) -> ContractsMap:
     """Replace the pinned contract ids (saved in the settings file; used from the next connection)."""
-    host.update_config(volumetrica_contracts=dict(req.volumetrica))
-    return ContractsMap(volumetrica=dict(host.config.volumetrica_contracts))
+    ctx.services.settings.update(volumetrica_contracts=dict(req.volumetrica))
+    return ContractsMap(volumetrica=dict(ctx.services.settings.config.volumetrica_contracts))

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
-from sidedesk.store.config import ConfigError, load_config, save_config
 from sidedesk.vault import format as fmt
 from sidedesk.vault.entries import EntryInvalid, EntrySummary
 from sidedesk.vault.service import (
@@ -27,7 +26,8 @@ from sidedesk.vault.service import (
 from sidedesk.vault.store import VaultBusy, VaultChanged, VaultExists, VaultStoreError, VaultWriteError
 
 if TYPE_CHECKING:
-    from sidedesk.runtime import Host
+    from sidedesk.api.context import Ctx
+    from sidedesk.vault.service import VaultService
 
 Password = Field(min_length=1, max_length=1024, description="never logged, never echoed")
 
@@ -122,101 +122,96 @@ def api_error(exc: Exception, vault: VaultService) -> ApiError:
     raise exc
 
 
-async def _run(host: Host, op: Any) -> None:
+async def _run(vault: VaultService, op: Any) -> None:
     try:
         await op
     except (fmt.WrongPassword, fmt.VaultFormatError, VaultError, VaultStoreError, EntryInvalid) as exc:
-        raise api_error(exc, host.vault) from None
+        raise api_error(exc, vault) from None
 
 
-def _sync(host: Host, fn: Any, *args: Any) -> Any:
+def _sync(vault: VaultService, fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
     except (VaultError, EntryInvalid) as exc:
-        raise api_error(exc, host.vault) from None
+        raise api_error(exc, vault) from None
 
 
 @handler("vault.status", Empty, VaultStatus)
-async def status(host: Host, req: Empty) -> VaultStatus:
+async def status(ctx: Ctx, req: Empty) -> VaultStatus:
     """State (absent / locked / unlocked), file location, auto-lock and wrong-password delay."""
-    return status_of(host.vault)
+    return status_of(ctx.services.vault)
 
 
 @handler("vault.create", PasswordRequest, VaultStatus)
-async def create(host: Host, req: PasswordRequest) -> VaultStatus:
+async def create(ctx: Ctx, req: PasswordRequest) -> VaultStatus:
     """Create an empty vault with this password (weak passwords are refused); it opens unlocked."""
-    await _run(host, host.vault.create(req.password))
-    return status_of(host.vault)
+    await _run(ctx.services.vault, ctx.services.vault.create(req.password))
+    return status_of(ctx.services.vault)
 
 
 @handler("vault.unlock", PasswordRequest, VaultStatus)
-async def unlock(host: Host, req: PasswordRequest) -> VaultStatus:
+async def unlock(ctx: Ctx, req: PasswordRequest) -> VaultStatus:
     """Open the vault. The KDF takes a moment; other messages keep being served meanwhile."""
-    await _run(host, host.vault.unlock(req.password))
-    return status_of(host.vault)
+    await _run(ctx.services.vault, ctx.services.vault.unlock(req.password))
+    return status_of(ctx.services.vault)
 
 
 @handler("vault.lock", Empty, VaultStatus)
-async def lock(host: Host, req: Empty) -> VaultStatus:
+async def lock(ctx: Ctx, req: Empty) -> VaultStatus:
     """Forget the keys and every decrypted secret now."""
-    host.vault.lock()
-    return status_of(host.vault)
+    ctx.services.vault.lock()
+    return status_of(ctx.services.vault)
 
 
 @handler("vault.change_password", ChangePasswordRequest, VaultStatus)
-async def change_password(host: Host, req: ChangePasswordRequest) -> VaultStatus:
+async def change_password(ctx: Ctx, req: ChangePasswordRequest) -> VaultStatus:
     """Re-encrypt under a new password (new salt, current KDF settings), replacing the file atomically."""
-    await _run(host, host.vault.change_password(req.old_password, req.new_password))
-    return status_of(host.vault)
+    await _run(ctx.services.vault, ctx.services.vault.change_password(req.old_password, req.new_password))
+    return status_of(ctx.services.vault)
 
 
 @handler("vault.entries", Empty, EntriesReply)
-async def entries(host: Host, req: Empty) -> EntriesReply:
+async def entries(ctx: Ctx, req: Empty) -> EntriesReply:
     """Masked summaries of every broker account."""
-    host.vault.touch()
-    return EntriesReply(entries=_sync(host, host.vault.entries))
+    ctx.services.vault.touch()
+    return EntriesReply(entries=_sync(ctx.services.vault, ctx.services.vault.entries))
 
 
 @handler("vault.put", PutRequest, PutReply)
-async def put(host: Host, req: PutRequest) -> PutReply:
+async def put(ctx: Ctx, req: PutRequest) -> PutReply:
     """Add or update a broker account; the reply is its masked summary."""
-    host.vault.touch()
+    ctx.services.vault.touch()
     try:
-        summary = await host.vault.put(req.entry)
+        summary = await ctx.services.vault.put(req.entry)
     except (VaultError, VaultStoreError, EntryInvalid) as exc:
-        raise api_error(exc, host.vault) from None
+        raise api_error(exc, ctx.services.vault) from None
     return PutReply(entry=summary)
 
 
 @handler("vault.remove", RemoveRequest, RemoveReply)
-async def remove(host: Host, req: RemoveRequest) -> RemoveReply:
+async def remove(ctx: Ctx, req: RemoveRequest) -> RemoveReply:
     """Delete a broker account."""
-    host.vault.touch()
-    await _run(host, host.vault.remove(req.id))
+    ctx.services.vault.touch()
+    await _run(ctx.services.vault, ctx.services.vault.remove(req.id))
     return RemoveReply(removed=req.id)
 
 
 @handler("vault.configure", ConfigureRequest, VaultStatus)
-async def configure(host: Host, req: ConfigureRequest) -> VaultStatus:
+async def configure(ctx: Ctx, req: ConfigureRequest) -> VaultStatus:
     """Set the auto-lock delay; it is saved in the host's settings file."""
-    host.vault.set_autolock(req.autolock_s)
+    vault = ctx.services.vault
+    vault.set_autolock(req.autolock_s)
     try:
-        config = load_config(host.paths.config_file)
-    except ConfigError as exc:
-        raise ApiError("invalid", f"auto-lock changed for this session but not saved: {exc}") from None
-    config.vault_autolock_s = req.autolock_s
-    try:
-        save_config(host.paths.config_file, config)
+        ctx.services.settings.update(vault_autolock_s=req.autolock_s)
     except OSError as exc:
         raise ApiError(
             "rejected", f"auto-lock changed for this session but not saved: {exc.strerror}"
         ) from None
-    host.config.vault_autolock_s = req.autolock_s
-    return status_of(host.vault)
+    return status_of(vault)
 
 
 @handler("vault.restore_backup", Empty, VaultStatus)
-async def restore_backup(host: Host, req: Empty) -> VaultStatus:
+async def restore_backup(ctx: Ctx, req: Empty) -> VaultStatus:
     """Replace a damaged vault with its `.bak`; the damaged file is kept beside it, renamed."""
-    await _run(host, host.vault.restore_backup())
-    return status_of(host.vault)
+    await _run(ctx.services.vault, ctx.services.vault.restore_backup())
+    return status_of(ctx.services.vault)

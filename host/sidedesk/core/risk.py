@@ -19,7 +19,7 @@ Source = Literal["panel", "hotkey", "asl"]
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """None disables a check. Notionals are in the quote currency (USDT)."""
+    """None disables a check. Notionals are in the instrument's quote currency (USDT, USD, ...)."""
 
     max_order_notional: Decimal | None = None
     max_position_notional: Decimal | None = None  # per symbol, |position| after the order
@@ -70,8 +70,8 @@ def evaluate(
     reduces_only: bool,
     source: Source,
     orders_last_minute: int,
+    quote: str,
     confirmed: bool = False,
-    quote: str = "USDT",
 ) -> RiskDecision:
     """Decide on one new order. `position_notional_after` is |position + order| × price for the symbol."""
     if reduces_only:

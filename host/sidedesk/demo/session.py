@@ -292,7 +292,7 @@ class Session:
                 raise SessionFailed("account.activated", f"the host refused: {activated.get('error')}")
         page.wait_for_function(
             "(name) => [...document.querySelectorAll('#accounts-list li.acct')].some("
-            "(li) => li.textContent.includes(name) && li.dataset.state === 'connected')",
+            "(li) => li.textContent.includes(name) && li.dataset.state === 'live')",
             arg=ACCOUNT_NAME,
             timeout=STEP_TIMEOUT_S * 1000,
         )

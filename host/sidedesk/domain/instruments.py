@@ -19,6 +19,9 @@ class Capabilities:
     min_callback_pct: Decimal | None = None
     max_callback_pct: Decimal | None = None
     quantity_unit: str = "base"  # "base" (coins), "contracts", "shares"
+    # the shortest spacing of account snapshots the venue's request limits allow when a silent
+    # user stream earns a refresh (Binance: a tenth of its weight budget); 0: no limit of ours
+    snapshot_min_interval_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """The host's local stream: its settings, its tokens (kept in the vault) and the server's lifecycle.
 
-One `LocalStream` per host (`service_for(host)`). It listens to the desk's topic changes and to
-the vault. Tokens are read from the vault when it is unlocked and kept in memory as digests
-after it locks again, as a connected broker account keeps trading after a lock: a local program
+One `LocalStream` per host, built by the composition root with what it reads: the settings, the
+vault (tokens live there) and the topics' payloads; the root tells it of every topic change.
+Tokens are read from the vault when it is unlocked and kept in memory as digests after it locks
+again, as a connected broker account keeps trading after a lock: a local program
 keeps following the portfolio without the vault staying open. Until the vault has been unlocked
 once since the host started, every connection is refused with "unlock the vault".
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sidedesk import __version__, logs
@@ -24,8 +25,9 @@ from sidedesk.localstream.tokens import VAULT_ITEM, TokenError, TokenRecord, Tok
 from sidedesk.store.config import LocalStreamSettings
 
 if TYPE_CHECKING:
+    from sidedesk.app.settings import Settings
     from sidedesk.localstream.server import LocalStreamServer
-    from sidedesk.runtime import Host
+    from sidedesk.vault.service import VaultService
 
 log = logging.getLogger(__name__)
 
@@ -35,53 +37,44 @@ class LocalStreamError(Exception):
 
 
 class HostSource:
-    """The server's view of the host: the desk's topic payloads and a few settings."""
+    """The server's view of the host: the topics' payloads (every account) and a few settings."""
 
     host_version = __version__
 
-    def __init__(self, host: Host) -> None:
-        self.host = host
+    def __init__(self, views: Callable[[str], Any], settings: Settings) -> None:
+        self._views = views
+        self._settings = settings
 
     def view(self, topic: str) -> Any:
-        if topic == "status":
-            return self.host.status()
-        desk = self.host.desk
-        views = {
-            "positions": lambda: desk.positions_view(every=True),
-            "orders": lambda: desk.orders_view(every=True),
-            "account": lambda: desk.account_view(every=True),
-            "quotes": desk.quotes_view,
-            "asl": desk.asl_view,
-        }
-        return views[topic]()
+        return self._views(topic)
 
     def watchlist(self) -> list[str]:
-        return list(self.host.config.watchlist)
+        return list(self._settings.config.watchlist)
 
     def status_interval_s(self) -> float:
-        return self.host.config.status_interval_s
+        return self._settings.config.status_interval_s
 
 
 class LocalStream:
-    def __init__(self, host: Host) -> None:
-        self.host = host
+    def __init__(self, settings: Settings, vault: VaultService, views: Callable[[str], Any]) -> None:
+        self._settings = settings
+        self.vault = vault
+        self._source = HostSource(views, settings)
         self.tokens: TokenSet | None = None
         self.server: LocalStreamServer | None = None
         self.last_error: str | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        host.desk.topic_listeners.append(self._notify)
-        host.vault.add_listener(self._vault_changed)
-        host.on_shutdown(self.stop)
+        vault.add_listener(self._vault_changed)
         self._vault_changed()
 
     @property
     def settings(self) -> LocalStreamSettings:
-        return self.host.config.localstream
+        return self._settings.config.localstream
 
     # -- tokens -------------------------------------------------------------------------------------
     def _vault_changed(self) -> None:
-        vault = self.host.vault
+        vault = self.vault
         if vault.state != "unlocked":
             return  # locking keeps the digests read so far (see the module docstring)
         try:
@@ -111,18 +104,18 @@ class LocalStream:
         }
 
     async def _save(self, tokens: TokenSet) -> None:
-        await self.host.vault.put_item(VAULT_ITEM, tokens.to_storage())
+        await self.vault.put_item(VAULT_ITEM, tokens.to_storage())
         self.tokens = tokens
 
     def _current(self) -> TokenSet:
-        if self.host.vault.state == "unlocked":
-            return TokenSet.from_storage(self.host.vault.item(VAULT_ITEM))
+        if self.vault.state == "unlocked":
+            return TokenSet.from_storage(self.vault.item(VAULT_ITEM))
         return self.tokens or TokenSet()
 
     async def create_token(self, name: str, accounts: list[str] | None) -> tuple[dict[str, Any], str]:
         """A new token; the plaintext is returned this once and never stored."""
         if accounts is not None:
-            known = {e.id for e in self.host.vault.entries()}
+            known = {e.id for e in self.vault.entries()}
             unknown = sorted(set(accounts) - known)
             if unknown:
                 raise LocalStreamError(f"no broker account with id {', '.join(unknown)} in the vault")
@@ -151,7 +144,7 @@ class LocalStream:
         log.info("local stream: token %s revoked", token_id)
 
     # -- the server ---------------------------------------------------------------------------------
-    def _notify(self, topic: str) -> None:
+    def notify(self, topic: str) -> None:
         if self.server is not None:
             self.server.notify(topic)
 
@@ -159,7 +152,7 @@ class LocalStream:
         if self.server is None:
             from sidedesk.localstream.server import LocalStreamServer
 
-            self.server = LocalStreamServer(HostSource(self.host), self.settings, lambda: self.tokens)
+            self.server = LocalStreamServer(self._source, self.settings, lambda: self.tokens)
         return self.server
 
     @property
@@ -215,13 +208,3 @@ class LocalStream:
             "tokens_loaded": self.tokens is not None,
             "error": self.last_error,
         }
-
-
-_SERVICES: weakref.WeakKeyDictionary[Host, LocalStream] = weakref.WeakKeyDictionary()
-
-
-def service_for(host: Host) -> LocalStream:
-    svc = _SERVICES.get(host)
-    if svc is None:
-        svc = _SERVICES[host] = LocalStream(host)
-    return svc

@@ -71,12 +71,20 @@ class RateLimiter:
         st.minute.roll(now_ms)
         return st
 
+    def blocking(self, now_ms: int) -> bool:
+        """True while some request would be refused whatever it is: a forced status waiting or a
+        ban in force (a test monitor does not count that time as the host's to act in)."""
+        return bool(self.forced) or any(st.banned_until > now_ms for st in self._ips.values())
+
     def charge_weight(self, ip: str, weight: int, now_ms: int) -> None:
         """Count a request's IP weight; raise 429 (-1003) over the limit, 418 when it keeps coming."""
         st = self._ip(ip, now_ms)
         if self.forced:
             status = self.forced.pop(0)
-            raise self._error(status, now_ms, now_ms + self.config.ban_ms)
+            if status == 418:  # a forced ban is a ban: every request until it ends is refused
+                st.banned_until = max(st.banned_until, now_ms + self.config.ban_ms)
+                raise self._error(418, now_ms, st.banned_until)
+            raise self._error(status, now_ms, now_ms + self.config.ban_ms)  # a forced 429: retry after ban_ms
         if st.banned_until > now_ms:
             raise self._error(418, now_ms, st.banned_until)
         st.weight.count += weight

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from sidedesk.api.dispatch import dispatch
 from sidedesk.domain import BalanceEvent, PositionEvent, PositionSide, QuoteEvent
 from sidedesk.localstream.models import SERVER_MESSAGE
-from sidedesk.localstream.service import LocalStream, service_for
+from sidedesk.localstream.service import LocalStream
+from sidedesk.main import compose
 from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store.config import HostConfig
@@ -53,7 +53,7 @@ class HostError(AssertionError):
 
 
 async def call(host: Host, type_: str, payload: dict[str, Any] | None = None) -> Any:
-    reply = await dispatch(host, {"v": 1, "id": 1, "type": type_, "payload": payload or {}})
+    reply = await host.dispatch({"v": 1, "id": 1, "type": type_, "payload": payload or {}})
     if "error" in reply:
         raise HostError(reply["error"])
     return reply["ok"]
@@ -67,7 +67,9 @@ def make_host(tmp_path: Path, **stream: Any) -> Host:
             "localstream": {"port": 0, **stream},
         }
     )
-    return Host(MemoryTransport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), config)
+    return Host(
+        MemoryTransport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), config, compose=compose
+    )
 
 
 class Env:
@@ -79,16 +81,18 @@ class Env:
 
     @property
     def svc(self) -> LocalStream:
-        return service_for(self.host)
+        return self.host.services.localstream
 
     async def setup(self, **stream: Any) -> Env:
-        await self.host.vault.create(PASSWORD)
+        await self.host.services.vault.create(PASSWORD)
         for name in ("alpha", "beta"):
             entry = {"broker": "binance", "name": name, "environment": "simulator", "auth": "hmac",
                      "api_key": name * 5, "secret": name[::-1] * 5}  # fmt: skip
-            self.accounts.append((await self.host.vault.put(entry)).id)
+            self.accounts.append((await self.host.services.vault.put(entry)).id)
         if stream:
-            self.host.update_config(localstream={**self.host.config.localstream.model_dump(), **stream})
+            self.host.services.settings.update(
+                localstream={**self.host.services.settings.config.localstream.model_dump(), **stream}
+            )
         await call(self.host, "localstream.set", {"enabled": True})
         return self
 
@@ -115,7 +119,7 @@ class Env:
 
     # -- broker events, as the adapters deliver them --------------------------------------------------
     def position(self, account: str, symbol: str, qty: str, entry: str = "100", mark: str = "110") -> None:
-        self.host.desk.on_event(
+        self.host.services.books.on_event(
             account,
             PositionEvent(
                 account,
@@ -129,12 +133,12 @@ class Env:
         )
 
     def balance(self, account: str, wallet: str) -> None:
-        self.host.desk.on_event(
+        self.host.services.books.on_event(
             account, BalanceEvent(account, "USDT", Decimal(wallet), ts_ms=int(time.time() * 1000))
         )
 
     def quote(self, symbol: str, mark: str) -> None:
-        self.host.desk.on_event(
+        self.host.services.books.on_event(
             self.accounts[0], QuoteEvent(symbol, mark=Decimal(mark), ts_ms=int(time.time() * 1000))
         )
 

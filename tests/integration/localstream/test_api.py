@@ -18,13 +18,16 @@ async def test_tokens_are_shown_once_then_masked_and_kept_as_digests(env: Env) -
     listing = await call(env.host, "localstream.tokens")
     assert listing["tokens"][0]["accounts"] == [env.accounts[0]]
     assert secret not in str(listing) and secret not in str(await call(env.host, "localstream.get"))
-    stored = env.host.vault.item("localstream.tokens")
+    stored = env.host.services.vault.item("localstream.tokens")
     assert secret not in str(stored) and len(stored[0]["digest"]) == 64
     # the vault file is rewritten with the item (and reads back after a lock)
-    env.host.vault.lock()
-    await env.host.vault.unlock("correct horse battery staple 9")
-    assert env.host.vault.item("localstream.tokens") == stored
-    assert [e.name for e in env.host.vault.entries()] == ["alpha", "beta"]  # not listed as an account
+    env.host.services.vault.lock()
+    await env.host.services.vault.unlock("correct horse battery staple 9")
+    assert env.host.services.vault.item("localstream.tokens") == stored
+    assert [e.name for e in env.host.services.vault.entries()] == [
+        "alpha",
+        "beta",
+    ]  # not listed as an account
 
 
 @pytest.mark.parametrize(
@@ -74,7 +77,7 @@ async def test_settings_are_validated_and_a_taken_port_keeps_the_old_settings(en
         assert err.value.code == "rejected" and str(port) in err.value.message
     after = await call(env.host, "localstream.get")
     assert after["settings"]["port"] == 0 and after["running"] and after["error"] is None
-    assert env.host.config.localstream.port == 0
+    assert env.host.services.settings.config.localstream.port == 0
     # the file on disk agrees
     assert '"port": 0' in (env.host.paths.config_file).read_text()
 
@@ -103,9 +106,8 @@ async def test_the_host_starts_the_stream_when_enabled(tmp_path: Path) -> None:
     host: Host = make_host(tmp_path, enabled=True)
     try:
         host.warm_up()  # what the host does right after it answered `hello`
-        from sidedesk.localstream.service import service_for
 
-        svc = service_for(host)
+        svc = host.services.localstream
         assert svc._task is not None
         await svc._task
         assert svc.running

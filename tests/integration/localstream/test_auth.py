@@ -123,7 +123,9 @@ async def test_tokens_are_unknown_until_the_vault_is_unlocked_once(tmp_path: Pat
     await first.shutdown()
     second = make_host(tmp_path)
     try:
-        second.update_config(localstream={**second.config.localstream.model_dump(), "enabled": True})
+        second.services.settings.update(
+            localstream={**second.services.settings.config.localstream.model_dump(), "enabled": True}
+        )
         env2 = Env(second)
         await env2.svc.apply()
         raw = await raw_handshake(env2.url, {"Authorization": f"Bearer {secret}"})
@@ -131,9 +133,9 @@ async def test_tokens_are_unknown_until_the_vault_is_unlocked_once(tmp_path: Pat
         with pytest.raises(HostError) as err:
             await call(second, "localstream.create_token", {"name": "x"})
         assert err.value.code == "locked"
-        await second.vault.unlock("correct horse battery staple 9")
+        await second.services.vault.unlock("correct horse battery staple 9")
         c = await env2.client(secret)
-        second.vault.lock()  # locking again keeps the stream going: the digests stay in memory
+        second.services.vault.lock()  # locking again keeps the stream going: the digests stay in memory
         assert (await c.barrier()) == []
         c3 = await env2.client(secret)
         await c3.close()

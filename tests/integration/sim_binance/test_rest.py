@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import aiohttp
@@ -276,12 +277,14 @@ async def test_orders_limit_and_forced_errors(http: aiohttp.ClientSession) -> No
         assert (await rest.call("POST", "/fapi/v1/order", order))[0] == 200
         st, body, _ = await rest.call("POST", "/fapi/v1/order", order)
         assert (st, body["code"]) == (429, -1015)
-        st, _ = await control(http, sim, "POST", "/rate-limits", {"force": [429, 418]})
+        st, _ = await control(http, sim, "POST", "/rate-limits", {"force": [429, 418], "ban_ms": 400})
         assert [(await rest.call("GET", "/fapi/v1/ping", signed=False))[0] for _ in range(3)] == [
             429,
             418,
-            200,
+            418,  # a forced 418 is a ban like any other: refused until it ends
         ]
+        await asyncio.sleep(0.45)
+        assert (await rest.call("GET", "/fapi/v1/ping", signed=False))[0] == 200
 
 
 async def test_trading_disabled_account_gets_new_order_rejected(

@@ -71,23 +71,23 @@ def test_activate_list_and_deactivate_against_the_simulator(sim: Sim, tmp_path: 
         assert desk.error("accounts.activate", {"account_id": ""}).code == "invalid"
 
         row = desk.activate(account_id)
-        assert (row["id"], row["state"], row["active"]) == (account_id, "connected", True)
+        assert (row["id"], row["state"], row["active"]) == (account_id, "live", True)
         # the market-data socket opens just after the reply (see the report: the row shows
         # "connecting" for a moment), so poll the listing until every socket is up
         listed = eventually(
-            lambda: (out := desk.call("accounts.list"))["accounts"][0]["state"] == "connected" and out,
+            lambda: (out := desk.call("accounts.list"))["accounts"][0]["state"] == "live" and out,
             5,
-            "the account listed as connected",
+            "the account listed as live",
         )
         assert listed["active_id"] == account_id
         assert [(r["id"], r["state"], r["active"]) for r in listed["accounts"]] == [
-            (account_id, "connected", True)
+            (account_id, "live", True)
         ]
         (broker,) = desk.subscribe("status")["status"]["brokers"]
-        assert (broker["account_id"], broker["state"], broker["active"]) == (account_id, "connected", True)
+        assert (broker["account_id"], broker["state"], broker["active"]) == (account_id, "live", True)
         assert desk.call("market.symbols")["symbols"]
         # activating the active account again is harmless
-        assert desk.activate(account_id)["state"] == "connected"
+        assert desk.activate(account_id)["state"] == "live"
 
         assert desk.call("accounts.deactivate") == {}
         listed = desk.call("accounts.list")

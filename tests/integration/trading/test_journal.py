@@ -121,7 +121,7 @@ def test_every_intent_has_an_outcome_and_nothing_acknowledged_is_lost_after_kill
             desk2.pump(0.05)
             brokers = desk2.latest("status")["brokers"]
             # "active" only once the activation finished (resync, quotes), not at the first socket
-            return bool(brokers) and brokers[0]["state"] == "connected" and brokers[0]["active"]
+            return bool(brokers) and brokers[0]["state"] == "live" and brokers[0]["active"]
 
         eventually(connected, 10, "the account reconnected after the restart")
         assert not list((home / "data").glob("*damaged*"))

@@ -24,7 +24,7 @@ CENT = D("0.01")
 @pytest.fixture(scope="module")
 def desk(sim: Sim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     # no periodic status push: every `status` event comes from a connection change, so the
-    # coalescer never holds back the "reconnecting" one behind a timer push
+    # coalescer never holds back the "degraded" one behind a timer push
     d = start_desk(tmp_path_factory.mktemp("home"), sim, status_interval_s=3600)
     try:
         yield d
@@ -179,13 +179,13 @@ def test_coalescing_keeps_each_topic_near_ten_pushes_a_second(sim: Sim, desk: De
         sim.control("POST", "/volatility", {"symbol": symbol, "volatility": "0"})
 
 
-def test_status_flips_to_reconnecting_then_connected_when_the_exchange_drops(sim: Sim, desk: Desk) -> None:
+def test_status_flips_to_degraded_then_live_when_the_exchange_drops(sim: Sim, desk: Desk) -> None:
     status = desk.subscribe("status")["status"]
     assert status["vault"] == "unlocked" and status["pid"] == desk.proc.pid
     (broker,) = status["brokers"]
     assert (broker["broker"], broker["state"], broker["account_id"]) == (
         "binance",
-        "connected",
+        "live",
         desk.account_id,
     )
     mark = len(desk.pushes("status"))
@@ -199,11 +199,11 @@ def test_status_flips_to_reconnecting_then_connected_when_the_exchange_drops(sim
 
     def reconnected() -> list[str] | None:
         seen = states()
-        return seen if seen and seen[-1] == "connected" else None
+        return seen if seen and seen[-1] == "live" else None
 
     seen = eventually(reconnected, 10, "reconnected")
-    assert "reconnecting" in seen
-    assert seen.index("reconnecting") < len(seen) - 1
+    assert "degraded" in seen
+    assert seen.index("degraded") < len(seen) - 1
     # trading works again on the new connection
     at_price(sim, desk, "BNBUSDT", "600")
     r = desk.place(symbol="BNBUSDT", side="BUY", quantity="0.1")

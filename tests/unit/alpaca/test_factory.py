@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
+from sidedesk.brokers.registry import SUPPORTED, alpaca_urls, build_broker
 from sidedesk.domain import BrokerError, EventLog
-from sidedesk.trading.factory import SUPPORTED, alpaca_urls, build_broker
 from sidedesk.vault.entries import parse_entry
 
 ENTRY = {"broker": "alpaca", "name": "paper", "environment": "simulator",
@@ -29,7 +29,7 @@ async def test_entries_build_adapters() -> None:
     assert isinstance(b, AlpacaBroker) and b.endpoints.stream == "ws://127.0.0.1:8701/stream"
     paper = build_broker(parse_entry({**ENTRY, "environment": "demo"}), EventLog(), {})
     assert isinstance(paper, AlpacaBroker) and paper.endpoints.rest == "https://paper-api.alpaca.markets"
-    with pytest.raises(BrokerError, match="no Alpaca simulator is configured"):
+    with pytest.raises(BrokerError, match="no simulator is configured for alpaca"):
         build_broker(parse_entry(ENTRY), EventLog(), {})
     for made in (b, paper):
         assert isinstance(made, AlpacaBroker)

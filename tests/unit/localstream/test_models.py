@@ -23,6 +23,7 @@ from sidedesk.domain import (
 )
 from sidedesk.localstream import models
 from sidedesk.localstream.schema import SCHEMA_FILE, render
+from sidedesk.main import compose
 from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store.config import HostConfig, LocalStreamSettings
@@ -51,8 +52,9 @@ def _fields(model: type[BaseModel]) -> set[str]:
 
 
 async def test_models_match_the_desk_views(tmp_path: Path) -> None:
-    host = Host(_Transport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), HostConfig())
-    desk = host.desk
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
+    host = Host(_Transport(), paths, HostConfig(), compose=compose)
+    desk = host.services.books
     now = int(time.time() * 1000)
     d = Decimal
     desk.on_event(
@@ -92,14 +94,14 @@ async def test_models_match_the_desk_views(tmp_path: Path) -> None:
         (models.AslPosition, asl_row),
     ]
     for model, row in views:
-        assert set(row) == _fields(model), f"{model.__name__} differs from the desk's view: update models.py"
+        assert set(row) == _fields(model), f"{model.__name__} differs from the host's view: update models.py"
         model.model_validate(row)
     topics = {
         "positions": desk.positions_view,
         "orders": desk.orders_view,
         "account": desk.account_view,
         "quotes": desk.quotes_view,
-        "asl": desk.asl_view,
+        "asl": host.services.protection.view,
         "status": host.status,
     }
     for topic, fn in topics.items():

@@ -67,6 +67,7 @@ CAPABILITIES = Capabilities(
     separate_conditional_orders=False,
     fractional_quantity=True,
     quantity_unit="shares",
+    snapshot_min_interval_s=5.0,  # an Alpaca snapshot is three REST calls of the 200 a minute allows
 )
 
 

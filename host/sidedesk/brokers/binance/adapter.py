@@ -23,6 +23,7 @@ from sidedesk.brokers.binance.filters import parse_exchange_info
 from sidedesk.brokers.binance.signing import KeyFormatError, make_signer
 from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.core.orders import close_order, make_client_id, position_side_for
+from sidedesk.core.staleness import min_refresh_interval
 from sidedesk.domain import (
     AccountSnapshot,
     BrokerError,
@@ -45,6 +46,11 @@ from sidedesk.net.ws import WsStatus
 
 log = logging.getLogger(__name__)
 
+# A snapshot (account, positions, open orders, open algo orders) costs about 90 weight of the
+# 2 400 per minute; silent-stream refreshes may use a tenth of that: at most one per 22.5 s.
+SNAPSHOT_WEIGHT = 90
+WEIGHT_PER_MINUTE = 2400
+
 CAPABILITIES = Capabilities(
     native_trailing_stop=True,
     hedge_mode=True,
@@ -55,6 +61,7 @@ CAPABILITIES = Capabilities(
     min_callback_pct=Decimal("0.1"),
     max_callback_pct=Decimal(10),
     quantity_unit="base",
+    snapshot_min_interval_s=min_refresh_interval(SNAPSHOT_WEIGHT, WEIGHT_PER_MINUTE),
 )
 
 

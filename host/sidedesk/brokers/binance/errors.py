@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sidedesk.domain import BrokerError
-from sidedesk.domain.errors import ErrorCode
+from sidedesk.domain.errors import ErrorCode, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +187,20 @@ def describe(
         info = ErrorInfo("auth", "Binance refused the API key; check it and its permissions")
     if info is None:
         info = ErrorInfo(_R, "Binance refused the request")
-    return BrokerError(info.code, info.message + said, code if code is not None else status, retry_after_s)
+    reason = REASONS.get(code) if code is not None else None
+    return BrokerError(
+        info.code, info.message + said, code if code is not None else status, retry_after_s, reason
+    )
+
+
+# "Order would immediately trigger" (-2021) and its algo-service twin (-4142); unknown order
+# on cancel/query (-2011, -2013): the neutral reasons services act on.
+REASONS: dict[int, Reason] = {
+    -2021: "would_trigger",
+    -4142: "would_trigger",
+    -2011: "order_not_found",
+    -2013: "order_not_found",
+}
 
 
 def is_clock_error(err: BrokerError) -> bool:

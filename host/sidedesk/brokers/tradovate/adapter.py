@@ -54,6 +54,8 @@ CAPABILITIES = Capabilities(
     separate_conditional_orders=False,
     fractional_quantity=False,
     quantity_unit="contracts",
+    # Tradovate's request limits are per hour and penalise bursts: one snapshot per 10 s at most
+    snapshot_min_interval_s=10.0,
 )
 DEFAULT_ROOTS = ("ES", "MES", "NQ", "MNQ")
 

@@ -71,6 +71,7 @@ CAPABILITIES = Capabilities(
     separate_conditional_orders=False,
     fractional_quantity=False,
     quantity_unit="contracts",
+    snapshot_min_interval_s=5.0,  # a Volumetrica snapshot is a few info requests on the open socket
 )
 
 

@@ -1,10 +1,12 @@
-"""The shell around the pure ASL engine for one broker account.
+"""Protection: the Advanced Stop Loss for every live account.
 
-It feeds the engine the account's position and order events, mark ticks and time (a 100 ms
-timer tick and the 500 ms watchdog over the desk's live orders and positions), and carries out
-the commands it returns: place a stop, cancel a stop, close a position. Each command's outcome
-goes back in as a value (placed, rejected, cancelled, cancel failed), so every decision stays
-in the pure engine and can be replayed in tests.
+`Protection` is the shell around the pure ASL engine for one broker account: it feeds the
+engine the account's position and order events, mark ticks and time (a 100 ms timer tick and
+the 500 ms watchdog over the books' live orders and positions), and carries out the commands it
+returns (place a stop, cancel a stop, close a position) through order entry, so its orders are
+journaled intents like any other and every reply reaches the books. Each command's outcome goes
+back in as a value (placed, rejected, cancelled, cancel failed), so every decision stays in the
+pure engine and can be replayed in tests. `ProtectionService` runs one per live account.
 """
 
 from __future__ import annotations
@@ -13,10 +15,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sidedesk.app.books import Books
+from sidedesk.app.entry import OrderEntry
+from sidedesk.app.links import AccountLink, AccountLinks
+from sidedesk.app.notices import Notices, Publish
+from sidedesk.app.recorder import Recorder
+from sidedesk.app.settings import Settings
 from sidedesk.core.asl import (
     WATCHDOG_PERIOD_MS,
     AslEngine,
@@ -36,18 +44,27 @@ from sidedesk.core.asl import (
     watchdog,
 )
 from sidedesk.core.views import AslInfo
-from sidedesk.domain import Broker, BrokerError, OrderEvent, PositionEvent, PositionSide
+from sidedesk.domain import (
+    Broker,
+    BrokerError,
+    OrderAck,
+    OrderEvent,
+    OrderRequest,
+    PositionEvent,
+    PositionSide,
+)
+from sidedesk.domain.errors import Refused
 
 log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 # While the user stream is up, events keep the view exact; but an event can be late or lost, so
 # every `reconcile_s` (host setting, default 2 s) the stops of protected symbols are also read from
-# the exchange itself: on Binance openAlgoOrders with a symbol, weight 1, i.e. 30/min per symbol
-# of the 2 400 weight a minute allows.
-# Binance: "Order would immediately trigger" (-2021) and its algo-service twin (-4142)
-IMMEDIATE_TRIGGER_CODES = (-2021, -4142)
-UNKNOWN_ORDER_CODES = (-2011, -2013)
+# the exchange itself (the cheapest listing the adapter offers: on Binance openAlgoOrders with a
+# symbol, weight 1).
+
+PlaceFn = Callable[[OrderRequest], Awaitable[OrderAck]]
+CancelFn = Callable[[str, str | None, str | None], Awaitable[OrderAck]]
 
 
 def now_ms() -> int:
@@ -89,9 +106,13 @@ class Protection:
         on_event: Callable[[AslEvent], None],
         on_notify: Callable[[Notify], None],
         journal: Callable[[str, dict[str, Any], str | None], None],
+        place: PlaceFn,
+        cancel: CancelFn,
         overrides: dict[PositionKey, bool] | None = None,
         reconcile_s: float = 2.0,
     ) -> None:
+        self._place = place
+        self._cancel_stop = cancel
         self.account_id = account_id
         self.broker = broker
         self.profile = profile
@@ -240,36 +261,189 @@ class Protection:
             await self._cancel(cmd)
             return
         req = cmd.request
-        self._journal("intent", {"source": "asl", "request": req}, req.client_id)
         try:
-            ack = await self.broker.place(req)
+            ack = await self._place(req)  # journaled and resolved as an intent by order entry
         except BrokerError as exc:
             if exc.code == "unknown_outcome":
-                # the adapter already looked the order up by client id; the engine's confirm
-                # timeout decides what happens next, never a blind re-send
-                self._journal(
-                    "outcome", {"status": "unknown — reconciling", "message": exc.message}, req.client_id
-                )
+                # order entry looks it up by client id; the engine's confirm timeout decides
+                # what happens next, never a blind re-send
                 return
-            self._journal("outcome", {"status": "refused", "message": exc.message}, req.client_id)
-            immediate = exc.broker_code in IMMEDIATE_TRIGGER_CODES
+            immediate = exc.reason == "would_trigger"
             self.run(
                 self.engine.handle(PlaceRejected(req.client_id, exc.message, now_ms(), immediate), now_ms())
             )
             return
-        self._journal("outcome", {"status": ack.status.value, "ack": ack}, req.client_id)
+        except Refused as exc:  # the journal could not record it: nothing was sent
+            self.run(self.engine.handle(PlaceRejected(req.client_id, exc.message, now_ms(), False), now_ms()))
+            return
         self.run(self.engine.handle(PlaceAcked(req.client_id, ack.order_id, now_ms()), now_ms()))
 
     async def _cancel(self, cmd: CancelStop) -> None:
         try:
-            await self.broker.cancel(
-                cmd.key.symbol, order_id=cmd.order_id, client_id=cmd.client_id, conditional=True
-            )
+            await self._cancel_stop(cmd.key.symbol, cmd.order_id, cmd.client_id)
         except BrokerError as exc:
-            if exc.broker_code in UNKNOWN_ORDER_CODES:
+            if exc.reason == "order_not_found":
                 self.run(self.engine.handle(CancelDone(cmd.client_id, now_ms()), now_ms()))
             else:
                 self.run(self.engine.handle(CancelFailed(cmd.client_id, exc.message, now_ms()), now_ms()))
             return
-        self._journal("outcome", {"cancel": cmd.client_id}, cmd.client_id)
         self.run(self.engine.handle(CancelDone(cmd.client_id, now_ms()), now_ms()))
+
+
+class ProtectionService:
+    """One `Protection` per live account, the ASL settings, and the ASL views."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        books: Books,
+        links: AccountLinks,
+        entry: OrderEntry,
+        recorder: Recorder,
+        notices: Notices,
+        publish: Publish,
+    ) -> None:
+        self._settings = settings
+        self._books = books
+        self._links = links
+        self._entry = entry
+        self._recorder = recorder
+        self._notices = notices
+        self._publish = publish
+        self.runners: dict[str, Protection] = {}
+        # per-position on/off chosen by the trader; kept here so it outlives an engine restart
+        self.overrides: dict[str, dict[PositionKey, bool]] = {}
+        books.asl_info = self.info
+        books.order_listeners.append(self._on_order)
+        books.position_listeners.append(self._on_position)
+        books.mark_listeners.append(self._on_mark)
+        links.live_listeners.append(lambda link, first: self.start(link))
+        links.down_listeners.append(lambda link: self._stopped(link.account_id))
+        entry.on_new_position = self._new_position
+        entry.pause_protection = self.pause
+        entry.resume_protection = self.start
+
+    # -- views ----------------------------------------------------------------------------------
+    def info(self) -> dict[tuple[str, str, PositionSide], AslInfo]:
+        return {k: v for p in self.runners.values() for k, v in p.info.items()}
+
+    def view(self) -> dict[str, Any]:
+        positions: dict[str, Any] = {}
+        for p in self.runners.values():
+            positions.update(p.latest)
+        return {"enabled": self._settings.config.asl_enabled, "positions": positions}
+
+    def profile(self) -> AslProfile:
+        raw = self._settings.config.asl_profile
+        return AslProfile() if raw is None else AslProfile.model_validate(raw)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self, link: AccountLink) -> None:
+        if not self._settings.config.asl_enabled or link.account_id in self.runners:
+            return
+        account_id = link.account_id
+        broker = link.broker
+        entry = self._entry
+
+        async def place(req: OrderRequest) -> OrderAck:
+            return (await entry.place(link, req, "asl")).ack
+
+        async def cancel(symbol: str, order_id: str | None, client_id: str | None) -> OrderAck:
+            return await entry.cancel_on(
+                link, symbol, order_id=order_id, client_id=client_id, conditional=True
+            )
+
+        def journal(kind: str, data: dict[str, Any], cid: str | None) -> None:
+            self._recorder.now(kind, data, account_id, cid)
+
+        prot = Protection(
+            account_id,
+            broker,
+            self.profile(),
+            open_orders=lambda: self._books.open_orders(account_id),
+            positions=lambda: self._books.live_positions(account_id),
+            on_event=self._asl_event,
+            on_notify=lambda n: self._notices.tell(n.severity, f"ASL {n.message}"),
+            journal=journal,
+            place=place,
+            cancel=cancel,
+            overrides=self.overrides.setdefault(account_id, {}),
+            reconcile_s=self._settings.config.asl_reconcile_s,
+        )
+        self.runners[account_id] = prot
+        prot.start(self._books.marks())
+
+    async def pause(self, account_id: str) -> bool:
+        """Stop the engine of one account (flatten); True if one was running."""
+        prot = self.runners.pop(account_id, None)
+        if prot is None:
+            return False
+        await prot.stop()
+        return True
+
+    async def _stopped(self, account_id: str) -> None:
+        await self.pause(account_id)
+
+    async def set_asl(self, enabled: bool | None, profile: AslProfile | None) -> None:
+        changes: dict[str, Any] = {}
+        if enabled is not None:
+            changes["asl_enabled"] = enabled
+        if profile is not None:
+            changes["asl_profile"] = profile.model_dump(mode="json")
+        if changes:
+            self._settings.update(**changes)
+        # a new profile or switch applies from now on: restart each account's engine, which
+        # rebuilds from the exchange's open stops (levels already reached are kept by their ids)
+        for account_id in list(self.runners):
+            await self.pause(account_id)
+        if self._settings.config.asl_enabled:
+            for link in self._links.links.values():
+                if link.tradable:
+                    self.start(link)
+        self._publish("asl", self.view)
+
+    def toggle(self, symbol: str, position_side: PositionSide, enabled: bool) -> None:
+        link = self._links.active()
+        prot = self.runners.get(link.account_id)
+        if prot is None:
+            raise Refused("invalid", "ASL is switched off in Setup")
+        prot.set_enabled(PositionKey(link.account_id, symbol, position_side), enabled)
+
+    def breakeven(self, symbol: str, position_side: PositionSide) -> None:
+        link = self._links.active()
+        prot = self.runners.get(link.account_id)
+        if prot is None:
+            raise Refused("invalid", "move-to-breakeven needs ASL, which is switched off in Setup")
+        pos = self._books.portfolio.positions.get(link.account_id, symbol, position_side)
+        if pos is None or pos.quantity == 0:
+            raise Refused("invalid", f"no open {symbol} {position_side.value} position")
+        prot.breakeven(PositionKey(link.account_id, symbol, position_side))
+
+    # -- events ---------------------------------------------------------------------------------
+    def _new_position(self, account_id: str, symbol: str, side: PositionSide, on: bool) -> None:
+        prot = self.runners.get(account_id)
+        if prot is not None:
+            prot.set_enabled(PositionKey(account_id, symbol, side), on)
+
+    def _on_order(self, account_id: str, ev: OrderEvent) -> None:
+        prot = self.runners.get(account_id)
+        if prot is not None:
+            prot.on_order(ev)
+
+    def _on_position(self, account_id: str, ev: PositionEvent) -> None:
+        prot = self.runners.get(account_id)
+        if prot is not None:
+            prot.on_position(ev)
+
+    def _on_mark(self, symbol: str, mark: Decimal) -> None:
+        for prot in self.runners.values():
+            prot.on_mark(symbol, mark)
+
+    def _asl_event(self, ev: AslEvent) -> None:
+        self._publish("asl", asl_payload(ev))
+        self._publish("positions", self._books.positions_view)
+
+    async def close(self) -> None:
+        for account_id in list(self.runners):
+            await self.pause(account_id)

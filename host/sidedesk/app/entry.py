@@ -1,0 +1,511 @@
+"""Order entry: tickets become validated, risk-checked orders, each run through the order
+intent machine (`core/intent.py`), the same for every broker.
+
+Write-ahead: the intent is committed to the journal before its frame can leave (the machine
+hands out `Send` only for `Journaled`). Every reply is applied to local order state at once
+(a place's ack, a cancel, a cancel-all, a modify), so nothing waits for a user stream that may
+be down. A lost reply is resolved here, once for all brokers: the order is looked up by client
+id with back-off until the exchange says yes or no; it is never re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Literal
+
+from sidedesk.app.books import Books
+from sidedesk.app.links import AccountLink, AccountLinks
+from sidedesk.app.notices import Notices, now_ms
+from sidedesk.app.recorder import Recorder
+from sidedesk.app.settings import Settings
+from sidedesk.core import intent as im
+from sidedesk.core.intent import Intent
+from sidedesk.core.orders import (
+    ClientKind,
+    PreflightError,
+    Ticket,
+    check_price,
+    check_quantity,
+    close_order,
+    make_client_id,
+    prepare,
+    round_price,
+)
+from sidedesk.core.risk import OrderRate, RiskDecision, RiskLimits, evaluate
+from sidedesk.core.views import dec
+from sidedesk.domain import (
+    BrokerError,
+    InstrumentRules,
+    OrderAck,
+    OrderEvent,
+    OrderRequest,
+    OrderStatus,
+    PositionEvent,
+    PositionSide,
+    Side,
+)
+from sidedesk.domain.errors import Refused
+
+log = logging.getLogger(__name__)
+
+Source = Literal["panel", "hotkey", "asl"]
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    ack: OrderAck
+    request: OrderRequest
+    host_us: float | None
+    roundtrip_ms: float
+
+    def reply(self) -> dict[str, Any]:
+        return {
+            "status": "placed",
+            "client_id": self.ack.client_id,
+            "order_id": self.ack.order_id,
+            "order_status": self.ack.status.value,
+            "filled": dec(self.ack.filled),
+            "avg_price": dec(self.ack.avg_price),
+            "quantity": dec(self.request.quantity),
+            "price": dec(self.request.price),
+            "host_us": None if self.host_us is None else round(self.host_us, 1),
+            "roundtrip_ms": round(self.roundtrip_ms, 3),
+            "message": f"{self.request.side.value} {dec(self.request.quantity)} {self.request.symbol} "
+            f"{self.request.type.value.lower()}: {self.ack.status.value.lower()}",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    link: AccountLink
+    request: OrderRequest
+    decision: RiskDecision
+    notional: Decimal
+    quote: str
+
+
+@dataclass
+class Pending:
+    """An intent whose outcome is being looked up, and what the lookup needs."""
+
+    intent: Intent
+    account_id: str
+    symbol: str
+    conditional: bool
+    timer: asyncio.TimerHandle | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+def order_from_ack(account_id: str, request: OrderRequest, ack: OrderAck) -> OrderEvent:
+    """The order as the place reply describes it, for the books until the stream says more."""
+    return OrderEvent(
+        account_id,
+        request.symbol,
+        ack.order_id,
+        ack.client_id or request.client_id,
+        request.side,
+        request.type,
+        ack.status,
+        request.quantity,
+        ack.filled,
+        price=request.price,
+        stop_price=request.stop_price,
+        avg_price=ack.avg_price,
+        reduce_only=request.reduce_only,
+        position_side=request.position_side,
+        time_in_force=request.time_in_force,
+        is_conditional=ack.is_conditional,
+        callback_rate_pct=request.callback_rate_pct,
+        activation_price=request.activation_price,
+        working_type=request.working_type,
+        update_time_ms=ack.update_time_ms,
+    )
+
+
+def units(rules: InstrumentRules, quantity_unit: str) -> str:
+    """How a quantity of this instrument is said: coins, contracts or shares."""
+    return {"contracts": "contracts", "shares": "shares"}.get(quantity_unit, rules.base_asset)
+
+
+async def _nothing_paused(account_id: str) -> bool:
+    return False
+
+
+class OrderEntry:
+    def __init__(
+        self,
+        *,
+        links: AccountLinks,
+        books: Books,
+        recorder: Recorder,
+        notices: Notices,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._links = links
+        self._books = books
+        self._recorder = recorder
+        self._notices = notices
+        self._settings = settings
+        self._clock = clock
+        self.rate = OrderRate()
+        self.pending: dict[str, Pending] = {}
+        # protection hooks (set by the composition root): per-position ASL choice, pause/resume
+        self.on_new_position: Callable[[str, str, PositionSide, bool], None] = lambda *a: None
+        self.pause_protection: Callable[[str], Awaitable[bool]] = _nothing_paused
+        self.resume_protection: Callable[[AccountLink], None] = lambda link: None
+        links.live_listeners.append(lambda link, first: self.recover_intents(link))
+
+    # -- checks ---------------------------------------------------------------------------------
+    def rules(self, link: AccountLink, symbol: str) -> InstrumentRules:
+        rules = link.broker.instruments().get(symbol)
+        if rules is None:
+            raise Refused("invalid", f"{symbol} is not traded on this account", {"field": "symbol"})
+        return rules
+
+    def risk_limits(self) -> RiskLimits:
+        r = self._settings.config.risk
+        return RiskLimits(
+            r.max_order_notional, r.max_position_notional, r.max_orders_per_minute, r.confirm_above_notional
+        )
+
+    def preview(self, ticket: Ticket, source: Source, *, kind: ClientKind = "m") -> Preview:
+        link = self._links.active()
+        rules = self.rules(link, ticket.symbol)
+        mark = self._books.mark(ticket.symbol)
+        try:
+            request = prepare(
+                ticket,
+                rules,
+                client_id=make_client_id(kind),
+                mark_price=mark,
+                hedge_mode=bool(getattr(link.broker, "hedge_mode", False)),
+            )
+        except PreflightError as exc:
+            raise Refused("invalid", str(exc), exc.details()) from None
+        ref = request.price or mark or ZERO
+        notional = request.quantity * ref * rules.contract_multiplier
+        pos = self._books.position_qty(link.account_id, ticket.symbol)
+        after = pos + request.side.sign * request.quantity
+        quote = rules.quote_asset or "USD"
+        decision = evaluate(
+            self.risk_limits(),
+            order_notional=notional,
+            position_notional_after=abs(after) * ref * rules.contract_multiplier,
+            reduces_only=request.reduce_only or abs(after) < abs(pos),
+            source=source,
+            orders_last_minute=self.rate.count(now_ms()),
+            quote=quote,
+        )
+        return Preview(link, request, decision, notional, quote)
+
+    # -- placing --------------------------------------------------------------------------------
+    async def place_ticket(
+        self,
+        ticket: Ticket,
+        source: Source,
+        *,
+        confirmed: bool,
+        leverage: int | None = None,
+        asl: bool = True,
+    ) -> dict[str, Any]:
+        t0 = time.perf_counter_ns()
+        pv = self.preview(ticket, source, kind="h" if source == "hotkey" else "m")
+        link, request, decision = pv.link, pv.request, pv.decision
+        if decision.action == "refuse":
+            self._recorder.now(
+                "outcome",
+                {"refused": decision.reason, "request": request},
+                link.account_id,
+                request.client_id,
+            )
+            raise Refused("rejected", decision.reason, {"limit": decision.limit})
+        if decision.action == "confirm" and not confirmed:
+            if source == "hotkey":
+                raise Refused(
+                    "rejected", f"{decision.reason}: confirm it in the panel", {"limit": decision.limit}
+                )
+            return {
+                "status": "confirm",
+                "reason": decision.reason,
+                "notional": dec(pv.notional, 2),
+                "currency": pv.quote,
+            }
+        if not request.reduce_only:
+            self.on_new_position(link.account_id, request.symbol, request.position_side, asl)
+        if leverage is not None:
+            await link.broker.set_leverage(request.symbol, leverage)
+            t0 = time.perf_counter_ns()  # host latency is the order's own path, not the leverage call
+        placed = await self.place(link, request, source, t0)
+        return placed.reply()
+
+    async def place(
+        self, link: AccountLink, request: OrderRequest, source: Source, t0: int | None = None
+    ) -> Placed:
+        """One order through the intent machine: journaled (committed), sent, answered."""
+        t0 = t0 if t0 is not None else time.perf_counter_ns()
+        account_id = link.account_id
+        intent = Intent(request.client_id)
+        if not self._recorder.now(
+            "intent", {"source": source, "request": request}, account_id, request.client_id
+        ):
+            raise Refused(
+                "internal", "the journal could not record the order, so it was not sent; see the log"
+            )
+        intent, commands = im.step(intent, im.Journaled(), self._clock())
+        assert commands == [im.Send()]  # the machine's write-ahead rule, kept visible here
+        self.rate.record(now_ms())
+        intent, _ = im.step(intent, im.Sent(), self._clock())
+        t_send = time.perf_counter_ns()
+        try:
+            ack = await link.broker.place(request)
+        except BrokerError as exc:
+            event: im.IntentEvent = (
+                im.Lost(exc.message) if exc.code == "unknown_outcome" else im.Rejected(exc.code, exc.message)
+            )
+            intent, commands = im.step(intent, event, self._clock())
+            pending = Pending(intent, account_id, request.symbol, request.type.is_conditional)
+            self._carry_out(pending, commands, broker_code=exc.broker_code)
+            raise
+        t_ack = time.perf_counter_ns()
+        intent, commands = im.step(intent, im.Acked(ack.status.value), self._clock())
+        self._carry_out(
+            Pending(intent, account_id, request.symbol, request.type.is_conditional), commands, ack=ack
+        )
+        # the reply updates the books, just after the trader's answer has gone out
+        asyncio.get_running_loop().call_soon(self._apply_ack, account_id, request, ack)
+        sent_ns: int | None = ack.sent_ns if t_send <= ack.sent_ns <= t_ack else None
+        host_us = None if sent_ns is None else (sent_ns - t0) / 1000
+        roundtrip_ms = (t_ack - (sent_ns or t_send)) / 1e6
+        return Placed(ack, request, host_us, roundtrip_ms)
+
+    def _apply_ack(self, account_id: str, request: OrderRequest, ack: OrderAck) -> None:
+        if ack.order_id:
+            self._books.apply_order(account_id, order_from_ack(account_id, request, ack))
+
+    # -- the intent machine's commands ------------------------------------------------------------
+    def _carry_out(self, p: Pending, commands: list[im.IntentCommand], **detail: Any) -> None:
+        cid = p.intent.client_id
+        for cmd in commands:
+            if isinstance(cmd, im.Record):
+                data: dict[str, Any] = {"status": cmd.status, **cmd.detail}
+                if detail.get("ack") is not None:
+                    data["ack"] = detail["ack"]
+                if detail.get("broker_code") is not None:
+                    data["broker_code"] = detail["broker_code"]
+                self._recorder.now("outcome", data, p.account_id, cid)
+            elif isinstance(cmd, im.LookupAt):
+                self.pending[cid] = p
+                if p.timer is not None:
+                    p.timer.cancel()
+                delay = max(0.0, cmd.at - self._clock())
+                p.timer = asyncio.get_running_loop().call_later(delay, self._lookup_due, cid)
+            elif isinstance(cmd, im.Lookup):
+                p.task = asyncio.get_running_loop().create_task(self._lookup(p))
+            elif isinstance(cmd, im.Say):
+                self._notices.tell(cmd.level, cmd.message)
+        if p.intent.done:
+            self.pending.pop(cid, None)
+
+    def _feed(self, p: Pending, event: im.IntentEvent) -> None:
+        p.intent, commands = im.step(p.intent, event, self._clock())
+        self._carry_out(p, commands)
+
+    def _lookup_due(self, client_id: str) -> None:
+        p = self.pending.get(client_id)
+        if p is not None:
+            p.timer = None
+            self._feed(p, im.LookupDue())
+
+    async def _lookup(self, p: Pending) -> None:
+        link = self._links.links.get(p.account_id)
+        if link is None or not link.tradable:
+            self._feed(p, im.LookupFailed("the account is not connected"))
+            return
+        try:
+            found = await link.broker.lookup(p.symbol, p.intent.client_id, conditional=p.conditional)
+        except BrokerError as exc:
+            self._feed(p, im.LookupFailed(exc.message))
+            return
+        except Exception as exc:
+            log.exception("looking up %s failed", p.intent.client_id)
+            self._feed(p, im.LookupFailed(type(exc).__name__))
+            return
+        if found is None:
+            self._feed(p, im.NotFound())
+            return
+        self._books.apply_order(p.account_id, found)
+        self._feed(p, im.Found(found.status.value))
+
+    def recover_intents(self, link: AccountLink) -> None:
+        """Intents on disk with no outcome (a crash between send and answer): look each up."""
+        for rec in self._recorder.journal.open_intents():
+            if rec.account != link.account_id or rec.client_id is None or rec.client_id in self.pending:
+                continue
+            req = rec.data.get("request")
+            if not isinstance(req, dict) or not isinstance(req.get("symbol"), str):
+                continue
+            conditional = str(req.get("type", "")) not in ("MARKET", "LIMIT")
+            p = Pending(Intent(rec.client_id), link.account_id, req["symbol"], conditional)
+            self._feed(p, im.Recovered())
+
+    # -- replies to other requests ----------------------------------------------------------------
+    async def cancel(
+        self, symbol: str, *, order_id: str | None, client_id: str | None, conditional: bool
+    ) -> OrderAck:
+        link = self._links.active()
+        return await self.cancel_on(
+            link, symbol, order_id=order_id, client_id=client_id, conditional=conditional
+        )
+
+    async def cancel_on(
+        self,
+        link: AccountLink,
+        symbol: str,
+        *,
+        order_id: str | None,
+        client_id: str | None,
+        conditional: bool,
+    ) -> OrderAck:
+        """Cancel one order and apply the answer to the books (the stream may be down)."""
+        known = self._find(link.account_id, symbol, order_id, client_id, conditional)
+        try:
+            ack = await link.broker.cancel(
+                symbol, order_id=order_id, client_id=client_id, conditional=conditional
+            )
+        except BrokerError as exc:
+            if exc.reason == "order_not_found" and known is not None:
+                self._books.forget_orders([known])  # gone already: the books agree with the exchange
+            raise
+        self._recorder.now("outcome", {"cancel": ack}, link.account_id, ack.client_id)
+        if known is not None:
+            status = ack.status if ack.status.is_final else OrderStatus.CANCELED
+            self._books.apply_order(
+                link.account_id, replace(known, status=status, filled=max(known.filled, ack.filled))
+            )
+        return ack
+
+    def _find(
+        self, account_id: str, symbol: str, order_id: str | None, client_id: str | None, conditional: bool
+    ) -> OrderEvent | None:
+        for o in self._books.open_orders(account_id):
+            if o.symbol != symbol or o.is_conditional != conditional:
+                continue
+            if (order_id is not None and o.order_id == order_id) or (
+                client_id is not None and o.client_id == client_id
+            ):
+                return o
+        return None
+
+    async def modify(
+        self, symbol: str, order_id: str, side: Side, price: Decimal, quantity: Decimal
+    ) -> OrderAck:
+        link = self._links.active()
+        rules = self.rules(link, symbol)
+        try:
+            price = round_price(price, side, rules)
+            check_price(price, side, rules)
+            check_quantity(quantity, rules, market=False)
+        except PreflightError as exc:
+            raise Refused("invalid", str(exc), exc.details()) from None
+        known = self._find(link.account_id, symbol, order_id, None, False)
+        ack = await link.broker.modify(symbol, order_id, quantity=quantity, price=price, side=side)
+        self._recorder.now("outcome", {"modify": ack}, link.account_id, ack.client_id)
+        if known is not None and ack.order_id == known.order_id:
+            changed = replace(
+                known, price=price, quantity=quantity, status=ack.status, update_time_ms=ack.update_time_ms
+            )
+            self._books.apply_order(link.account_id, changed)
+        return ack
+
+    async def cancel_all(self, symbol: str | None) -> int:
+        return await self.cancel_all_on(self._links.active(), symbol)
+
+    async def cancel_all_on(self, link: AccountLink, symbol: str | None) -> int:
+        """Cancel every open order (regular and conditional); the books drop them at once."""
+        before = [o for o in self._books.open_orders(link.account_id) if symbol is None or o.symbol == symbol]
+        n = await link.broker.cancel_all(symbol)
+        self._recorder.now("outcome", {"cancel_all": symbol or "*", "cancelled": n}, link.account_id, None)
+        self._books.forget_orders(before)
+        return n
+
+    async def close_position(
+        self, symbol: str, position_side: PositionSide, fraction: Decimal, source: Source
+    ) -> Placed:
+        link = self._links.active()
+        rules = self.rules(link, symbol)
+        pos = self._books.portfolio.positions.get(link.account_id, symbol, position_side)
+        if pos is None or pos.quantity == 0:
+            raise Refused("invalid", f"no open {symbol} {position_side.value} position to close")
+        event = PositionEvent(link.account_id, symbol, position_side, pos.quantity, pos.entry_price)
+        try:
+            request = close_order(
+                event, fraction, rules, client_id=make_client_id("h" if source == "hotkey" else "m")
+            )
+        except PreflightError as exc:
+            raise Refused("invalid", str(exc), exc.details()) from None
+        if not getattr(link.broker, "hedge_mode", False):
+            request = replace(request, position_side=PositionSide.BOTH)
+        return await self.place(link, request, source)
+
+    async def flatten(self, source: Source) -> dict[str, Any]:
+        """Cancel every order (regular and conditional), then close every position reduce-only,
+        from the exchange's own snapshot so nothing local and stale is trusted."""
+        link = self._links.active()
+        # ASL would answer the cancelled stops with new ones: pause it for the account while
+        # everything is closed, then let it rebuild from what is left (normally nothing).
+        paused = await self.pause_protection(link.account_id)
+        try:
+            return await self._flatten(link, source)
+        finally:
+            if paused:
+                self.resume_protection(link)
+
+    async def _flatten(self, link: AccountLink, source: Source) -> dict[str, Any]:
+        errors: list[str] = []
+        try:
+            cancelled = await self.cancel_all_on(link, None)
+        except BrokerError as exc:
+            cancelled = 0
+            errors.append(f"cancel all: {exc.message}")
+        snap = await link.broker.snapshot()
+        closed = 0
+        for pos in snap.positions:
+            if pos.quantity == 0:
+                continue
+            rules = link.broker.instruments().get(pos.symbol)
+            if rules is None:
+                errors.append(f"{pos.symbol}: unknown instrument")
+                continue
+            request = close_order(
+                pos, Decimal(1), rules, client_id=make_client_id("h" if source == "hotkey" else "m")
+            )
+            try:
+                await self.place(link, request, source)
+                closed += 1
+            except Refused as exc:
+                errors.append(f"{pos.symbol}: {exc.message}")
+        try:  # anything placed while we were closing (another tool, a late trigger)
+            cancelled += await self.cancel_all_on(link, None)
+        except BrokerError as exc:
+            errors.append(f"final cancel all: {exc.message}")
+        self._recorder.now(
+            "outcome",
+            {"flatten": True, "cancelled": cancelled, "closed": closed, "errors": errors},
+            link.account_id,
+            None,
+        )
+        return {"cancelled": cancelled, "closed": closed, "errors": errors}
+
+    def close(self) -> None:
+        for p in self.pending.values():
+            if p.timer is not None:
+                p.timer.cancel()
+            if p.task is not None:
+                p.task.cancel()

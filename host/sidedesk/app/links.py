@@ -1,0 +1,376 @@
+"""Account links: the shell that runs each account's link machine (`core/link.py`).
+
+It feeds the machine what happened (a connect that returned or failed, a snapshot read or not,
+the adapter's socket going down or up, a retry timer firing) and carries out its commands
+(connect, resync, arm a timer, go live, tell the trader). Nothing here decides whether to retry
+or what the panel shows: the machine does, so a failed first connect is retried like any other
+and an auth failure is never retried in a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sidedesk.app.books import Books
+from sidedesk.app.notices import Notices
+from sidedesk.app.settings import Settings
+from sidedesk.core import link as lm
+from sidedesk.core.link import CONNECTED_STATES, Link, LinkState, RetryPolicy
+from sidedesk.core.staleness import RefreshPolicy
+from sidedesk.domain import Broker, BrokerError, ConnectionEvent, ConnectionState, EventSink
+from sidedesk.domain.errors import Refused
+from sidedesk.vault.entries import AnyEntry
+
+log = logging.getLogger(__name__)
+
+REFRESH_CHECK_S = 5.0
+CLOSE_TIMEOUT_S = 1.0
+
+BrokerFactory = Callable[[AnyEntry, EventSink], Broker]
+EntryReader = Callable[[str], AnyEntry]
+
+
+@dataclass
+class AccountLink:
+    """One vault account, its adapter and its link machine's current value."""
+
+    account_id: str
+    entry: AnyEntry
+    broker: Broker
+    link: Link = field(default_factory=Link)
+    refresh: RefreshPolicy = field(default_factory=lambda: RefreshPolicy(0.0))
+    timer: asyncio.TimerHandle | None = None
+    settled: asyncio.Event = field(default_factory=asyncio.Event)  # an attempt has an answer
+    last_error: BrokerError | None = None
+    syncing: asyncio.Task[None] | None = None
+    sync_again: str | None = None  # a resync asked for while one was in flight
+
+    @property
+    def state(self) -> LinkState:
+        return self.link.state
+
+    @property
+    def tradable(self) -> bool:
+        return self.link.state in CONNECTED_STATES
+
+
+class AccountLinks:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        entries: EntryReader,
+        build: BrokerFactory,
+        books: Books,
+        notices: Notices,
+        publish_status: Callable[[], None],
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._settings = settings
+        self._entries = entries
+        self._build = build
+        self._books = books
+        self._notices = notices
+        self._publish_status = publish_status
+        self.policy = policy or RetryPolicy()
+        self._clock = clock
+        self._rand = rand
+        self.links: dict[str, AccountLink] = {}
+        self.active_id: str | None = None
+        self._watch: set[str] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._activating = asyncio.Lock()
+        self._refresher: asyncio.Task[None] | None = None
+        # told when an account goes live (protection, reconciling intents) or stops
+        self.live_listeners: list[Callable[[AccountLink, bool], None]] = []
+        self.down_listeners: list[Callable[[AccountLink], Awaitable[None]]] = []
+        books.connection_listeners.append(self._on_connection)
+        books.user_event_listeners.append(self._on_user_event)
+        books.broker_of = lambda account_id: (
+            link.broker.broker if (link := self.links.get(account_id)) else None
+        )
+
+    # -- queries --------------------------------------------------------------------------------
+    def active(self) -> AccountLink:
+        """The account orders go to; refused with the reason the panel shows when it cannot trade."""
+        if self.active_id is None or self.active_id not in self.links:
+            raise BrokerError("not_connected", "no broker account is active: pick one in Setup")
+        link = self.links[self.active_id]
+        if link.state is LinkState.AUTH_FAILED:
+            raise BrokerError(
+                "auth",
+                f"the broker refused this account's credentials ({link.link.detail}); update them in Setup",
+            )
+        if not link.tradable:
+            view = link.link.view(self._clock())
+            when = (
+                f"; next attempt in {view['next_retry_s']:.0f} s" if view["next_retry_s"] is not None else ""
+            )
+            raise BrokerError(
+                "not_connected", f"{link.account_id} is {link.state.value} ({link.link.detail}){when}"
+            )
+        return link
+
+    def brokers_status(self) -> list[dict[str, Any]]:
+        now = self._clock()
+        mono = time.monotonic()
+        out = []
+        for link in self.links.values():
+            event_age, _ = self._books.staleness.ages(f"user:{link.account_id}", mono)
+            _, price_age = self._books.staleness.ages(f"market:{link.broker.broker}", mono)
+            view = link.link.view(now)
+            out.append(
+                {
+                    "account_id": link.account_id,
+                    "broker": link.broker.broker,
+                    "active": link.account_id == self.active_id,
+                    **view,
+                    "last_event_age_s": None if event_age is None else round(event_age, 1),
+                    "user_stream_age_s": None if event_age is None else round(event_age, 1),
+                    "last_price_age_s": None if price_age is None else round(price_age, 1),
+                }
+            )
+        return out
+
+    # -- the user's choices ---------------------------------------------------------------------
+    async def activate(self, account_id: str, *, wait: bool = True) -> AccountLink:
+        """Connect `account_id` (if it is not already) and make it the active account.
+
+        Waits for the first attempt's answer and raises its error if it failed; a transient
+        failure leaves the link retrying on its own (the panel shows when), an auth failure waits
+        for new credentials."""
+        async with self._activating:
+            link = self.links.get(account_id)
+            if link is None or link.state in (
+                LinkState.AUTH_FAILED,
+                LinkState.STOPPED,
+                LinkState.DISCONNECTED,
+            ):
+                entry = self._entries(account_id)  # raises when the vault is locked or has no such entry
+                if link is not None:
+                    await self._close(link)
+                link = AccountLink(account_id, entry, self._build(entry, self._books.sink_for(account_id)))
+                link.refresh = RefreshPolicy(link.broker.capabilities.snapshot_min_interval_s)
+                self.links[account_id] = link
+                self._feed(link, lm.Start())
+            if self._refresher is None:
+                self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+            if wait:
+                await link.settled.wait()
+            if link.state is LinkState.AUTH_FAILED:
+                raise link.last_error or BrokerError("auth", link.link.detail)
+            self._make_active(account_id)
+            if link.state is LinkState.DISCONNECTED and link.last_error is not None and wait:
+                raise link.last_error
+            return link
+
+    def activate_soon(self, account_id: str) -> None:
+        """After an unlock: bring the trader's last account back, retrying until it connects."""
+        self._spawn(self._activate_quietly(account_id))
+
+    async def _activate_quietly(self, account_id: str) -> None:
+        try:
+            await self.activate(account_id, wait=False)
+        except Exception as exc:  # told, not raised: nobody is waiting for this reply
+            self._notices.tell("warning", f"could not reconnect account {account_id}: {exc}")
+
+    def _make_active(self, account_id: str) -> None:
+        switched = self.active_id != account_id
+        self.active_id = account_id
+        self._books.active_id = account_id
+        if switched:  # the panel's tables now show another account
+            self._books.publish_tables()
+        if self._settings.config.active_account != account_id:
+            self._settings.update(active_account=account_id)
+        self._publish_status()
+
+    async def deactivate(self) -> None:
+        if self.active_id is not None and self.active_id in self.links:
+            link = self.links.pop(self.active_id)
+            self._feed(link, lm.Stop())
+            await self._close(link)
+        self.active_id = None
+        self._books.active_id = None
+        self._settings.update(active_account=None)
+        self._publish_status()
+
+    async def watch(
+        self, symbols: list[str], link: AccountLink | None = None, *, quiet: bool = False
+    ) -> list[str]:
+        link = link or self.active()
+        known = link.broker.instruments()
+        unknown = sorted({s.upper() for s in symbols} - set(known))
+        if unknown and not quiet:
+            raise Refused(
+                "invalid", f"not traded on this account: {', '.join(unknown)}", {"field": "symbols"}
+            )
+        wanted = [s.upper() for s in symbols if s.upper() in known]
+        new = [s for s in dict.fromkeys(wanted) if s not in self._watch]
+        if new:
+            await link.broker.subscribe_quotes(new)
+            self._watch.update(new)
+        return sorted(self._watch)
+
+    def resync_soon(self, account_id: str, reason: str) -> None:
+        link = self.links.get(account_id)
+        if link is not None and link.tradable:
+            self._resync(link, reason)
+
+    # -- the machine's loop ---------------------------------------------------------------------
+    def _feed(self, link: AccountLink, event: lm.LinkEvent) -> None:
+        before = link.link
+        link.link, commands = lm.step(link.link, event, self._clock(), self.policy)
+        for cmd in commands:
+            self._run(link, cmd)
+        if link.link.state is not before.state or link.link.retry_at != before.retry_at:
+            if link.link.state not in (LinkState.CONNECTING, LinkState.SYNCING):
+                link.settled.set()
+            else:
+                link.settled.clear()
+            self._publish_status()
+
+    def _run(self, link: AccountLink, cmd: lm.LinkCommand) -> None:
+        if isinstance(cmd, lm.Connect):
+            self._spawn(self._connect(link))
+        elif isinstance(cmd, lm.Resync):
+            self._resync(link, cmd.reason)
+        elif isinstance(cmd, lm.RetryAt):
+            if link.timer is not None:
+                link.timer.cancel()
+            delay = max(0.0, cmd.at - self._clock())
+            link.timer = asyncio.get_running_loop().call_later(delay, self._feed, link, lm.RetryDue())
+        elif isinstance(cmd, lm.WentLive):
+            self._went_live(link, cmd.first)
+        elif isinstance(cmd, lm.Tell):
+            self._notices.tell(cmd.level, f"{link.account_id}: {cmd.message}")
+
+    async def _connect(self, link: AccountLink) -> None:
+        if link.link.attempt > 1:  # a fresh adapter for each retry: nothing half-open is reused
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(link.broker.close(), CLOSE_TIMEOUT_S)
+            link.broker = self._build(link.entry, self._books.sink_for(link.account_id))
+        try:
+            await link.broker.connect()
+        except BrokerError as exc:
+            link.last_error = exc
+            if self.links.get(link.account_id) is link:
+                failed = lm.ConnectFailed(exc.message, exc.code == "auth", exc.retry_after_s, self._rand())
+                self._feed(link, failed)
+            return
+        except Exception as exc:  # a bug in an adapter: retried like a network failure, logged whole
+            log.exception("connecting %s failed", link.account_id)
+            link.last_error = BrokerError("not_connected", f"could not connect: {type(exc).__name__}")
+            if self.links.get(link.account_id) is link:
+                self._feed(
+                    link, lm.ConnectFailed(f"internal error ({type(exc).__name__})", jitter=self._rand())
+                )
+            return
+        link.last_error = None
+        if self.links.get(link.account_id) is not link:  # deactivated meanwhile
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(link.broker.close(), CLOSE_TIMEOUT_S)
+            return
+        link.refresh.on_connected(time.monotonic())
+        self._feed(link, lm.Connected())
+
+    def _resync(self, link: AccountLink, reason: str) -> None:
+        if link.syncing is not None and not link.syncing.done():
+            # a snapshot already in flight may predate what this request is about: run once more
+            link.sync_again = reason
+            return
+        link.syncing = asyncio.get_running_loop().create_task(self._snapshot(link, reason))
+
+    async def _snapshot(self, link: AccountLink, reason: str) -> None:
+        try:
+            snap = await link.broker.snapshot()
+        except BrokerError as exc:
+            self._notices.tell("warning", f"{link.account_id}: resync after {reason} failed: {exc.message}")
+            self._feed(link, lm.SyncFailed(exc.message, self._rand()))
+            return
+        except Exception as exc:
+            log.exception("snapshot of %s failed", link.account_id)
+            self._feed(link, lm.SyncFailed(type(exc).__name__, self._rand()))
+            return
+        finally:
+            link.syncing = None
+            again, link.sync_again = link.sync_again, None
+            if again is not None and self.links.get(link.account_id) is link:
+                self._resync(link, again)
+        self._books.apply_snapshot(link.account_id, snap, reason)
+        self._feed(link, lm.Synced())
+
+    def _went_live(self, link: AccountLink, first: bool) -> None:
+        self._books.set_rules(link.broker.instruments())
+        if first:
+            symbols = [*self._settings.config.watchlist, *self._books.position_symbols(link.account_id)]
+            self._spawn(self.watch(symbols, link, quiet=True))
+        for on_live in self.live_listeners:
+            try:
+                on_live(link, first)
+            except Exception:
+                log.exception("starting services for %s failed", link.account_id)
+
+    def _on_connection(self, account_id: str, ev: ConnectionEvent) -> None:
+        link = self.links.get(account_id)
+        if link is None:
+            return
+        if ev.state is ConnectionState.CONNECTED:
+            link.refresh.on_connected(time.monotonic())
+            self._feed(link, lm.SocketUp())
+        elif ev.state is ConnectionState.AUTH_FAILED:
+            link.refresh.on_disconnected()
+            self._feed(link, lm.AuthRevoked(ev.detail))
+        elif ev.state in (ConnectionState.RECONNECTING, ConnectionState.DISCONNECTED):
+            link.refresh.on_disconnected()
+            self._feed(link, lm.SocketDown(ev.detail, ev.attempt, ev.next_retry_s))
+
+    def _on_user_event(self, account_id: str, mono: float) -> None:
+        link = self.links.get(account_id)
+        if link is not None:
+            link.refresh.on_user_event(mono)
+
+    async def _refresh_loop(self) -> None:
+        """No polling: a snapshot only when a live account's user stream has been silent for 60 s,
+        once per silence, spaced as the venue's limits allow (`snapshot_min_interval_s`)."""
+        while True:
+            await asyncio.sleep(REFRESH_CHECK_S)
+            now = time.monotonic()
+            for link in list(self.links.values()):
+                if link.state is LinkState.LIVE and link.refresh.take(now):
+                    self._resync(link, "a silent account stream (60 s)")
+
+    # -- teardown -------------------------------------------------------------------------------
+    async def _close(self, link: AccountLink) -> None:
+        if link.timer is not None:
+            link.timer.cancel()
+            link.timer = None
+        if link.syncing is not None:
+            link.syncing.cancel()
+        for on_down in self.down_listeners:
+            with contextlib.suppress(Exception):
+                await on_down(link)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(link.broker.close(), CLOSE_TIMEOUT_S)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for link in list(self.links.values()):
+            self._feed(link, lm.Stop())
+            await self._close(link)

@@ -1,0 +1,206 @@
+"""The composition root: every service is built here, once, with what it needs passed in, and
+`sidedesk native` (the process Chrome starts for the extension's connectNative port) starts here.
+
+Chrome passes the caller's origin as the first argument (and `--parent-window=N` on Windows).
+We check it against the allowed list before touching stdio; the real boundary is the user
+account, but a host started by a page it does not expect should refuse rather than serve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sidedesk.identity import allowed_origins
+from sidedesk.logs import setup_logging
+from sidedesk.store.paths import default_paths
+from sidedesk.store.startup import read_start_settings
+
+if TYPE_CHECKING:
+    from sidedesk.api.context import Services
+    from sidedesk.runtime import Host
+    from sidedesk.store.config import HostConfig
+    from sidedesk.vault.kdf import KdfParams
+
+log = logging.getLogger("sidedesk.native")
+
+# Chrome SIGKILLs the host 2 s after closing its stdin; we leave by ourselves before that,
+# whatever is still running (a KDF in a worker thread, a handler that ignores cancellation).
+EXIT_DEADLINE_S = 1.8
+
+
+def _exit_soon() -> None:
+    def hard_exit() -> None:
+        log.error("shutdown overran %.1f s after input closed; exiting now", EXIT_DEADLINE_S)
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(EXIT_DEADLINE_S, hard_exit)
+    timer.daemon = True
+    timer.start()
+
+
+def native(argv: list[str]) -> int:
+    paths = default_paths()
+    setup_logging(paths.log_file)
+    # only what the start path needs; the full settings load once the host is ready
+    start = read_start_settings(paths.config_file)
+    logging.getLogger().setLevel(start.log_level)
+    origin = next((a for a in argv if not a.startswith("--")), None)
+    allowed = allowed_origins(start.extra_extension_ids)
+    if origin not in allowed:
+        msg = f"refusing to serve origin {origin!r}: not in {allowed}"
+        log.error(msg)
+        print(f"sidedesk native: {msg}", file=sys.stderr)
+        return 2
+    log.info("started by %s", origin)
+
+    from sidedesk.native.transport import StdioTransport
+    from sidedesk.runtime import Host
+
+    transport = StdioTransport.take_over_stdio(start.max_inbound_bytes)
+    host = Host(transport, paths, start=start, compose=compose)
+    host.on_input_closed(_exit_soon)
+    try:
+        asyncio.run(host.serve())
+    except Exception:
+        log.exception("host crashed")
+        return 1
+    log.info("host exited cleanly")
+    return 0
+
+
+def vault_kdf(config: HostConfig) -> KdfParams | None:
+    k = config.vault_kdf
+    if k is None:
+        return None
+    from sidedesk.vault.kdf import KdfParams
+
+    return KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
+
+
+def compose(host: Host) -> Services:
+    """Build every service of a host, wired to its push stream. Imports stay inside: the start
+    path (up to the `hello` reply) loads none of this."""
+    from sidedesk.api.context import Services
+    from sidedesk.app.books import Books
+    from sidedesk.app.entry import OrderEntry
+    from sidedesk.app.links import AccountLinks
+    from sidedesk.app.notices import Notices
+    from sidedesk.app.protection import ProtectionService
+    from sidedesk.app.recorder import Recorder
+    from sidedesk.app.settings import Settings
+    from sidedesk.app.status import Status
+    from sidedesk.brokers.registry import build_broker
+    from sidedesk.domain import Broker, EventSink
+    from sidedesk.localstream.service import LocalStream
+    from sidedesk.store.journal import Journal
+    from sidedesk.vault.entries import AnyEntry
+    from sidedesk.vault.service import VaultService
+
+    settings = Settings(host.paths.config_file, host.initial_config)
+    config = settings.config
+    vault = VaultService(host.paths.vault_file, kdf=vault_kdf(config), autolock_s=config.vault_autolock_s)
+    topic_listeners: list[Callable[[str], None]] = []
+
+    def publish(topic: str, payload: Any) -> None:
+        """To the panel's stream, then to every topic listener (the local stream)."""
+        host.stream.publish(topic, payload)
+        for listener in topic_listeners:
+            try:
+                listener(topic)
+            except Exception:  # a listener's failure never stops the panel's updates
+                log.exception("topic listener failed on %s", topic)
+
+    def build(entry: AnyEntry, sink: EventSink) -> Broker:
+        c = settings.config
+        return build_broker(entry, sink, c.simulators, c.volumetrica_contracts)
+
+    notices = Notices(publish)
+    recorder = Recorder(Journal(host.paths.journal_file), notices)
+    books = Books(publish, recorder, notices)
+    status_ref: list[Status] = []
+
+    def publish_status() -> None:
+        if status_ref:
+            publish("status", status_ref[0].payload)
+
+    links = AccountLinks(
+        settings=settings,
+        entries=vault.get_entry,
+        build=build,
+        books=books,
+        notices=notices,
+        publish_status=publish_status,
+    )
+    entry = OrderEntry(links=links, books=books, recorder=recorder, notices=notices, settings=settings)
+    protection = ProtectionService(
+        settings=settings,
+        books=books,
+        links=links,
+        entry=entry,
+        recorder=recorder,
+        notices=notices,
+        publish=publish,
+    )
+    status = Status(vault=vault, links=links, settings=settings, started=host.started, clock=host.clock)
+    status_ref.append(status)
+
+    views: dict[str, Callable[[], Any]] = {
+        "status": status.payload,
+        "positions": lambda: books.positions_view(every=True),
+        "orders": lambda: books.orders_view(every=True),
+        "account": lambda: books.account_view(every=True),
+        "quotes": books.quotes_view,
+        "asl": protection.view,
+    }
+    localstream = LocalStream(settings, vault, lambda topic: views[topic]())
+    topic_listeners.append(localstream.notify)
+
+    def vault_changed() -> None:
+        publish_status()
+        # After an unlock, reconnect the account the trader last used (its keys are readable now),
+        # retrying until it connects. Locking does not disconnect: a connected account keeps
+        # managing its stops.
+        wanted = settings.config.active_account
+        if vault.state == "unlocked" and wanted and links.active_id is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: nothing to reconnect yet
+                links.activate_soon(wanted)
+
+    vault.add_listener(vault_changed)
+    settings.on_change(publish_status)
+    stream = host.stream
+    stream.provide_snapshot("positions", books.positions_view)
+    stream.provide_snapshot("orders", books.orders_view)
+    stream.provide_snapshot("account", books.account_view)
+    stream.provide_snapshot("quotes", books.quotes_view)
+    stream.provide_snapshot("asl", protection.view)
+    return Services(
+        settings=settings,
+        vault=vault,
+        books=books,
+        links=links,
+        entry=entry,
+        protection=protection,
+        status=status,
+        notices=notices,
+        localstream=localstream,
+        recorder=recorder,
+    )
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """`sidedesk native ORIGIN` through the generic subcommand path (the CLI takes a faster one)."""
+    parser.add_argument("origin", nargs="?", help="chrome-extension://<id>/ (Chrome passes it)")
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def run(args: argparse.Namespace) -> int:
+    return native([a for a in [args.origin, *args.rest] if a])

@@ -1,1 +1,0 @@
-"""The trading shell: broker accounts, the books fed by their events, and the intents from the panel."""
