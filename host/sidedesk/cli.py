@@ -16,6 +16,10 @@ from sidedesk import __version__
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "native": ("sidedesk.main", "run as the native-messaging host (Chrome starts this)"),
+    "service": (
+        "sidedesk.service_cli",
+        "run or control the per-user service that keeps protecting with the browser closed",
+    ),
     "install": ("sidedesk.install.command", "register the host with your browsers"),
     "uninstall": ("sidedesk.install.uninstall_command", "remove every registration `install` wrote"),
     "doctor": (

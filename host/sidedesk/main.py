@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sidedesk.identity import allowed_origins
 from sidedesk.logs import setup_logging
@@ -25,8 +25,9 @@ from sidedesk.store.startup import read_start_settings
 
 if TYPE_CHECKING:
     from sidedesk.api.context import Services
-    from sidedesk.runtime import Host
+    from sidedesk.api.stream import Hub
     from sidedesk.store.config import HostConfig
+    from sidedesk.store.paths import Paths
     from sidedesk.vault.kdf import KdfParams
 
 log = logging.getLogger("sidedesk.native")
@@ -61,6 +62,14 @@ def native(argv: list[str]) -> int:
         print(f"sidedesk native: {msg}", file=sys.stderr)
         return 2
     log.info("started by %s", origin)
+    if start.service_enabled:
+        from sidedesk.service import endpoint
+
+        if endpoint.supported():  # the thin proxy: the service outlives the browser
+            from sidedesk.native.proxy import run as proxy
+
+            return proxy(endpoint.service_dir(paths.data_dir) / endpoint.SOCKET_NAME, origin)
+        log.warning("the service is not available on this system yet; serving in-process")
 
     from sidedesk.native.transport import StdioTransport
     from sidedesk.runtime import Host
@@ -86,9 +95,20 @@ def vault_kdf(config: HostConfig) -> KdfParams | None:
     return KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
 
 
-def compose(host: Host) -> Services:
-    """Build every service of a host, wired to its push stream. Imports stay inside: the start
-    path (up to the `hello` reply) loads none of this."""
+class Environment(Protocol):
+    """What the services are built for: a native session, or the long-lived service."""
+
+    paths: Paths
+    initial_config: HostConfig | None
+    hub: Hub
+    started: float
+
+    def clock(self) -> float: ...
+
+
+def compose(host: Environment) -> Services:
+    """Build every service once, publishing on `host.hub`. Imports stay inside: the start path
+    (up to the `hello` reply) loads none of this."""
     from sidedesk.api.context import Services
     from sidedesk.app.books import Books
     from sidedesk.app.entry import OrderEntry
@@ -111,8 +131,8 @@ def compose(host: Host) -> Services:
     topic_listeners: list[Callable[[str], None]] = []
 
     def publish(topic: str, payload: Any) -> None:
-        """To the panel's stream, then to every topic listener (the local stream)."""
-        host.stream.publish(topic, payload)
+        """To every panel's stream, then to every topic listener (the local stream)."""
+        host.hub.publish(topic, payload)
         for listener in topic_listeners:
             try:
                 listener(topic)
@@ -176,12 +196,13 @@ def compose(host: Host) -> Services:
 
     vault.add_listener(vault_changed)
     settings.on_change(publish_status)
-    stream = host.stream
-    stream.provide_snapshot("positions", books.positions_view)
-    stream.provide_snapshot("orders", books.orders_view)
-    stream.provide_snapshot("account", books.account_view)
-    stream.provide_snapshot("quotes", books.quotes_view)
-    stream.provide_snapshot("asl", protection.view)
+    hub = host.hub
+    hub.provide_snapshot("positions", books.positions_view)
+    hub.provide_snapshot("orders", books.orders_view)
+    hub.provide_snapshot("account", books.account_view)
+    hub.provide_snapshot("quotes", books.quotes_view)
+    hub.provide_snapshot("asl", protection.view)
+    hub.provide_snapshot("status", status.payload)
     return Services(
         settings=settings,
         vault=vault,

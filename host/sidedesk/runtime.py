@@ -20,7 +20,7 @@ from sidedesk import PROTOCOL_VERSION, __version__
 from sidedesk.api.catalog import load_handlers
 from sidedesk.api.context import Metrics
 from sidedesk.api.dispatch import dispatch
-from sidedesk.api.stream import Stream
+from sidedesk.api.stream import Hub, Stream
 from sidedesk.api.wire import reply_error
 from sidedesk.native.framing import MAX_OUTBOUND, Frame, FrameError, Item, dumps, split_text
 from sidedesk.native.transport import Counters, EndOfInput
@@ -65,6 +65,8 @@ class Host:
         *,
         start: StartSettings | None = None,
         compose: Compose | None = None,
+        hub: Hub | None = None,
+        shared: Services | None = None,
     ) -> None:
         self.transport = transport
         self.paths = paths
@@ -86,13 +88,17 @@ class Host:
         self.metrics = Metrics()
         self.stream = Stream(self.send, clock)
         self.stream.provide_snapshot("status", self.status)
+        # the services publish on the hub; a service shares one hub (and its services) between
+        # every session, the in-process host has its own
+        self.hub = hub if hub is not None else Hub()
+        self.hub.attach(self.stream)
         self._chunk_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._shutdown_hooks: list[ShutdownHook] = []
         self._input_closed_hooks: list[Callable[[], None]] = []
         self._stopping = asyncio.Event()
         self._compose = compose
-        self._services: Services | None = None
+        self._services: Services | None = shared
 
     # -- the Session protocol (api/context.py) ---------------------------------------------------
     def clock(self) -> float:
@@ -151,6 +157,10 @@ class Host:
             "settings_rev": 0,
             "brokers": [],
         }
+
+    def stop(self) -> None:
+        """End this session (the service is stopping): as if its input had closed."""
+        self._stopping.set()
 
     def on_shutdown(self, hook: ShutdownHook) -> None:
         self._shutdown_hooks.append(hook)
@@ -248,7 +258,7 @@ class Host:
         await self.shutdown()
 
     async def shutdown(self) -> None:
-        self.stream.close()
+        self.hub.detach(self.stream)
         for task in list(self._tasks):
             task.cancel()
         deadline = self.clock() + SHUTDOWN_BUDGET_S

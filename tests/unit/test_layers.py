@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "demo": 6,
     "main": 7,
     "cli": 7,
+    "service_cli": 7,
 }
 GROUND_FORBIDDEN = ("asyncio", "socket", "websockets", "aiohttp", "sqlite3", "threading", "sidedesk_sim")
 

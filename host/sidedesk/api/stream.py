@@ -33,12 +33,13 @@ class Stream:
         self.send_errors = 0
         self.batches = 0
         self._recent: dict[str, deque[float]] = {t: deque(maxlen=512) for t in TOPICS}
+        self.hub: Hub | None = None
 
     def provide_snapshot(self, topic: str, fn: SnapshotFn) -> None:
         self._snapshots[topic] = fn
 
     def snapshot(self, topic: str) -> Any:
-        fn = self._snapshots.get(topic)
+        fn = self._snapshots.get(topic) or (self.hub.providers.get(topic) if self.hub is not None else None)
         return fn() if fn is not None else None
 
     def subscribe(self, topics: list[str]) -> dict[str, dict[str, Any]]:
@@ -128,3 +129,28 @@ class Stream:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+class Hub:
+    """Every panel's stream, and the topics' snapshot providers they share: the services publish
+    here once, and each attached stream (one per native session) numbers and coalesces its own."""
+
+    def __init__(self) -> None:
+        self.streams: list[Stream] = []
+        self.providers: dict[str, SnapshotFn] = {}
+
+    def attach(self, stream: Stream) -> None:
+        stream.hub = self
+        self.streams.append(stream)
+
+    def detach(self, stream: Stream) -> None:
+        if stream in self.streams:
+            self.streams.remove(stream)
+        stream.close()
+
+    def provide_snapshot(self, topic: str, fn: SnapshotFn) -> None:
+        self.providers[topic] = fn
+
+    def publish(self, topic: str, payload: Any) -> None:
+        for stream in self.streams:
+            stream.publish(topic, payload)

@@ -89,6 +89,18 @@ class LocalStreamSettings(BaseModel):
         return list(dict.fromkeys(out))
 
 
+class ServiceSettings(BaseModel):
+    """The long-lived service (`sidedesk service`) that keeps protecting with the browser closed."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(False, description="`sidedesk native` forwards to the service")
+    keep_protecting: bool = Field(True, description="stay while a connected account has a position or order")
+    always: bool = Field(False, description="never exit by itself")
+    idle_exit_s: float = Field(
+        60.0, ge=0, le=7 * 24 * 3600, description="with nothing to protect and no panel"
+    )
+
+
 class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_inbound_bytes: int = Field(DEFAULT_MAX_INBOUND, ge=1024, le=64 * 1024 * 1024)
@@ -113,6 +125,7 @@ class HostConfig(BaseModel):
     # user-data events (a late or lost event cannot leave a position unprotected); 0 = off
     asl_reconcile_s: float = Field(2.0, ge=0, le=3600)
     localstream: LocalStreamSettings = Field(default_factory=LocalStreamSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
 
 def load_config(path: Path) -> HostConfig:

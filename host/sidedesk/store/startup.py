@@ -22,6 +22,8 @@ class StartSettings:
     status_interval_s: float = 5.0
     log_level: str = "INFO"
     extra_extension_ids: tuple[str, ...] = field(default_factory=tuple)
+    # `sidedesk native` as a thin proxy to the long-lived service (`sidedesk service`)
+    service_enabled: bool = False
 
 
 def _int(raw: dict[str, Any], key: str, lo: int, hi: int, default: int) -> int:
@@ -50,4 +52,10 @@ def read_start_settings(path: Path) -> StartSettings:
         status_interval_s=_float(raw, "status_interval_s", 0.0, 3600.0, 5.0),
         log_level=level if level in LOG_LEVELS else "INFO",
         extra_extension_ids=tuple(i for i in ids if isinstance(i, str)) if isinstance(ids, list) else (),
+        service_enabled=_service_enabled(raw),
     )
+
+
+def _service_enabled(raw: dict[str, Any]) -> bool:
+    service = raw.get("service")
+    return isinstance(service, dict) and service.get("enabled") is True

@@ -1,0 +1,133 @@
+"""`sidedesk native` as a thin proxy: what Chrome starts when the service is on.
+
+It connects to the per-user service (starting it, detached from the browser's process tree, if
+none answers), shakes hands on the service protocol version (an older service is asked to stop
+and a new one started), then forwards bytes both ways without parsing them and leaves at once
+when stdin closes: Chrome kills only the process it launched, so the service, in its own
+session, keeps protecting. Imports only the standard library and the endpoint helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sidedesk.service import endpoint
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 3.0
+CHUNK = 64 * 1024
+
+
+def service_command() -> list[str]:
+    """How to run `sidedesk service --foreground` from this installation."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "service", "--foreground"]
+    return [sys.executable, "-m", "sidedesk.cli", "service", "--foreground"]
+
+
+def spawn_service() -> None:
+    """Start the service in a new session (setsid): its own process group, stdio and folder, so
+    closing the browser (which kills the proxy) leaves it running."""
+    subprocess.Popen(
+        service_command(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(Path.home()),
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def wait_connect(path: Path, timeout: float) -> socket.socket:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return endpoint.connect(path)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise endpoint.EndpointError(
+                    f"the Sidedesk service did not start (no answer on {path})"
+                ) from None
+            time.sleep(0.05)
+
+
+def stop_service(path: Path) -> None:
+    """Ask a running service to stop and wait until it has let go of the socket."""
+    try:
+        sock = endpoint.connect(path)
+    except OSError:
+        return
+    with sock:
+        endpoint.send_frame(sock, {"type": "service.stop"})
+        with contextlib.suppress(OSError, endpoint.EndpointError):
+            endpoint.recv_frame(sock)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            endpoint.connect(path, timeout=0.2).close()
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
+def attach(path: Path, origin: str) -> socket.socket:
+    """A connection to a service of our protocol: started if needed, replaced if older."""
+    for attempt in range(2):
+        try:
+            sock = endpoint.connect(path)
+        except OSError:
+            spawn_service()
+            sock = wait_connect(path, START_TIMEOUT_S)
+        sock.settimeout(START_TIMEOUT_S)
+        endpoint.send_frame(
+            sock, {"type": "proxy.hello", "service_protocol": endpoint.SERVICE_PROTOCOL, "origin": origin}
+        )
+        answer = endpoint.recv_frame(sock)
+        if answer.get("type") == "proxy.welcome":
+            sock.settimeout(None)
+            return sock
+        sock.close()
+        if attempt == 0:  # a service of another protocol: replace it (its stops stay on the exchange)
+            stop_service(path)
+    raise endpoint.EndpointError("the running Sidedesk service speaks another protocol and would not stop")
+
+
+def forward(sock: socket.socket, in_fd: int = 0, out_fd: int = 1) -> int:
+    """Bytes both ways until either side closes; never parses a frame."""
+
+    def upstream() -> None:
+        try:
+            while data := os.read(in_fd, CHUNK):
+                sock.sendall(data)
+        except OSError:
+            pass
+        os._exit(0)  # the browser closed the port: leave now; the service carries on
+
+    threading.Thread(target=upstream, name="stdin-to-service", daemon=True).start()
+    try:
+        while data := sock.recv(CHUNK):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out_fd, view) :]
+    except OSError:
+        pass
+    return 0  # the service went away: Chrome sees the port close and reconnects (a new service)
+
+
+def run(socket_path: Path, origin: str) -> int:
+    try:
+        sock = attach(socket_path, origin)
+    except (OSError, endpoint.EndpointError) as exc:
+        print(f"sidedesk native: {exc}", file=sys.stderr)
+        return 1
+    out_fd = os.dup(1)  # a private stdout for frames, as the in-process host keeps
+    os.dup2(2, 1)
+    return forward(sock, 0, out_fd)

@@ -1,0 +1,131 @@
+"""The service's local endpoint: a Unix domain socket in a 0700 per-user folder, the socket 0600,
+and the peer's uid checked on every connection (`SO_PEERCRED` on Linux, `LOCAL_PEERCRED` on
+macOS), so only the user who runs the service can reach it.
+
+Both ends speak the native-messaging framing (32-bit native-order length + UTF-8 JSON). The
+first frame of a connection says what it is: `proxy.hello` (a panel's proxy; the service checks
+the protocol version and answers `proxy.welcome` or `proxy.refused`), `service.status` or
+`service.stop`. Windows (a per-user named pipe with an ACL) is not built yet: there the host runs
+in-process, as before, and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import struct
+import sys
+from pathlib import Path
+from typing import Any
+
+SOCKET_NAME = "service.sock"
+LOCK_NAME = "service.lock"
+HEADER = struct.Struct("=I")
+SERVICE_PROTOCOL = 1  # bumped when proxy and service would no longer understand each other
+MAX_CONTROL_FRAME = 64 * 1024
+
+
+class EndpointError(RuntimeError):
+    """The endpoint cannot be used safely (wrong owner or mode) or at all (no service)."""
+
+
+def supported() -> bool:
+    return os.name == "posix" and hasattr(socket, "AF_UNIX")
+
+
+def service_dir(data_dir: Path) -> Path:
+    """Where the socket and the lock live: `$XDG_RUNTIME_DIR/sidedesk` when the session has one
+    (Linux), else `run/` beside the data folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and not os.environ.get("SIDEDESK_HOME") and sys.platform.startswith("linux"):
+        return Path(runtime) / "sidedesk"
+    return data_dir.parent / "run" if data_dir.name == "data" else data_dir / "run"
+
+
+def private_dir(path: Path) -> Path:
+    """Create (0700) or check the folder: ours, and nobody else may write or list it."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise EndpointError(f"{path} is not a folder of this user; refusing to use it")
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket, or None if unknown."""
+    if hasattr(socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        return int(uid)
+    if sys.platform == "darwin":  # LOCAL_PEERCRED (level 0, option 1): struct xucred
+        raw = sock.getsockopt(0, 0x001, struct.calcsize("Ii16I"))
+        _version, uid = struct.unpack_from("Ii", raw)
+        return int(uid)
+    return None
+
+
+def listen(path: Path) -> socket.socket:
+    """Bind the socket (0600) in its private folder; a stale socket file is replaced."""
+    private_dir(path.parent)
+    if path.exists() or path.is_symlink():
+        try:
+            probe = connect(path, timeout=0.5)
+        except OSError:
+            path.unlink()  # nobody answers: left by a service that died
+        else:
+            probe.close()
+            raise EndpointError(f"a service already listens on {path}")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # the socket is created 0600, never briefly wider
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(16)
+    sock.setblocking(False)
+    return sock
+
+
+def connect(path: Path, timeout: float = 2.0) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+# -- small blocking frame helpers for the proxy and the CLI (the service reads with asyncio) ----
+
+
+def send_frame(sock: socket.socket, obj: Any) -> None:
+    body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
+    sock.sendall(HEADER.pack(len(body)) + body)
+
+
+def recv_frame(sock: socket.socket) -> dict[str, Any]:
+    head = _recv_exact(sock, HEADER.size)
+    (n,) = HEADER.unpack(head)
+    if n > MAX_CONTROL_FRAME:
+        raise EndpointError(f"the service sent a control frame of {n} bytes")
+    obj = json.loads(_recv_exact(sock, n))
+    if not isinstance(obj, dict):
+        raise EndpointError("the service sent a control frame that is not an object")
+    return obj
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    out = b""
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            raise EndpointError("the service closed the connection")
+        out += chunk
+    return out

@@ -1,0 +1,282 @@
+"""`sidedesk service`: the whole host (vault, broker links, ASL, watchdog, journal, local stream,
+pushes) in one long-lived process per OS user, serving any number of panels through their
+proxies over the local endpoint. Services are built once (main.compose); each proxy connection
+is a native session (runtime.Host) sharing them and their push hub, so every panel sees every
+event. Single instance: an exclusive lock in the private run folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sidedesk import PROTOCOL_VERSION, __version__
+from sidedesk.api.stream import Hub
+from sidedesk.native.framing import DEFAULT_MAX_INBOUND, HEADER, FrameDecoder, FrameError, Item, encode_body
+from sidedesk.native.transport import Counters, EndOfInput
+from sidedesk.service import endpoint, lifetime
+from sidedesk.store.paths import Paths
+from sidedesk.store.startup import StartSettings
+
+if TYPE_CHECKING:
+    from sidedesk.api.context import Services
+    from sidedesk.runtime import Host
+    from sidedesk.store.config import HostConfig
+
+log = logging.getLogger("sidedesk.service")
+
+FIRST_FRAME_TIMEOUT_S = 5.0
+LIFETIME_CHECK_S = 1.0
+# a proxy that stops reading is dropped before its session's output can bloat the service
+MAX_PENDING_OUTPUT = 8 * 1024 * 1024
+READ_CHUNK = 64 * 1024
+
+
+@dataclass
+class SocketTransport:
+    """A proxy connection as a native-messaging transport (runtime.Host's `Transport`)."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    max_inbound: int = DEFAULT_MAX_INBOUND
+    counters: Counters = field(default_factory=Counters)
+
+    def write_body(self, body: bytes) -> None:
+        frame = encode_body(body)
+        if self.writer.transport.get_write_buffer_size() > MAX_PENDING_OUTPUT:
+            self.writer.transport.abort()  # the proxy is not reading: end its session
+            raise OSError("the proxy stopped reading; session dropped")
+        self.writer.write(frame)
+        self.counters.frames_out += 1
+        self.counters.bytes_out += len(frame)
+
+    def start_reader(
+        self, loop: asyncio.AbstractEventLoop, deliver: Callable[[Item | EndOfInput], None]
+    ) -> object:
+        async def read() -> None:
+            decoder = FrameDecoder(self.max_inbound)
+            try:
+                while True:
+                    chunk = await self.reader.read(READ_CHUNK)
+                    if not chunk:
+                        tail = decoder.eof()
+                        if tail is not None:
+                            deliver(tail)
+                        return
+                    self.counters.bytes_in += len(chunk)
+                    for item in decoder.feed(chunk):
+                        if isinstance(item, FrameError):
+                            self.counters.bad_frames += 1
+                        else:
+                            self.counters.frames_in += 1
+                        deliver(item)
+                        if isinstance(item, FrameError) and item.fatal:
+                            return
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                deliver(FrameError("internal", f"reading from the proxy failed: {exc}", fatal=True))
+            except Exception as exc:  # the reader never dies silently (see native/transport.py)
+                deliver(FrameError("internal", f"the proxy reader failed: {type(exc).__name__}", fatal=True))
+            finally:
+                deliver(EndOfInput())
+
+        return loop.create_task(read(), name="proxy-reader")
+
+
+class Service:
+    """The environment the services are built for (main.Environment) and the endpoint's server."""
+
+    def __init__(self, paths: Paths, compose: Callable[[Any], Services], start: StartSettings) -> None:
+        self.paths = paths
+        self.initial_config: HostConfig | None = None
+        self.hub = Hub()
+        self.started = time.monotonic()
+        self.start = start
+        self._compose = compose
+        self.services: Services | None = None
+        self.sessions: set[Host] = set()
+        self._stop = asyncio.Event()
+        self._idle = lifetime.Idle()
+
+    def clock(self) -> float:
+        return time.monotonic()
+
+    @property
+    def socket_path(self) -> Path:
+        return endpoint.service_dir(self.paths.data_dir) / endpoint.SOCKET_NAME
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def run(self) -> int:
+        run_dir = endpoint.private_dir(self.socket_path.parent)
+        lock = os.open(run_dir / endpoint.LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("another service already runs for this user")
+            os.close(lock)
+            return 3
+        try:
+            sock = endpoint.listen(self.socket_path)
+            self.services = self._compose(self)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self._stop.set)
+            server = await asyncio.start_unix_server(self._connection, sock=sock)
+            self.services.localstream.start_soon()
+            log.info("service %s ready (pid %d) on %s", __version__, os.getpid(), self.socket_path)
+            watcher = loop.create_task(self._lifetime_loop())
+            await self._stop.wait()
+            watcher.cancel()
+            server.close()
+            for host in list(self.sessions):
+                host.stop()
+            await self.services.close()  # journal flushed; exchange-side stops stay where they are
+            with contextlib.suppress(FileNotFoundError):
+                self.socket_path.unlink()
+            log.info("service stopped")
+            return 0
+        finally:
+            os.close(lock)
+
+    def exposure(self) -> bool:
+        """A connected account holds a position or an open order: something to protect."""
+        svc = self.services
+        if svc is None:
+            return False
+        for link in svc.links.links.values():
+            if not link.tradable:
+                continue
+            if any(p.quantity for p in svc.books.portfolio.positions.positions(link.account_id)):
+                return True
+            if svc.books.open_orders(link.account_id):
+                return True
+        return False
+
+    def policy(self) -> lifetime.Policy:
+        if self.services is None:
+            return lifetime.Policy()
+        s = self.services.settings.config.service
+        return lifetime.Policy(s.keep_protecting, s.always, s.idle_exit_s)
+
+    async def _lifetime_loop(self) -> None:
+        while True:
+            await asyncio.sleep(LIFETIME_CHECK_S)
+            self._idle, leave = lifetime.step(
+                self.policy(),
+                self._idle,
+                sessions=len(self.sessions),
+                exposure=self.exposure(),
+                now=self.clock(),
+            )
+            if leave:
+                log.info("nothing to protect and no panel for %.0f s: exiting", self.policy().idle_exit_s)
+                self._stop.set()
+
+    def status(self) -> dict[str, Any]:
+        svc = self.services
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "protocol": PROTOCOL_VERSION,
+            "service_protocol": endpoint.SERVICE_PROTOCOL,
+            "uptime_s": round(self.clock() - self.started, 1),
+            "sessions": len(self.sessions),
+            "exposure": self.exposure(),
+            "vault": svc.vault.state if svc is not None else "absent",
+            "accounts": svc.links.brokers_status() if svc is not None else [],
+        }
+
+    # -- connections ------------------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        uid = endpoint.peer_uid(sock) if sock is not None else None
+        if uid is not None and uid != os.getuid():
+            log.warning("refused a connection from uid %d", uid)
+            writer.close()
+            return
+        try:
+            first = await asyncio.wait_for(self._first_frame(reader), FIRST_FRAME_TIMEOUT_S)
+        except (TimeoutError, ValueError, OSError, asyncio.IncompleteReadError) as exc:
+            log.warning("a local client sent no valid first frame: %s", type(exc).__name__)
+            writer.close()
+            return
+        kind = first.get("type")
+        if kind == "service.status":
+            self._reply(writer, {"type": "service.status", **self.status()})
+            await _close(writer)
+        elif kind == "service.stop":
+            self._reply(writer, {"type": "service.stopping", "pid": os.getpid()})
+            await _close(writer)
+            self._stop.set()
+        elif kind == "proxy.hello":
+            await self._session(first, reader, writer)
+        else:
+            self._reply(writer, {"type": "error", "message": f"unknown first frame {str(kind)[:40]!r}"})
+            await _close(writer)
+
+    async def _first_frame(self, reader: asyncio.StreamReader) -> dict[str, Any]:
+        (n,) = HEADER.unpack(await reader.readexactly(HEADER.size))
+        if n > endpoint.MAX_CONTROL_FRAME:
+            raise ValueError("first frame too large")
+        obj = json.loads(await reader.readexactly(n))
+        if not isinstance(obj, dict):
+            raise ValueError("first frame is not an object")
+        return obj
+
+    def _reply(self, writer: asyncio.StreamWriter, obj: dict[str, Any]) -> None:
+        body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
+        writer.write(HEADER.pack(len(body)) + body)
+
+    async def _session(
+        self, hello: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        theirs = hello.get("service_protocol")
+        if theirs != endpoint.SERVICE_PROTOCOL:
+            self._reply(
+                writer,
+                {
+                    "type": "proxy.refused",
+                    "service_protocol": endpoint.SERVICE_PROTOCOL,
+                    "version": __version__,
+                },
+            )
+            await _close(writer)
+            return
+        self._reply(
+            writer,
+            {
+                "type": "proxy.welcome",
+                "service_protocol": endpoint.SERVICE_PROTOCOL,
+                "version": __version__,
+                "pid": os.getpid(),
+            },
+        )
+        from sidedesk.runtime import Host
+
+        assert self.services is not None
+        transport = SocketTransport(reader, writer, self.start.max_inbound_bytes)
+        host = Host(transport, self.paths, start=self.start, hub=self.hub, shared=self.services)
+        self.sessions.add(host)
+        log.info("panel attached (%s); %d session(s)", str(hello.get("origin"))[:80], len(self.sessions))
+        try:
+            await host.serve()
+        finally:
+            self.sessions.discard(host)
+            await _close(writer)
+            log.info("panel detached; %d session(s)", len(self.sessions))
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(Exception):
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), 1.0)

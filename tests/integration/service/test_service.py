@@ -1,0 +1,226 @@
+"""The service outlives the browser: `sidedesk native` is a thin proxy to a per-user service that
+keeps the vault, the links and ASL; closing a proxy (the browser) leaves protection running, and
+the next proxy (the browser back) sees the current state.
+
+Each test runs its own service in its own SIDEDESK_HOME and stops it at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sidedesk.service import endpoint
+from tests.hostproc import HostProcess
+from tests.integration.asl.harness import (
+    SimThread,
+    eventually,
+    only_algo,
+    open_position,
+    pct_from,
+    start_desk,
+)
+
+PASSWORD = "a long enough passphrase 1"
+SERVICE = {"enabled": True, "idle_exit_s": 0}
+
+
+def service_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SIDEDESK_HOME=str(home))
+    return subprocess.run(
+        [sys.executable, "-m", "sidedesk.cli", "service", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def status(home: Path) -> dict[str, Any]:
+    out = service_cli(home, "status")
+    return dict(json.loads(out.stdout))
+
+
+def sock_path(home: Path) -> Path:
+    return home / "run" / endpoint.SOCKET_NAME
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "config").mkdir()
+    config = {"service": SERVICE, "vault_kdf": {"memory_kib": 64, "iterations": 1, "lanes": 1}}
+    (tmp_path / "config" / "config.json").write_text(json.dumps(config))
+    yield tmp_path
+    service_cli(tmp_path, "stop")
+
+
+def test_closing_the_proxy_leaves_the_service_and_its_state(home: Path) -> None:
+    with HostProcess(home) as first:
+        assert first.request("hello", {})["ok"]["protocol_version"] == 1
+        assert first.request("vault.create", {"password": PASSWORD})["ok"]["state"] == "unlocked"
+        pid = status(home)["pid"]
+        first.close_stdin()
+        t0 = time.monotonic()
+        assert first.wait(5) == 0
+        assert time.monotonic() - t0 < 2.0  # the proxy leaves at once; Chrome never has to kill it
+    # with the vault unlocked but nothing to protect, the service waits for the next panel
+    with HostProcess(home) as second:
+        assert second.request("vault.status", {})["ok"]["state"] == "unlocked"  # the same service
+        assert status(home)["pid"] == pid
+
+
+def test_the_endpoint_is_private(home: Path) -> None:
+    with HostProcess(home) as h:
+        assert h.request("ping", {})["ok"]
+        path = sock_path(home)
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_ISSOCK(path.stat().st_mode)
+
+
+def test_the_peer_uid_is_this_users(home: Path) -> None:
+    a, b = socket.socketpair(socket.AF_UNIX)
+    with a, b:
+        assert endpoint.peer_uid(a) == os.getuid()
+
+
+PROBE = """
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print(type(e).__name__); sys.exit()
+body = json.dumps({"type": "proxy.hello", "service_protocol": 1}).encode()
+s.sendall(struct.pack("=I", len(body)) + body)
+s.settimeout(5)
+try:
+    print("answered" if s.recv(4) else "refused")
+except ConnectionResetError:
+    print("refused")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creating a second user needs root (CI runs as root)")
+def test_another_user_cannot_reach_the_service(tmp_path: Path) -> None:
+    # a home every user may traverse, so only the service's own folder and socket stand in the way
+    home = Path(f"/tmp/sd-svc-{os.getpid()}")
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)
+    (home / "config" / "config.json").write_text(json.dumps({"service": SERVICE}))
+    user = f"sdprobe{os.getpid() % 100000}"
+    subprocess.run(["useradd", "--system", "--no-create-home", user], check=False, capture_output=True)
+    try:
+        uid = int(subprocess.run(["id", "-u", user], capture_output=True, text=True, check=True).stdout)
+
+        def probe() -> str:
+            out = subprocess.run(
+                ["/usr/bin/python3", "-c", PROBE, str(sock_path(home))],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                preexec_fn=lambda: os.setuid(uid),
+            )
+            return out.stdout.strip() or out.stderr
+
+        with HostProcess(home) as h:
+            assert h.request("ping", {})["ok"]
+            assert probe() == "PermissionError"  # the 0700 folder and the 0600 socket
+            # with the file modes loosened by hand, the service itself still refuses the uid
+            sock_path(home).parent.chmod(0o711)
+            sock_path(home).chmod(0o666)
+            assert probe() == "refused"
+            assert h.request("ping", {})["ok"]  # and it still answers its own user
+    finally:
+        subprocess.run(["userdel", user], check=False, capture_output=True)
+        service_cli(home, "stop")
+        subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+def test_a_bad_first_frame_cannot_stop_the_service(home: Path) -> None:
+    with HostProcess(home) as h:
+        assert h.request("ping", {})["ok"]
+        for junk in (b"\xff\xff\xff\xff" + b"x" * 10, b"\x05\x00\x00\x00[1,2]", b"\x02\x00\x00\x00{}"):
+            s = endpoint.connect(sock_path(home))
+            s.sendall(junk)
+            s.settimeout(6)
+            with pytest.raises((OSError, endpoint.EndpointError)):
+                endpoint.recv_frame(s)  # closed (or answered with an error frame then closed)
+                endpoint.recv_frame(s)
+            s.close()
+        old = endpoint.connect(sock_path(home))
+        endpoint.send_frame(old, {"type": "proxy.hello", "service_protocol": 0})
+        assert endpoint.recv_frame(old)["type"] == "proxy.refused"
+        old.close()
+        assert h.request("ping", {"t": 3.0})["ok"]["t"] == 3.0
+
+
+def test_kill_9_of_the_service_starts_a_new_one_for_the_next_panel(home: Path) -> None:
+    with HostProcess(home) as h:
+        assert h.request("vault.create", {"password": PASSWORD})["ok"]
+        pid = status(home)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        assert h.wait(5) == 0  # the proxy follows its service out; Chrome reconnects
+    with HostProcess(home) as again:
+        assert again.request("hello", {})["ok"]["vault"] == "locked"  # keys stay encrypted on disk
+        assert status(home)["pid"] != pid
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimThread]:
+    s = SimThread().start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    desk, _ = start_desk(sim, home, service=SERVICE, asl_enabled=True)
+    try:
+        symbol = "SOLUSDT"
+        hard = open_position(desk, symbol, "BUY", "1.00")
+        entry = Decimal(hard["entry_price"])
+        desk.close_stdin()  # the browser closes: its proxy leaves, the service stays
+        assert desk.wait(5) == 0
+        # the price runs through two ASL levels with no panel anywhere
+        sim.price(symbol, pct_from(entry, "1.3", symbol))
+        first = eventually(lambda: only_algo(sim, symbol, not_id=hard["stop_client_id"]), 10, "level 1")
+        sim.price(symbol, pct_from(entry, "2.4", symbol))
+        second = eventually(lambda: only_algo(sim, symbol, not_id=first["clientAlgoId"]), 10, "level 2")
+        assert "-L2-" in second["clientAlgoId"] and second["orderType"] == "TRAILING_STOP_MARKET"
+        # a stop deleted on the exchange is replaced by the watchdog, still with no panel
+        sim.cancel_algo(second["clientAlgoId"])
+        replaced = eventually(lambda: only_algo(sim, symbol, not_id=second["clientAlgoId"]), 10, "a new stop")
+        assert replaced["symbol"] == symbol
+        # the browser comes back: a new proxy sees the current state without any click
+        from tests.integration.asl.harness import Desk
+
+        back = Desk(home)
+        try:
+            back.subscribe()
+
+            def at_level_2() -> dict[str, Any] | None:
+                rows = back.call("asl.get")["positions"].values()
+                return next((r for r in rows if r["symbol"] == symbol and r["level"] >= 2), None)
+
+            assert eventually(at_level_2, 10, "level 2 shown to the new panel")
+            assert status(home)["exposure"] is True  # a position: the service stays
+        finally:
+            back.stop()
+    finally:
+        desk.stop()
+        service_cli(home, "stop")
