@@ -6,6 +6,8 @@ sidedesk install --system             system folders / HKLM (needs sudo / Admini
 sidedesk install --user-data-dir DIR  <DIR>/NativeMessagingHosts/ only (a profile started
                                       with --user-data-dir; tests use this)
 sidedesk install --dry-run            print what would be written, write nothing
+sidedesk install --service            also start the Sidedesk service at login (systemd user
+                                      unit, LaunchAgent, or a logon task on Windows)
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ def add_selectors(parser: argparse.ArgumentParser, verb: str) -> None:
         help="only <DIR>/NativeMessagingHosts/, for a browser started with --user-data-dir=DIR",
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    parser.add_argument(
+        "--service",
+        action="store_true",
+        help=f"the login start of the Sidedesk service too (when you {verb})",
+    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +73,34 @@ def resolve_browsers(names: list[str], platform: Platform, out: TextIO) -> tuple
         if presence.installed:
             found.append(presence.browser)
     return tuple(found)
+
+
+def write_login_start(platform: Platform, dry_run: bool, out: TextIO) -> None:
+    """Write the file that starts the service at login and say how to turn it on."""
+    import getpass
+    import os
+
+    from sidedesk.install.login import login_start, service_argv_env
+    from sidedesk.store.paths import default_paths
+
+    paths = default_paths()
+    argv, env = service_argv_env(dict(os.environ))
+    item = login_start(
+        platform.system,
+        platform.home,
+        platform.config_home,
+        paths.data_dir,
+        paths.log_dir,
+        argv,
+        env,
+        getpass.getuser(),
+    )
+    if dry_run:
+        print(f"would write {item.path}:\n{item.content}", file=out)
+        return
+    item.path.parent.mkdir(parents=True, exist_ok=True)
+    item.path.write_text(item.content, encoding="utf-16" if item.kind == "task" else "utf-8")
+    print(f"wrote {item.path}; turn it on with: {item.enable}", file=out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
     except (InstallError, UnsafeLauncherPath) as exc:
         print(f"sidedesk install: {exc}", file=sys.stderr)
         return 1
+    if args.service:
+        write_login_start(platform, args.dry_run, out)
     if not args.dry_run and written:
         where = "that profile" if user_data_dir else ", ".join(b.label for b in browsers)
         print(

@@ -48,4 +48,31 @@ def run(args: argparse.Namespace) -> int:
     except InstallError as exc:
         print(f"sidedesk uninstall: {exc}", file=sys.stderr)
         return 1
+    if args.service or request.everything:
+        remove_login_start(platform, args.dry_run)
     return 0
+
+
+def remove_login_start(platform: Platform, dry_run: bool) -> None:
+    import getpass
+
+    from sidedesk.install.login import login_start
+    from sidedesk.store.paths import default_paths
+
+    paths = default_paths()
+    item = login_start(
+        platform.system,
+        platform.home,
+        platform.config_home,
+        paths.data_dir,
+        paths.log_dir,
+        ["sidedesk"],
+        {},
+        getpass.getuser(),
+    )
+    if item.path.exists():
+        if dry_run:
+            print(f"would remove {item.path}")
+        else:
+            item.path.unlink()
+            print(f"removed {item.path} (the service no longer starts at login)")
