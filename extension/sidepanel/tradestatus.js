@@ -18,9 +18,12 @@ export function mountTradeStatus(root, client) {
   const detail = h('span', { class: 'live-detail muted' });
   const strip = h('div', { class: 'live-strip', id: 'trade-live', role: 'status', 'data-tone': 'idle' }, dot, label, account, detail);
   const logLine = h('p', { class: 'live-log', id: 'trade-log', 'aria-live': 'polite', hidden: true });
+  // The host's list of positions without a working managed stop (core/unprotected.py), each with
+  // the one action that fixes it: a red banner nobody can miss.
+  const unprotected = h('div', { class: 'unprotected', id: 'trade-unprotected', role: 'alert', hidden: true });
   const flatten = flattenControl(store, { id: 'trade-flatten', resultId: 'trade-flatten-result' });
   const head = h('div', { class: 'trade-head' }, strip, flatten.button);
-  root.replaceChildren(head, flatten.result, logLine);
+  root.replaceChildren(head, unprotected, flatten.result, logLine);
 
   const empty = document.getElementById('trade-empty');
   const emptyDetail = h('span', { class: 'empty-detail', id: 'trade-empty-detail' });
@@ -35,7 +38,20 @@ export function mountTradeStatus(root, client) {
     account.textContent = acc ? `${acc.name} · ${acc.broker} ${acc.environment}` : '';
     detail.textContent = view.detail && view.tone !== 'live' ? view.detail : '';
     document.body.dataset.tradeTone = view.tone;
+    renderUnprotected();
     renderEmpty();
+  }
+
+  function renderUnprotected() {
+    const rows = Array.isArray(store.status?.unprotected) ? store.status.unprotected : [];
+    unprotected.hidden = rows.length === 0;
+    document.body.dataset.unprotected = rows.length ? 'yes' : 'no';
+    if (!rows.length) { unprotected.replaceChildren(); return; }
+    unprotected.replaceChildren(
+      h('strong', {}, rows.length === 1 ? 'Unprotected position' : `${rows.length} unprotected positions`),
+      ...rows.map((r) => h('span', { class: 'unprotected-row', dataset: { reason: r.reason } },
+        `${r.symbol} ${r.position_side === 'BOTH' ? '' : `${r.position_side} `}${r.quantity}: ${r.fix}`)),
+    );
   }
 
   function renderEmpty() {

@@ -170,7 +170,15 @@ def compose(host: Environment) -> Services:
         notices=notices,
         publish=publish,
     )
-    status = Status(vault=vault, links=links, settings=settings, started=host.started, clock=host.clock)
+    status = Status(
+        vault=vault,
+        links=links,
+        settings=settings,
+        books=books,
+        protection=protection,
+        started=host.started,
+        clock=host.clock,
+    )
     status_ref.append(status)
 
     views: dict[str, Callable[[], Any]] = {

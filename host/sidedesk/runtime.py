@@ -156,6 +156,7 @@ class Host:
             "vault_rev": 0,
             "settings_rev": 0,
             "brokers": [],
+            "unprotected": [],
         }
 
     def stop(self) -> None:

@@ -9,8 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sidedesk import PROTOCOL_VERSION, __version__
+from sidedesk.app.books import Books
 from sidedesk.app.links import AccountLinks
+from sidedesk.app.protection import ProtectionService
 from sidedesk.app.settings import Settings
+from sidedesk.core.asl import PositionKey
+from sidedesk.core.link import LinkState
+from sidedesk.core.unprotected import Held, Unprotected, unprotected
+from sidedesk.domain import PositionSide
 from sidedesk.vault.service import VaultService
 
 
@@ -21,19 +27,56 @@ class Status:
         vault: VaultService,
         links: AccountLinks,
         settings: Settings,
+        books: Books,
+        protection: ProtectionService,
         started: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._vault = vault
         self._links = links
         self._settings = settings
+        self._books = books
+        self._protection = protection
         self._started = started
+        self.vault_ever_unlocked = vault.state == "unlocked"
         self._clock = clock
         self.vault_rev = 0  # bumped on every vault change (unlock, lock, an account added or removed)
         vault.add_listener(self._vault_changed)
 
     def _vault_changed(self) -> None:
         self.vault_rev += 1
+        self.vault_ever_unlocked |= self._vault.state == "unlocked"
+
+    def unprotected(self) -> list[Unprotected]:
+        """Open positions without a working managed stop (core/unprotected.py decides)."""
+        books, links, prot = self._books, self._links.links, self._protection
+        held = [
+            Held(p.account_id, p.symbol, p.position_side, p.quantity)
+            for account_id in links
+            for p in books.portfolio.positions.positions(account_id)
+        ]
+
+        def link_live(account_id: str) -> bool:
+            link = links.get(account_id)
+            return link is not None and link.state in (LinkState.LIVE, LinkState.SYNCING)
+
+        def asl_on(account_id: str, symbol: str, side: PositionSide) -> bool:
+            if not self._settings.config.asl_enabled:
+                return False
+            return prot.overrides.get(account_id, {}).get(PositionKey(account_id, symbol, side), True)
+
+        def covered(h: Held) -> bool:
+            cov = books.orders.stop_coverage(h.account_id, h.symbol, h.position_side, h.quantity)
+            return cov.fully_covered
+
+        return unprotected(
+            held,
+            link_live=link_live,
+            vault_ever_unlocked=self.vault_ever_unlocked,
+            asl_on=asl_on,
+            engine_running=lambda account_id: account_id in prot.runners,
+            covered=covered,
+        )
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -45,4 +88,5 @@ class Status:
             "vault_rev": self.vault_rev,
             "settings_rev": self._settings.rev,
             "brokers": self._links.brokers_status(),
+            "unprotected": [u.to_payload() for u in self.unprotected()],
         }

@@ -51,7 +51,12 @@ class PositionRow(_Payload):
     in_sync: bool = Field(description="false while the host's figures disagree with the exchange's")
     updated_ms: int
     asl_level: str | None
-    stop_price: Dec
+    stop_price: Dec = Field(description="where the stop is now; a trailing stop: where it trails")
+    stop_estimated: bool = Field(
+        default=False,
+        description="stop_price is a native trailing stop's level computed by the host from the mark "
+        "(the venue does not report it)",
+    )
     asl_next_threshold: Dec
 
 
@@ -135,6 +140,15 @@ class BrokerStatus(_Payload):
     last_price_age_s: float | None
 
 
+class UnprotectedRow(_Payload):
+    account_id: str
+    symbol: str
+    position_side: str
+    quantity: str
+    reason: str = Field(description="link_down, locked, asl_off or stop_missing")
+    fix: str = Field(description="the one action that fixes it, in words")
+
+
 class StatusPayload(_Payload):
     host_version: str
     protocol: int
@@ -143,6 +157,9 @@ class StatusPayload(_Payload):
     vault_rev: int = Field(description="changes whenever the vault does (unlocked, locked, an account added)")
     settings_rev: int = Field(description="changes whenever the host's saved settings do")
     brokers: list[BrokerStatus]
+    unprotected: list[UnprotectedRow] = Field(
+        description="open positions without a working managed stop, and what fixes each"
+    )
 
 
 class AslPosition(_Payload):
@@ -160,11 +177,16 @@ class AslPosition(_Payload):
     stop_client_id: str | None
     stop_tag: str | None
     stop_kind: str | None
-    stop_price: Dec
+    stop_price: Dec = Field(description="where the stop is now; a trailing stop: where it trails")
     callback_pct: Dec
     next_trigger: Dec
     latency_ms: int | None
     detail: str
+    stop_estimated: bool = Field(
+        default=False,
+        description="stop_price is a native trailing stop's level computed by the host from the mark "
+        "(the venue does not report it)",
+    )
 
 
 class AslPayload(_Payload):

@@ -194,6 +194,7 @@ class Service:
             "exposure": self.exposure(),
             "vault": svc.vault.state if svc is not None else "absent",
             "accounts": svc.links.brokers_status() if svc is not None else [],
+            "unprotected": [u.to_payload() for u in svc.status.unprotected()] if svc is not None else [],
         }
 
     # -- connections ------------------------------------------------------------------------------
