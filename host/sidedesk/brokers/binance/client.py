@@ -22,13 +22,13 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
 
 from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance import replies
+from sidedesk.brokers.binance.environments import ENDPOINTS, Endpoints, endpoints_for
 from sidedesk.brokers.binance.errors import describe, is_clock_error
 from sidedesk.brokers.binance.events import StreamEvent, parse_stream_frame
 from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
@@ -39,7 +39,7 @@ from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 
 log = logging.getLogger(__name__)
 
-Environment = Literal["live", "testnet", "simulator"]
+Environment = Literal["live", "testnet", "demo", "simulator"]
 # When the current task's last WS API request left for the socket (per task, so concurrent
 # requests never read each other's time).
 SENT_NS: ContextVar[int] = ContextVar("binance_sent_ns", default=0)
@@ -52,47 +52,6 @@ USER_EVENTS = (
     "ACCOUNT_CONFIG_UPDATE",
     "listenKeyExpired",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoints:
-    rest: str  # e.g. https://fapi.binance.com
-    ws_api: str  # e.g. wss://ws-fapi.binance.com/ws-fapi/v1
-    stream: str  # root; /public, /market, /private are appended
-
-
-ENDPOINTS: dict[str, Endpoints] = {
-    "live": Endpoints(
-        "https://fapi.binance.com", "wss://ws-fapi.binance.com/ws-fapi/v1", "wss://fstream.binance.com"
-    ),
-    # binance.md §1 / §11.9: the docs name demo-fapi for REST; the WS API and streams hosts below
-    # are the documented testnet ones.
-    "testnet": Endpoints(
-        "https://demo-fapi.binance.com",
-        "wss://testnet.binancefuture.com/ws-fapi/v1",
-        "wss://fstream.binancefuture.com",
-    ),
-}
-
-
-def endpoints_for(environment: str, overrides: Mapping[str, str] | None = None) -> Endpoints:
-    """Base URLs for an environment; the simulator (or any override) supplies `rest`, `ws_api`, `stream`."""
-    o = dict(overrides or {})
-    base = ENDPOINTS.get(environment)
-    if base is None:
-        if environment != "simulator":
-            raise BrokerError(
-                "invalid", f"unknown Binance environment {environment!r} (live, testnet, simulator)"
-            )
-        missing = [k for k in ("rest", "ws_api", "stream") if not o.get(k)]
-        if missing:
-            raise BrokerError("invalid", f"the simulator account needs URLs for {', '.join(missing)}")
-        return Endpoints(o["rest"].rstrip("/"), o["ws_api"], o["stream"].rstrip("/"))
-    return Endpoints(
-        o.get("rest", base.rest).rstrip("/"),
-        o.get("ws_api", base.ws_api),
-        o.get("stream", base.stream).rstrip("/"),
-    )
 
 
 class BinanceClient:
@@ -412,7 +371,9 @@ class BinanceClient:
 
     # -- REST -------------------------------------------------------------------------------------
 
-    async def rest(self, call: msg.RestCall, *, _no_sync: bool = False) -> Any:
+    async def rest(self, call: msg.RestCall, *, base: str | None = None, _no_sync: bool = False) -> Any:
+        """One REST call to `base` (default: the environment's REST host; the key-permission call
+        goes to its `sapi` host)."""
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.request_timeout_s))
         self._acquire(call.weight, 0)
@@ -424,7 +385,7 @@ class BinanceClient:
             )
             try:
                 async with self._http.request(
-                    req.http_method, self.endpoints.rest + req.path_and_query, headers=req.headers
+                    req.http_method, (base or self.endpoints.rest) + req.path_and_query, headers=req.headers
                 ) as resp:
                     self.limiter.observe_headers(dict(resp.headers), self.server_now_ms())
                     body = await resp.text()
@@ -529,3 +490,6 @@ def _is_error_body(data: Mapping[str, Any]) -> bool:
     # cancel-all endpoints answer {"code": 200, "msg": ...} on success; errors carry a negative code
     code = data.get("code")
     return isinstance(code, int) and code < 0
+
+
+__all__ = ["ENDPOINTS", "SENT_NS", "USER_EVENTS", "BinanceClient", "Endpoints", "endpoints_for"]
