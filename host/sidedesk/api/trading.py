@@ -111,6 +111,53 @@ async def accounts_deactivate(ctx: Ctx, req: Empty) -> Empty:
     return Empty()
 
 
+class AccountTestRequest(Strict):
+    account_id: str = Field(min_length=1, max_length=64)
+
+
+class CheckRow(BaseModel):
+    name: Literal["reachability", "key", "permissions", "ip_restriction", "position_mode", "clock"]
+    label: str
+    status: Literal["ok", "warn", "fail", "skip"] = Field(
+        description="skip: not checked (the detail says why)"
+    )
+    detail: str = Field(description="one sentence; for warn and fail, what to do")
+
+
+class AccountTestReply(BaseModel):
+    account_id: str
+    name: str
+    broker: str
+    environment: str
+    status: Literal["ok", "warn", "fail", "skip"] = Field(description="the worst status of the checks")
+    checks: list[CheckRow]
+
+
+@handler("accounts.test", AccountTestRequest, AccountTestReply)
+async def accounts_test(ctx: Ctx, req: AccountTestRequest) -> AccountTestReply:
+    """Test connection (Setup): reachability, key accepted, permissions, IP restriction, position
+    mode and clock, each ok, warn, fail or skip (not checked) with one sentence. Nothing is traded."""
+    from sidedesk.app.checks import check_account  # deferred: off the start path
+    from sidedesk.vault.service import EntryNotFound
+
+    svc = ctx.services
+    try:
+        entry = svc.vault.get_entry(req.account_id)
+    except EntryNotFound:
+        raise ApiError("invalid", f"no account {req.account_id!r} in the vault") from None
+    except VaultError as exc:
+        raise ApiError("locked", f"unlock the vault first ({exc})") from None
+    link = svc.links.links.get(req.account_id)
+    config = svc.settings.config
+    result = await check_account(
+        entry,
+        config.simulators,
+        contracts=config.volumetrica_contracts,
+        in_use=link is not None and link.tradable,
+    )
+    return AccountTestReply.model_validate(result.to_json())
+
+
 # -- market ---------------------------------------------------------------------------------------
 
 

@@ -475,3 +475,30 @@ def render_table(report: Report) -> str:
     else:
         lines.append("Result: " + ("OK" if report.status == "ok" else "OK, with warnings above"))
     return "\n".join(lines) + "\n"
+
+
+# -- sidedesk doctor --account ID: one broker account's Test connection ------------------------------
+
+CHECK_MARK = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+
+
+def render_account_checks(result: dict[str, Any]) -> str:
+    """The checks of `app/checks.py` (the same rows the panel's Test connection shows)."""
+    lines = [
+        f"Sidedesk doctor: account {result['name']} ({result['broker']}, {result['environment']}, "
+        f"id {result['account_id']})",
+        "",
+    ]
+    width = max(len(c["label"]) for c in result["checks"])
+    for c in result["checks"]:
+        lines.append(f"  {CHECK_MARK[c['status']]:<4}  {c['label']:<{width}}  {c['detail']}")
+    lines.append("")
+    failed = [c for c in result["checks"] if c["status"] == "fail"]
+    warned = [c for c in result["checks"] if c["status"] == "warn"]
+    if failed:
+        lines.append(f"Result: {len(failed)} problem(s): " + "; ".join(c["label"] for c in failed))
+    elif warned:
+        lines.append("Result: OK, with warnings above")
+    else:
+        lines.append("Result: OK (skip = not checked; the line says why)")
+    return "\n".join(lines) + "\n"

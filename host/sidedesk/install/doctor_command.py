@@ -1,13 +1,25 @@
 """`sidedesk doctor [--json] [--user-data-dir DIR]`: check every browser registration.
+`sidedesk doctor --account ID [--json] [--login]`: Test connection for one broker account.
 
-Exit status 0 when the setup works (warnings allowed), 1 when something blocks the extension.
+Exit status 0 when the setup works (warnings allowed), 1 when something blocks the extension
+(or, with --account, when a check fails), 2 for bad arguments.
+
+--account needs the vault unlocked: the password is asked on the terminal (no echo), or read from
+the environment variable SIDEDESK_VAULT_PASSWORD when it is set (scripts and tests).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
+import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+PASSWORD_ENV = "SIDEDESK_VAULT_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +39,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long to wait for the host's hello reply (default 10)",
     )
+    parser.add_argument(
+        "--account",
+        metavar="ID",
+        help="test one broker account instead (id or name from `sidedesk vault list`): "
+        "reachability, key, permissions, IP restriction, position mode, clock; asks the vault "
+        f"password (or reads {PASSWORD_ENV})",
+    )
+    parser.add_argument(
+        "--login",
+        action="store_true",
+        help="with --account on Volumetrica: also log in to the trading server (this signs out a "
+        "Sidedesk session open with the same login)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.account is not None:
+        return run_account(args)
     from sidedesk.install.browsers import Platform
     from sidedesk.install.doctor import render_json, render_table, run_doctor
     from sidedesk.store.paths import default_paths
@@ -49,3 +76,65 @@ def run(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(render_json(report) + "\n" if args.json else render_table(report))
     return 1 if report.status == "error" else 0
+
+
+def run_account(args: argparse.Namespace) -> int:
+    from sidedesk.install.doctor import render_account_checks
+    from sidedesk.logs import setup_logging
+    from sidedesk.store.config import ConfigError, HostConfig, load_config
+    from sidedesk.store.paths import default_paths
+    from sidedesk.vault import format as fmt
+    from sidedesk.vault.kdf import KdfParams
+    from sidedesk.vault.service import VaultError, VaultService
+    from sidedesk.vault.store import VaultStoreError
+
+    paths = default_paths()
+    setup_logging(paths.log_file)  # the adapters' warnings go to the host log, not to the report
+    try:
+        config = load_config(paths.config_file)
+    except ConfigError as exc:
+        print(f"sidedesk doctor: {exc}; using defaults", file=sys.stderr)
+        config = HostConfig()
+    k = config.vault_kdf
+    kdf = KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes) if k is not None else None
+    vault = VaultService(paths.vault_file, kdf=kdf, autolock_s=config.vault_autolock_s)
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        if not vault.path.exists():
+            print(f"sidedesk doctor: no vault at {vault.path}; create one first", file=sys.stderr)
+            return 1
+        password = getpass.getpass("vault password: ")
+    try:
+        result = asyncio.run(_test(vault, password, args.account, config, login=args.login))
+    except fmt.WrongPassword as exc:
+        print(f"sidedesk doctor: {exc}", file=sys.stderr)
+        return 1
+    except (VaultError, VaultStoreError, fmt.VaultFormatError, LookupError) as exc:
+        print(f"sidedesk doctor: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(result, indent=2) + "\n" if args.json else render_account_checks(result))
+    return 1 if result["status"] == "fail" else 0
+
+
+async def _test(vault: Any, password: str, wanted: str, config: Any, *, login: bool) -> dict[str, Any]:
+    from sidedesk.app.checks import check_account
+
+    await vault.unlock(password)
+    try:
+        summaries = vault.entries()
+        match = [s for s in summaries if s.id == wanted] or [s for s in summaries if s.name == wanted]
+        if len(match) != 1:
+            known = ", ".join(f"{s.id} ({s.name})" for s in summaries) or "none"
+            what = "no" if not match else "more than one"
+            raise LookupError(f"{what} account {wanted!r} in the vault; accounts: {known}")
+        entry = vault.get_entry(match[0].id)
+    finally:
+        vault.lock()
+    result = await check_account(
+        entry,
+        config.simulators,
+        contracts=config.volumetrica_contracts,
+        # Volumetrica allows one session per login: only log in when asked to (--login)
+        in_use=entry.broker == "volumetrica" and not login,
+    )
+    return result.to_json()

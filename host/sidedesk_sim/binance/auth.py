@@ -52,6 +52,10 @@ class Identity:
     public_pem: str = ""  # Ed25519 / RSA public key (SPKI PEM)
     private_pem: str = field(default="", repr=False)  # only kept for built-in test identities
     can_trade: bool = True
+    # What GET /sapi/v1/account/apiRestrictions reports (developers.binance.com/docs/wallet/account/
+    # api-key-permission): the simulator's keys are served on 127.0.0.1 only, so IP-restricted.
+    enable_withdrawals: bool = False
+    ip_restrict: bool = True
 
     def describe(self) -> dict[str, str]:
         """The identity as printed for test clients (test keys are public by design)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -154,6 +155,34 @@ def create_account(sim: BinanceSim, body: dict[str, Any]) -> Any:
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc  # fmt: skip
     return ident.describe()
+
+
+def set_key(sim: BinanceSim, body: dict[str, Any]) -> Any:
+    """An API key's settings, as a user changes them on Binance's API Management page:
+    `{"api_key", "can_trade"?, "enable_withdrawals"?, "ip_restrict"?}` (what apiRestrictions
+    reports), or `{"api_key", "revoke": true}` to delete the key (then -2015 everywhere)."""
+    api_key = text_field(body, "api_key")
+    assert api_key is not None
+    ident = sim.identities.get(api_key)
+    if ident is None:
+        raise BadRequest("unknown api_key")
+    if body.get("revoke") is True:
+        del sim.identities[api_key]
+        return {"api_key": api_key, "revoked": True}
+    flags = {"can_trade": ident.can_trade, "enable_withdrawals": ident.enable_withdrawals,
+             "ip_restrict": ident.ip_restrict}  # fmt: skip
+    for name in flags:
+        if name in body:
+            if not isinstance(body[name], bool):
+                raise BadRequest(f"{name} must be true or false")
+            flags[name] = body[name]
+    sim.identities[api_key] = replace(
+        ident,
+        can_trade=flags["can_trade"],
+        enable_withdrawals=flags["enable_withdrawals"],
+        ip_restrict=flags["ip_restrict"],
+    )
+    return {"api_key": api_key, **flags}
 
 
 def deposit(sim: BinanceSim, body: dict[str, Any]) -> Any:
@@ -349,6 +378,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", "/path", set_path),
     ("POST", "/volatility", set_volatility),
     ("POST", "/accounts", create_account),
+    ("POST", "/keys", set_key),
     ("POST", "/deposit", deposit),
     ("POST", "/positions", set_position),
     ("POST", "/orders", place_order),

@@ -520,6 +520,29 @@ class Exchange:
         self.listen_keys.close(c.account, c.params.opt("listenKey"))
         return {}
 
+    # ---- the key's permissions (Wallet API, served on the same port) ---------------------------
+    def api_restrictions(self, c: Ctx) -> dict[str, Any]:
+        """GET /sapi/v1/account/apiRestrictions, the documented response's fields
+        (developers.binance.com/docs/wallet/account/api-key-permission)."""
+        ident = c.identity
+        if ident is None:  # pragma: no cover - the transport enforces security first
+            raise BinanceError(-2015)
+        return {
+            "ipRestrict": ident.ip_restrict,
+            "createTime": 1698645219000,
+            "enableReading": True,
+            "enableWithdrawals": ident.enable_withdrawals,
+            "enableInternalTransfer": False,
+            "enableMargin": False,
+            "enableFutures": ident.can_trade,
+            "permitsUniversalTransfer": False,
+            "enableVanillaOptions": False,
+            "enableFixApiTrade": False,
+            "enableFixReadOnly": False,
+            "enableSpotAndMarginTrading": False,
+            "enablePortfolioMarginTrading": False,
+        }
+
     # ---- dispatch -----------------------------------------------------------------------------
     def call(self, name: str, c: Ctx) -> Any:
         ep = ENDPOINTS[name]
@@ -573,6 +596,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "userDataStream.start": Endpoint(Exchange.listen_key_start, 1, "USER_STREAM"),
     "userDataStream.ping": Endpoint(Exchange.listen_key_ping, 1, "USER_STREAM"),
     "userDataStream.stop": Endpoint(Exchange.listen_key_stop, 1, "USER_STREAM"),
+    "apiRestrictions": Endpoint(Exchange.api_restrictions, 1, "SIGNED"),
 }
 
 # (HTTP method, path) -> endpoint name
@@ -617,6 +641,7 @@ REST_ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/fapi/v1/listenKey"): "userDataStream.start",
     ("PUT", "/fapi/v1/listenKey"): "userDataStream.ping",
     ("DELETE", "/fapi/v1/listenKey"): "userDataStream.stop",
+    ("GET", "/sapi/v1/account/apiRestrictions"): "apiRestrictions",
 }
 
 # Methods the WS API serves (REST-only endpoints such as leverage and exchangeInfo are absent, §2.3).

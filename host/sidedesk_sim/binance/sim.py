@@ -192,6 +192,7 @@ class BinanceSim:
             return h
 
         app.router.add_route("*", "/fapi/{tail:.*}", rest_handler)
+        app.router.add_route("*", "/sapi/{tail:.*}", rest_handler)  # the key's permissions
         app.router.add_get("/ws-fapi/v1", ws_api_handler)
         for prefix, route in (
             ("", "legacy"),
