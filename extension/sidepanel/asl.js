@@ -1,6 +1,6 @@
 // Setup: the Advanced Stop Loss profile (asl.get / asl.set): on/off, hard stop, safety stop,
 // trailing levels (profit that starts a level, callback of its trailing stop), profit as ROE.
-// Checked here (levels only tighten, callbacks within Binance's 0.1-10 %), enforced by the host.
+// Checked here (levels only tighten, callbacks within Binance's 0.1-20 %), enforced by the host.
 
 import { followHost, h, labelled } from './dom.js';
 import { CALLBACK_MAX, CALLBACK_MIN, MAX_LEVELS, aslForm, buildAslProfile } from './profiles.js';

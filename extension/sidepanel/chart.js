@@ -5,7 +5,7 @@
 import { h } from './dom.js';
 import { decimalsOf } from './num.js';
 import { fmtPrice, trimDecimal } from './words.js';
-import { addPoint, chartLines, positionRow } from './trade_view.js';
+import { APPROX, addPoint, chartLines, positionRow } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 
 const LIB = '../vendor/lightweight-charts/lightweight-charts.standalone.production.mjs';
@@ -122,7 +122,7 @@ export function mountChart(root, client) {
     const wanted = chartLines(p, store.asl.get(String(p.id)));
     scalePrices = wanted.filter((l) => l.key !== 'liq').map((l) => l.price);
     const info = store.symbols.get(p.symbol);
-    legend.textContent = wanted.map((l) => `${l.title} ${fmtPrice(l.value, info)}`).join(' · ');
+    legend.textContent = wanted.map((l) => `${l.title} ${l.approx ? `${APPROX} ` : ''}${fmtPrice(l.value, info)}`).join(' · ');
     box.dataset.lines = wanted.map((l) => l.key).join(',');
     box.dataset.symbol = p.symbol;
     if (!(await ensureChart())) return;
@@ -141,12 +141,14 @@ export function mountChart(root, client) {
     for (const l of wanted) {
       keep.add(l.key);
       const have = lines.get(l.key);
-      if (have && have.price === l.price && have.title === l.title) continue;
+      // a trailing stop's computed level: "stop ≈ (level 3)" beside its axis label
+      const label = l.approx ? l.title.replace(/^stop/, `stop ${APPROX}`) : l.title;
+      if (have && have.price === l.price && have.title === label) continue;
       if (have) series.removePriceLine(have.line);
       const line = series.createPriceLine({
-        price: l.price, color: t[l.key], lineWidth: 1, lineStyle: LINE_STYLES[l.key] ?? 0, axisLabelVisible: true, title: l.title,
+        price: l.price, color: t[l.key], lineWidth: 1, lineStyle: LINE_STYLES[l.key] ?? 0, axisLabelVisible: true, title: label,
       });
-      lines.set(l.key, { line, price: l.price, title: l.title });
+      lines.set(l.key, { line, price: l.price, title: label });
     }
     for (const [key, entry] of lines) {
       if (!keep.has(key)) { series.removePriceLine(entry.line); lines.delete(key); }

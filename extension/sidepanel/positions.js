@@ -7,7 +7,7 @@ import { ageBadge, h, renderAge, replayClass } from './dom.js';
 import { PnlAnnouncer, ageView, pnlDirection, positionChanges } from './live.js';
 import { describeFailure, describePlaced } from './ticket_form.js';
 import { fmtPrice, isNewer, orderStatusText, statusTone } from './words.js';
-import { aslNote, positionKey, positionRow, totalPnl } from './trade_view.js';
+import { APPROX, aslNote, positionKey, positionRow, totalPnl } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 
 const FRACTIONS = [['0.25', '25 %'], ['0.5', '50 %'], ['1', '100 %']];
@@ -158,7 +158,11 @@ export function mountPositions(root, client) {
     entry.pnlRaw = p.unrealized_pnl;
     c.asl.textContent = v.asl;
     c.asl.dataset.on = String(v.aslOn);
-    c.stop.textContent = v.stop === '—' ? '' : `stop ${v.stop}${v.next ? ` · next ${v.next}` : ''}`;
+    c.stop.textContent = v.stop === '—' ? '' : `stop ${v.stopApprox ? `${APPROX} ` : ''}${v.stop}${v.next ? ` · next ${v.next}` : ''}`;
+    c.stop.dataset.approx = String(v.stopApprox);
+    c.stop.title = v.stopApprox
+      ? 'Where the trailing stop is now, computed from the mark price since it was placed: the exchange does not report it'
+      : '';
     const t = store.asl.get(String(p.id));
     const on = typeof t?.enabled === 'boolean' ? t.enabled : v.aslOn;
     c.aslToggle.setAttribute('aria-pressed', String(on));

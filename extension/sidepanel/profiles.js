@@ -53,9 +53,10 @@ export function riskForm(limits) {
   return out;
 }
 
-// Binance trailing stops: callbackRate from 0.1 to 10 (percent). Other brokers trail in software.
+// Binance trailing stops: callbackRate from 0.1 to 20 (percent; the maximum was 10 until the
+// derivatives change log of 2026-10-23). Other brokers trail in software.
 export const CALLBACK_MIN = '0.1';
-export const CALLBACK_MAX = '10';
+export const CALLBACK_MAX = '20';
 export const MAX_LEVELS = 9;
 
 function pct(text) {

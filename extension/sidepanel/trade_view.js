@@ -42,6 +42,8 @@ export function positionRow(p, symbols) {
     asl: aslLabel(p.asl_level),
     aslOn: p.asl_level !== null && p.asl_level !== undefined && p.asl_level !== '',
     stop: p.stop_price ? price(p.stop_price) : '—',
+    // a native trailing stop's level, computed by the host from the mark: the venue does not say
+    stopApprox: Boolean(p.stop_price) && p.stop_estimated === true,
     next: p.asl_next_threshold ? price(p.asl_next_threshold) : '',
     leverage: p.leverage ? `${p.leverage}×` : '',
     asset: p.settle_asset ?? '',
@@ -134,25 +136,31 @@ export function totalPnl(payload) {
   };
 }
 
+/** How a stop's price is said: "≈ 63,661.0" where it is a trailing stop's computed level. */
+export const APPROX = '≈';
+
 /**
  * Horizontal lines on the chart of a position: entry, current stop, next ASL threshold, liquidation.
  * @param {object|null} p positions row
  * @param {object|null} asl latest `asl` transition for this position
- * @returns {{key: string, price: number, title: string, value: string}[]} price for drawing, value exact
+ * @returns {{key: string, price: number, title: string, value: string, approx: boolean}[]} price for
+ *   drawing, value exact; approx: a trailing stop's level computed by the host (shown "≈")
  */
 export function chartLines(p, asl) {
   if (!p) return [];
   const out = [];
-  const add = (key, value, title) => {
+  const add = (key, value, title, approx = false) => {
     const price = toFloat(value);
-    if (price !== null && price > 0) out.push({ key, price, title, value: String(value) });
+    if (price !== null && price > 0) out.push({ key, price, title, value: String(value), approx });
   };
   add('entry', p.entry, 'entry');
   // The positions row carries the ASL state in the contract's terms; the latest transition only
   // fills in what the row lacks (it may be a step ahead between two position pushes).
-  const stop = p.stop_price ?? asl?.stop_price;
+  const fromRow = p.stop_price !== null && p.stop_price !== undefined;
+  const stop = fromRow ? p.stop_price : asl?.stop_price;
+  const approx = (fromRow ? p.stop_estimated : asl?.stop_estimated) === true;
   const level = p.asl_level ?? (typeof asl?.level === 'string' ? asl.level : null);
-  add('stop', stop, level ? `stop (${aslLabel(level)})` : 'stop');
+  add('stop', stop, level ? `stop (${aslLabel(level)})` : 'stop', approx);
   add('next', p.asl_next_threshold ?? asl?.next_threshold ?? asl?.next_trigger, 'next ASL level');
   add('liq', p.liquidation_price, 'liquidation');
   return out;

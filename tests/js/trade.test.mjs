@@ -295,10 +295,10 @@ test('chart lines: entry, stop with its level, next threshold, liquidation; the 
   assert.deepEqual(chartLines(POS, null).map((l) => l.key), ['entry', 'stop', 'next']);
   const lines = chartLines({ ...POS, liquidation_price: '59000' }, { stop_price: '64500', level: 0, next_trigger: '67000' });
   assert.deepEqual(lines, [
-    { key: 'entry', price: 65000, title: 'entry', value: '65000' },
-    { key: 'stop', price: 63800.5, title: 'stop (level 1)', value: '63800.5' },
-    { key: 'next', price: 66300, title: 'next ASL level', value: '66300' },
-    { key: 'liq', price: 59000, title: 'liquidation', value: '59000' },
+    { key: 'entry', price: 65000, title: 'entry', value: '65000', approx: false },
+    { key: 'stop', price: 63800.5, title: 'stop (level 1)', value: '63800.5', approx: false },
+    { key: 'next', price: 66300, title: 'next ASL level', value: '66300', approx: false },
+    { key: 'liq', price: 59000, title: 'liquidation', value: '59000', approx: false },
   ], 'the positions row wins');
   assert.equal(aslLabel('breakeven'), 'breakeven');
   const fromEvent = chartLines({ ...POS, asl_level: null, stop_price: null, asl_next_threshold: null }, { stop_price: '64500', level: 0, next_trigger: '67000' });
@@ -353,7 +353,7 @@ test('the ASL profile round-trips through the form and keeps fields the form doe
   assert.equal(buildAslProfile(form, { hard_stop_pct: '2' }).request.profile.use_roe, false, 'contract field when the host uses use_roe');
 });
 
-test('the ASL profile: levels only tighten, callbacks within 0.1-10 %, safety at least the hard stop', () => {
+test('the ASL profile: levels only tighten, callbacks within 0.1-20 %, safety at least the hard stop', () => {
   const form = aslForm(ASL_REPLY);
   const looser = structuredClone(form);
   looser.levels[2].callback_pct = '1.8';
@@ -362,8 +362,11 @@ test('the ASL profile: levels only tighten, callbacks within 0.1-10 %, safety at
   notIncreasing.levels[1].profit_pct = '1';
   assert.deepEqual(buildAslProfile(notIncreasing).errors.map((e) => e.field), ['levels.1.profit_pct']);
   const wide = structuredClone(form);
-  wide.levels[0].callback_pct = '12';
-  assert.match(buildAslProfile(wide).errors[0].message, /from 0\.1 to 10 %/);
+  wide.levels[0].callback_pct = '21';
+  assert.match(buildAslProfile(wide).errors[0].message, /from 0\.1 to 20 %/);
+  const fifteen = structuredClone(form);
+  fifteen.levels[0].callback_pct = '15';
+  assert.deepEqual(buildAslProfile(fifteen).errors, [], 'Binance takes up to 20 % since 2026-10-23');
   assert.equal(buildAslProfile({ ...form, safety_stop_pct: '1.5' }).errors[0].field, 'safety_stop_pct');
   assert.equal(buildAslProfile({ ...form, hard_stop_pct: '100' }).errors[0].field, 'hard_stop_pct');
   assert.equal(buildAslProfile({ ...form, levels: Array.from({ length: 10 }, (_, i) => ({ profit_pct: String(i + 1), callback_pct: '1' })) }).errors[0].field, 'levels');

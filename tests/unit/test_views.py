@@ -63,6 +63,7 @@ def test_positions_payload_rows_and_totals() -> None:
         "updated_ms": 1,
         "asl_level": "1",
         "stop_price": "59800",
+        "stop_estimated": False,
         "asl_next_threshold": "61200",
     }
     assert (eth["side"], eth["size"], eth["quantity"], eth["unrealized_pnl"]) == ("SHORT", "2", "-2", "20")

@@ -22,6 +22,7 @@ from sidedesk.app.recorder import Recorder
 from sidedesk.core.account import Portfolio
 from sidedesk.core.orders_book import OrdersBook
 from sidedesk.core.staleness import Staleness
+from sidedesk.core.trailing import TrailingStops
 from sidedesk.core.views import AslInfo, dec, orders_payload, positions_payload
 from sidedesk.core.views import account_payload as account_view
 from sidedesk.domain import (
@@ -84,6 +85,8 @@ class Books:
         self.orders = OrdersBook()
         self.staleness = Staleness()
         self.quotes: dict[str, QuoteEvent] = {}
+        # where each open native trailing stop is now (venues do not report it), from the marks
+        self.trails = TrailingStops()
         self.active_id: str | None = None  # the account the panel's topics show
         self.asl_info: AslInfoFn = dict
         # told of every change (protection reacts; the link service hears connection events)
@@ -100,7 +103,11 @@ class Books:
     def positions_view(self, every: bool = False) -> dict[str, Any]:
         scope = None if every else self.active_id
         return positions_payload(
-            self.portfolio.positions, asl=self.asl_info(), orders=self.orders, account_id=scope
+            self.portfolio.positions,
+            asl=self.asl_info(),
+            orders=self.orders,
+            account_id=scope,
+            trailing=self.trails.level_of,
         )
 
     def orders_view(self, every: bool = False) -> dict[str, Any]:
@@ -173,6 +180,7 @@ class Books:
 
     def set_rules(self, rules: dict[str, InstrumentRules]) -> None:
         self.portfolio.positions.set_rules(rules)
+        self.trails.set_ticks({s: r.tick_size for s, r in rules.items()})
 
     # -- events from brokers --------------------------------------------------------------------
     def sink_for(self, account_id: str) -> Callable[[BrokerEvent], None]:
@@ -237,6 +245,7 @@ class Books:
         if broker is not None:
             self.staleness.on_price(f"market:{broker}", mono)
         if ev.mark is not None:
+            self.trails.on_price(ev.symbol, ev.mark)
             for on_mark in self.mark_listeners:
                 on_mark(ev.symbol, ev.mark)
         if self.portfolio.apply(ev).positions:
@@ -247,7 +256,12 @@ class Books:
     def apply_order(self, account_id: str, ev: OrderEvent) -> bool:
         """An order's new state, from a stream event or a reply: books, log, topics, listeners."""
         before = self.orders.get(account_id, ev.order_id, conditional=ev.is_conditional)
-        if not self.orders.apply(ev):
+        applied = self.orders.apply(ev)
+        # even an event the books skip (a reply after the stream's event) may name a trailing
+        # stop's callback, which Binance's ALGO_UPDATE does not carry
+        final = self.orders.is_known_final(account_id, ev.order_id, conditional=ev.is_conditional)
+        self.trails.observe(ev, self.mark(ev.symbol), final=final)
+        if not applied:
             return False
         if before is None or before.status is not ev.status:
             # what support reads first: order id, old -> new status, exchange time
@@ -274,6 +288,7 @@ class Books:
         before = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
         self.portfolio.apply(snap)
         self.orders.apply_snapshot(snap)
+        self.trails.sync(account_id, self.orders.open_orders(account_id), self.marks())
         after = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
         for key in sorted(set(before) | set(after), key=str):
             if before.get(key, ZERO) != after.get(key, ZERO):

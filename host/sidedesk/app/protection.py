@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,7 @@ from sidedesk.core.asl import (
     PositionKey,
     watchdog,
 )
+from sidedesk.core.trailing import at_or_beyond_breakeven, loose_on_tick
 from sidedesk.core.views import AslInfo
 from sidedesk.domain import (
     Broker,
@@ -52,6 +54,7 @@ from sidedesk.domain import (
     OrderRequest,
     PositionEvent,
     PositionSide,
+    Side,
 )
 from sidedesk.domain.errors import Refused
 
@@ -65,6 +68,8 @@ TICK_S = 0.1
 
 PlaceFn = Callable[[OrderRequest], Awaitable[OrderAck]]
 CancelFn = Callable[[str, str | None, str | None], Awaitable[OrderAck]]
+# client id of one of the account's trailing stops -> its current level (the books follow it)
+TrailingFn = Callable[[str], Decimal | None]
 
 
 def now_ms() -> int:
@@ -87,7 +92,8 @@ def asl_payload(ev: AslEvent) -> dict[str, Any]:
     payload["position_id"] = f"{ev.key.account_id}|{ev.key.symbol}|{ev.key.position_side.value}"
     payload["level_name"] = level_name(ev)
     payload["next_threshold"] = payload["next_trigger"]
-    stop = "" if ev.stop_price is None else f", stop {ev.stop_price.normalize():f}"
+    approx = "≈ " if ev.stop_estimated else ""
+    stop = "" if ev.stop_price is None else f", stop {approx}{ev.stop_price.normalize():f}"
     payload["message"] = f"{ev.key.symbol}: {ev.transition} (level {level_name(ev)}{stop})"
     return payload
 
@@ -110,8 +116,10 @@ class Protection:
         cancel: CancelFn,
         overrides: dict[PositionKey, bool] | None = None,
         reconcile_s: float = 2.0,
+        trailing: TrailingFn | None = None,
     ) -> None:
         self._place = place
+        self._trailing: TrailingFn = trailing or (lambda client_id: None)
         self._cancel_stop = cancel
         self.account_id = account_id
         self.broker = broker
@@ -124,8 +132,10 @@ class Protection:
         # per-position on/off chosen by the trader; owned by the desk so it outlives this engine
         self.overrides: dict[PositionKey, bool] = overrides if overrides is not None else {}
         ticks = {s: r.tick_size for s, r in broker.instruments().items()}
+        self._ticks = ticks
         self.engine = AslEngine(profile, broker.capabilities, tick_sizes=ticks)
         self.info: dict[tuple[str, str, PositionSide], AslInfo] = {}
+        self.events: dict[PositionKey, AslEvent] = {}  # the latest per position (as recorded)
         self.latest: dict[str, dict[str, Any]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._timer: asyncio.Task[None] | None = None
@@ -222,10 +232,56 @@ class Protection:
         self.run(self.engine.set_enabled(key, on, now_ms()))
 
     def breakeven(self, key: PositionKey) -> None:
-        self.run(self.engine.move_to_breakeven(key, now_ms()))
+        now = now_ms()
+        ev = self.events.get(key)
+        if ev is not None and ev.stop_estimated and ev.stop_kind == "trailing":
+            ev = self._stop_now(ev)
+            tick = self._ticks.get(key.symbol, Decimal(0))
+            if ev.stop_price is not None and at_or_beyond_breakeven(
+                ev.long, ev.entry_price, ev.stop_price, tick
+            ):
+                # the trailing stop has moved past the entry since it was placed: a breakeven
+                # stop would replace it with a looser one
+                stop = f"{ev.stop_price.normalize():f}"
+                why = f"the trailing stop (≈ {stop}) is already at or beyond breakeven"
+                self.run([Notify(key, "refused", f"{key.symbol}: breakeven refused: {why}", "warning", now)])
+                return
+        self.run(self.engine.move_to_breakeven(key, now))
+
+    # -- the current stop -----------------------------------------------------------------------
+    def _stop_now(self, ev: AslEvent) -> AslEvent:
+        """`ev` with the stop where it is now: a native trailing stop at the level the books
+        follow from the marks (else the engine's estimate, on the tick), marked as an estimate;
+        a fixed stop (also one Sidedesk moves itself) at its own price."""
+        if ev.stop_kind != "trailing" or ev.stop_client_id is None:
+            return ev
+        level = self._trailing(ev.stop_client_id)
+        if level is None and ev.stop_price is not None:
+            side = Side.SELL if ev.long else Side.BUY
+            level = loose_on_tick(ev.stop_price, self._ticks.get(ev.key.symbol, Decimal(0)), side)
+        return replace(ev, stop_price=level, stop_estimated=True)
+
+    def stops_now(self) -> dict[tuple[str, str, PositionSide], AslInfo]:
+        """What the positions table shows per position, trailing stops where they are now."""
+        out = dict(self.info)
+        for key, ev in self.events.items():
+            k = (key.account_id, key.symbol, key.position_side)
+            if ev.stop_estimated and k in out:
+                out[k] = replace(out[k], stop_price=self._stop_now(ev).stop_price)
+        return out
+
+    def latest_now(self) -> dict[str, dict[str, Any]]:
+        """The latest `asl` payload per position, trailing stops where they are now."""
+        out = dict(self.latest)
+        for ev in self.events.values():
+            if ev.stop_estimated:
+                payload = asl_payload(self._stop_now(ev))
+                if payload["position_id"] in out:
+                    out[payload["position_id"]] = payload
+        return out
 
     def snapshot(self) -> dict[str, Any]:
-        return {"positions": {pid: ev for pid, ev in self.latest.items()}}
+        return {"positions": self.latest_now()}
 
     # -- outputs --------------------------------------------------------------------------------
     def run(self, outputs: Sequence[Output]) -> None:
@@ -239,13 +295,16 @@ class Protection:
                 self._spawn(self._execute(o))
 
     def _record(self, ev: AslEvent) -> None:
+        ev = self._stop_now(ev)  # the event carries the stop where it trails now
         key = (ev.key.account_id, ev.key.symbol, ev.key.position_side)
         payload = asl_payload(ev)
         if ev.transition == "flat" or ev.quantity == 0:
             self.info.pop(key, None)
+            self.events.pop(ev.key, None)
             self.latest.pop(payload["position_id"], None)
         else:
-            self.info[key] = AslInfo(level_name(ev), ev.stop_price, ev.next_trigger)
+            self.info[key] = AslInfo(level_name(ev), ev.stop_price, ev.next_trigger, ev.stop_estimated)
+            self.events[ev.key] = ev
             self.latest[payload["position_id"]] = payload
         self._journal("asl", payload, ev.stop_client_id)
         self._on_event(ev)
@@ -326,12 +385,12 @@ class ProtectionService:
 
     # -- views ----------------------------------------------------------------------------------
     def info(self) -> dict[tuple[str, str, PositionSide], AslInfo]:
-        return {k: v for p in self.runners.values() for k, v in p.info.items()}
+        return {k: v for p in self.runners.values() for k, v in p.stops_now().items()}
 
     def view(self) -> dict[str, Any]:
         positions: dict[str, Any] = {}
         for p in self.runners.values():
-            positions.update(p.latest)
+            positions.update(p.latest_now())
         return {"enabled": self._settings.config.asl_enabled, "positions": positions}
 
     def profile(self) -> AslProfile:
@@ -370,6 +429,7 @@ class ProtectionService:
             cancel=cancel,
             overrides=self.overrides.setdefault(account_id, {}),
             reconcile_s=self._settings.config.asl_reconcile_s,
+            trailing=lambda client_id: self._books.trails.level(account_id, client_id),
         )
         self.runners[account_id] = prot
         prot.start(self._books.marks())

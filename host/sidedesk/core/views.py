@@ -10,14 +10,15 @@ nothing and a panel can render it without history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sidedesk.core.account import AccountState, Portfolio
-from sidedesk.core.orders_book import OrdersBook
+from sidedesk.core.orders_book import OrdersBook, StopCoverage
 from sidedesk.core.positions import Position, PositionBook, PositionKey
+from sidedesk.domain import OrderEvent, OrderType
 
 MONEY_PLACES = 8
 PCT_PLACES = 2
@@ -38,8 +39,35 @@ class AslInfo:
     """What the ASL engine shows per position (None where the position has no ASL state)."""
 
     level: str | None = None  # "hard", "1", "2", "3", "safety"
-    stop_price: Decimal | None = None
+    stop_price: Decimal | None = None  # where the stop is now (a trailing stop: where it trails)
     next_threshold: Decimal | None = None
+    # the stop is a native trailing stop whose level the host computes: the venue does not report
+    # it (the panel shows "≈"); False for fixed stops and stops Sidedesk moves itself
+    stop_estimated: bool = False
+
+
+# The current trigger level of a trailing stop order (core/trailing.py), or None when unknown.
+TrailingLevel = Callable[[OrderEvent], Decimal | None]
+
+
+def working_stop(cov: StopCoverage, trailing: TrailingLevel | None = None) -> tuple[Decimal | None, bool]:
+    """The tightest stop among a position's working stops and whether it is an estimate.
+
+    A trailing stop counts at its current level (`trailing`); without that function, at the
+    price its order reports. A trailing stop whose level is not known yet is left out rather
+    than shown where it was placed.
+    """
+    long = cov.position_qty > 0
+    best: Decimal | None = None
+    estimated = False
+    for o in cov.orders:
+        is_trailing = o.type is OrderType.TRAILING_STOP_MARKET
+        price = trailing(o) if is_trailing and trailing is not None else o.stop_price
+        if price is None or price <= 0:
+            continue
+        if best is None or (price > best if long else price < best):
+            best, estimated = price, is_trailing
+    return best, estimated
 
 
 def position_id(key: PositionKey) -> str:
@@ -48,9 +76,11 @@ def position_id(key: PositionKey) -> str:
 
 
 def position_row(
-    p: Position, asl: AslInfo | None = None, stop_price: Decimal | None = None
+    p: Position, asl: AslInfo | None = None, stop_price: Decimal | None = None, stop_estimated: bool = False
 ) -> dict[str, Any]:
     upnl = p.unrealized_pnl
+    if asl is not None and asl.stop_price is not None:
+        stop_price, stop_estimated = asl.stop_price, asl.stop_estimated
     return {
         "id": position_id(p.key),
         "account_id": p.account_id,
@@ -73,7 +103,8 @@ def position_row(
         "in_sync": p.in_sync,
         "updated_ms": p.updated_ms,
         "asl_level": asl.level if asl is not None else None,
-        "stop_price": dec(asl.stop_price if asl is not None and asl.stop_price is not None else stop_price),
+        "stop_price": dec(stop_price),
+        "stop_estimated": stop_estimated if stop_price is not None else False,
         "asl_next_threshold": dec(asl.next_threshold) if asl is not None else None,
     }
 
@@ -84,19 +115,23 @@ def positions_payload(
     asl: Mapping[PositionKey, AslInfo] | None = None,
     orders: OrdersBook | None = None,
     account_id: str | None = None,
+    trailing: TrailingLevel | None = None,
 ) -> dict[str, Any]:
     """Open positions plus total unrealized P&L per settlement asset (the action bar's figure).
 
     `stop_price` is the ASL engine's stop when it has one, else the tightest working stop
-    found in `orders`.
+    found in `orders` (a trailing stop at its current level, from `trailing`); `stop_estimated`
+    says it is a trailing stop's level computed by the host, which the venue does not report.
     """
     rows = []
     totals: dict[str, Decimal] = {}
     for p in book.positions(account_id):
-        stop = None
+        stop: Decimal | None = None
+        estimated = False
         if orders is not None:
-            stop = orders.stop_coverage(p.account_id, p.symbol, p.position_side, p.quantity).stop_price
-        rows.append(position_row(p, asl.get(p.key) if asl is not None else None, stop))
+            cov = orders.stop_coverage(p.account_id, p.symbol, p.position_side, p.quantity)
+            stop, estimated = working_stop(cov, trailing)
+        rows.append(position_row(p, asl.get(p.key) if asl is not None else None, stop, estimated))
         upnl = p.unrealized_pnl
         if upnl is not None:
             totals[p.settle_asset] = totals.get(p.settle_asset, Decimal(0)) + upnl

@@ -30,7 +30,10 @@ ORDER_TYPES = {t.value for t in OrderType}
 REGULAR_TYPES = {"LIMIT", "MARKET"}
 ALGO_TYPES = ORDER_TYPES - REGULAR_TYPES
 TIFS = {"GTC", "IOC", "FOK", "GTX"}
-MIN_CALLBACK, MAX_CALLBACK = Decimal("0.1"), Decimal("10")
+# Binance derivatives change log, 2026-10-23 (https://developers.binance.com/docs/derivatives/change-log):
+# the maximum callbackRate of TRAILING_STOP_MARKET (algoOrder.place, POST /fapi/v1/algoOrder) went
+# from 10 to 20; the minimum stays 0.1 (where 1 = 1 %).
+MIN_CALLBACK, MAX_CALLBACK = Decimal("0.1"), Decimal("20")
 
 
 def check_client_id(name: str, value: str | None) -> None:

@@ -1124,7 +1124,7 @@ class Engine:
         if t is OrderType.TRAILING_STOP_MARKET:
             rate = spec.callback_rate
             if rate is None or not callback_rate_valid(rate):
-                raise _Rejected(RejectReason.INVALID_CALLBACK_RATE, "callback rate must be within [0.1, 10]")
+                raise _Rejected(RejectReason.INVALID_CALLBACK_RATE, "callback rate must be within [0.1, 20]")
             if spec.activation_price is not None:
                 if spec.activation_price <= ZERO:
                     raise _Rejected(RejectReason.INVALID_PRICE, "activation price must be > 0")

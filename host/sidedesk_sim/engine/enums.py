@@ -132,7 +132,7 @@ class RejectReason(StrEnum):
     INVALID_QUANTITY = "INVALID_QUANTITY"  # missing or not > 0
     INVALID_PRICE = "INVALID_PRICE"  # LIMIT-like order without a price > 0
     MISSING_STOP_PRICE = "MISSING_STOP_PRICE"  # stop/take-profit without a trigger price > 0
-    INVALID_CALLBACK_RATE = "INVALID_CALLBACK_RATE"  # trailing: outside [0.1, 10] percent
+    INVALID_CALLBACK_RATE = "INVALID_CALLBACK_RATE"  # trailing: outside [0.1, 20] percent
     INVALID_TIME_IN_FORCE = "INVALID_TIME_IN_FORCE"
     CONDITIONAL_NOT_ALLOWED = "CONDITIONAL_NOT_ALLOWED"  # conditional type where only LIMIT/MARKET go
     POSITION_SIDE_MISMATCH = "POSITION_SIDE_MISMATCH"  # LONG/SHORT in one-way, BOTH in hedge mode

@@ -8,8 +8,10 @@ from .enums import OrderType, Side
 from .model import AlgoOrder
 
 HUNDRED = Decimal(100)
+# Binance raised the maximum from 10 to 20 on 2026-10-23 (derivatives change log,
+# https://developers.binance.com/docs/derivatives/change-log).
 MIN_CALLBACK_RATE = Decimal("0.1")
-MAX_CALLBACK_RATE = Decimal(10)
+MAX_CALLBACK_RATE = Decimal(20)
 
 
 def stop_condition_met(order_type: OrderType, side: Side, trigger: Decimal, price: Decimal) -> bool:

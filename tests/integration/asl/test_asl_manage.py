@@ -137,7 +137,7 @@ INVALID = [
     ({"levels": LEVELS_NOT_INCREASING}, None, "level 2: profit_pct must be greater than level 1's"),
     ({"levels": LEVELS_LOOSENING}, None, "level 2: callback_pct must not be looser than level 1's"),
     ({"hard_stop_pct": "12"}, None, "safety_stop_pct must be at least hard_stop_pct"),
-    ({"levels": [{"profit_pct": "1", "callback_pct": "12"}]}, None, "above the broker maximum 10"),
+    ({"levels": [{"profit_pct": "1", "callback_pct": "21"}]}, None, "above the broker maximum 20"),
 ]
 INVALID_IDS = [
     "negative",

@@ -119,8 +119,8 @@ def test_position_side_fitting() -> None:
 async def test_place_refuses_unexpressible_orders_before_sending() -> None:
     b = broker()
     with pytest.raises(BrokerError) as e:
-        await b.place(order(type=OrderType.TRAILING_STOP_MARKET, callback_rate_pct=D(20)))
-    assert e.value.code == "invalid" and "10 %" in e.value.message
+        await b.place(order(type=OrderType.TRAILING_STOP_MARKET, callback_rate_pct=D(21)))
+    assert e.value.code == "invalid" and "20 %" in e.value.message  # max 20 since 2026-10-23
     with pytest.raises(BrokerError) as e:
         await b.set_leverage("BTCUSDT", 0)
     assert e.value.code == "invalid"

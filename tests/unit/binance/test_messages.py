@@ -138,10 +138,19 @@ def test_algo_trailing_uses_activate_price() -> None:
     assert "activationPrice" not in p and "triggerPrice" not in p and p["priceProtect"] == "true"
 
 
-@pytest.mark.parametrize("rate", [D("0.05"), D("10.5"), None])
+@pytest.mark.parametrize("rate", [D("0.05"), D("20.5"), None])
 def test_trailing_callback_bounds(rate: Decimal | None) -> None:
     with pytest.raises(m.RequestError):
         m.algo_order_place(req(type=OrderType.TRAILING_STOP_MARKET, price=None, callback_rate_pct=rate))
+
+
+@pytest.mark.parametrize("rate", [D("0.1"), D("10.5"), D("20")])
+def test_trailing_callback_up_to_20_since_2026_10_23(rate: Decimal) -> None:
+    """Binance's derivatives change log, 2026-10-23: callbackRate max 10 -> 20."""
+    p = m.algo_order_place(
+        req(type=OrderType.TRAILING_STOP_MARKET, price=None, callback_rate_pct=rate)
+    ).params
+    assert p["callbackRate"] == rate
 
 
 def test_algo_refuses_regular_types_and_missing_trigger() -> None:

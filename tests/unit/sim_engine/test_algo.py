@@ -172,7 +172,7 @@ def test_algo_parameter_errors(eng):
             RejectReason.INVALID_CALLBACK_RATE,
         ),
         (
-            dict(side=Side.SELL, otype=OrderType.TRAILING_STOP_MARKET, qty="1", callback_rate=D("10.1")),
+            dict(side=Side.SELL, otype=OrderType.TRAILING_STOP_MARKET, qty="1", callback_rate=D("20.1")),
             RejectReason.INVALID_CALLBACK_RATE,
         ),
         (

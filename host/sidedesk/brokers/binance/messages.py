@@ -111,8 +111,11 @@ _ALGO_TYPES = {
     OrderType.TAKE_PROFIT_LIMIT: "TAKE_PROFIT",
     OrderType.TRAILING_STOP_MARKET: "TRAILING_STOP_MARKET",
 }
+# Binance derivatives change log, 2026-10-23 (https://developers.binance.com/docs/derivatives/change-log):
+# the maximum callbackRate of TRAILING_STOP_MARKET (algoOrder.place, POST /fapi/v1/algoOrder) went
+# from 10 to 20; the minimum stays 0.1 (where 1 = 1 %).
 MIN_CALLBACK = Decimal("0.1")
-MAX_CALLBACK = Decimal(10)
+MAX_CALLBACK = Decimal(20)
 
 
 def algo_order_place(order: OrderRequest) -> WsCall:
@@ -139,7 +142,9 @@ def algo_order_place(order: OrderRequest) -> WsCall:
     if order.type is OrderType.TRAILING_STOP_MARKET:
         rate = _positive(order.callback_rate_pct, "callback rate")
         if not MIN_CALLBACK <= rate <= MAX_CALLBACK:
-            raise RequestError("the trailing callback rate must be between 0.1 % and 10 %")
+            raise RequestError(
+                f"the trailing callback rate must be between {MIN_CALLBACK} % and {MAX_CALLBACK} %"
+            )
         params["callbackRate"] = rate
         if order.activation_price is not None:
             params["activatePrice"] = _positive(order.activation_price, "activation price")

@@ -127,11 +127,14 @@ class AslEvent:
     stop_client_id: str | None  # the working stop that protects the position now
     stop_tag: str | None
     stop_kind: Literal["stop", "trailing"] | None
-    stop_price: Decimal | None  # trailing: the engine's estimate of the current stop level
+    stop_price: Decimal | None  # trailing: where the stop trails now (the shell's figure, see stop_estimated)
     callback_pct: Decimal | None
     next_trigger: Decimal | None  # price at which the next level starts
     latency_ms: int | None = None  # confirm time - place time, on "confirmed"
     detail: str = ""
+    # stop_price is a native trailing stop's current level computed from the working price's
+    # extreme, which the venue does not report (shown "≈"); False for a stop's own price
+    stop_estimated: bool = False
 
     def to_payload(self) -> dict[str, Any]:
         def s(d: Decimal | None) -> str | None:
@@ -156,6 +159,7 @@ class AslEvent:
             "next_trigger": s(self.next_trigger),
             "latency_ms": self.latency_ms,
             "detail": self.detail,
+            "stop_estimated": self.stop_estimated,
         }
 
 
