@@ -58,8 +58,9 @@ CAPABILITIES = Capabilities(
     modify_order=True,
     separate_conditional_orders=True,
     fractional_quantity=True,
-    min_callback_pct=Decimal("0.1"),
-    max_callback_pct=Decimal(10),
+    # callbackRate 0.1-20 % since 2026-10-23 (derivatives change log; see messages.py)
+    min_callback_pct=msg.MIN_CALLBACK,
+    max_callback_pct=msg.MAX_CALLBACK,
     quantity_unit="base",
     snapshot_min_interval_s=min_refresh_interval(SNAPSHOT_WEIGHT, WEIGHT_PER_MINUTE),
 )
