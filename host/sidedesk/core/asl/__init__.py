@@ -5,7 +5,8 @@ Public API (values in, commands out; no I/O, no clock):
 - `AslProfile` / `AslLevel` (profile.py): the validated profile;
 - `AslEngine` (engine.py): `handle`, `on_position`, `on_mark` (hot path), `on_order`, `on_time`,
   `set_enabled`, `move_to_breakeven`, `snapshot`, `AslEngine.rebuild(...)`;
-- `watchdog(engine, open_orders, positions, now)` (watchdog.py), every 500 ms;
+- `watchdog(engine, open_orders, positions, now)` (watchdog.py), every 500 ms, and
+  `follow_positions(engine, positions, now)` right after a burst of the account's events;
 - inputs/outputs in model.py; client ids in ids.py.
 """
 
@@ -26,7 +27,7 @@ from .model import (
     PositionKey,
 )
 from .profile import AslLevel, AslProfile, ProfileError
-from .watchdog import WATCHDOG_PERIOD_MS, watchdog
+from .watchdog import WATCHDOG_PERIOD_MS, follow_positions, watchdog
 
 __all__ = [
     "WATCHDOG_PERIOD_MS",
@@ -50,6 +51,7 @@ __all__ = [
     "PositionKey",
     "PositionMachine",
     "ProfileError",
+    "follow_positions",
     "is_working_stop",
     "watchdog",
 ]

@@ -55,6 +55,10 @@ class AslEngine:
         self.profile = profile
         self.capabilities = capabilities
         self.native = capabilities.native_trailing_stop
+        self.reduce_only = capabilities.reduce_only
+        # our stops that no position owns wait this long before they are cancelled: with reduce-only
+        # stops a late event may still explain them; without, each one could open a position
+        self.orphan_grace_ms = profile.orphan_grace_ms if capabilities.reduce_only else 0
         self.default_enabled = default_enabled
         self._ticks: dict[str, Decimal] = dict(tick_sizes or {})
         self._machines: dict[PositionKey, PositionMachine] = {}
@@ -95,6 +99,7 @@ class AslEngine:
                 native_trailing=self.native,
                 tick_size=self._ticks.get(key.symbol, Decimal(0)),
                 enabled=self._enabled.get(key, self.default_enabled),
+                reduce_only=self.reduce_only,
             )
             m.mark = self._marks.get(key.symbol)
             self._machines[key] = m
@@ -174,7 +179,10 @@ class AslEngine:
         return self._track(m, m.on_order(ev, now))
 
     def on_time(self, now: int) -> Sequence[Output]:
-        """Timers: confirm timeouts, retries, cancel re-sends, grace periods. Call every ~100 ms."""
+        """Timers: confirm timeouts, retries, cancel re-sends, grace periods. Call every ~100 ms.
+
+        A flat machine is forgotten `profile.orphan_grace_ms` after the position closed, once it
+        holds no stop (on every broker: it keeps the last position time against late updates)."""
         acc: list[Output] = []
         gone: list[PositionKey] = []
         for key, m in self._machines.items():
@@ -240,7 +248,8 @@ class AslEngine:
         Each open position gets a machine holding our open stops for it (level from their tags,
         sequence above their ids); it then does what the state calls for (nothing when one stop
         covers the position; cancel extra stops; place a missing one). Stops of ours for no
-        position are left to the watchdog, which cancels them after the grace period.
+        position are left to the watchdog, which cancels them after `orphan_grace_ms` (at its
+        first pass where the broker has no reduce-only stops).
         """
         eng = cls(profile, capabilities, tick_sizes=tick_sizes, default_enabled=default_enabled)
         eng._enabled.update(enabled or {})

@@ -9,7 +9,12 @@ Rules it keeps (see DESIGN.md, ASL):
   old one; at most one placement in flight (`pending`); anything newer is folded into one
   re-evaluation when it resolves (latest wins, `dirty`);
 - a rejected placement leaves the old stop working and retries with exponential back-off;
-- stops are reduce-only with an explicit quantity that follows the position.
+- stops are reduce-only with an explicit quantity that follows the position;
+- where the broker has no reduce-only flag (`reduce_only=False`: Tradovate, Volumetrica, Alpaca
+  stocks) a stop that outlives its position would open an opposite one when it fires, so the
+  stops of a position are cancelled the moment it is flat (and those of the old direction the
+  moment it reverses), and a stop confirmed after that is cancelled on its reply; with
+  reduce-only stops (Binance) they are cancelled after `orphan_grace_ms`.
 
 The machine does no I/O and reads no clock: time is the `now` (ms) of each input. It mutates
 itself (like an h11 or websockets protocol object); every public method returns the outputs.
@@ -42,7 +47,7 @@ _GONE = {
 class Phase(StrEnum):
     IDLE = "idle"  # never saw the position open
     ACTIVE = "active"
-    FLAT = "flat"  # the position closed; its stops are cancelled after the grace period
+    FLAT = "flat"  # the position closed; its stops are cancelled (after the grace, if reduce-only)
 
 
 class StopState(StrEnum):
@@ -110,10 +115,14 @@ class PositionMachine:
         native_trailing: bool,
         tick_size: Decimal = Decimal(0),
         enabled: bool = True,
+        reduce_only: bool = True,
     ) -> None:
         self.key = key
         self.profile = profile
         self.native = native_trailing
+        # how long the stops of a flat position stay: a reduce-only stop cannot open a position, so
+        # it may wait out a late fill or a reopen; any other stop would, so it goes at once
+        self.flat_grace_ms = profile.orphan_grace_ms if reduce_only else 0
         self.tick = tick_size
         self.enabled = enabled
         self.phase = Phase.IDLE
@@ -345,12 +354,19 @@ class PositionMachine:
             self.retry_at = None
             self.check = None
             self.next_trig = None
-            return [self.event("flat", now)]
+            out: list[Output] = [self.event("flat", now)]
+            if self.flat_grace_ms == 0:
+                out.extend(self._cancel_stale(now))
+            return out
         long = quantity > 0
         qty = -quantity if quantity < 0 else quantity
         if self.phase is not Phase.ACTIVE or long != self.long:
             self._open(long, qty, entry, leverage, now)
-            return [self.event("opened", now), *self._evaluate(now)]
+            out = [self.event("opened", now)]
+            if self.flat_grace_ms == 0:
+                out.extend(self._cancel_stale(now))  # a reversal: the old direction's stops add to it
+            out.extend(self._evaluate(now))
+            return out
         lev = leverage or self.leverage
         if qty == self.qty and entry == self.entry and lev == self.leverage:
             return []
@@ -598,6 +614,33 @@ class PositionMachine:
         s.cancel_attempts = 0
         return [CancelStop(self.key, s.client_id, s.order_id), self.event("cancel", now, detail=s.client_id)]
 
+    def _unwanted(self, s: Stop) -> bool:
+        """No reduce-only flag, and `s` protects no open position: it must go now."""
+        return self.flat_grace_ms == 0 and (self.phase is not Phase.ACTIVE or s.long != self.long)
+
+    def _drop_pending(self, s: Stop, now: int) -> list[Output]:
+        """A placement for a position that has since closed (or reversed), on a broker where the stop
+        would open one: cancel it at its first sign of life (reply or working event)."""
+        if self.pending is s:
+            self.pending = None
+        out = self._cancel(s, now)
+        if self.phase is Phase.ACTIVE and self.dirty:
+            out.extend(self._evaluate(now))  # the new opening waited for this placement
+        return out
+
+    def _cancel_stale(self, now: int) -> list[Output]:
+        """Cancel every stop that protects nothing any more (see `_unwanted`): the working ones and
+        the placements the exchange has answered; one still unanswered goes on its first answer."""
+        out: list[Output] = []
+        for s in list(self.stops.values()):
+            if not self._unwanted(s):
+                continue
+            if s.state is StopState.WORKING:
+                out.extend(self._cancel(s, now))
+            elif s.state is StopState.PENDING and (s.acked or s.seen_working):
+                out.extend(self._drop_pending(s, now))
+        return out
+
     def _cancel_others(self, keep: Stop, now: int) -> list[Output]:
         if keep.quantity < self.qty:
             return []  # it does not cover the position alone: keep the others until it does
@@ -653,8 +696,11 @@ class PositionMachine:
         self.retry_at = None
         out: list[Output] = [self.event("confirmed", now, latency=now - s.placed_at, detail=s.client_id)]
         if self.phase is not Phase.ACTIVE or s.epoch != self.epoch:
-            if self.phase is Phase.FLAT and now - self.flat_since >= self.profile.orphan_grace_ms:
+            past_grace = self.phase is Phase.FLAT and now - self.flat_since >= self.flat_grace_ms
+            if past_grace or self._unwanted(s):
                 out.extend(self._cancel(s, now))
+            if self.phase is Phase.ACTIVE and self.dirty:
+                out.extend(self._evaluate(now))  # the new opening waited for this placement
             return out
         if s.tag != ids.TAG_SAFETY:
             self.floor = self._best(self.floor, self._eff(s))
@@ -706,6 +752,8 @@ class PositionMachine:
             return []
         s.order_id = order_id or s.order_id
         s.acked = True
+        if s.state is StopState.PENDING and self._unwanted(s):
+            return self._drop_pending(s, now)
         if s.state is StopState.PENDING and s.seen_working:
             return self._confirm(s, now)
         return []
@@ -744,6 +792,8 @@ class PositionMachine:
         if st is OrderStatus.NEW and waiting and ev.filled == 0:
             if s.state is StopState.PENDING:
                 s.seen_working = True
+                if self._unwanted(s):
+                    return self._drop_pending(s, now)
                 if s.acked:
                     return self._confirm(s, now)
             return []
@@ -841,7 +891,7 @@ class PositionMachine:
                     c.cancel_attempts += 1
                     out.append(CancelStop(self.key, c.client_id, c.order_id))
         if self.phase is Phase.FLAT:
-            if now - self.flat_since >= p.orphan_grace_ms:
+            if now - self.flat_since >= self.flat_grace_ms:
                 for w in list(self.stops.values()):
                     if w.state is StopState.WORKING:
                         out.extend(self._cancel(w, now))

@@ -50,7 +50,8 @@ class AslProfile(BaseModel):
     retry_max_ms: int = Field(default=30_000, ge=1)
     # a placed stop not confirmed (reply + working event) by then is cancelled and retried
     confirm_timeout_ms: int = Field(default=5_000, ge=1)
-    # stops of a position that went flat (and unknown stops of ours) are cancelled after this
+    # stops of a position that went flat (and unknown stops of ours) are cancelled after this, where
+    # stops are reduce-only (Binance); on brokers without reduce-only they are cancelled at once
     orphan_grace_ms: int = Field(default=3_000, ge=0)
     # after our stop fires, give the exchange this long to close the position before re-arming
     trigger_settle_ms: int = Field(default=3_000, ge=0)

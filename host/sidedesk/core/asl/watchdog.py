@@ -8,7 +8,8 @@ exchange) and the engine, and returns commands. It guarantees that
   placement for it is in flight and not yet overdue;
 - a position the engine has not seen (opened elsewhere, or while the host was down) is adopted;
 - a position the view no longer holds is treated as closed;
-- our stops that no position owns (orphans) are cancelled after the grace period.
+- our stops that no position owns (orphans) are cancelled after the grace period (at once where
+  the broker has no reduce-only flag: `AslEngine.orphan_grace_ms`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def watchdog(
             flat = PositionEvent(k.account_id, k.symbol, k.position_side, Decimal(0), m.entry)
             out.extend(engine.on_position(flat, now))
 
-    grace = engine.profile.orphan_grace_ms
+    grace = engine.orphan_grace_ms
     retry = engine.profile.cancel_retry_ms
     seen: set[str] = set()
     for key, lst in ours.items():
@@ -77,4 +78,31 @@ def watchdog(
                 out.append(CancelStop(key, cid, o.order_id or None))
     for cid in [c for c in engine.orphans if c not in seen]:
         del engine.orphans[cid]
+    return out
+
+
+def follow_positions(engine: AslEngine, positions: Iterable[PositionEvent], now: int) -> list[Output]:
+    """Right after a burst of the account's events: a position of the host's live view that is
+    now flat, or reversed, while the engine still holds it open, is told to the engine now, not
+    at the next watchdog pass.
+
+    Some adapters report a fill before its position update and the books move the position on
+    the fill itself, so the position update changes nothing and tells nobody (Alpaca: up to one
+    watchdog period, 500 ms, with the stop still working). Only closes and reversals are
+    followed: they are what makes a stop without reduce-only dangerous; a size change waits for
+    the exchange's own position update or the watchdog, as before."""
+    out: list[Output] = []
+    live: dict[PositionKey, PositionEvent] = {
+        PositionKey(p.account_id, p.symbol, p.position_side): p for p in positions if p.quantity != 0
+    }
+    for m in engine.machines():
+        if m.phase is not Phase.ACTIVE:
+            continue
+        held = live.get(m.key)
+        if held is None:
+            k = m.key
+            flat = PositionEvent(k.account_id, k.symbol, k.position_side, Decimal(0), m.entry)
+            out.extend(engine.on_position(flat, now))
+        elif (held.quantity > 0) != m.long:
+            out.extend(engine.on_position(held, now))
     return out
