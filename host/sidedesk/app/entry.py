@@ -468,29 +468,82 @@ class OrderEntry:
                 self.resume_protection(link)
 
     async def _flatten(self, link: AccountLink, source: Source) -> dict[str, Any]:
+        """With reduce-only stops (Binance): cancel everything, close every position from the
+        exchange's snapshot, then cancel anything placed meanwhile (a stop kept a moment too long
+        cannot open a position there). Without reduce-only (Tradovate, Volumetrica, Alpaca) a stop
+        cancelled before its close leaves the position bare, and one cancelled once its close is
+        confirmed (a round trip later) may fire and open the opposite position: there, from the
+        snapshot, each position's close and the cancels of its symbol's orders go out together,
+        nothing awaited between them, then the other orders' cancels, then the same final sweep."""
         errors: list[str] = []
-        try:
-            cancelled = await self.cancel_all_on(link, None)
-        except BrokerError as exc:
-            cancelled = 0
-            errors.append(f"cancel all: {exc.message}")
-        snap = await link.broker.snapshot()
-        closed = 0
-        for pos in snap.positions:
-            if pos.quantity == 0:
-                continue
-            rules = link.broker.instruments().get(pos.symbol)
-            if rules is None:
-                errors.append(f"{pos.symbol}: unknown instrument")
-                continue
-            request = close_order(
-                pos, Decimal(1), rules, client_id=make_client_id("h" if source == "hotkey" else "m")
-            )
+        kind: Literal["h", "m"] = "h" if source == "hotkey" else "m"
+        if link.broker.capabilities.reduce_only:
             try:
-                await self.place(link, request, source)
-                closed += 1
-            except Refused as exc:
-                errors.append(f"{pos.symbol}: {exc.message}")
+                cancelled = await self.cancel_all_on(link, None)
+            except BrokerError as exc:
+                cancelled = 0
+                errors.append(f"cancel all: {exc.message}")
+            snap = await link.broker.snapshot()
+            closed = 0
+            for pos in snap.positions:
+                if pos.quantity == 0:
+                    continue
+                rules = link.broker.instruments().get(pos.symbol)
+                if rules is None:
+                    errors.append(f"{pos.symbol}: unknown instrument")
+                    continue
+                request = close_order(pos, Decimal(1), rules, client_id=make_client_id(kind))
+                try:
+                    await self.place(link, request, source)
+                    closed += 1
+                except Refused as exc:
+                    errors.append(f"{pos.symbol}: {exc.message}")
+        else:
+            snap = await link.broker.snapshot()
+            tally = {"closed": 0, "cancelled": 0}
+
+            async def close(pos: PositionEvent, rules: InstrumentRules) -> None:
+                request = close_order(pos, Decimal(1), rules, client_id=make_client_id(kind))
+                try:
+                    await self.place(link, request, source)
+                except (Refused, BrokerError) as exc:
+                    errors.append(f"{pos.symbol}: {exc.message}")
+                    return
+                tally["closed"] += 1
+
+            async def cancel(o: OrderEvent) -> None:
+                try:
+                    await self.cancel_on(
+                        link,
+                        o.symbol,
+                        order_id=o.order_id or None,
+                        client_id=o.client_id or None,
+                        conditional=o.is_conditional,
+                    )
+                except BrokerError as exc:
+                    if exc.reason != "order_not_found":  # else gone already: filled or cancelled
+                        errors.append(f"cancel {o.symbol} {o.client_id or o.order_id}: {exc.message}")
+                    return
+                tally["cancelled"] += 1
+
+            held = [o for o in snap.open_orders if o.status.is_open]
+            jobs: list[Awaitable[None]] = []
+            closing: set[str] = set()
+            for pos in snap.positions:
+                if pos.quantity == 0:
+                    continue
+                rules = link.broker.instruments().get(pos.symbol)
+                if rules is None:
+                    errors.append(f"{pos.symbol}: unknown instrument")
+                    continue
+                closing.add(pos.symbol)
+                jobs.append(close(pos, rules))
+                jobs.extend(cancel(o) for o in held if o.symbol == pos.symbol)
+            jobs.extend(cancel(o) for o in held if o.symbol not in closing)
+            # gather starts each in turn and each runs to its first send: the frames go out back
+            # to back, the close of a position first and its stops' cancels right behind it
+            await asyncio.gather(*jobs)
+            closed, cancelled = tally["closed"], tally["cancelled"]
         try:  # anything placed while we were closing (another tool, a late trigger)
             cancelled += await self.cancel_all_on(link, None)
         except BrokerError as exc:

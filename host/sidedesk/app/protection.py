@@ -42,6 +42,7 @@ from sidedesk.core.asl import (
     PlaceRejected,
     PlaceStop,
     PositionKey,
+    follow_positions,
     watchdog,
 )
 from sidedesk.core.trailing import at_or_beyond_breakeven, loose_on_tick
@@ -146,6 +147,7 @@ class Protection:
             broker, "open_orders", None
         )
         self.commands_sent = 0
+        self._follow_due = False  # a look at the books' positions is scheduled
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self, marks: dict[str, Decimal]) -> None:
@@ -221,6 +223,23 @@ class Protection:
 
     def on_order(self, ev: OrderEvent) -> None:
         self.run(self.engine.on_order(ev, now_ms()))
+
+    def on_user_event(self) -> None:
+        """One of the account's events is about to be applied to the books. Without reduce-only,
+        once the burst it came in is applied, a position the books now hold flat (or reversed) is
+        told to the engine at once: a fill may close a position with no position update saying
+        so (the books move it on the fill), and its stops must not wait for the watchdog."""
+        if self.broker.capabilities.reduce_only or self._follow_due:
+            return
+        self._follow_due = True
+        asyncio.get_running_loop().call_soon(self._follow)
+
+    def _follow(self) -> None:
+        self._follow_due = False
+        try:
+            self.run(follow_positions(self.engine, list(self._positions()), now_ms()))
+        except Exception:
+            log.exception("ASL position check failed for %s", self.account_id)
 
     def on_mark(self, symbol: str, mark: Decimal) -> None:
         out = self.engine.on_mark(symbol, mark, now_ms())
@@ -377,6 +396,7 @@ class ProtectionService:
         books.order_listeners.append(self._on_order)
         books.position_listeners.append(self._on_position)
         books.mark_listeners.append(self._on_mark)
+        books.user_event_listeners.append(self._on_user_event)
         links.live_listeners.append(lambda link, first: self.start(link))
         links.down_listeners.append(lambda link: self._stopped(link.account_id))
         entry.on_new_position = self._new_position
@@ -490,6 +510,11 @@ class ProtectionService:
         prot = self.runners.get(account_id)
         if prot is not None:
             prot.on_order(ev)
+
+    def _on_user_event(self, account_id: str, mono: float) -> None:
+        prot = self.runners.get(account_id)
+        if prot is not None:
+            prot.on_user_event()
 
     def _on_position(self, account_id: str, ev: PositionEvent) -> None:
         prot = self.runners.get(account_id)
