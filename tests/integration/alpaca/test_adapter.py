@@ -3,6 +3,7 @@ hours, the ASL stop move, held shares, lost replies, credentials and reconnects.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal as D
 
 import pytest
@@ -199,11 +200,17 @@ async def test_notional_ticket(connect: Connect, ctl: Control) -> None:
         await b.place_notional("AAPL", Side.BUY, D("0.50"), "sdm-tiny")
 
 
-async def test_lost_reply_is_resolved_by_client_id(connect: Connect, ctl: Control, sim: AlpacaSim) -> None:
+async def test_lost_reply_is_unknown_and_lookup_finds_it_by_client_id(
+    connect: Connect, ctl: Control, sim: AlpacaSim
+) -> None:
+    # the adapter's part (order entry runs the lookups): unknown_outcome, never re-sent, found
     b, _ = await connect()
     await ctl("POST", "/faults", {"kind": "lose_reply", "target": "POST /v2/orders", "status": 504})
-    ack = await b.place(mkt(Side.BUY, "1", "sdm-lost"))
-    assert ack.client_id == "sdm-lost" and ack.status is OrderStatus.FILLED
+    with pytest.raises(BrokerError) as info:
+        await b.place(mkt(Side.BUY, "1", "sdm-lost"))
+    assert info.value.code == "unknown_outcome"
+    found = await b.lookup("AAPL", "sdm-lost")
+    assert found is not None and found.client_id == "sdm-lost" and found.status is OrderStatus.FILLED
     assert [o.client_order_id for o in sim.book.orders.values()].count("sdm-lost") == 1
 
 
@@ -214,9 +221,33 @@ async def test_a_dropped_request_stays_unknown_and_is_not_resent(
     await ctl("POST", "/faults", {"kind": "drop_at_method", "target": "POST /v2/orders"})
     with pytest.raises(BrokerError) as info:
         await b.place(mkt(Side.BUY, "1", "sdm-drop"))
-    assert info.value.code == "unknown_outcome" and "most likely it was not placed" in info.value.message
-    assert await b.lookup("AAPL", "sdm-drop") is None
+    assert info.value.code == "unknown_outcome"
+    assert await b.lookup("AAPL", "sdm-drop") is None  # Alpaca answered 404: never placed
     assert not [o for o in sim.book.orders.values() if o.client_order_id == "sdm-drop"]
+
+
+async def test_a_lookup_that_fails_raises_instead_of_saying_not_found(connect: Connect, ctl: Control) -> None:
+    b, _ = await connect()
+    await b.place(mkt(Side.BUY, "1", "sdm-any"))
+    await ctl("POST", "/faults", {"kind": "lose_reply", "target": "GET /v2/orders:by_client_order_id",
+                                  "status": 503})  # fmt: skip
+    with pytest.raises(BrokerError) as info:  # Alpaca has it, but the answer did not come through
+        await b.lookup("AAPL", "sdm-any")
+    assert info.value.code == "not_connected"
+
+
+async def test_a_cancel_of_an_order_alpaca_does_not_have_says_order_not_found(connect: Connect) -> None:
+    b, _ = await connect()
+    with pytest.raises(BrokerError) as by_id:  # 404 / 40410000
+        await b.cancel("AAPL", order_id=str(uuid.uuid4()))
+    assert by_id.value.broker_code == 40410000 and by_id.value.reason == "order_not_found"
+    with pytest.raises(BrokerError) as by_client_id:
+        await b.cancel("AAPL", client_id="sdm-never-placed")
+    assert by_client_id.value.reason == "order_not_found"
+    # a filled order (422 / 42210000 'already in "filled" state') is answered with what it became
+    filled = await b.place(mkt(Side.BUY, "1", "sdm-filled"))
+    done = await b.cancel("AAPL", order_id=filled.order_id)
+    assert done.status is OrderStatus.FILLED
 
 
 async def test_wrong_secret_is_an_auth_error(connect: Connect) -> None:

@@ -3,6 +3,8 @@ executed, replies too slow, listenKey expiry, dropped connections; and the messa
 
 from __future__ import annotations
 
+import asyncio
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +16,7 @@ from sidedesk.domain import (
     ConnectionEvent,
     ConnectionState,
     FillEvent,
+    OrderEvent,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -140,20 +143,45 @@ async def test_rest_429_uses_retry_after_header(connect: Connect, ctl: Control) 
 # -- lost and late replies --------------------------------------------------------------------------
 
 
+# The adapter's part of a lost reply: raise unknown_outcome, never re-send, and let `lookup`
+# find the order by client id (order entry runs the lookups: tests/integration/trading/
+# test_lost_replies.py). The old adapter resolved it inside `place` with one lookup of its own.
+
+
+async def unknown(s: Session, order: OrderRequest) -> BrokerError:
+    with pytest.raises(BrokerError) as err:
+        await s.broker.place(order)
+    assert err.value.code == "unknown_outcome"
+    return err.value
+
+
+async def lookup(s: Session, order: OrderRequest, *, conditional: bool = False) -> OrderEvent | None:
+    """`lookup` as order entry runs it: again while the connection is still coming back."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            return await s.broker.lookup(order.symbol, order.client_id, conditional=conditional)
+        except BrokerError as exc:
+            if exc.code != "not_connected" or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize("key", ["hmac", "ed25519"])
-async def test_executed_but_reply_lost_resolves_by_client_id(
+async def test_executed_but_reply_lost_is_unknown_and_lookup_finds_it(
     connect: Connect, ctl: Control, key: str
 ) -> None:
     s = await connect(key)
     await ctl.fault("lose_reply", "order.place")
     order = market()
-    ack = await s.broker.place(order)
-    log = await ctl.order_log()
-    assert orders_with(log, order.client_id) == {int(ack.order_id)}  # exactly one order, the real one
-    assert ack.client_id == order.client_id and ack.status is OrderStatus.FILLED and ack.filled == D("0.002")
+    await unknown(s, order)
+    found = await lookup(s, order)
+    assert found is not None and found.client_id == order.client_id
+    assert found.status is OrderStatus.FILLED and found.filled == D("0.002") and not found.is_conditional
+    assert orders_with(await ctl.order_log(), order.client_id) == {int(found.order_id)}  # never re-sent
 
 
-async def test_algo_executed_but_reply_lost_resolves_by_client_algo_id(
+async def test_algo_executed_but_reply_lost_is_unknown_and_lookup_finds_the_algo_order(
     connect: Connect, ctl: Control
 ) -> None:
     s = await connect()
@@ -163,35 +191,35 @@ async def test_algo_executed_but_reply_lost_resolves_by_client_algo_id(
         "BTCUSDT", Side.SELL, OrderType.STOP_MARKET, D("0.010"), make_client_id("a"), stop_price=D(59000),
         reduce_only=True,
     )  # fmt: skip
-    ack = await s.broker.place(stop)
+    await unknown(s, stop)
+    found = await lookup(s, stop, conditional=True)
+    assert found is not None and found.is_conditional and found.status is OrderStatus.NEW
     algos = (await ctl.open_orders())["algoOrders"]
-    assert [(a["algoId"], a["clientAlgoId"]) for a in algos] == [(int(ack.order_id), stop.client_id)]
-    assert ack.is_conditional and ack.status is OrderStatus.NEW
+    assert [(a["algoId"], a["clientAlgoId"]) for a in algos] == [(int(found.order_id), stop.client_id)]
 
 
-async def test_reply_slower_than_the_timeout_is_resolved_not_resent(connect: Connect, ctl: Control) -> None:
+async def test_reply_slower_than_the_timeout_is_unknown_not_resent(connect: Connect, ctl: Control) -> None:
     s = await connect(request_timeout_s=0.5)
     await ctl.fault("delay", "order.place", ms=800)
     order = market()
-    ack = await s.broker.place(order)
-    assert ack.client_id == order.client_id
-    assert orders_with(await ctl.order_log(), order.client_id) == {int(ack.order_id)}
+    await unknown(s, order)
+    found = await lookup(s, order)
+    assert found is not None
+    assert orders_with(await ctl.order_log(), order.client_id) == {int(found.order_id)}
     # the late reply to the first request is ignored, and the connection keeps working
     nxt = market()
     await s.broker.place(nxt)
     assert len(orders_with(await ctl.order_log(), nxt.client_id)) == 1
+    assert len(orders_with(await ctl.order_log(), order.client_id)) == 1
 
 
 async def test_connection_dropped_before_the_order_arrived(connect: Connect, ctl: Control) -> None:
-    """The order never reached the exchange: the trader is told, and nothing executes later."""
+    """The order never reached the exchange: unknown at first, and the lookup says Binance has none."""
     s = await connect()
     await ctl.fault("drop_at_method", "order.place")
     order = market()
-    with pytest.raises(BrokerError) as err:
-        await s.broker.place(order)
-    # the client id was looked up on the new connection and Binance has no such order
-    assert err.value.code == "unknown_outcome" and "most likely it was not placed" in err.value.message
-    assert order.client_id in err.value.message
+    await unknown(s, order)
+    assert await lookup(s, order) is None
     assert await ctl.order_log() == []
     nxt = market()
     await s.broker.place(nxt)  # the connection came back

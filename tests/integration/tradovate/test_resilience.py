@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from decimal import Decimal
+
+import pytest
 
 from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,
     EventLog,
+    OrderEvent,
     OrderRequest,
     OrderStatus,
     OrderType,
@@ -16,7 +21,7 @@ from sidedesk.domain import (
     Side,
 )
 from sidedesk_sim.tradovate import TradovateSim
-from tests.integration.tradovate.conftest import MES, Connect, eventually
+from tests.integration.tradovate.conftest import MES, Connect, Session, eventually
 
 
 def market(side: Side, qty: int, cid: str) -> OrderRequest:
@@ -116,12 +121,76 @@ async def test_429_is_rate_limited_and_nothing_runs(sim: TradovateSim, connect: 
     assert not sim.book.orders
 
 
-async def test_lost_reply_is_resolved_by_client_id(sim: TradovateSim, connect: Connect) -> None:
+async def lookup_again(s: Session, order: OrderRequest) -> OrderEvent | None:
+    """`lookup` as order entry runs it: again while the trading socket is coming back."""
+    deadline = time.monotonic() + 8
+    while True:
+        try:
+            return await s.broker.lookup(order.symbol, order.client_id, conditional=order.type.is_conditional)
+        except BrokerError as exc:
+            if exc.code != "not_connected" or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def test_lost_reply_is_unknown_and_lookup_finds_it_by_client_id(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    # the adapter's part (order entry runs the lookups): unknown_outcome, never re-sent, found
     s = await connect()
     sim.faults.arm({"kind": "lose_reply", "target": "order/placeorder"})
-    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000106"))
-    assert ack.client_id == "sdm0000000000106"
-    assert [str(o.id) for o in sim.book.orders.values()] == [ack.order_id]  # found, never re-sent
+    order = market(Side.BUY, 1, "sdm0000000000106")
+    with pytest.raises(BrokerError) as err:
+        await s.broker.place(order)
+    assert err.value.code == "unknown_outcome"
+    found = await lookup_again(s, order)
+    assert found is not None and found.client_id == order.client_id and not found.is_conditional
+    assert [str(o.id) for o in sim.book.orders.values()] == [found.order_id]  # never re-sent
+
+
+async def test_lost_reply_of_a_stop_is_found_as_a_conditional_order(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    # was: the stop came back (and was acked) as a regular order, so the books keyed it apart
+    # from the conditional order ASL cancels by
+    s = await connect()
+    sim.faults.arm({"kind": "lose_reply", "target": "order/placeorder"})
+    stop = OrderRequest(
+        MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), f"sda-{MES}-L0-3", stop_price=Decimal("5990.00")
+    )
+    with pytest.raises(BrokerError) as err:
+        await s.broker.place(stop)
+    assert err.value.code == "unknown_outcome"
+    found = await lookup_again(s, stop)
+    assert found is not None and found.is_conditional and found.status is OrderStatus.NEW
+    assert found.type is OrderType.STOP_MARKET and found.stop_price == Decimal("5990.00")
+    assert [str(o.id) for o in sim.book.orders.values()] == [found.order_id]
+    # and the stream and a placed stop's ack say the same: conditional
+    ack = await s.broker.place(
+        OrderRequest(
+            MES,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal(1),
+            f"sda-{MES}-L1-4",
+            stop_price=Decimal("5980.00"),
+        )
+    )
+    assert ack.is_conditional
+    streamed = await eventually(lambda: s.orders(ack.order_id), "the stop's order event")
+    assert all(e.is_conditional for e in streamed)
+
+
+async def test_a_cancel_of_an_order_that_is_no_longer_working_says_order_not_found(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    s = await connect()
+    ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000108"))
+    await eventually(lambda: [o for o in s.orders(ack.order_id) if o.status is OrderStatus.FILLED], "filled")
+    s.broker.store.orders.clear()  # our copy forgot it: only Tradovate's answer can say why
+    with pytest.raises(BrokerError) as err:
+        await s.broker.cancel(MES, order_id=ack.order_id)
+    assert err.value.broker_code == "TooLate" and err.value.reason == "order_not_found"
 
 
 async def test_reconnect_resyncs_what_happened_meanwhile(sim: TradovateSim, connect: Connect) -> None:
@@ -154,3 +223,26 @@ async def test_reconnect_resyncs_what_happened_meanwhile(sim: TradovateSim, conn
     assert flat
     snap = await s.broker.snapshot()
     assert not snap.positions and not snap.open_orders
+
+
+async def test_a_stop_refused_as_already_crossed_says_would_trigger(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    s = await connect()
+    await s.broker.subscribe_quotes([MES])
+    sim.set_price(MES, Decimal("6000.00"))
+    cid = s.broker.store.contract_id(MES) or 0
+    await eventually(lambda: s.broker.store.last.get(cid) == Decimal("6000.00"), "the last price")
+    above = OrderRequest(
+        MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), f"sda-{MES}-L0-5", stop_price=Decimal("6001.00")
+    )
+    with pytest.raises(BrokerError) as err:  # a sell stop above the market would trigger at once
+        await s.broker.place(above)
+    assert err.value.broker_code == "InvalidPrice" and err.value.reason == "would_trigger"
+    # InvalidPrice for another cause (a price off the tick) is a plain refusal: no reason
+    off_tick = OrderRequest(
+        MES, Side.SELL, OrderType.STOP_MARKET, Decimal(1), f"sda-{MES}-L0-6", stop_price=Decimal("5990.10")
+    )
+    with pytest.raises(BrokerError) as plain:
+        await s.broker.place(off_tick)
+    assert plain.value.broker_code == "InvalidPrice" and plain.value.reason is None

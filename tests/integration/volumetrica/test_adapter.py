@@ -205,13 +205,52 @@ async def test_log_messages_and_marks(sim: VolumetricaSim, connect: Connect) -> 
     assert pos[-1].unrealized_pnl == (D(6004) - pos[-1].entry_price) * 50
 
 
-async def test_lost_reply_is_resolved_by_lookup(sim: VolumetricaSim, connect: Connect) -> None:
+async def test_lost_reply_is_unknown_and_lookup_finds_it(sim: VolumetricaSim, connect: Connect) -> None:
+    # the adapter's part (order entry runs the lookups): unknown_outcome, never re-sent, found
     await price(sim, ES, "6000")
     b, _ = await connect(request_timeout_s=0.5)
     await sim.control("fault", {"kind": "lose_order_replies", "count": 1})
-    ack = await b.place(OrderRequest(ES, Side.BUY, OrderType.LIMIT, D(1), "sdmlost0001", price=D("5990")))
-    assert ack.status is OrderStatus.NEW and ack.client_id == "sdmlost0001"
-    assert len([o for o in sim.exchange.orders.values() if o.open]) == 1
+    order = OrderRequest(ES, Side.BUY, OrderType.LIMIT, D(1), "sdmlost0001", price=D("5990"))
+    with pytest.raises(BrokerError) as info:
+        await b.place(order)
+    assert info.value.code == "unknown_outcome"
+    found = await b.lookup(ES, order.client_id)
+    assert found is not None and found.status is OrderStatus.NEW and found.client_id == "sdmlost0001"
+    assert len([o for o in sim.exchange.orders.values() if o.open]) == 1  # never re-sent
+
+
+async def test_a_lookup_that_cannot_ask_raises_instead_of_saying_not_found(
+    sim: VolumetricaSim, connect: Connect
+) -> None:
+    # was: logged out (reconnecting), the lookup answered None, "never placed", for an order that
+    # is working at the exchange
+    await price(sim, ES, "6000")
+    b, _ = await connect(request_timeout_s=0.5)
+    await sim.control("fault", {"kind": "lose_order_replies", "count": 1})
+    order = OrderRequest(ES, Side.SELL, OrderType.STOP_MARKET, D(1), "sdmlost0002", stop_price=D("5990"))
+    with pytest.raises(BrokerError) as info:
+        await b.place(order)
+    assert info.value.code == "unknown_outcome"
+    await sim.control("disconnect", {})
+    await until(lambda: not b.client.ready.is_set(), what="logged out")
+    with pytest.raises(BrokerError) as failed:
+        await b.lookup(ES, order.client_id, conditional=True)
+    assert failed.value.code == "not_connected"
+    await until(lambda: b.client.ready.is_set(), what="logged in again", timeout=10)
+    found = await b.lookup(ES, order.client_id, conditional=True)
+    assert found is not None and found.is_conditional and found.status is OrderStatus.NEW
+
+
+async def test_refusals_carry_their_neutral_reason(sim: VolumetricaSim, connect: Connect) -> None:
+    await price(sim, ES, "6000")
+    b, _ = await connect()
+    above = OrderRequest(ES, Side.SELL, OrderType.STOP_MARKET, D(1), "sdareason01", stop_price=D("6001"))
+    with pytest.raises(BrokerError) as trig:  # a sell stop above the market would trigger at once
+        await b.place(above)
+    assert trig.value.code == "rejected" and trig.value.reason == "would_trigger"
+    with pytest.raises(BrokerError) as gone:
+        await b.cancel(ES, order_id="987654321")
+    assert gone.value.reason == "order_not_found"
 
 
 async def test_cancel_all_and_concurrent_session(sim: VolumetricaSim, connect: Connect) -> None:

@@ -1,7 +1,8 @@
 """Regression tests (no connection) for fixes found by the adapter's integration tests:
 - a request during a WS API reconnect waits, bounded, instead of failing at once;
 - an order refused with -4061 (position mode switched elsewhere) is refitted and sent once more;
-- a lost reply whose lookup finds no order says so (still "unknown", never re-sent)."""
+- a lost reply is "unknown" and leaves `place` at once, neither looked up nor re-sent there (order
+  entry resolves it for every broker); `lookup` says None only when Binance has no such order."""
 
 from __future__ import annotations
 
@@ -92,7 +93,7 @@ async def test_minus_4061_with_an_unchanged_mode_is_not_retried() -> None:
     assert e.value.broker_code == -4061 and calls == 1
 
 
-async def test_lost_reply_and_no_such_order_is_unknown_with_a_clear_message() -> None:
+async def test_lost_reply_is_unknown_and_neither_looked_up_nor_resent_by_place() -> None:
     b = broker()
     methods: list[str] = []
 
@@ -100,10 +101,24 @@ async def test_lost_reply_and_no_such_order_is_unknown_with_a_clear_message() ->
         methods.append(c.method)
         if c.method == "order.place":
             raise BrokerError("unknown_outcome", "no answer", None)
-        raise BrokerError("rejected", "Order does not exist.", -2013)
+        raise BrokerError("rejected", "Order does not exist.", -2013, reason="order_not_found")
 
     b.client.call = call  # type: ignore[method-assign,assignment]
     with pytest.raises(BrokerError) as e:
         await b.place(market())
-    assert e.value.code == "unknown_outcome" and "most likely it was not placed" in e.value.message
-    assert methods == ["order.place", "order.status"]  # looked up, never re-sent
+    assert e.value.code == "unknown_outcome" and e.value.message == "no answer"
+    assert methods == ["order.place"]  # the old adapter looked it up here: order entry does now
+    assert await b.lookup("BTCUSDT", "sdm1") is None  # what order entry's lookup gets: "never placed"
+    assert methods == ["order.place", "order.status"]
+
+
+async def test_a_failing_lookup_raises_instead_of_saying_not_found() -> None:
+    b = broker()
+
+    async def call(c: msg.WsCall) -> Any:
+        raise BrokerError("not_connected", "no answer from Binance to order.status")
+
+    b.client.call = call  # type: ignore[method-assign,assignment]
+    with pytest.raises(BrokerError) as e:
+        await b.lookup("BTCUSDT", "sdm1")
+    assert e.value.code == "not_connected"

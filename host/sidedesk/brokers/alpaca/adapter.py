@@ -15,6 +15,11 @@ Facts that shape it (brokers.md §3; the simulator models them):
 - Fills carry `position_qty`; positions are kept from fills (Alpaca's average-cost rule) and
   corrected from REST whenever `position_qty` disagrees. trade_updates has no replay: after a
   reconnect the desk resyncs from `snapshot()`.
+- A lost reply raises `unknown_outcome` and is never re-sent: order entry resolves it through
+  `lookup` (`GET /v2/orders:by_client_order_id`). A cancel or lookup of an order Alpaca no
+  longer has (404 / 40410000, or 422 / 42210000 'order is already in "filled" state' on a
+  cancel) carries the neutral reason `order_not_found`. Alpaca has no "would trigger" refusal
+  to map: a stop already through its price is accepted and triggers (the simulator does so too).
 """
 
 from __future__ import annotations
@@ -58,6 +63,14 @@ from sidedesk.net.ws import WsStatus
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 QTY_UNAVAILABLE = 40310000
+NOT_FOUND = 40410000  # 404: no such order (the client sets it when the body has no code)
+NOT_CANCELABLE = 42210000  # 422 on a cancel: 'order is already in "filled" state'
+
+
+def _gone(exc: BrokerError) -> BrokerError:
+    """The same refusal, saying why in neutral words: the order is no longer there to act on."""
+    return BrokerError(exc.code, exc.message, exc.broker_code, exc.retry_after_s, reason="order_not_found")
+
 
 CAPABILITIES = Capabilities(
     native_trailing_stop=False,
@@ -267,30 +280,9 @@ class AlpacaBroker:
         return await self._post(probe, body)
 
     async def _post(self, order: OrderRequest, body: dict[str, Any]) -> OrderAck:
-        try:
-            reply = await self.client.rest("POST", "/orders", body=body)
-        except BrokerError as exc:
-            if exc.code != "unknown_outcome":
-                raise
-            return await self._resolve(order, exc)
+        # a lost reply raises the session's unknown_outcome as is: order entry looks it up
+        reply = await self.client.rest("POST", "/orders", body=body)
         return self._ack(reply)
-
-    async def _resolve(self, order: OrderRequest, lost: BrokerError) -> OrderAck:
-        """A lost reply: one lookup by client order id; never a blind re-send."""
-        try:
-            ev = await self.lookup(order.symbol, order.client_id)
-        except BrokerError as exc:
-            raise lost from exc
-        if ev is None:
-            raise BrokerError(
-                "unknown_outcome",
-                "the connection to Alpaca failed before it answered, and Alpaca has no order with this "
-                f"id ({order.client_id}): most likely it was not placed; check the open orders before "
-                "sending it again",
-                lost.broker_code,
-            ) from lost
-        return OrderAck(ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price, ev.is_conditional,
-                        ev.update_time_ms)  # fmt: skip
 
     def _ack(self, reply: Any) -> OrderAck:
         try:
@@ -345,14 +337,10 @@ class AlpacaBroker:
         self._replaced[old.client_id] = old  # before the PATCH: its `replaced` event may come first
         try:
             reply = await self.client.rest("PATCH", f"/orders/{old.order_id}", body=body)
-        except BrokerError as exc:
-            if exc.code == "unknown_outcome":
-                ev = await self.lookup(order.symbol, order.client_id)
-                if ev is not None:
-                    self._note(ev)
-                    self._emit(ev)
-                    return OrderAck(ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price, True,
-                                    ev.update_time_ms)  # fmt: skip
+        except BrokerError:
+            # Refused or lost (order entry looks the new client id up). Either way the old stop is
+            # no longer counted as moved: a later cancel of it goes to Alpaca, so a stop the PATCH
+            # never reached cannot be left working there (a moved one answers 422: nothing to do).
             self._replaced.pop(old.client_id, None)
             raise
         self._orders.pop(old.order_id, None)
@@ -401,20 +389,27 @@ class AlpacaBroker:
         if order_id is None:
             found = await self._order_id(symbol, None, client_id)
             if found is None:
-                raise BrokerError("rejected", f"Alpaca has no order with client id {client_id}", 40410000)
+                raise BrokerError(
+                    "rejected",
+                    f"Alpaca has no order with client id {client_id}",
+                    NOT_FOUND,
+                    reason="order_not_found",
+                )
             order_id = found.order_id
         try:
             await self.client.rest("DELETE", f"/orders/{order_id}")
         except BrokerError as exc:
-            if exc.broker_code != 42210000:
+            if exc.broker_code == NOT_FOUND:
+                raise _gone(exc) from exc
+            if exc.broker_code != NOT_CANCELABLE:
                 raise
-            # no longer cancelable: report what it became instead
+            # no longer cancelable (filled, cancelled, replaced): report what it became instead
             try:
                 ev = parse.order(await self.client.rest("GET", f"/orders/{order_id}"), self.account_id)
             except Malformed as err:
-                raise exc from err
+                raise _gone(exc) from err
             self._note(ev)
-            return OrderAck(ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price)
+            return OrderAck(ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price, ev.is_conditional)
         known = self._orders.get(order_id)
         return OrderAck(order_id, known.client_id if known else (client_id or ""), OrderStatus.CANCELED,
                         known.filled if known else ZERO)  # fmt: skip
@@ -449,12 +444,15 @@ class AlpacaBroker:
         return count
 
     async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
+        """The order with this client order id (one list for orders and stops; a stop comes back
+        conditional by its type); None only when Alpaca says it has none (404). Any other failure
+        raises: it says nothing about the order."""
         try:
             reply = await self.client.rest(
                 "GET", "/orders:by_client_order_id", params={"client_order_id": client_id}
             )
         except BrokerError as exc:
-            if exc.broker_code == 40410000 or "not found" in exc.message:
+            if exc.broker_code == NOT_FOUND:
                 return None
             raise
         try:

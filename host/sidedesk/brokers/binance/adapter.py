@@ -2,8 +2,9 @@
 
 Regular orders go through `order.place`; stop, take-profit and trailing orders through
 `algoOrder.place` (since 2025-12-09). The account's position mode (hedge or one-way) is read at
-connect and kept current, and each order's `positionSide` is fitted to it. Lost replies are
-resolved by looking the order up by client id before anything could be re-sent.
+connect and kept current, and each order's `positionSide` is fitted to it. A lost reply
+raises `unknown_outcome` and is never re-sent: order entry (`app/entry.py`) resolves it for every
+broker through the intent machine, by `lookup` (client id, or client algo id for a stop).
 """
 
 from __future__ import annotations
@@ -225,40 +226,9 @@ class BinanceBroker:
             call = msg.algo_order_place(order) if order.type.is_conditional else msg.order_place(order)
         except msg.RequestError as exc:
             raise BrokerError("invalid", str(exc)) from exc
-        try:
-            result = await self.client.call(call)
-        except BrokerError as exc:
-            if exc.code != "unknown_outcome":
-                raise
-            return await self._resolve(order, exc)
+        # a lost reply raises the session's unknown_outcome as is: order entry looks it up
+        result = await self.client.call(call)
         return self._ack(result, conditional=order.type.is_conditional)
-
-    async def _resolve(self, order: OrderRequest, lost: BrokerError) -> OrderAck:
-        """A lost reply: ask the exchange whether the order exists (one targeted query by client id).
-        Never re-sends: if Binance has no such order the outcome stays unknown (it may still be in
-        flight inside the exchange), but the trader is told what the query found."""
-        try:
-            ev = await self.lookup(order.symbol, order.client_id, conditional=order.type.is_conditional)
-        except BrokerError as exc:
-            log.warning("order %s: lookup after a lost reply failed: %s", order.client_id, exc.message)
-            raise lost from exc
-        if ev is None:
-            raise BrokerError(
-                "unknown_outcome",
-                "the connection to Binance failed before it answered, and Binance has no order with "
-                f"this id ({order.client_id}): most likely it was not placed; check the open orders "
-                "and positions before sending it again",
-                lost.broker_code,
-            ) from lost
-        return OrderAck(
-            ev.order_id,
-            ev.client_id,
-            ev.status,
-            ev.filled,
-            ev.avg_price,
-            ev.is_conditional,
-            ev.update_time_ms,
-        )
 
     def _ack(self, result: Any, *, conditional: bool) -> OrderAck:
         try:
@@ -349,7 +319,7 @@ class BinanceBroker:
                 await self.client.call(msg.order_status(symbol, client_id=client_id)), self.account_id
             )
         except BrokerError as exc:
-            if exc.broker_code in (-2013, -2011):
+            if exc.reason == "order_not_found":  # -2013/-2011: Binance has no order with this id
                 return None
             raise
         except MalformedMessage as exc:

@@ -9,7 +9,9 @@ the public docs leave open. Native trailing stops can still be placed (`TRAILING
 with `callback_rate_pct`, converted to points at the current price).
 
 The account traded is the login's first account (lowest id) unless `account_spec` names one.
-Lost replies are resolved by looking the order up by client id (the order version's `text`).
+A lost reply raises `unknown_outcome` and is never re-sent: order entry resolves it through
+`lookup` (by client id: the order version's `text`). Stop and trailing orders are conditional
+orders (`is_conditional`), as on every other broker, so the books key them alike.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from sidedesk.domain import (
     OrderType,
     Side,
 )
+from sidedesk.domain.errors import Reason
 from sidedesk.net.backoff import Backoff
 from sidedesk.net.ws import WsStatus
 
@@ -223,45 +226,47 @@ class TradovateBroker:
         return ack, exits
 
     async def _send_order(self, endpoint: str, body: dict[str, Any], order: OrderRequest) -> OrderAck:
-        try:
-            data = await self.client.request(endpoint, body, mutates=True)
-        except BrokerError as exc:
-            if exc.code != "unknown_outcome":
-                raise
-            return await self._resolve(order, exc)
+        # a lost reply raises the session's unknown_outcome as is: order entry looks it up
+        data = await self.client.request(endpoint, body, mutates=True)
         return self._order_ack(data, order)
 
     def _order_ack(self, data: Any, order: OrderRequest) -> OrderAck:
         failure = proto.failure_of(data)
         if failure is not None:
-            raise BrokerError("rejected", f"Tradovate refused the order: {failure.text}", failure.reason)
+            raise BrokerError(
+                "rejected",
+                f"Tradovate refused the order: {failure.text}",
+                failure.reason,
+                reason=self._place_reason(failure, order),
+            )
         oid = data.get("orderId") if isinstance(data, dict) else None
         if isinstance(oid, bool) or not isinstance(oid, int):
             raise BrokerError("unknown_outcome", "Tradovate's answer to the order had no orderId; checking")
         self.store.client_ids[oid] = order.client_id
+        cond = order.type.is_conditional
         ev = self.store.order_event(oid)
         if ev is not None:
             return OrderAck(
-                ev.order_id, order.client_id, ev.status, ev.filled, ev.avg_price, False, ev.update_time_ms
+                ev.order_id, order.client_id, ev.status, ev.filled, ev.avg_price, cond, ev.update_time_ms
             )
-        return OrderAck(str(oid), order.client_id, OrderStatus.NEW, update_time_ms=wall_ms())
-
-    async def _resolve(self, order: OrderRequest, lost: BrokerError) -> OrderAck:
-        """A lost reply: look the order up by client id; never re-send."""
-        try:
-            ev = await self.lookup(order.symbol, order.client_id)
-        except BrokerError as exc:
-            raise lost from exc
-        if ev is None:
-            raise BrokerError(
-                "unknown_outcome",
-                "the connection to Tradovate failed before it answered, and Tradovate lists no order with "
-                f"this id ({order.client_id}): most likely it was not placed; check the orders and positions "
-                "before sending it again",
-            ) from lost
         return OrderAck(
-            ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price, False, ev.update_time_ms
+            str(oid), order.client_id, OrderStatus.NEW, is_conditional=cond, update_time_ms=wall_ms()
         )
+
+    def _place_reason(self, failure: proto.Failure, order: OrderRequest) -> Reason | None:
+        """`InvalidPrice` on a stop whose trigger the last trade has already crossed: the stop
+        would trigger at once. Tradovate says InvalidPrice for off-tick prices too, so the reason
+        is given only when the price we know confirms it (never a guess that closes a position)."""
+        if failure.reason != "InvalidPrice" or order.stop_price is None:
+            return None
+        if order.type not in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT):
+            return None
+        cid = self.store.contract_id(order.symbol)
+        last = self.store.last.get(cid) if cid is not None else None
+        if last is None:
+            return None
+        crossed = order.stop_price >= last if order.side is Side.SELL else order.stop_price <= last
+        return "would_trigger" if crossed else None
 
     def _known(self, order_id: str | None, client_id: str | None) -> OrderEvent | None:
         if order_id is not None and order_id.isdigit():
@@ -290,8 +295,13 @@ class TradovateBroker:
         if failure is not None:
             known = self.store.order_event(int(order_id))
             if known is not None and known.status.is_final:
-                return OrderAck(known.order_id, known.client_id, known.status, known.filled, known.avg_price)
-            raise BrokerError("rejected", f"Tradovate refused the cancel: {failure.text}", failure.reason)
+                return OrderAck(known.order_id, known.client_id, known.status, known.filled, known.avg_price,
+                                known.is_conditional)  # fmt: skip
+            # TooLate: "the order is no longer working" (filled or cancelled): nothing to cancel
+            gone: Reason | None = "order_not_found" if failure.reason == "TooLate" else None
+            raise BrokerError(
+                "rejected", f"Tradovate refused the cancel: {failure.text}", failure.reason, reason=gone
+            )
         return OrderAck(
             order_id,
             client_id or (known.client_id if known else ""),
@@ -361,6 +371,10 @@ class TradovateBroker:
         return str(oid) if isinstance(oid, int) else None
 
     async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
+        """The order with this client id, from what the account's events told us or else from the
+        list endpoints (their failure raises: it says nothing about the order). Orders and stops
+        share one id space at Tradovate, so the client id alone finds either; a stop comes back
+        conditional (`is_conditional`, from its type), the key the books hold it under."""
         found = self.store.find_client_id(client_id)
         if found is not None:
             return found

@@ -272,6 +272,7 @@ class Store:
             avg_price=avg,
             time_in_force=_TIF.get(str(v.get("timeInForce"))),
             reject_reason=parts.reject if status is OrderStatus.REJECTED else None,
+            is_conditional=otype.is_conditional,  # stops and trailing stops, as on every broker
             update_time_ms=ts,
             event_time_ms=ts,
         )

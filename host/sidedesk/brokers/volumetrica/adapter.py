@@ -15,6 +15,10 @@ What shapes it (brokers.md §2; the simulator models each point):
   the adapter's life; a user map {feed symbol or symbol: contract id} (host setting
   `volumetrica_contracts`) pins or adds contracts.
 - `LogMsg` texts reach the desk as `NoticeEvent`s (the panel's log).
+- An order unanswered within `request_timeout_s` raises `unknown_outcome` and is never re-sent:
+  order entry resolves it through `lookup`, which raises when it cannot ask (not logged in, the
+  snapshot failed) rather than report "not found". The venue lists only working orders
+  (InfoReq), so an order that was lost and then filled while unseen is not found by it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 
 from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.brokers.volumetrica import convert, wire
+from sidedesk.brokers.volumetrica import convert, errors, wire
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.auth import ENVIRONMENTS, LIVE_AUTH_URL, Credentials
 from sidedesk.brokers.volumetrica.client import VolumetricaClient
@@ -379,8 +383,13 @@ class VolumetricaBroker:
             await self.client.send(frame)
             try:
                 ev = await asyncio.wait_for(asyncio.shield(fut), self.request_timeout_s)
-            except (TimeoutError, ConnectionError):
-                return await self._resolve(order)
+            except (TimeoutError, ConnectionError) as exc:
+                # sent, unanswered: order entry looks it up by client id; never re-sent here
+                raise BrokerError(
+                    "unknown_outcome",
+                    f"Volumetrica did not confirm order {order.client_id} in "
+                    f"{self.request_timeout_s:g} s; checking whether it exists",
+                ) from exc
         finally:
             self._acks.pop(number, None)
         if ev.status is OrderStatus.REJECTED:
@@ -388,28 +397,7 @@ class VolumetricaBroker:
                 "rejected",
                 f"Volumetrica refused the order: {ev.reject_reason or 'no reason given'}",
                 "order_error",
-            )
-        return OrderAck(
-            ev.order_id,
-            ev.client_id,
-            ev.status,
-            ev.filled,
-            ev.avg_price,
-            ev.is_conditional,
-            ev.update_time_ms,
-        )
-
-    async def _resolve(self, order: OrderRequest) -> OrderAck:
-        """No answer in time: one lookup by client id; never a blind re-send."""
-        try:
-            ev = await self.lookup(order.symbol, order.client_id)
-        except BrokerError:
-            ev = None
-        if ev is None:
-            raise BrokerError(
-                "unknown_outcome",
-                f"Volumetrica did not confirm order {order.client_id} and does not list it: most likely "
-                "it was not placed; check the open orders before sending it again",
+                reason=errors.place_reason(order.type, ev.reject_reason),
             )
         return OrderAck(
             ev.order_id,
@@ -442,7 +430,10 @@ class VolumetricaBroker:
         t = self._find(order_id, client_id)
         if t is None:
             raise BrokerError(
-                "rejected", f"Volumetrica has no open order {order_id or client_id}", "unknown_order"
+                "rejected",
+                f"Volumetrica has no open order {order_id or client_id}",
+                "unknown_order",
+                reason="order_not_found",
             )
         if not t.open:  # finished already: say what it became
             ev = convert.tracked_event(self.account_id, t)
@@ -465,7 +456,9 @@ class VolumetricaBroker:
             self._cancels.pop(t.org_server_id, None)
         if ev.status.is_open:
             raise BrokerError(
-                "rejected", f"Volumetrica did not cancel {t.client_id}: {ev.reject_reason or 'still open'}"
+                "rejected",
+                f"Volumetrica did not cancel {t.client_id}: {ev.reject_reason or 'still open'}",
+                reason=errors.cancel_reason(ev.reject_reason),
             )
         return OrderAck(
             ev.order_id,
@@ -542,9 +535,17 @@ class VolumetricaBroker:
         return sum(1 for i in ans.items if not i.is_position)
 
     async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
+        """The order with this client id: tracked from its updates, or listed by a fresh snapshot
+        (working orders; finished ones we saw are tracked). None only when Volumetrica was asked
+        and lists none; a lookup that cannot ask raises, so it is tried again, never taken for
+        "not found". One list holds orders and stops; a stop comes back conditional."""
         t = self.tracker.by_client_id(client_id)
-        if t is None and self.client.ready.is_set():
-            await self.snapshot()  # lists the pending orders (finished ones we saw are tracked)
+        if t is None:
+            if not self.client.ready.is_set():
+                raise BrokerError(
+                    "not_connected", f"not logged in to Volumetrica: cannot look up order {client_id} yet"
+                )
+            await self.snapshot()  # raises BrokerError if Volumetrica does not answer
             t = self.tracker.by_client_id(client_id)
         return None if t is None else convert.tracked_event(self.account_id, t)
 
