@@ -249,6 +249,17 @@ def markdown(r: dict[str, Any], plots: dict[str, str]) -> str:
                 f"{_f(ui['host_cpu_pct'])} %; "
                 f"RSS loaded {_f((ui['host_rss_mib_loaded'] or {}).get('rss'))} MiB.",
             ]
+    mem = r.get("memory")
+    if mem and "mib_per_hour_of_real_load" in mem:
+        out += [
+            "",
+            "## 6. Memory over a long run",
+            "",
+            f"{mem['cycles']:,} order cycles (a far limit order, then cancel-all) with {mem['tick_rate']:,} "
+            f"mark ticks/s: RSS {_f(mem['rss_mib_start'])} -> {_f(mem['rss_mib_end'])} MiB, "
+            f"{mem['mib_per_1000_cycles']} MiB per 1 000 cycles, about "
+            f"{mem['mib_per_hour_of_real_load']} MiB per hour of the real load (a cycle every 2 s).",
+        ]
     su = r.get("startup")
     if su:
         out += [

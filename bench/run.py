@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import order_path, report, roundtrip, startup, ticks, ui_load
+from bench import memory, order_path, report, roundtrip, startup, ticks, ui_load
 from bench.common import ROOT, SimProcess, machine_info, rss_mib, trading_host
 
 FULL: dict[str, dict[str, Any]] = {
@@ -33,6 +33,7 @@ FULL: dict[str, dict[str, Any]] = {
     "roundtrip": {"n": 1000, "warmup": 20, "ccxt_throttled_n": 40},
     "ticks": {"ticks": 20_000, "repeats": 5, "ws_ticks": 50_000},
     "ui_load": {"rate": 10_000, "seconds": 10.0},
+    "memory": {"cycles": 5000, "warmup": 300, "checkpoints": 20, "rate": 2000},
     "startup": {"runs": 10},
 }
 SMOKE: dict[str, dict[str, Any]] = {
@@ -46,6 +47,7 @@ SMOKE: dict[str, dict[str, Any]] = {
     "roundtrip": {"n": 30, "warmup": 5, "ccxt_throttled_n": 0},
     "ticks": {"ticks": 1000, "repeats": 1, "ws_ticks": 3000},
     "ui_load": {"rate": 10_000, "seconds": 1.0},
+    "memory": {"cycles": 100, "warmup": 10, "checkpoints": 4, "rate": 2000},
     "startup": {"runs": 1, "ccxt_pro": False},
 }
 
@@ -83,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"[bench] {name} done in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
 
-    if wanted & {"order_path", "roundtrip", "ui_load"}:
+    if wanted & {"order_path", "roundtrip", "ui_load", "memory"}:
         with SimProcess() as sim, tempfile.TemporaryDirectory(prefix="sidedesk-bench-") as tmp:
             host = trading_host(Path(tmp), sim)
             try:
                 attempt("order_path", lambda: order_path.run(sim, host, **params["order_path"]))
                 attempt("roundtrip", lambda: roundtrip.run(sim, host, **params["roundtrip"]))
                 attempt("ui_load", lambda: ui_load.run(sim, host, **params["ui_load"]))
+                attempt("memory", lambda: memory.run(sim, host, **params["memory"]))
                 result["loaded_rss_mib"] = rss_mib(host.pid)
             finally:
                 host.stop()
