@@ -332,7 +332,10 @@ def set_clock(sim: BinanceSim, body: dict[str, Any]) -> Any:
 
 
 def rate_limits(sim: BinanceSim, body: dict[str, Any]) -> Any:
-    """`{"force": [429, 418]}` answers the next requests with those statuses; other keys reconfigure."""
+    """`{"force": [429, 418]}` answers the next requests with those statuses; `{"clear": true}`
+    drops forced statuses not yet used and lifts any ban; other keys reconfigure."""
+    if body.get("clear") is True:
+        sim.limiter.clear()
     force = body.get("force", [])
     if not isinstance(force, list) or any(s not in (429, 418) for s in force):
         raise BadRequest("force must be a list of 429/418")

@@ -71,6 +71,13 @@ class RateLimiter:
         st.minute.roll(now_ms)
         return st
 
+    def clear(self) -> None:
+        """Fault injection reset: no forced status waiting, no ban in force."""
+        self.forced.clear()
+        for st in self._ips.values():
+            st.banned_until = 0
+            st.rejected_in_window = 0
+
     def blocking(self, now_ms: int) -> bool:
         """True while some request would be refused whatever it is: a forced status waiting or a
         ban in force (a test monitor does not count that time as the host's to act in)."""

@@ -56,7 +56,7 @@ def test_an_unlock_whose_first_connect_is_banned_retries_until_live(sim: Sim, tm
         assert any("could not connect" in str((p.payload or {}).get("message")) for p in desk.pushes("log"))
     finally:
         desk.stop()
-        sim.control("POST", "/rate-limits", {"ban_ms": 120_000})
+        sim.control("POST", "/rate-limits", {"clear": True, "ban_ms": 120_000})
 
 
 def test_cancel_all_is_applied_at_once_and_asl_replaces_the_stop_with_the_stream_held_up(
@@ -143,4 +143,4 @@ def _ticket(symbol: str, quantity: Decimal) -> Any:
 
 @pytest.fixture(autouse=True)
 def _no_ban_left(sim: Sim) -> None:
-    sim.control("POST", "/rate-limits", {"ban_ms": 120_000})
+    sim.control("POST", "/rate-limits", {"clear": True, "ban_ms": 120_000})
