@@ -6,6 +6,12 @@ as dead, rotates proactively before the server's maximum connection age (Binance
 reconnects at once after the machine wakes from sleep. Every attempt and its outcome is
 reported through `on_status`. What a (re)connection must do (log on, resubscribe, resync) is
 the caller's `on_open`; raising `AuthFailed` there stops the retries for good.
+
+Retry cap: after `fast_attempts` failed attempts in a row (default 8) the back-off gives way to a
+slow retry every `slow_retry_s` (default 5 minutes), so a venue that is down (or a machine that is
+offline) is not hammered, and the status says so (`slow`, and "retrying slowly" in `last_error`
+for every adapter that shows it). It never stops by itself: a wake-up or an explicit
+`reconnect()` still cuts the wait short, and only `Backoff.max_attempts` (unset by default) gives up.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ class WsStatus:
     next_retry_s: float | None = None
     last_error: str | None = None
     reason: str | None = None  # why the last connection ended
+    slow: bool = False  # past the fast attempts: retrying every `slow_retry_s`
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +83,11 @@ class ResilientWebSocket:
         mono: Callable[[], float] = time.monotonic,
         supervise_every_s: float = 0.25,
         stable_after_s: float = 5.0,
+        fast_attempts: int = 8,
+        slow_retry_s: float = 300.0,
     ) -> None:
+        if fast_attempts < 1 or slow_retry_s <= 0:
+            raise ValueError("fast_attempts must be >= 1 and slow_retry_s > 0")
         self.name = name
         self._url = url
         self._on_message = on_message
@@ -96,6 +107,8 @@ class ResilientWebSocket:
         self._mono = mono
         self._supervise_every = supervise_every_s
         self._stable_after = stable_after_s
+        self.fast_attempts = fast_attempts
+        self.slow_retry_s = slow_retry_s
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -153,7 +166,18 @@ class ResilientWebSocket:
         self._set_status("stopped")
 
     # -- loop ------------------------------------------------------------------------------------
+    @property
+    def slow(self) -> bool:
+        """Past the fast attempts: the next retries come every `slow_retry_s`."""
+        return self.attempt >= self.fast_attempts
+
+    def _slow_note(self, error: str | None) -> str | None:
+        if not self.slow or error is None:
+            return error
+        return f"{error}; retrying slowly, every {self.slow_retry_s:g} s"
+
     def _set_status(self, state: State, **kw: object) -> None:
+        kw.setdefault("slow", self.slow and state in ("connecting", "reconnecting"))
         self.status = WsStatus(self.name, state, self.attempt, **kw)  # type: ignore[arg-type]
         if self._on_status is not None:
             try:
@@ -167,7 +191,9 @@ class ResilientWebSocket:
             # "reconnecting" after any earlier connection, on purpose or not: whoever listens must
             # resync what it may have missed while the socket was down
             first = self.attempt == 0 and self.connections == 0
-            self._set_status("connecting" if first else "reconnecting", last_error=last_error)
+            self._set_status(
+                "connecting" if first else "reconnecting", last_error=self._slow_note(last_error)
+            )
             immediate = False
             try:
                 url = await self._url()
@@ -222,10 +248,24 @@ class ResilientWebSocket:
             if self.backoff.exhausted(self.attempt):
                 self._set_status("gave_up", last_error=last_error, reason=reason)
                 return
-            delay = self.backoff.delay(self.attempt, self._rand())
             self.attempt += 1
+            if self.slow:
+                # the cap: a steady, visible retry instead of more back-off (module docstring)
+                delay = self.slow_retry_s
+                if self.attempt == self.fast_attempts:
+                    log.warning(
+                        "%s: %d attempts failed in a row; retrying slowly, every %g s",
+                        self.name,
+                        self.attempt,
+                        delay,
+                    )
+            else:
+                delay = self.backoff.delay(self.attempt - 1, self._rand())
             self._set_status(
-                "reconnecting", next_retry_s=round(delay, 3), last_error=last_error, reason=reason
+                "reconnecting",
+                next_retry_s=round(delay, 3),
+                last_error=self._slow_note(last_error),
+                reason=reason,
             )
             self._kick.clear()
             with contextlib.suppress(TimeoutError):

@@ -8,6 +8,10 @@ while a native TrailingStop trails by a fixed distance in points whose sign and 
 the public docs leave open. Native trailing stops can still be placed (`TRAILING_STOP_MARKET`
 with `callback_rate_pct`, converted to points at the current price).
 
+The contract traded per product root is its front month (contracts.py: the nearest expiry, from
+`contractMaturity/item` or the CME rule, rolled at expiry or `roll_days` before it); the ticket
+shows it with its expiry (`contract_details`). Contracts still held after a roll keep their rules.
+
 The account traded is the login's first account (lowest id) unless `account_spec` names one.
 A lost reply raises `unknown_outcome` and is never re-sent: order entry resolves it through
 `lookup` (by client id: the order version's `text`). Stop and trailing orders are conditional
@@ -17,12 +21,12 @@ orders (`is_conditional`), as on every other broker, so the books key them alike
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sidedesk.brokers.common import WS_STATES, safe_emit
+from sidedesk.brokers.tradovate import contracts as ct
 from sidedesk.brokers.tradovate import messages as msg
 from sidedesk.brokers.tradovate import protocol as proto
 from sidedesk.brokers.tradovate.client import Endpoints, TradovateClient, endpoints_for, wall_ms
@@ -36,6 +40,7 @@ from sidedesk.domain import (
     ConnectionState,
     EventSink,
     InstrumentRules,
+    NoticeEvent,
     OrderAck,
     OrderEvent,
     OrderRequest,
@@ -85,6 +90,10 @@ class TradovateBroker:
         renew_lead_s: float = 600.0,
         max_penalty_wait_s: float = 60.0,
         backoff: Backoff | None = None,
+        roll_days: int = 0,
+        fast_attempts: int = 8,
+        slow_retry_s: float = 300.0,
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
         if not credentials.name or not credentials.password or not credentials.sec:
             raise BrokerError(
@@ -97,6 +106,10 @@ class TradovateBroker:
         self.account_spec = account_spec
         self._sink = sink
         self._rules: dict[str, InstrumentRules] = {}
+        self.roll_days = roll_days  # roll this many days before expiry (0: at expiry)
+        self._clock = clock  # epoch ms: the token's and the contracts' calendar
+        self.fronts: dict[str, ct.Choice] = {}  # root -> the contract traded
+        self._slow_told: set[str] = set()  # sockets whose slow retry the trader was told about
         self.store = Store(account_id)
         self.tv_account_name = ""
         self.client = TradovateClient(
@@ -113,6 +126,9 @@ class TradovateBroker:
             renew_lead_s=renew_lead_s,
             max_penalty_wait_s=max_penalty_wait_s,
             backoff=backoff,
+            now=clock,
+            fast_attempts=fast_attempts,
+            slow_retry_s=slow_retry_s,
         )
 
     @classmethod
@@ -158,26 +174,71 @@ class TradovateBroker:
         await self.client.close()
 
     def instruments(self) -> dict[str, InstrumentRules]:
-        return dict(self._rules)
+        """The front months, plus any other contract of a known product still held (a position
+        opened before a roll must stay closable and protected)."""
+        rules = dict(self._rules)
+        for cid, pos in self.store.positions.items():
+            name = self.store.symbol(cid)
+            product = self.store.product_of(name) if name else None
+            if name and product is not None and name not in rules and pos.get("netPos"):
+                rules[name] = rules_for(name, product)
+        return rules
+
+    def contract_details(self) -> dict[str, tuple[str, str]]:
+        """symbol -> (contract, last trading day), e.g. MESZ6 -> ("MESZ6", "2026-12-18"), for the
+        ticket. Contracts held besides the front months get the CME rule's date."""
+        out = {ch.name: (ch.name, ch.expires) for ch in self.fronts.values()}
+        for name in self.instruments():
+            if name not in out:
+                root = name[:-2]
+                exp = ct.expiry_of(ct.Candidate(0, name), root, self._clock())
+                if exp is not None:
+                    out[name] = (name, ct.expiry_date(exp[0]))
+        return out
 
     async def _load_instruments(self) -> None:
-        """The front contract of each product root (`contract/suggest`) and its product's tick
+        """Each product root's front month (contracts.py: `contract/suggest`, each candidate's
+        expiry from `contractMaturity/item` or the CME rule, the roll rule) and its product's tick
         size and value per point (`product/find`)."""
+        now = self._clock()
         for root in self.roots:
             hits = await self.client.get("/contract/suggest", {"t": root, "l": "10"})
-            pattern = re.compile(rf"^{re.escape(root)}[FGHJKMNQUVXZ]\d$")
-            contract = next(
-                (c for c in hits or [] if isinstance(c, dict) and pattern.match(str(c.get("name")))), None
-            )
+            listed = [await self._maturity(c) for c in ct.candidates(root, hits)]
             product = await self.client.get("/product/find", {"name": root})
             p = product_info(product) if isinstance(product, dict) else None
-            if contract is None or p is None or not isinstance(contract.get("id"), int):
-                log.warning("Tradovate: no tradable contract found for %s", root)
+            choice = ct.choose_front(root, listed, now, self.roll_days)
+            if choice is None or p is None:
+                names = ", ".join(c.name for c in listed) or "none listed"
+                log.warning("Tradovate: no tradable %s contract (listed: %s)", root, names)
                 continue
-            name = str(contract["name"])
-            self.store.contracts[contract["id"]] = name
+            for c in listed:  # every listed contract, so events on any of them are named
+                self.store.contracts[c.contract_id] = c.name
             self.store.products[p.name] = p
-            self._rules[name] = rules_for(name, p)
+            self._rules[choice.name] = rules_for(choice.name, p)
+            self.fronts[root] = choice
+            log.info(
+                "Tradovate %s: trading %s, last trading day %s (expiry from the %s; roll %d days before)",
+                root,
+                choice.name,
+                choice.expires,
+                choice.source,
+                self.roll_days,
+            )
+
+    async def _maturity(self, c: ct.Candidate) -> ct.Candidate:
+        """`c` with its `contractMaturity/item` (expirationDate, isFront) when Tradovate answers;
+        unchanged otherwise (the CME rule then dates it)."""
+        if c.maturity_id is None:
+            return c
+        try:
+            item = await self.client.get("/contractMaturity/item", {"id": str(c.maturity_id)})
+        except BrokerError as exc:
+            if exc.code == "rate_limited":
+                raise
+            log.info("Tradovate contractMaturity %s unavailable (%s); dating %s by the CME rule",
+                     c.maturity_id, exc.message, c.name)  # fmt: skip
+            return c
+        return ct.with_maturity(c, item)
 
     # -- orders -----------------------------------------------------------------------------------
     def _account(self) -> tuple[int, str]:
@@ -445,6 +506,21 @@ class TradovateBroker:
 
     def _on_status(self, status: WsStatus) -> None:
         state = WS_STATES.get(status.state, ConnectionState.DISCONNECTED)
+        if status.state == "connected":
+            self._slow_told.discard(status.name)
+        elif status.slow and status.name not in self._slow_told:
+            # once per outage and socket: the panel's log and the host log (the status line
+            # keeps showing it on every attempt)
+            self._slow_told.add(status.name)
+            self._emit(
+                NoticeEvent(
+                    self.account_id,
+                    f"Tradovate ({status.name}): {status.attempt} connection attempts failed in a "
+                    f"row: {status.last_error or status.reason or 'no answer; retrying slowly'}",
+                    "warning",
+                    wall_ms(),
+                )
+            )
         self._emit(
             ConnectionEvent(
                 self.account_id,

@@ -7,7 +7,8 @@ and the market-data socket (brokers.md §1.1-§1.3, §1.8, §1.9).
 - The token is renewed with `auth/renewaccesstoken` before it expires (same session, the sockets
   stay up); when renewal fails, or the token is refused, a new sign-in replaces it.
 - Both sockets are `ResilientWebSocket`s with the `[]` heartbeat every `heartbeat_s` and stale
-  detection (the server sends `h` when idle, so silence means a dead link). On every (re)open the
+  detection (the server sends `h` when idle, so silence means a dead link); after `fast_attempts`
+  failed reconnects in a row they retry slowly, every `slow_retry_s` (net/ws.py). On every (re)open the
   trading socket sends `authorize` and `user/syncrequest` back to back; requests wait (bounded) for
   the sync. The md socket authorizes with `mdAccessToken` and resubscribes its quotes.
 """
@@ -104,6 +105,8 @@ class TradovateClient:
         max_penalty_wait_s: float = 60.0,
         backoff: Backoff | None = None,
         now: Callable[[], int] = wall_ms,
+        fast_attempts: int = 8,
+        slow_retry_s: float = 300.0,
     ) -> None:
         self.endpoints = endpoints
         self.creds = creds
@@ -142,6 +145,8 @@ class TradovateClient:
             app_ping=ping,
             stale_after_s=stale_after_s,
             backoff=backoff,
+            fast_attempts=fast_attempts,
+            slow_retry_s=slow_retry_s,
         )
         self.md = ResilientWebSocket(
             "tradovate-md",
@@ -153,6 +158,8 @@ class TradovateClient:
             app_ping=ping,
             stale_after_s=stale_after_s,
             backoff=backoff,
+            fast_attempts=fast_attempts,
+            slow_retry_s=slow_retry_s,
         )
 
     # -- lifecycle --------------------------------------------------------------------------------

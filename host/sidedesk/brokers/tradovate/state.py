@@ -1,14 +1,19 @@
-"""Tradovate's entities → Sidedesk's normalised events, pure (brokers.md §1.4, §1.6, §1.7).
+"""Tradovate's entities → Sidedesk's normalised events (brokers.md §1.4, §1.6, §1.7); no I/O but
+the host log of raw order statuses.
 
 An order is spread over three entities: `order` (identity, status), `orderVersion` (quantity,
 type, prices; a modify adds a version) and `executionReport` (filled quantity, average price).
 `Store` keeps the latest of each and emits an `OrderEvent` only when the assembled order changed
-(repeated status updates are dropped). Fills are emitted once per fill id. Positions carry open
-P&L by the official formula `(last - netPrice) × valuePerPoint × netPos`.
+(repeated status updates are dropped). Tradovate's own statuses are finer than the neutral ones
+(PendingNew, Working, PendingCancel... are all NEW), so every change of the raw status is written to
+the host log here, where it is known (`sidedesk.brokers.tradovate.state`, INFO). Fills are emitted
+once per fill id. Positions carry open P&L by the official formula
+`(last - netPrice) × valuePerPoint × netPos`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,6 +37,7 @@ from sidedesk.domain import (
     TimeInForce,
 )
 
+log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 CURRENCY = "USD"
 
@@ -46,6 +52,7 @@ _STATUS = {
     "Rejected": OrderStatus.REJECTED,
     "Expired": OrderStatus.EXPIRED,
 }
+_OPEN_RAW = frozenset({"PendingNew", "Working", "Suspended", "PendingReplace", "PendingCancel"})
 _TIF = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK, "Day": TimeInForce.DAY}
 
 
@@ -115,6 +122,7 @@ class Store:
     _emitted: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     _emitted_ms: dict[int, int] = field(default_factory=dict)
     _fills: set[int] = field(default_factory=set)
+    raw: dict[int, str] = field(default_factory=dict)  # order id -> the last raw status logged
 
     # -- lookups ---------------------------------------------------------------------------------
     def symbol(self, contract_id: Any) -> str | None:
@@ -158,7 +166,10 @@ class Store:
             parts = self.orders.setdefault(oid, _OrderParts())
             if parts.order is None or iso_ms(e.get("timestamp")) >= iso_ms(parts.order.get("timestamp")):
                 parts.order = e
-            return self._order_events(oid) if emit else []
+            if not emit:
+                return []
+            self._track_raw(oid)
+            return self._order_events(oid)
         if t == "orderVersion" and oid is not None:
             parts = self.orders.setdefault(oid, _OrderParts())
             if parts.version is None or (_int(e.get("id")) or 0) >= (_int(parts.version.get("id")) or 0):
@@ -173,7 +184,10 @@ class Store:
                 parts.report = e
             if e.get("execType") == "Rejected" or e.get("ordStatus") == "Rejected":
                 parts.reject = str(e.get("text") or e.get("rejectReason") or "Rejected")
-            return self._order_events(oid) if emit else []
+            if not emit:
+                return []
+            self._track_raw(oid)
+            return self._order_events(oid)
         if t == "fill" and oid is not None:
             return self._fill(oid, e, change.event_type)
         if t == "position":
@@ -212,6 +226,8 @@ class Store:
         for row in fills if isinstance(fills, list) else []:
             if isinstance(row, dict) and isinstance(row.get("id"), int):
                 self._fills.add(row["id"])
+        for oid in sorted(self.orders):  # what changed while we were not listening
+            self._track_raw(oid, from_sync=True)
 
     def on_quote(self, q: QuoteUpdate) -> QuoteEvent | None:
         symbol = self.contracts.get(q.contract_id)
@@ -230,6 +246,46 @@ class Store:
             self.last[q.contract_id] = merged.last
         # Tradovate has no mark price; P&L uses the last trade (brokers.md §1.7)
         return QuoteEvent(symbol, merged.bid, merged.ask, merged.last, merged.last, merged.ts_ms)
+
+    # -- raw statuses ----------------------------------------------------------------------------
+    def raw_status(self, oid: int) -> str | None:
+        """Tradovate's own status of the order (`ordStatus` of the order, or of a newer execution
+        report), e.g. PendingNew, Working, PendingCancel, Filled; None before either is known."""
+        parts = self.orders.get(oid)
+        if parts is None:
+            return None
+        o, r = parts.order, parts.report
+        text = o.get("ordStatus") if o is not None else None
+        if r is not None and (o is None or iso_ms(r.get("timestamp")) > iso_ms(o.get("timestamp"))):
+            text = r.get("ordStatus") or text
+        return text if isinstance(text, str) and text else None
+
+    def _track_raw(self, oid: int, *, from_sync: bool = False) -> None:
+        """Log the order's raw status when it changed. An order first seen in a sync that is
+        already over (filled, cancelled) is history, not a change: DEBUG only."""
+        now = self.raw_status(oid)
+        before = self.raw.get(oid)
+        if now is None or now == before:
+            return
+        self.raw[oid] = now
+        parts = self.orders[oid]
+        o = parts.order or parts.report or {}
+        symbol = self.symbol(o.get("contractId")) or "?"
+        action = o.get("action") if isinstance(o.get("action"), str) else ""
+        cid = self.client_ids.get(oid, "")
+        where = " (found at sync)" if from_sync else ""
+        level = logging.DEBUG if from_sync and before is None and now not in _OPEN_RAW else logging.INFO
+        log.log(
+            level,
+            "Tradovate order %s %s %s%s: %s -> %s%s",
+            oid,
+            action,
+            symbol,
+            f" [{cid}]" if cid else "",
+            before or "(new)",
+            now,
+            where,
+        )
 
     # -- output ----------------------------------------------------------------------------------
     def order_event(self, oid: int) -> OrderEvent | None:
