@@ -64,8 +64,8 @@ def test_rate_cap() -> None:
     [
         ("panel", False, "confirm"),
         ("panel", True, "allow"),
-        ("hotkey", False, "refuse"),
-        ("hotkey", True, "refuse"),
+        ("hotkey", False, "confirm"),  # #21: a hotkey asks too (it was refused)
+        ("hotkey", True, "allow"),
         ("asl", False, "allow"),
     ],
 )

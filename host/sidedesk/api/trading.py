@@ -173,6 +173,8 @@ class SymbolRow(BaseModel):
     price_precision: int
     quantity_precision: int
     quantity_unit: str
+    contract: str | None = Field(None, description="the futures contract traded, e.g. MESZ6")
+    expires: str | None = Field(None, description="its last trading day (exchange date), e.g. 2026-12-18")
 
 
 class SymbolsReply(BaseModel):
@@ -184,6 +186,9 @@ async def market_symbols(ctx: Ctx, req: Empty) -> SymbolsReply:
     """Tradable symbols of the active account, with the rules the ticket rounds to."""
     link = ctx.services.links.active()
     unit = link.broker.capabilities.quantity_unit
+    # futures adapters name the contract each symbol trades and its expiry (the ticket shows it)
+    details_of = getattr(link.broker, "contract_details", None)
+    details: dict[str, tuple[str, str]] = details_of() if callable(details_of) else {}
     rows = [
         SymbolRow(
             symbol=r.symbol,
@@ -197,6 +202,8 @@ async def market_symbols(ctx: Ctx, req: Empty) -> SymbolsReply:
             price_precision=r.price_precision,
             quantity_precision=r.quantity_precision,
             quantity_unit=unit,
+            contract=details[r.symbol][0] if r.symbol in details else None,
+            expires=details[r.symbol][1] if r.symbol in details else None,
         )
         for r in sorted(link.broker.instruments().values(), key=lambda r: r.symbol)
         if r.trading
@@ -425,6 +432,9 @@ class CommandRequest(Strict):
     name: Literal["buy", "sell", "flatten", "cancel_all", "close_half", "breakeven"]
     ticket: dict[str, Any] | None = None
     position: PositionRef | None = None
+    # buy/sell above the confirmation threshold answer status "confirm" (nothing sent); the
+    # extension asks the trader and sends the same ticket again with confirmed: true
+    confirmed: bool = False
 
 
 class CommandReply(BaseModel):
@@ -448,7 +458,7 @@ async def command(ctx: Ctx, req: CommandRequest) -> CommandReply:
                 "the saved ticket is incomplete: set it up in the panel",
                 {"errors": field_errors(exc)},
             ) from None
-        placed = await place_ticket(ctx.services, ticket, "hotkey", confirmed=False)
+        placed = await place_ticket(ctx.services, ticket, "hotkey", confirmed=req.confirmed)
         return CommandReply(name=req.name, summary=placed.message, result=placed.model_dump())
     if req.name == "flatten":
         out = await ctx.services.entry.flatten("hotkey")
@@ -493,7 +503,13 @@ async def risk_get(ctx: Ctx, req: Empty) -> RiskReply:
 @handler("risk.set", RiskSetRequest, RiskReply)
 async def risk_set(ctx: Ctx, req: RiskSetRequest) -> RiskReply:
     """Replace the pre-trade limits (saved in the settings file)."""
-    ctx.services.settings.update(risk=req.limits)
+    limits = req.limits
+    if "confirm_above_by_broker" not in limits.model_fields_set:
+        # the Setup form edits the four common limits: per-broker thresholds set in the settings
+        # file stay as they are
+        current = ctx.services.settings.config.risk.confirm_above_by_broker
+        limits = limits.model_copy(update={"confirm_above_by_broker": dict(current)})
+    ctx.services.settings.update(risk=limits)
     return RiskReply(limits=ctx.services.settings.config.risk)
 
 

@@ -169,10 +169,15 @@ class OrderEntry:
             raise Refused("invalid", f"{symbol} is not traded on this account", {"field": "symbol"})
         return rules
 
-    def risk_limits(self) -> RiskLimits:
+    def risk_limits(self, broker: str) -> RiskLimits:
+        """The limits for an account of `broker`: the confirmation threshold is the broker's own
+        (store/config.py RiskSettings.confirm_threshold), in that account's currency."""
         r = self._settings.config.risk
         return RiskLimits(
-            r.max_order_notional, r.max_position_notional, r.max_orders_per_minute, r.confirm_above_notional
+            r.max_order_notional,
+            r.max_position_notional,
+            r.max_orders_per_minute,
+            r.confirm_threshold(broker),
         )
 
     def preview(self, ticket: Ticket, source: Source, *, kind: ClientKind = "m") -> Preview:
@@ -195,7 +200,7 @@ class OrderEntry:
         after = pos + request.side.sign * request.quantity
         quote = rules.quote_asset or "USD"
         decision = evaluate(
-            self.risk_limits(),
+            self.risk_limits(str(getattr(link.broker, "broker", ""))),
             order_notional=notional,
             position_notional_after=abs(after) * ref * rules.contract_multiplier,
             reduces_only=request.reduce_only or abs(after) < abs(pos),
@@ -227,15 +232,16 @@ class OrderEntry:
             )
             raise Refused("rejected", decision.reason, {"limit": decision.limit})
         if decision.action == "confirm" and not confirmed:
-            if source == "hotkey":
-                raise Refused(
-                    "rejected", f"{decision.reason}: confirm it in the panel", {"limit": decision.limit}
-                )
+            # nothing is sent: the panel (or, for a hotkey, the extension's worker) asks the trader
+            # and sends the same ticket again with `confirmed`
             return {
                 "status": "confirm",
                 "reason": decision.reason,
                 "notional": dec(pv.notional, 2),
                 "currency": pv.quote,
+                "quantity": dec(request.quantity),
+                "price": dec(request.price),
+                "message": f"waiting for your confirmation: {decision.reason}",
             }
         if not request.reduce_only:
             self.on_new_position(link.account_id, request.symbol, request.position_side, asl)

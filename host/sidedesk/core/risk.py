@@ -2,8 +2,9 @@
 confirmation threshold. Pure: numbers in, a decision out.
 
 Orders that only reduce exposure (reduce-only closes, flatten, protective stops) are always allowed:
-a risk limit must never stop a trader from getting out. A hotkey above the confirmation threshold is
-refused (a keystroke cannot show a dialog); the panel asks instead.
+a risk limit must never stop a trader from getting out. Above the confirmation threshold an order
+from the panel or a hotkey is not sent until the trader confirms it (the extension asks in the
+panel and on the minimised bar, then sends it again with `confirmed`); ASL's own orders never ask.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ Source = Literal["panel", "hotkey", "asl"]
 
 @dataclass(frozen=True, slots=True)
 class RiskLimits:
-    """None disables a check. Notionals are in the instrument's quote currency (USDT, USD, ...)."""
+    """None disables a check. Notionals are in the instrument's quote currency (USDT, USD, ...), the
+    contract multiplier included (1 MES at 6 000 is 30 000 USD)."""
 
     max_order_notional: Decimal | None = None
     max_position_notional: Decimal | None = None  # per symbol, |position| after the order
@@ -97,19 +99,12 @@ def evaluate(
             f"{_m(limits.max_position_notional)} {quote}",
             "position",
         )
-    if limits.confirm_above_notional is not None and order_notional > limits.confirm_above_notional:
-        if source == "hotkey":
-            return RiskDecision(
-                "refuse",
-                f"order value {_m(order_notional)} {quote} is above the confirmation threshold of "
-                f"{_m(limits.confirm_above_notional)} {quote}; place it from the panel",
-                "confirm",
-            )
-        if source == "panel" and not confirmed:
-            return RiskDecision(
-                "confirm",
-                f"order value {_m(order_notional)} {quote} is above "
-                f"{_m(limits.confirm_above_notional)} {quote}: confirm to send",
-                "confirm",
-            )
+    threshold = limits.confirm_above_notional
+    if threshold is not None and order_notional > threshold and source != "asl" and not confirmed:
+        return RiskDecision(
+            "confirm",
+            f"order value {_m(order_notional)} {quote} is above the confirmation threshold of "
+            f"{_m(threshold)} {quote}: confirm to send",
+            "confirm",
+        )
     return RiskDecision("allow")

@@ -8,7 +8,7 @@ import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,14 +34,43 @@ class VaultKdfOverride(BaseModel):
         return self
 
 
+BrokerName = Literal["binance", "tradovate", "volumetrica", "alpaca"]
+
+# The confirmation threshold per broker, in the account's own currency, on the order's notional
+# (the contract multiplier included): one size fits no one, since 1 MES is about 30 000 USD and
+# 1 BTC about 60 000 USDT. Futures accounts: 1 to 5 MES go at once, 1 ES or more asks. Stocks:
+# about a day trader's usual ticket. Binance keeps `confirm_above_notional` (5 000 USDT).
+BROKER_CONFIRM_ABOVE: dict[str, Decimal] = {
+    "tradovate": Decimal(150_000),
+    "volumetrica": Decimal(150_000),
+    "alpaca": Decimal(25_000),
+}
+
+
 class RiskSettings(BaseModel):
-    """Pre-trade limits (quote currency). None disables a check; reducing orders are never blocked."""
+    """Pre-trade limits in each account's own currency (USDT on Binance, USD on the others). None
+    disables a check; reducing orders are never blocked."""
 
     model_config = ConfigDict(extra="forbid")
     max_order_notional: Decimal | None = Field(None, gt=0)
     max_position_notional: Decimal | None = Field(None, gt=0)
     max_orders_per_minute: int | None = Field(60, gt=0, le=10_000)
+    # Ask before a larger order: the threshold for Binance and for any broker without its own (see
+    # `confirm_threshold`); None means never ask, on every broker.
     confirm_above_notional: Decimal | None = Field(Decimal(5000), gt=0)
+    # Per-broker thresholds over the defaults of BROKER_CONFIRM_ABOVE (a None: never ask there).
+    confirm_above_by_broker: dict[BrokerName, Annotated[Decimal, Field(gt=0)] | None] = Field(
+        default_factory=dict
+    )
+
+    def confirm_threshold(self, broker: str) -> Decimal | None:
+        """The threshold for an account of `broker`: off when `confirm_above_notional` is None,
+        else this broker's own (set here, or its default), else `confirm_above_notional`."""
+        if self.confirm_above_notional is None:
+            return None
+        if broker in self.confirm_above_by_broker:
+            return self.confirm_above_by_broker[broker]
+        return BROKER_CONFIRM_ABOVE.get(broker, self.confirm_above_notional)
 
 
 ORIGIN = re.compile(r"^(https?|chrome-extension|moz-extension)://[a-z0-9.\-\[\]:]{1,253}$")

@@ -61,8 +61,10 @@ def test_buy_and_sell_commands_trade_the_ticket_from_the_payload(sim: Sim, desk:
 
     desk.set_risk(confirm_above_notional="100")
     try:
-        err = desk.error("command", {"name": "buy", "ticket": ticket})
-        assert err.code == "rejected" and err.details["limit"] == "confirm" and "panel" in err.message
+        # #21: above the threshold the hotkey asks (the extension confirms and sends it again)
+        ask = command(desk, "buy", ticket=ticket)
+        assert ask["result"]["status"] == "confirm" and ask["result"]["order_id"] is None
+        assert "confirm" in ask["summary"]
     finally:
         desk.reset_risk()
     assert sim_qty(sim, "ETHUSDT") == 0

@@ -259,7 +259,7 @@ def test_leverage_on_the_ticket_changes_the_exchange_leverage(sim: Sim, desk: De
     eventually(lambda: sim_position(sim, "BNBUSDT") == 0, 3, "BNB closed")
 
 
-def test_confirmation_threshold_asks_the_panel_and_refuses_a_hotkey(sim: Sim, desk: Desk) -> None:
+def test_confirmation_threshold_asks_the_panel_and_a_hotkey(sim: Sim, desk: Desk) -> None:
     at_price(sim, desk, "BNBUSDT", "600")
     desk.set_risk(confirm_above_notional="100")
     try:
@@ -269,8 +269,9 @@ def test_confirmation_threshold_asks_the_panel_and_refuses_a_hotkey(sim: Sim, de
         ask = desk.call("order.place", {"ticket": ticket})
         assert ask["status"] == "confirm" and "100.00" in ask["reason"] and ask["order_id"] is None
         assert sim_position(sim, "BNBUSDT") == 0  # nothing was sent
-        err = desk.error("order.place", {"ticket": ticket, "source": "hotkey"})
-        assert err.code == "rejected" and err.details["limit"] == "confirm" and "panel" in err.message
+        # #21: a hotkey above the threshold asks too (the extension confirms it), never refused
+        hot = desk.call("order.place", {"ticket": ticket, "source": "hotkey"})
+        assert hot["status"] == "confirm" and hot["currency"] == "USDT" and hot["order_id"] is None
         assert sim_position(sim, "BNBUSDT") == 0
         ok = desk.call("order.place", {"ticket": ticket, "confirmed": True})
         assert ok["status"] == "placed"
