@@ -11,6 +11,9 @@ import {
   COMMAND_TIMEOUT_MS, LOCAL_COMMANDS, MINIMISED_KEY, POSITION_KEY, TICKET_KEY, commandLabel, commandRequest,
   describeOutcome,
 } from '../lib/commands.js';
+import {
+  CONFIRM_KEY, CONFIRM_MESSAGE, CONFIRM_TTL_MS, answerProblem, confirmView, confirmedRequest, isLive, pendingConfirm,
+} from '../lib/confirm.js';
 
 const native = new NativeConnection({
   connect: () => chrome.runtime.connectNative(HOST_NAME),
@@ -94,9 +97,112 @@ async function toggleMinimised(name) {
   return showOutcome(name, { ok: { summary: `action bar ${on ? 'minimised' : 'restored'}${where}` } });
 }
 
+async function notify(title, message, level) {
+  try {
+    await chrome.notifications.create({
+      type: 'basic',
+      iconUrl: chrome.runtime.getURL('icons/128.png'),
+      title,
+      message,
+      priority: level === 'error' ? 2 : 1,
+    });
+  } catch (e) {
+    console.warn('sidedesk: notification failed', e);
+  }
+}
+
+// -- hotkey orders above the confirmation threshold (lib/confirm.js) ------------------------------
+// The order waits in chrome.storage.session; the panels show it and answer with a runtime message.
+const answered = new Set(); // confirm ids answered in this worker: a double click sends once
+let confirmSeq = 0;
+let expiryTimer = null;
+
+async function storedConfirm() {
+  try {
+    return (await chrome.storage.session.get(CONFIRM_KEY))?.[CONFIRM_KEY] ?? null;
+  } catch (e) {
+    console.warn('sidedesk: could not read the waiting confirmation', e);
+    return null;
+  }
+}
+
+async function dropConfirm(id) {
+  const p = await storedConfirm();
+  if (p && p.id === id) {
+    try { await chrome.storage.session.remove(CONFIRM_KEY); } catch (e) { console.warn('sidedesk: could not clear the confirmation', e); }
+  }
+}
+
+function expireLater(p) {
+  clearTimeout(expiryTimer);
+  expiryTimer = setTimeout(() => { expire(p.id).catch((e) => console.warn('sidedesk: expiry failed', e)); },
+    Math.min(Math.max(0, p.expires_ms - Date.now()), CONFIRM_TTL_MS) + 100);
+}
+
+/** Nobody answered in time: nothing is sent, and the trader is told so. */
+async function expire(id) {
+  const p = await storedConfirm();
+  if (!p || p.id !== id || answered.has(id)) return;
+  answered.add(id);
+  await dropConfirm(id);
+  const view = confirmView(p, Date.now());
+  await showOutcome(p.name, { ok: { summary: `not sent: ${view.question} was not confirmed within ${CONFIRM_TTL_MS / 1000} s` } });
+}
+
+/** The host asked for a confirmation: keep the order for the panels, and say where to answer. */
+async function askConfirm(name, ticket, result) {
+  confirmSeq += 1;
+  const now = Date.now();
+  const p = pendingConfirm(name, ticket, result, now, `${now.toString(36)}-${confirmSeq}`);
+  try {
+    await chrome.storage.session.set({ [CONFIRM_KEY]: p });
+  } catch (e) {
+    return showOutcome(name, { error: { code: 'internal', message: `could not ask for the confirmation (${e.message}); nothing was sent` } });
+  }
+  expireLater(p);
+  const view = confirmView(p, now);
+  const title = `Sidedesk — ${commandLabel(name)}: confirm in the panel`;
+  const where = hub.panels.size ? 'Confirm or cancel it in the panel' : 'Open the panel (Alt+Shift+L) to confirm or cancel it';
+  const message = `${view.question} ${view.value} ${where} within ${CONFIRM_TTL_MS / 1000} s; nothing is sent until then.`;
+  hub.broadcast({ kind: 'notice', level: 'warning', text: `${title}: ${view.question} ${view.value}` });
+  await setBadge('?', '#b26a00', `${title}\n${view.question} ${view.value}`);
+  await notify(title, message, 'warning');
+  return { level: 'warning', title, message, badge: '?' };
+}
+
+/** A panel's Confirm or Cancel: send the same ticket with `confirmed`, or drop it. */
+async function answerConfirm(answer) {
+  if (typeof answer?.id === 'string' && answered.has(answer.id)) {
+    return { error: { code: 'invalid', message: 'this order was answered already' } };
+  }
+  const p = await storedConfirm();
+  const problem = answerProblem(p, answer, Date.now());
+  if (problem) return { error: problem };
+  if (answered.has(p.id)) return { error: { code: 'invalid', message: 'this order was answered already' } };
+  answered.add(p.id);
+  clearTimeout(expiryTimer);
+  await dropConfirm(p.id);
+  if (!answer.yes) {
+    const view = await showOutcome(p.name, { ok: { summary: 'not sent (cancelled in the panel)' } });
+    return { ok: { summary: 'Not sent.' }, view };
+  }
+  setBadge('…', '#6e7781', `Sidedesk — ${commandLabel(p.name)}: sending…`);
+  const request = confirmedRequest(p);
+  native.start();
+  let outcome;
+  try {
+    outcome = { ok: await native.request(request.type, request.payload, { timeoutMs: COMMAND_TIMEOUT_MS }) };
+  } catch (err) {
+    outcome = { error: { code: err.code ?? 'internal', message: err.message } };
+  }
+  const view = await showOutcome(p.name, outcome, { ticket: p.ticket });
+  return { ...outcome, view };
+}
+
 /**
  * A keyboard command: visible at once (badge "…"), then the host's answer or the reason it was
- * refused, verbatim, as a notification, on the badge and in every open panel.
+ * refused, verbatim, as a notification, on the badge and in every open panel. Above the
+ * confirmation threshold the answer is a question, asked in the panel (askConfirm).
  */
 async function runCommand(name) {
   // Not awaited: the keystroke shows at once, and the order does not wait for the badge.
@@ -111,11 +217,25 @@ async function runCommand(name) {
   } catch (err) {
     outcome = { error: { code: err.code ?? 'internal', message: err.message } };
   }
+  if (outcome.ok?.result?.status === 'confirm' && request.payload.ticket) {
+    return askConfirm(name, request.payload.ticket, outcome.ok.result);
+  }
   return showOutcome(name, outcome, { ticket: context.ticket });
 }
 
 chrome.runtime.onConnect.addListener((port) => {
   hub.accept(port);
+});
+
+// A panel's answer to a hotkey confirmation (only this extension's own pages may answer).
+chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  if (msg?.kind !== CONFIRM_MESSAGE) return false;
+  if (sender?.id !== chrome.runtime.id) {
+    sendResponse({ error: { code: 'forbidden', message: 'not from this extension' } });
+    return false;
+  }
+  answerConfirm(msg).then(sendResponse, (e) => sendResponse({ error: { code: 'internal', message: String(e?.message ?? e) } }));
+  return true; // answered asynchronously
 });
 
 chrome.commands.onCommand.addListener((name) => {
@@ -132,7 +252,12 @@ chrome.runtime.onInstalled.addListener(() => {
 chrome.sidePanel.setPanelBehavior({ openPanelOnActionClick: true }).catch((e) => console.warn(e));
 
 // For the DevTools console and the e2e tests (reachable only from this extension's own worker).
-globalThis.sidedesk = { native, hub, runCommand };
+globalThis.sidedesk = { native, hub, runCommand, answerConfirm };
 
 native.start();
 savedContext(); // warm the hotkeys' ticket cache
+// A confirmation left from before a worker restart: keep its expiry, or drop it if it lapsed.
+storedConfirm().then((p) => {
+  if (p && isLive(p, Date.now())) expireLater(p);
+  else if (p) dropConfirm(p.id);
+});

@@ -1,10 +1,12 @@
 // The minimised 60 px action bar: a connection dot, BUY and SELL naming what they send (symbol
 // and size of the current ticket), the total unrealized P&L or, for a few seconds, the last fill,
 // and Flatten all. Toggled from the top bar's button and the `toggle_minimised` hotkey (the worker
-// flips a flag in chrome.storage.local; every open panel follows it).
+// flips a flag in chrome.storage.local; every open panel follows it). A hotkey order waiting for
+// its confirmation covers the bar with Confirm / Cancel (hotkey_confirm.js).
 
 import { h, replayClass } from './dom.js';
 import { flattenControl } from './flatten.js';
+import { hotkeyConfirm } from './hotkey_confirm.js';
 import { pnlDirection, tradeIndicator } from './live.js';
 import { MINIMISED_KEY } from '../lib/commands.js';
 import { totalPnl } from './trade_view.js';
@@ -37,7 +39,9 @@ export function mountActionBar(root, client) {
   const flatten = flattenControl(store, { id: 'bar-flatten', cls: 'btn-small btn-flatten bar-flatten', label: 'Flatten' });
   const restore = h('button', { type: 'button', class: 'btn-small', id: 'bar-restore', 'aria-label': 'Restore the full panel' }, '▢');
   const result = h('span', { class: 'sr-only', id: 'bar-result', 'aria-live': 'polite' });
-  root.replaceChildren(dot, buy.btn, sell.btn, info, flatten.button, restore, result);
+  const confirm = hotkeyConfirm({ id: 'bar-confirm', compact: true });
+  root.style.position = 'relative'; // the confirm covers the bar
+  root.replaceChildren(dot, buy.btn, sell.btn, info, flatten.button, restore, result, confirm.el);
   const toggle = document.getElementById('minimise-toggle');
   let last = null;
   let fillTimer = null;

@@ -1,6 +1,7 @@
-// The order ticket: symbol, size, leverage, Market/Limit, price, post-only, reduce-only, ASL; BUY
-// and SELL; the exchange's answer with the measured latencies; a confirm step when the host asks
-// for one. The last valid ticket is saved for the buy/sell hotkeys.
+// The order ticket: symbol (for futures, the contract and its expiry), size, leverage,
+// Market/Limit, price, post-only, reduce-only, ASL; BUY and SELL; the exchange's answer with the
+// measured latencies; a confirm step when the host asks for one, and the confirm a hotkey order
+// waits for (hotkey_confirm.js). The last valid ticket is saved for the buy/sell hotkeys.
 //
 // The size follows the symbol's `quantity_unit` (ticket_form.js): an amount in the quote
 // currency or a coin quantity (Binance), whole contracts (Tradovate, Volumetrica; no leverage),
@@ -8,11 +9,12 @@
 // closed, its message stays on show under the ticket.
 
 import { h, labelled, nextId } from './dom.js';
+import { hotkeyConfirm } from './hotkey_confirm.js';
 import { priceBadge } from './live.js';
 import { fmtPrice, isNewer, orderStatusText, statusTone } from './words.js';
 import {
-  DEFAULT_FORM, STORAGE_KEY, buildTicket, correctedFormField, describeFailure, describePlaced, describeSize,
-  formFromTicket, marketClosedNotice, pickSizeMode, placeRequest, sizeView, unitOf,
+  DEFAULT_FORM, STORAGE_KEY, buildTicket, contractText, correctedFormField, describeFailure, describePlaced,
+  describeSize, formFromTicket, marketClosedNotice, pickSizeMode, placeRequest, sizeView, unitOf,
 } from './ticket_form.js';
 import { tradeStore } from './trade_store.js';
 
@@ -51,7 +53,9 @@ export function mountTicket(root, client) {
     quote: h('span', { class: 'quote mono', id: 'ticket-quote' }),
     badge: h('span', { class: 'price-badge', id: 'ticket-badge', 'data-state': 'none' }),
     quoteAsset: h('span', { class: 'unit' }, 'USDT'),
+    contract: h('small', { class: 'tf-hint ticket-contract', id: 'ticket-contract', hidden: true }),
   };
+  const hotkey = hotkeyConfirm({ id: 'hotkey-confirm' });
   const sizeField = labelled('Size', el.notional, { cls: 'tf tf-size' });
   sizeField.append(el.quoteAsset);
   const quantityUnit = h('span', { class: 'unit' }, '');
@@ -72,6 +76,7 @@ export function mountTicket(root, client) {
     h('div', { class: 'ticket-row' },
       labelled('Symbol', el.symbol, { cls: 'tf tf-symbol' }), el.datalist,
       h('div', { class: 'ticket-quote' }, el.quote, el.badge)),
+    el.contract,
     h('div', { class: 'ticket-row' }, sizeField, quantityField, sizeModeGroup, levField, typeGroup, priceField),
     el.sizeHint,
     h('div', { class: 'ticket-row ticket-flags' },
@@ -82,7 +87,8 @@ export function mountTicket(root, client) {
     h('div', { class: 'ticket-answer' }, el.result, el.useCorrected),
     el.resultDetail,
     el.hours,
-    el.confirm);
+    el.confirm,
+    hotkey.el);
   root.replaceChildren(h('div', { class: 'card-head' }, h('h2', {}, 'Ticket')), form);
   root.classList.add('card', 'trade-only');
   form.addEventListener('submit', (e) => e.preventDefault());
@@ -329,6 +335,8 @@ export function mountTicket(root, client) {
   function renderUnit() {
     const info = symbolInfo();
     const unit = unitOf(info);
+    el.contract.textContent = contractText(info);
+    el.contract.hidden = !el.contract.textContent;
     if (info && pending) {
       if (info.symbol === pending.symbol) preferred[unit] = pending.mode;
       pending = null;

@@ -34,6 +34,16 @@ const MODES = Object.freeze({
   shares: Object.freeze(['quantity', 'notional']),
 });
 
+/**
+ * The futures contract a symbol trades and its last trading day, as the host names them
+ * ("MESZ6 · expires 2026-12-18"); '' for symbols without an expiry (spot-like, stocks, perpetuals).
+ */
+export function contractText(info) {
+  const expires = typeof info?.expires === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(info.expires) ? info.expires : '';
+  if (!expires) return '';
+  return `${info.contract || info.symbol} · expires ${expires}`;
+}
+
 /** The unit of a symbols row ("base" when unknown: the Binance ticket, as before units existed). */
 export function unitOf(info) {
   const u = info?.quantity_unit;
