@@ -8,7 +8,7 @@ export const RISK_FIELDS = [
   ['max_order_notional', 'Max order size', 'quote currency, per order'],
   ['max_position_notional', 'Max position size', 'quote currency, per symbol'],
   ['max_orders_per_minute', 'Max orders per minute', 'whole number'],
-  ['confirm_above_notional', 'Ask to confirm above', 'quote currency; hotkeys above it are refused'],
+  ['confirm_above_notional', 'Ask to confirm above', 'Binance and every broker without its own setting, in the account\'s currency; a hotkey above it asks in the panel'],
 ];
 
 /**
