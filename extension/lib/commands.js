@@ -75,7 +75,7 @@ export function describeOutcome(name, outcome, { ticket = null } = {}) {
     const r = ok.result;
     if ((name === 'buy' || name === 'sell') && r?.status === 'placed' && typeof ticket?.symbol === 'string') {
       // The worker has no symbol rules: the size is named with the symbol ("0.004 BTCUSDT").
-      const info = { symbol: ticket.symbol, base: ticket.symbol };
+      const info = { symbol: ticket.symbol, base: ticket.symbol, quote: typeof r.currency === 'string' ? r.currency : undefined };
       summary = placedText(r, { side: name === 'buy' ? 'BUY' : 'SELL', type: ticket.type ?? 'MARKET', info }).text;
     } else if (name === 'flatten' && r && typeof r === 'object' && 'closed' in r) {
       summary = flattenText(r).text;

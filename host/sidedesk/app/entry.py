@@ -249,7 +249,7 @@ class OrderEntry:
             await link.broker.set_leverage(request.symbol, leverage)
             t0 = time.perf_counter_ns()  # host latency is the order's own path, not the leverage call
         placed = await self.place(link, request, source, t0)
-        return placed.reply()
+        return {**placed.reply(), "currency": pv.quote}  # so a hotkey's notice can name it
 
     async def place(
         self, link: AccountLink, request: OrderRequest, source: Source, t0: int | None = None
