@@ -49,9 +49,11 @@ e2e: setup-test $(STAMP)
 js: setup-test
 	node --test tests/js/
 
-# Everything CI runs: style, types, then every test (unit, integration, real-Chromium e2e).
+# Everything CI runs: style, types, then every test (unit, integration, real-Chromium e2e), on two
+# workers (JOBS=N for another count), each test file whole on one worker, in a random order (the
+# seed is printed; `--randomly-seed=N` replays it), each test bounded by `timeout` in pyproject.toml.
 test: setup-test lint typecheck
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -n $(or $(JOBS),2) --dist loadfile tests
 
 # The frozen host (PyInstaller onedir) and the release archive + store-ready extension zip.
 package: $(STAMP)

@@ -4,55 +4,35 @@ account, activation, topic snapshots, `kill -9` and restart. Frames over pipes, 
 
 from __future__ import annotations
 
-import json
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from tests.hostproc import HostProcess
+from tests.support.config import PASSWORD, SMALL_KDF
+from tests.support.config import write_config as write_settings
+from tests.support.hostproc import HostError, HostProcess
+from tests.support.wait import eventually
 
-T = TypeVar("T")
-SMALL_KDF = {"memory_kib": 64, "iterations": 1, "lanes": 1}
-PASSWORD = "correct horse battery staple 9"
+__all__ = ["PASSWORD", "SMALL_KDF", "Desk", "HostError", "write_config"]
+
 TOPICS = ["status", "positions", "orders", "account", "log"]
 # No risk limit gets in a scripted trader's way (the sizes are tiny anyway).
 RISK = {"confirm_above_notional": None, "max_orders_per_minute": 10_000}
 
 
-class HostError(AssertionError):
-    def __init__(self, type_: str, error: dict[str, Any]) -> None:
-        super().__init__(f"{type_}: {error.get('code')}: {error.get('message')}")
-        self.code = str(error.get("code"))
-        self.message = str(error.get("message"))
-        self.details = error.get("details")
-
-
 def write_config(home: Path, sim_url: str, **extra: Any) -> None:
-    config = {
-        "vault_kdf": SMALL_KDF,
-        "simulators": {"binance": sim_url},
-        "watchlist": ["BTCUSDT", "ETHUSDT"],
-        "risk": RISK,
-        "status_interval_s": 1.0,
-        **extra,
-    }
-    (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-
-
-def wait_until(probe: Callable[[], T | None], timeout: float, what: str, every: float = 0.05) -> T:
-    """Poll `probe` until it returns something truthy (returned); fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-        time.sleep(every)
+    """The host's settings for the simulator at `sim_url` (`extra` adds or overrides settings)."""
+    write_settings(
+        home,
+        {
+            "vault_kdf": SMALL_KDF,
+            "simulators": {"binance": sim_url},
+            "watchlist": ["BTCUSDT", "ETHUSDT"],
+            "risk": RISK,
+            "status_interval_s": 1.0,
+            **extra,
+        },
+    )
 
 
 class Desk(HostProcess):
@@ -106,12 +86,12 @@ class Desk(HostProcess):
         brokers = self.topics("status")["status"]["brokers"]
         return brokers[0] if brokers else {}
 
-    def wait_connected(self, timeout: float = 15.0) -> dict[str, Any]:
+    def wait_connected(self, timeout: float = 30.0) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             b = self.broker_state()
             return b if b.get("state") == "live" else None
 
-        return wait_until(probe, timeout, "live")
+        return eventually(probe, timeout, "live", every=0.05)
 
     # -- trading -----------------------------------------------------------------------------------
     def market(self, side: str, qty: str, symbol: str = "BTCUSDT", **kw: Any) -> dict[str, Any]:

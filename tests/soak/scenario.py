@@ -19,9 +19,10 @@ from typing import Any
 
 from sidedesk_sim.binance.sim import SimConfig
 from tests.soak import invariants as inv
-from tests.soak.hostdriver import Desk, HostError, wait_until, write_config
+from tests.soak.hostdriver import Desk, HostError, write_config
 from tests.soak.schedule import FAULTS, Step, plan
-from tests.soak.simthread import SimThread
+from tests.support.simthread import BinanceSimThread as SimThread
+from tests.support.wait import eventually
 
 # Error codes a trader may legitimately get back under faults; anything else is a violation.
 EXPECTED_ERRORS = frozenset(
@@ -140,9 +141,10 @@ class Scenario:
             return not active and bool(self.st.s.connections)
 
         with contextlib.suppress(AssertionError):
-            wait_until(quiet, 3.0, "faults consumed")
+            eventually(quiet, 3.0, "faults consumed")
         self.st.clear_faults()
-        self.st.control("POST", "/rate-limits", {"ban_ms": 120_000})
+        # a forced 418 still waiting would otherwise be served later as a 120 s ban
+        self.st.control("POST", "/rate-limits", {"clear": True, "ban_ms": 120_000})
         with contextlib.suppress(AssertionError, HostError, TimeoutError):
             self.d.wait_connected(10)
 
@@ -221,7 +223,7 @@ class Scenario:
         elif step.kind == "rotation":  # every connection reaches the server's maximum age now
             st.set_max_connection_age(0.5)
             with contextlib.suppress(AssertionError):
-                wait_until(lambda: not st.s.connections, 3.0, "rotation")
+                eventually(lambda: not st.s.connections, 3.0, "rotation")
             st.set_max_connection_age(DAY_S)
         elif step.kind == "host_kill":
             self.d.kill9()
@@ -257,7 +259,7 @@ class Scenario:
             return not last
 
         try:
-            wait_until(equal, CONVERGE_S, "host state = exchange state", every=0.2)
+            eventually(equal, CONVERGE_S, "host state = exchange state", every=0.2)
         except AssertionError:
             self.result.violations += [f"after {CONVERGE_S} s: {d}" for d in last]
 

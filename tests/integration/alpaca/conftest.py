@@ -3,9 +3,7 @@ test moves them), its control plane over HTTP, and a factory of connected `Alpac
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -14,11 +12,8 @@ import pytest
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
 from sidedesk.domain import BrokerEvent, EventLog
 from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
-
-
-def calm(sim: AlpacaSim) -> None:
-    for symbol in sim.engine.instruments:
-        sim.engine.set_volatility(symbol, Decimal(0))
+from tests.support.simthread import calm
+from tests.support.wait import eventually_async
 
 
 @pytest.fixture
@@ -72,17 +67,8 @@ async def connect(sim: AlpacaSim) -> AsyncIterator[Connect]:
         await b.close()
 
 
-async def until(probe: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll `probe` every 20 ms until it returns something truthy; fail after `timeout` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+# The one bounded poll (tests/support/wait.py), under the name these tests know it by.
+until = eventually_async
 
 
 def of(log: EventLog, kind: type[BrokerEvent]) -> list[Any]:

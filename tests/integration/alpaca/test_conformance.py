@@ -248,4 +248,4 @@ async def _no_leftover_orders(st: SimThread) -> AsyncIterator[None]:
             st.sim.book.cancel("main", o.id, st.sim.now_ms())
         st.sim.publish()
 
-    st.run(flatten)
+    st.on_loop(flatten)

@@ -35,7 +35,7 @@ def asl_stops(st: SimThread) -> list[tuple[str, D]]:
         return [(o.client_order_id, o.stop_price or D(0)) for o in st.sim.book.open_orders("main")
                 if o.client_order_id.startswith("sda-AAPL-L")]  # fmt: skip
 
-    out: list[tuple[str, D]] = st.run(read)
+    out: list[tuple[str, D]] = st.on_loop(read)
     return out
 
 

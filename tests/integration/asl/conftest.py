@@ -20,6 +20,15 @@ def sim() -> Iterator[SimThread]:
         s.stop()
 
 
+@pytest.fixture(autouse=True)
+def _simulator_back_to_normal(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Whatever a test armed on the module's simulator (faults, skew, limits, a ban in force) is
+    undone before the next test runs."""
+    if "sim" in request.fixturenames:
+        request.getfixturevalue("sim").reset()
+    yield
+
+
 @pytest.fixture(scope="module")
 def desk(
     sim: SimThread, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest

@@ -1,138 +1,55 @@
 """Drive the real host process against the Binance simulator for the ASL integration tests.
 
 `SimThread` runs the simulator on its own event loop in a background thread and talks to its
-`/_sim/` control plane over HTTP like any outside tool. `Desk` is one host process (frames over
-pipes, as Chrome runs it) that keeps every pushed `asl` and `log` event. Every wait is a bounded
-poll (`eventually`).
+`/_sim/` control plane over HTTP like any outside tool (tests/support/simthread.py). `Desk` is one
+host process (frames over pipes, as Chrome runs it) that keeps every pushed `asl` and `log` event.
+Every wait is a bounded poll (`eventually`, tests/support/wait.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import select
-import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from sidedesk_sim.binance.sim import BinanceSim
-from tests.hostproc import HostProcess
+from tests.support.config import PASSWORD, SMALL_KDF
+from tests.support.config import write_config as write_settings
+from tests.support.hostproc import HostError, HostProcess
+from tests.support.simthread import BinanceSimThread, ControlError
+from tests.support.wait import WAIT_S, eventually
 
-T = TypeVar("T")
+__all__ = ["PASSWORD", "SMALL_KDF", "ControlError", "HostError", "eventually"]
+
 ACCOUNT = "main"  # the simulator account of its built-in key
-PASSWORD = "correct horse battery staple 9"
-SMALL_KDF = {"memory_kib": 64, "iterations": 1, "lanes": 1}
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT"]
 TOPICS = ["asl", "log", "quotes", "positions"]
 
 
-class ControlError(AssertionError):
-    pass
-
-
-def eventually(probe: Callable[[], T | None], timeout: float, what: str, every: float = 0.02) -> T:
-    """Poll `probe` until it returns something truthy (returned); fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-        time.sleep(every)
-
-
-class SimThread:
-    """The simulator on a background event loop; `control()` is its HTTP control plane."""
+class SimThread(BinanceSimThread):
+    """The simulator on a background event loop, trading the built-in key's account (`main`)."""
 
     def __init__(self, seed: int = 7) -> None:
-        self.sim = BinanceSim(seed=seed)
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="asl-sim", daemon=True)
+        super().__init__(seed)
 
     def start(self) -> SimThread:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.sim.start(), self.loop).result(15)
-        for symbol in SYMBOLS:  # prices move only where a test puts them
-            self.control("POST", "/volatility", {"symbol": symbol, "volatility": 0})
+        super().start()
         return self
-
-    def stop(self) -> None:
-        try:
-            asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(15)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(15)
-            self.loop.close()
-
-    @property
-    def rest_url(self) -> str:
-        return self.sim.rest_url
-
-    def key(self) -> dict[str, str]:
-        keys = self.sim.info()["keys"]
-        key: dict[str, str] = next(k for k in keys if k.get("account") == ACCOUNT and k.get("type") == "hmac")
-        return key
-
-    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One control-plane call; a 4xx/5xx raises with the simulator's message."""
-        url = self.sim.control_url + path
-        data = None
-        if method == "GET" and body:
-            url += "?" + "&".join(f"{k}={v}" for k, v in body.items())
-        elif body is not None:
-            data = json.dumps(body).encode()
-        req = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            body_text = exc.read().decode(errors="replace")
-            raise ControlError(f"{method} {path} -> {exc.code}: {body_text}") from None
-
-    # -- shortcuts ------------------------------------------------------------------------------
-    def price(self, symbol: str, price: Decimal | str) -> None:
-        self.control("POST", "/price", {"symbol": symbol, "price": str(price)})
-
-    def order_log(self, symbol: str | None = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.control("GET", "/order-log", {"account": ACCOUNT})
-        return [r for r in rows if symbol is None or r["symbol"] == symbol]
-
-    def algos(self, symbol: str) -> list[dict[str, Any]]:
-        """Open algo (conditional) orders of the account for `symbol`, as Binance's REST shows them."""
-        rows = self.control("GET", "/orders", {"account": ACCOUNT})["algoOrders"]
-        return [a for a in rows if a["symbol"] == symbol]
-
-    def cancel_algo(self, client_algo_id: str) -> None:
-        self.control("POST", "/cancel", {"account": ACCOUNT, "clientAlgoId": client_algo_id})
-
-
-class HostError(AssertionError):
-    def __init__(self, type_: str, error: dict[str, Any]) -> None:
-        super().__init__(f"{type_}: {error.get('code')}: {error.get('message')} {error.get('details')}")
-        self.code = str(error.get("code"))
-        self.message = str(error.get("message"))
-        self.details = error.get("details")
 
 
 def write_config(home: Path, sim_url: str, **extra: Any) -> None:
-    config = {
-        "vault_kdf": SMALL_KDF,
-        "simulators": {"binance": sim_url},
-        "watchlist": SYMBOLS,
-        "risk": {"confirm_above_notional": None, "max_orders_per_minute": 10_000},
-        **extra,
-    }
-    (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    """The host's settings for the simulator at `sim_url` (`extra` adds or overrides settings)."""
+    write_settings(
+        home,
+        {
+            "vault_kdf": SMALL_KDF,
+            "simulators": {"binance": sim_url},
+            "watchlist": SYMBOLS,
+            "risk": {"confirm_above_notional": None, "max_orders_per_minute": 10_000},
+            **extra,
+        },
+    )
 
 
 class Desk(HostProcess):
@@ -196,14 +113,14 @@ class Desk(HostProcess):
         snaps = self.call("subscribe", {"topics": TOPICS})["snapshots"]
         return {k: v["payload"] for k, v in snaps.items()}
 
-    def wait_mark(self, symbol: str, timeout: float = 10.0) -> Decimal:
+    def wait_mark(self, symbol: str, timeout: float = WAIT_S) -> Decimal:
         def probe() -> Decimal | None:
             self.pump()
             return self.marks.get(symbol)
 
         return eventually(probe, timeout, f"a {symbol} mark from the host")
 
-    def wait_mark_at(self, symbol: str, price: Decimal, timeout: float = 10.0) -> None:
+    def wait_mark_at(self, symbol: str, price: Decimal, timeout: float = WAIT_S) -> None:
         """Until the host's quotes show `symbol`'s mark at `price` (it saw the move)."""
 
         def probe() -> bool:
@@ -280,10 +197,12 @@ def open_position(desk: Desk, symbol: str, side: str, quantity: str, **ticket: A
     n0 = len(desk.asl_for(symbol))
     order = {"symbol": symbol, "side": side, "type": "MARKET", "quantity": quantity, **ticket}
     desk.call("order.place", {"ticket": order})
-    return desk.wait_asl(symbol, is_confirmed("0"), 5, f"{symbol}: hard stop confirmed", since=n0)
+    return desk.wait_asl(symbol, is_confirmed("0"), WAIT_S, f"{symbol}: hard stop confirmed", since=n0)
 
 
-def only_algo(sim: SimThread, symbol: str, timeout: float = 5.0, not_id: str | None = None) -> dict[str, Any]:
+def only_algo(
+    sim: SimThread, symbol: str, timeout: float = WAIT_S, not_id: str | None = None
+) -> dict[str, Any]:
     """The one open algo order of `symbol` (waits until exactly one, other than `not_id`, is open)."""
 
     def probe() -> dict[str, Any] | None:
@@ -304,6 +223,6 @@ def algo_rows(sim: SimThread, symbol: str, since: int = 0) -> list[tuple[str, st
     """(clientAlgoId, type, side, status) of the symbol's algo rows in the order log, from `since`."""
     return [
         (r["clientAlgoId"], r["type"], r["side"], r["status"])
-        for r in sim.order_log(symbol)[since:]
+        for r in sim.order_log(symbol=symbol)[since:]
         if r["kind"] == "algo"
     ]

@@ -55,7 +55,7 @@ def test_stop_cancelled_behind_the_back_is_replaced(desk: Desk, sim: SimThread) 
     hard = open_position(desk, symbol, "BUY", "10")
     entry = Decimal(hard["entry_price"])
     victim = hard["stop_client_id"]
-    log0 = len(sim.order_log(symbol))
+    log0 = len(sim.order_log(symbol=symbol))
     n0 = len(desk.asl_for(symbol))
 
     # 1. the host hears of the cancel (ALGO_UPDATE): it puts the hard stop back at once
@@ -115,7 +115,7 @@ def test_failed_replacement_keeps_the_old_stop_and_retries(desk: Desk, sim: SimT
     symbol, qty = "BNBUSDT", Decimal(1)
     hard = open_position(desk, symbol, "BUY", "1.00")
     entry, old = Decimal(hard["entry_price"]), hard["stop_client_id"]
-    log0 = len(sim.order_log(symbol))
+    log0 = len(sim.order_log(symbol=symbol))
     n0 = len(desk.asl_for(symbol))
     try:
         # the next request (the level-1 stop) is answered 429 with a retry-after of 1 s
@@ -148,7 +148,7 @@ def test_failed_replacement_keeps_the_old_stop_and_retries(desk: Desk, sim: SimT
 
     # the connection drops as the level-2 stop is sent (it never reaches the exchange): the outcome
     # is unknown, so the old stop stays until the confirm timeout withdraws the attempt and retries
-    log1 = len(sim.order_log(symbol))
+    log1 = len(sim.order_log(symbol=symbol))
     n1 = len(desk.asl_for(symbol))
     sim.control("POST", "/faults", {"kind": "drop_at_method", "target": "algoOrder.place"})
     sim.price(symbol, pct_from(entry, "2.2", symbol))
@@ -176,7 +176,7 @@ def confirmed_for(quantity: int) -> Callable[[dict[str, Any]], bool]:
 def test_stop_quantity_follows_the_position(desk: Desk, sim: SimThread) -> None:
     symbol = "XRPUSDT"
     first = open_position(desk, symbol, "BUY", "100")
-    log0 = len(sim.order_log(symbol))
+    log0 = len(sim.order_log(symbol=symbol))
     assert Decimal(only_algo(sim, symbol)["quantity"]) == 100
 
     # scaling in: the stop grows with the position (new one first, then the old one goes)
@@ -211,7 +211,7 @@ def test_breakeven_moves_the_stop_to_entry_only_when_it_tightens(desk: Desk, sim
 
     hard = open_position(desk, symbol, "BUY", "1000")
     entry, old = Decimal(hard["entry_price"]), hard["stop_client_id"]
-    log0 = len(sim.order_log(symbol))
+    log0 = len(sim.order_log(symbol=symbol))
     # the mark is not above the entry yet (we bought at the ask): refused, nothing sent
     desk.call("position.breakeven", {"symbol": symbol})
     eventually(
@@ -236,10 +236,10 @@ def test_breakeven_moves_the_stop_to_entry_only_when_it_tightens(desk: Desk, sim
     ]
 
     # again: the stop already sits at breakeven, so nothing moves
-    rows = len(sim.order_log(symbol))
+    rows = len(sim.order_log(symbol=symbol))
     desk.call("position.breakeven", {"symbol": symbol})
     eventually(
         lambda: desk.logs_matching("breakeven refused: the stop is already at or beyond"), 2, "refusal"
     )
     time.sleep(0.6)  # more than one watchdog period: still nothing new on the exchange
-    assert len(sim.order_log(symbol)) == rows
+    assert len(sim.order_log(symbol=symbol)) == rows

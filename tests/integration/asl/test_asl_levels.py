@@ -38,7 +38,7 @@ def test_every_level_places_new_then_cancels_old(
     long = side == "BUY"
     stop_side = "SELL" if long else "BUY"
     qty = Decimal(quantity)
-    log0 = len(sim.order_log(symbol))
+    log0 = len(sim.order_log(symbol=symbol))
     ev0 = len(desk.asl_for(symbol))
 
     hard = open_position(desk, symbol, side, quantity)
@@ -69,7 +69,9 @@ def test_every_level_places_new_then_cancels_old(
 
     # the exchange's order log: the entry fill, then per level the new stop NEW before the old CANCELED
     entry_rows = [
-        (r["side"], r["type"], r["status"]) for r in sim.order_log(symbol)[log0:] if r["kind"] == "order"
+        (r["side"], r["type"], r["status"])
+        for r in sim.order_log(symbol=symbol)[log0:]
+        if r["kind"] == "order"
     ]
     assert entry_rows == [(side, "MARKET", "NEW"), (side, "MARKET", "FILLED")]
     trailing = "TRAILING_STOP_MARKET"

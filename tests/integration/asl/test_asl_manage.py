@@ -6,7 +6,8 @@ through the real host against the simulator:
   once the price allows (ETHUSDT);
 - a ticket sent with ASL off stays unprotected until ASL is switched on for it (XRPUSDT);
 - ASL switched off for a position: a cancelled stop is not replaced (SOLUSDT);
-- `asl.set` refuses an invalid profile field by field and applies a valid one (BNBUSDT).
+- `asl.set` refuses an invalid profile field by field and applies a valid one (BNBUSDT), leaving
+  the stops of other positions as they are (DOGEUSDT).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from tests.integration.asl.harness import (
     ACCOUNT,
+    SYMBOLS,
     Desk,
     HostError,
     SimThread,
@@ -116,10 +118,10 @@ def test_asl_off_for_a_position_leaves_a_cancelled_stop_unreplaced(desk: Desk, s
     assert off["enabled"] is False
     assert only_algo(sim, symbol)["clientAlgoId"] == hard["stop_client_id"]  # switching off cancels nothing
 
-    rows = len(sim.order_log(symbol))
+    rows = len(sim.order_log(symbol=symbol))
     sim.cancel_algo(hard["stop_client_id"])
     stays_unprotected(sim, symbol, QUIET_S)
-    assert [r["status"] for r in sim.order_log(symbol)[rows:]] == ["CANCELED"]
+    assert [r["status"] for r in sim.order_log(symbol=symbol)[rows:]] == ["CANCELED"]
 
     desk.call("asl.toggle", {"symbol": symbol, "enabled": True})
     stop = only_algo(sim, symbol, timeout=BOUND_S)
@@ -168,9 +170,13 @@ def test_asl_set_refuses_an_invalid_profile(
 
 def test_asl_set_applies_a_valid_profile(desk: Desk, sim: SimThread) -> None:
     symbol = "BNBUSDT"
-    guarded = ["BTCUSDT", "ETHUSDT", "XRPUSDT", "SOLUSDT"]  # protected by the tests above
+    # a protected position of its own (DOGEUSDT), and any the module's other tests left open: the
+    # profile change must not touch their stops
+    open_position(desk, "DOGEUSDT", "BUY", "1000")
+    guarded = [s for s in SYMBOLS if s != symbol and sim.algos(s)]
+    assert "DOGEUSDT" in guarded
     before = {s: only_algo(sim, s)["clientAlgoId"] for s in guarded}
-    rows = {s: len(sim.order_log(s)) for s in guarded}
+    rows = {s: len(sim.order_log(symbol=s)) for s in guarded}
     profile = {
         "hard_stop_pct": "3",
         "levels": [{"profit_pct": "1.5", "callback_pct": "2.5"}, {"profit_pct": "3", "callback_pct": "1.2"}],
@@ -188,7 +194,7 @@ def test_asl_set_applies_a_valid_profile(desk: Desk, sim: SimThread) -> None:
         # the restarted engine rebuilt from the exchange: no stop of the other positions is touched
         time.sleep(QUIET_S)
         assert {s: only_algo(sim, s)["clientAlgoId"] for s in guarded} == before
-        assert {s: len(sim.order_log(s)) for s in guarded} == rows
+        assert {s: len(sim.order_log(symbol=s)) for s in guarded} == rows
 
         hard = open_position(desk, symbol, "BUY", "1.00")
         entry = Decimal(hard["entry_price"])

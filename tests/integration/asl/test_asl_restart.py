@@ -53,7 +53,7 @@ def rebuilt_row(desk: Desk) -> dict[str, Any]:
 
 
 def assert_rebuilt_in_place(desk: Desk, sim: SimThread, stop: dict[str, Any], level: int) -> None:
-    rows = len(sim.order_log(SYMBOL))
+    rows = len(sim.order_log(symbol=SYMBOL))
     row = rebuilt_row(desk)
     assert (row["level"], row["stop_client_id"]) == (level, stop["clientAlgoId"])
     assert row["stop_kind"] == "trailing"
@@ -61,7 +61,7 @@ def assert_rebuilt_in_place(desk: Desk, sim: SimThread, stop: dict[str, Any], le
     assert Decimal(row["quantity"]) == Decimal("0.010")
     time.sleep(QUIET_S)  # the watchdog ran several times meanwhile
     assert [a["clientAlgoId"] for a in sim.algos(SYMBOL)] == [stop["clientAlgoId"]]
-    assert sim.order_log(SYMBOL)[rows:] == []  # nothing placed, nothing cancelled
+    assert sim.order_log(symbol=SYMBOL)[rows:] == []  # nothing placed, nothing cancelled
     assert [e["transition"] for e in desk.asl_for(SYMBOL) if e["transition"] in ("place", "cancel")] == []
 
 
@@ -90,7 +90,7 @@ def test_restart_mid_trade_rebuilds_the_state_without_duplicates(sim: SimThread,
     try:
         assert_rebuilt_in_place(second, sim, level2, 2)
         # it resumes: level 3 is placed by the new host, which then cancels the old host's stop
-        rows = len(sim.order_log(SYMBOL))
+        rows = len(sim.order_log(symbol=SYMBOL))
         n = len(second.asl_for(SYMBOL))
         second.wait_mark(SYMBOL)
         sim.price(SYMBOL, pct_from(entry, "4.5", SYMBOL))

@@ -4,7 +4,6 @@ connects `BinanceBroker`s (HMAC or Ed25519 keys) with an `EventLog` sink; all cl
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -14,6 +13,7 @@ from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.domain import EventLog
 from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import Control, Session, builtin_key, entry_for
+from tests.support.simthread import calm
 
 Connect = Callable[..., Awaitable[Session]]
 
@@ -21,9 +21,7 @@ Connect = Callable[..., Awaitable[Session]]
 @pytest.fixture
 async def sim() -> AsyncIterator[BinanceSim]:
     async with BinanceSim(seed=1) as s:
-        # a calm market: fills and triggers happen where the test puts the price
-        for sym in s.engine.instruments:
-            s.engine.set_volatility(sym, Decimal(0))
+        calm(s)  # a calm market: fills and triggers happen where the test puts the price
         yield s
 
 

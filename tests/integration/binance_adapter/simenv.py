@@ -3,9 +3,6 @@ connected `BinanceBroker` with its event log, and a bounded polling wait (no fix
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,24 +12,15 @@ import aiohttp
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.domain import BrokerEvent, EventLog, OrderEvent
 from sidedesk_sim.binance import BinanceSim
+from tests.support.wait import WAIT_S, eventually_async
 
 T = TypeVar("T")
 E = TypeVar("E")
 D = Decimal
 
 
-async def wait_for(
-    probe: Callable[[], T | None], *, timeout: float = 3.0, what: str = "condition", every: float = 0.005
-) -> T:
-    """Poll `probe` until it returns something truthy (returned), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(every)
+# The one bounded poll (tests/support/wait.py), under the name these tests know it by.
+wait_for = eventually_async
 
 
 class ControlError(AssertionError):
@@ -137,11 +125,11 @@ class Session:
     def order_events(self, mark: int, order_id: str) -> list[OrderEvent]:
         return [e for e in self.of(mark, OrderEvent) if e.order_id == order_id]
 
-    async def wait_order(self, mark: int, order_id: str, status: str, timeout: float = 3.0) -> OrderEvent:
+    async def wait_order(self, mark: int, order_id: str, status: str, timeout: float = WAIT_S) -> OrderEvent:
         def probe() -> OrderEvent | None:
             return next((e for e in self.order_events(mark, order_id) if e.status.value == status), None)
 
-        return await wait_for(probe, timeout=timeout, what=f"order {order_id} {status}")
+        return await wait_for(probe, timeout, f"order {order_id} {status}")
 
     async def mark_price(self, symbol: str) -> Decimal:
         await self.broker.subscribe_quotes([symbol])

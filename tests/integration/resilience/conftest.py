@@ -13,8 +13,9 @@ import pytest
 
 from sidedesk_sim.binance.sim import SimConfig
 from tests.soak import invariants as inv
-from tests.soak.hostdriver import Desk, wait_until, write_config
-from tests.soak.simthread import SimThread
+from tests.soak.hostdriver import Desk, write_config
+from tests.support.simthread import BinanceSimThread as SimThread
+from tests.support.wait import WAIT_S, eventually
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Live:
         truth = inv.Truth.of(self.st.truth(self.account))
         return inv.state_diff(self.desk.topics("positions", "orders", "account"), truth, self.account_id)
 
-    def wait_in_sync(self, timeout: float = 10.0) -> None:
+    def wait_in_sync(self, timeout: float = WAIT_S) -> None:
         last: list[str] = []
 
         def equal() -> bool:
@@ -41,7 +42,7 @@ class Live:
             return not last
 
         try:
-            wait_until(equal, timeout, "the host's state to equal the exchange's", every=0.1)
+            eventually(equal, timeout, "the host's state to equal the exchange's", every=0.1)
         except AssertionError:
             raise AssertionError(f"still different after {timeout} s: {last}") from None
 
@@ -56,7 +57,7 @@ class Live:
         """A new host process on the same folder (after `kill9`): unlocking reconnects the account."""
         self.desk = Desk(self.home)
         self.desk.unlock()
-        self.desk.wait_connected(20)
+        self.desk.wait_connected()
         return self.desk
 
 

@@ -8,8 +8,8 @@ import time
 
 from tests.integration.resilience.conftest import MakeLive
 from tests.soak import invariants as inv
-from tests.soak.hostdriver import wait_until
 from tests.soak.scenario import ASL_WINDOW_S, ProtectionMonitor
+from tests.support.wait import eventually
 
 
 def test_every_position_gets_a_stop_and_a_stop_cancelled_elsewhere_is_replaced(live: MakeLive) -> None:
@@ -18,14 +18,13 @@ def test_every_position_gets_a_stop_and_a_stop_cancelled_elsewhere_is_replaced(l
     monitor.start()
     try:
         lv.desk.market("BUY", "0.004")
-        stop = wait_until(lambda: lv.st.open_orders(lv.account)["algoOrders"], 3, "the hard stop")[0]
+        stop = eventually(lambda: lv.st.open_orders(lv.account)["algoOrders"], what="the hard stop")[0]
         assert stop["side"] == "SELL" and stop["reduceOnly"] is True
         # someone cancels the stop on the exchange's website: the watchdog puts protection back
         lv.st.control("POST", "/cancel", {"account": lv.account, "algoId": stop["algoId"]})
-        wait_until(
+        eventually(
             lambda: [a for a in lv.st.open_orders(lv.account)["algoOrders"] if a["algoId"] != stop["algoId"]],
-            3,
-            "a replacement stop",
+            what="a replacement stop",
         )
         lv.desk.market("SELL", "0.1", "ETHUSDT")  # a short gets its (BUY) stop too
         time.sleep(1.0)  # let the sampler see the steady state too

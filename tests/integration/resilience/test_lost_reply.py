@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.integration.resilience.conftest import MakeLive
-from tests.soak.hostdriver import HostError, wait_until
+from tests.soak.hostdriver import HostError
+from tests.support.wait import eventually
 
 
 def journal(home: Path, client_id: str | None = None) -> list[dict[str, Any]]:
@@ -32,8 +33,8 @@ def test_a_lost_reply_is_resolved_by_lookup_and_the_order_exists_once(live: Make
     assert reply["status"] == "placed"
     assert len(lv.orders_with(reply["client_id"])) == 1
     if method == "algoOrder.place":
-        wait_until(lambda: not lv.st.control("GET", "/faults"), 5, "the stop placement to hit the fault")
-        stops = wait_until(lambda: lv.st.open_orders(lv.account)["algoOrders"], 5, "the hard stop")
+        eventually(lambda: not lv.st.control("GET", "/faults"), what="the stop placement to hit the fault")
+        stops = eventually(lambda: lv.st.open_orders(lv.account)["algoOrders"], what="the hard stop")
         assert len(stops) == 1
         assert len(lv.orders_with(stops[0]["clientAlgoId"])) == 1
     lv.wait_in_sync()
@@ -51,8 +52,8 @@ def test_a_connection_lost_before_execution_is_not_placed_and_not_resent(live: M
     intents = [r for r in journal(lv.home) if r["kind"] == "intent"]
     cid = intents[-1]["client_id"]
     # the reconcile loop settles it as NOT_FOUND by looking it up: nothing was ever re-sent
-    wait_until(
-        lambda: any(r["data"].get("status") == "NOT_FOUND" for r in journal(lv.home, cid)), 10, "reconciled"
+    eventually(
+        lambda: any(r["data"].get("status") == "NOT_FOUND" for r in journal(lv.home, cid)), what="reconciled"
     )
     assert lv.orders_with(cid) == set()
     assert all(e.get("clientOrderId") != cid for e in lv.st.order_log(lv.account))

@@ -11,7 +11,8 @@ from sidedesk_sim.binance.exchange import Ctx
 from sidedesk_sim.binance.params import Params
 from tests.integration.resilience.conftest import MakeLive
 from tests.integration.resilience.test_lost_reply import journal
-from tests.soak.hostdriver import HostError, wait_until
+from tests.soak.hostdriver import HostError
+from tests.support.wait import eventually
 
 
 def test_an_order_placed_elsewhere_during_listen_key_renewal_shows_up(live: MakeLive) -> None:
@@ -50,8 +51,8 @@ def test_a_revoked_key_stops_trading_and_is_not_retried_in_a_loop(live: MakeLive
         lv.desk.market("BUY", "0.002")
     assert err.value.code == "auth"
     lv.st.disconnect("*")
-    state = wait_until(
-        lambda: (b := lv.desk.broker_state()).get("state") == "auth_failed" and b, 5, "auth_failed"
+    state = eventually(
+        lambda: (b := lv.desk.broker_state()).get("state") == "auth_failed" and b, what="auth_failed"
     )
     assert "API key" in state["detail"]
     with pytest.raises(HostError) as again:
@@ -66,20 +67,19 @@ def test_an_intent_without_outcome_is_reconciled_after_a_restart(live: MakeLive)
     lv.st.fault("delay", "order.place", ms=1500)
     ticket = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.002"}
     lv.desk.send({"v": 1, "id": "inflight", "type": "order.place", "payload": {"ticket": ticket}})
-    intent = wait_until(lambda: [r for r in journal(lv.home) if r["kind"] == "intent"], 5, "intent")[-1]
+    intent = eventually(lambda: [r for r in journal(lv.home) if r["kind"] == "intent"], what="intent")[-1]
     time.sleep(0.2)  # the frame leaves microseconds after the intent is journaled; then the crash
     lv.desk.kill9()
     cid = intent["client_id"]
-    wait_until(lambda: lv.orders_with(cid), 5, "executed")
+    eventually(lambda: lv.orders_with(cid), what="executed")
     lv.restart()
     # first "unknown — reconciling" (the intent machine's record on recovery), then the answer
-    outcome = wait_until(
+    outcome = eventually(
         lambda: [
             r
             for r in journal(lv.home, cid)
             if r["kind"] == "outcome" and r["data"]["status"] != "unknown — reconciling"
         ],
-        10,
-        "outcome after restart",
+        what="outcome after restart",
     )
     assert outcome[-1]["data"]["status"] == "FILLED"

@@ -1,6 +1,6 @@
 """Shared fixtures for the trading tests: the Binance simulator on a background thread, the real
 host process (frames over pipes, as Chrome runs it) with a simulator account activated, and a
-bounded `eventually` poll. Nothing here sleeps blindly; every wait has a deadline.
+bounded `eventually` poll (tests.support.wait). Nothing here sleeps blindly; every wait has a deadline.
 
 The host wrapper keeps every frame it reads: the latest payload and `seq` of each topic (topics
 carry full tables, so the latest push is the panel's state), the per-topic history, and the raw
@@ -10,20 +10,11 @@ crossed the native port (and never reached the log file).
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
-import json
 import os
 import select
 import signal
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -31,13 +22,16 @@ from typing import Any, TypeVar
 
 import pytest
 
-from sidedesk_sim.binance import BinanceSim
-from tests.hostproc import HostProcess
+from tests.support.config import PASSWORD, SMALL_KDF
+from tests.support.config import write_config as write_settings
+from tests.support.hostproc import READ_S, HostError, HostProcess
+from tests.support.simthread import BinanceSimThread, ControlError
+from tests.support.wait import WAIT_S, eventually
+
+__all__ = ["PASSWORD", "SMALL_KDF", "ControlError", "HostError", "Sim", "eventually"]
 
 T = TypeVar("T")
 D = Decimal
-PASSWORD = "correct horse battery staple 9"
-SMALL_KDF = {"memory_kib": 64, "iterations": 1, "lanes": 1}
 TOPICS = ["status", "positions", "orders", "account", "quotes", "log", "asl"]
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT"]
 # No limit in a test's way unless the test sets one (restored by `Desk.reset_risk`).
@@ -48,162 +42,37 @@ OPEN_RISK: dict[str, Any] = {
     "confirm_above_notional": None,
 }
 
-
-def eventually(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
-    """Poll `probe` (every 20 ms) until it returns something truthy; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while True:
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-        time.sleep(0.02)
-
-
-# -- the simulator ------------------------------------------------------------------------------------
-
-
-class ControlError(AssertionError):
-    def __init__(self, status: int, body: Any, what: str) -> None:
-        super().__init__(f"{what} -> {status}: {body}")
-        self.status = status
-        self.body = body
-
-
-class Sim:
-    """`BinanceSim` on its own loop in a daemon thread; the test talks to it over HTTP only,
-    except `on_loop`, used to read the engine's own figures where no endpoint shows them."""
-
-    def __init__(self, seed: int = 7, *, calm: bool = True) -> None:
-        self.seed = seed
-        self.calm = calm
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="trading-sim", daemon=True)
-        self.sim: BinanceSim | None = None
-
-    def start(self) -> Sim:
-        self._thread.start()
-        self.sim = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(30)
-        return self
-
-    async def _start(self) -> BinanceSim:
-        sim = await BinanceSim(seed=self.seed).start()
-        if self.calm:  # prices move only where a test moves them: exact figures are knowable
-            for symbol in sim.engine.instruments:
-                sim.engine.set_volatility(symbol, D(0))
-        return sim
-
-    def stop(self) -> None:
-        if self.sim is not None:
-            asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(15)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(15)
-        self.loop.close()
-
-    @property
-    def s(self) -> BinanceSim:
-        assert self.sim is not None
-        return self.sim
-
-    @property
-    def url(self) -> str:
-        return self.s.rest_url
-
-    def key(self, account: str = "main") -> dict[str, str]:
-        return next(
-            k for k in self.s.info()["keys"] if k["type"] == "hmac" and k.get("account", "main") == account
-        )
-
-    def on_loop(self, fn: Callable[[], T]) -> T:
-        fut: Future[T] = Future()
-
-        def run() -> None:
-            try:
-                fut.set_result(fn())
-            except BaseException as exc:
-                fut.set_exception(exc)
-
-        self.loop.call_soon_threadsafe(run)
-        return fut.result(10)
-
-    # -- control plane (HTTP, like any outside tool) ----------------------------------------------
-    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        url = self.s.control_url + path
-        data = None
-        if method == "GET" and body:
-            url += "?" + urllib.parse.urlencode(body)
-        elif body is not None:
-            data = json.dumps(body).encode()
-        req = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raise ControlError(exc.code, exc.read().decode("utf-8", "replace"), f"{method} {path}") from None
-
-    def price(self, symbol: str, price: str, mark: str | None = None) -> dict[str, Any]:
-        body = {"symbol": symbol, "price": price}
-        if mark is not None:
-            body["mark"] = mark
-        out: dict[str, Any] = self.control("POST", "/price", body)
-        return out
-
-    def market(self, symbol: str) -> dict[str, Any]:
-        out: dict[str, Any] = self.control("GET", "/market", {"symbol": symbol})
-        return out
-
-    def open_orders(self, account: str = "main") -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = self.control("GET", "/orders", {"account": account})
-        return out
-
-    def order_log(self, account: str = "main") -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = self.control("GET", "/order-log", {"account": account})
-        return out
-
-    # -- the exchange's own REST endpoints (signed, as a second client of the same account) -------
-    def rest(self, path: str, params: dict[str, Any] | None = None, account: str = "main") -> Any:
-        key = self.key(account)
-        q = {**(params or {}), "timestamp": self.s.now_ms(), "recvWindow": 5000}
-        query = urllib.parse.urlencode(q)
-        sig = hmac.new(key["secret"].encode(), query.encode(), hashlib.sha256).hexdigest()
-        req = urllib.request.Request(
-            f"{self.url}{path}?{query}&signature={sig}", headers={"X-MBX-APIKEY": key["apiKey"]}
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def positions(self, symbol: str | None = None, account: str = "main") -> list[dict[str, Any]]:
-        """Open positions as /fapi/v3/positionRisk reports them."""
-        rows: list[dict[str, Any]] = self.rest("/fapi/v3/positionRisk", account=account)
-        return [r for r in rows if D(r["positionAmt"]) != 0 and symbol in (None, r["symbol"])]
-
-    def leverage(self, symbol: str, account: str = "main") -> int:
-        rows = self.rest("/fapi/v1/symbolConfig", {"symbol": symbol}, account=account)
-        return int(rows[0]["leverage"])
+# The Binance simulator on its own thread; the tests talk to it over HTTP (and `on_loop` reads the
+# engine's own figures where no endpoint shows them).
+Sim = BinanceSimThread
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Sim]:
-    s = Sim().start()
+    s = Sim(seed=7).start()
     try:
         yield s
     finally:
         s.stop()
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module shares one simulator (and often one host): every test starts on a flat account
+    (no position, no order: the exchange wipes it and the module's `desk` sees it) with the
+    simulator's faults, skew, limits and bans back to normal, whatever the tests before it did."""
+    if "sim" in request.fixturenames:
+        sim: Sim = request.getfixturevalue("sim")
+        sim.reset()
+        eventually(sim.wipe, what="the shared account flat on the exchange")
+        if "desk" in request.fixturenames:
+            desk: Desk = request.getfixturevalue("desk")
+            desk.reset_risk()
+            desk.until(lambda: desk.flat(), what="the host's books flat")
+    yield
+
+
 # -- the host ---------------------------------------------------------------------------------------
-
-
-class HostError(AssertionError):
-    def __init__(self, type_: str, error: dict[str, Any]) -> None:
-        super().__init__(f"{type_}: {error.get('code')}: {error.get('message')} {error.get('details')}")
-        self.code = str(error.get("code"))
-        self.message = str(error.get("message"))
-        self.details: dict[str, Any] = error.get("details") or {}
 
 
 @dataclass
@@ -215,6 +84,7 @@ class Push:
 
 
 def write_config(home: Path, sim_url: str | None, **extra: Any) -> None:
+    """The host's settings for the simulator at `sim_url` (None: no simulator); `extra` overrides."""
     config: dict[str, Any] = {
         "vault_kdf": SMALL_KDF,
         "watchlist": SYMBOLS,
@@ -224,8 +94,7 @@ def write_config(home: Path, sim_url: str | None, **extra: Any) -> None:
     }
     if sim_url is not None:
         config["simulators"] = {"binance": sim_url}
-    (home / "config").mkdir(parents=True, exist_ok=True)
-    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    write_settings(home, config)
 
 
 class Desk(HostProcess):
@@ -238,12 +107,12 @@ class Desk(HostProcess):
         self.account_id = ""
 
     # -- frames ---------------------------------------------------------------------------------
-    def read_wire(self, timeout: float = 10.0) -> bytes:
+    def read_wire(self, timeout: float = READ_S) -> bytes:
         body = super().read_wire(timeout)
         self.raw.append(body)
         return body
 
-    def read_frame(self, timeout: float = 10.0) -> dict[str, Any]:
+    def read_frame(self, timeout: float = READ_S) -> dict[str, Any]:
         frame = super().read_frame(timeout)
         if frame.get("type") == "event":
             self.history.setdefault(frame["topic"], []).append(
@@ -266,7 +135,7 @@ class Desk(HostProcess):
             if frame.get("type") != "event":
                 self._buffered.append(frame)
 
-    def until(self, probe: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
+    def until(self, probe: Callable[[], T | None], timeout: float = WAIT_S, what: str = "condition") -> T:
         """`eventually`, reading the host's pushes between probes."""
 
         def step() -> T | None:
@@ -333,7 +202,7 @@ class Desk(HostProcess):
         self.account_id = account_id
         return row
 
-    def wait_marks(self, symbols: list[str], timeout: float = 10.0) -> dict[str, Any]:
+    def wait_marks(self, symbols: list[str], timeout: float = WAIT_S) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             self.pump(0.02)
             quotes = (self.latest("quotes") or {}).get("quotes", {})
@@ -341,7 +210,7 @@ class Desk(HostProcess):
 
         return eventually(probe, timeout, f"marks of {symbols}")
 
-    def wait_mark(self, symbol: str, mark: str, timeout: float = 5.0) -> None:
+    def wait_mark(self, symbol: str, mark: str, timeout: float = WAIT_S) -> None:
         """Until the host's quote for `symbol` carries this mark (orders are sized against it)."""
 
         def probe() -> bool:
@@ -367,6 +236,12 @@ class Desk(HostProcess):
     def position(self, symbol: str, side: str = "BOTH") -> dict[str, Any] | None:
         rows = (self.latest("positions") or {}).get("positions", [])
         return next((p for p in rows if p["symbol"] == symbol and p["position_side"] == side), None)
+
+    def flat(self) -> bool:
+        """No position and no open order in the host's topics."""
+        return not (self.latest("positions") or {}).get("positions") and not (
+            self.latest("orders") or {}
+        ).get("orders")
 
     def open_orders(self, symbol: str) -> list[dict[str, Any]]:
         return [o for o in (self.latest("orders") or {}).get("orders", []) if o["symbol"] == symbol]

@@ -34,6 +34,9 @@ from tests.integration.trading.conftest import (
     start_desk,
     write_config,
 )
+from tests.support.wait import WAIT_S
+
+STREAM_LATE_S = 4 * WAIT_S  # the held-up user stream: never what a wait below sees
 
 
 def live_broker(desk: Desk) -> dict[str, Any] | None:
@@ -66,19 +69,20 @@ def test_cancel_all_is_applied_at_once_and_asl_replaces_the_stop_with_the_stream
     desk = start_desk(tmp_path / "home", sim, asl_enabled=True, asl_reconcile_s=0, risk=OPEN_RISK)
     try:
         desk.place(symbol="BTCUSDT", side="BUY", type="MARKET", quantity="0.01")
-        stop = eventually(lambda: sim.open_orders()["algoOrders"] or None, 10, "the ASL hard stop")
+        stop = eventually(lambda: sim.open_orders()["algoOrders"] or None, what="the ASL hard stop")
         first_ids = {o["algoId"] for o in stop}
-        eventually(lambda: desk.open_orders("BTCUSDT") or None, 5, "the stop in the books")
-        # from now on the user stream is 10 s late: only replies can keep the books current
+        eventually(lambda: desk.open_orders("BTCUSDT") or None, what="the stop in the books")
+        # from now on the user stream is far later than any wait below (WAIT_S): only replies can
+        # keep the books current, however slow the machine
+        late_ms = int(STREAM_LATE_S * 1000)
         sim.control(
-            "POST", "/faults", {"kind": "delay", "target": "user_events", "ms": 10_000, "count": 1000}
+            "POST", "/faults", {"kind": "delay", "target": "user_events", "ms": late_ms, "count": 1000}
         )
         desk.call("orders.cancel_all", {})
-        eventually(lambda: not desk.open_orders("BTCUSDT"), 2, "the books without the cancelled stop")
+        eventually(lambda: not desk.open_orders("BTCUSDT"), what="the books without the cancelled stop")
         again = eventually(
             lambda: [o for o in sim.open_orders()["algoOrders"] if o["algoId"] not in first_ids] or None,
-            4,
-            "a new stop placed by the watchdog",
+            what="a new stop placed by the watchdog",
         )
         assert again[0]["side"] == "SELL"
     finally:

@@ -226,9 +226,16 @@ def test_stats_count_frames_errors_and_pushes(desk: Desk) -> None:
         assert stats["pushes"][topic] == (events[-1] if events else 0), topic
 
 
-def test_every_topic_seq_increases_by_one_without_gaps(desk: Desk) -> None:
+def test_every_topic_seq_increases_by_one_without_gaps(sim: Sim, desk: Desk) -> None:
     """Over everything this module's host pushed: events number 1, 2, 3… per topic, and a
     snapshot carries the seq of the last push before it."""
+    # traffic of its own, whatever ran before: a position whose mark moves pushes the quotes,
+    # positions and account topics at each step
+    at_price(sim, desk, "BTCUSDT", "60000")
+    desk.place(symbol="BTCUSDT", side="BUY", quantity="0.01")
+    for step in range(1, 21):
+        at_price(sim, desk, "BTCUSDT", f"{60000 + 10 * step}")
+    desk.subscribe("positions", "orders", "account")  # snapshots amid the pushes
     desk.pump(0.2)
     checked = 0
     for topic, pushes in desk.history.items():

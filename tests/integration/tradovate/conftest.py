@@ -3,11 +3,8 @@ and a factory of connected `TradovateBroker`s with an `EventLog` sink, all close
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
@@ -17,6 +14,8 @@ from sidedesk.domain import EventLog, OrderEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk_sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
 from sidedesk_sim.tradovate.instruments import front_name
+from tests.support.simthread import calm
+from tests.support.wait import WAIT_S, eventually_async
 
 T = TypeVar("T")
 MES = front_name("MES")  # the simulator lists the front month on its clock (sim/cme.py)
@@ -34,16 +33,9 @@ class Session:
 Connect = Callable[..., Awaitable[Session]]
 
 
-async def eventually(probe: Callable[[], T | None], what: str, timeout: float = 5.0) -> T:
-    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
-        await asyncio.sleep(0.02)
+async def eventually(probe: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
+    """The one bounded poll (tests/support/wait.py), with `what` second as these tests write it."""
+    return await eventually_async(probe, timeout, what)
 
 
 def entry_for(sim: TradovateSim, **over: Any) -> dict[str, Any]:
@@ -63,8 +55,7 @@ def entry_for(sim: TradovateSim, **over: Any) -> dict[str, Any]:
 @pytest.fixture
 async def sim() -> AsyncIterator[TradovateSim]:
     async with TradovateSim(seed=3, config=SimConfig(heartbeat_s=0.5)) as s:
-        for c in s.contracts:
-            s.engine.set_volatility(c.name, Decimal(0))
+        calm(s)
         yield s
 
 

@@ -3,9 +3,7 @@ connected `VolumetricaBroker`s pointed at it."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,11 +11,8 @@ import pytest
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
 from sidedesk.domain import EventLog
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
-
-
-def calm(sim: VolumetricaSim) -> None:
-    for symbol in sim.engine.instruments:
-        sim.engine.set_volatility(symbol, Decimal(0))
+from tests.support.simthread import calm
+from tests.support.wait import eventually_async
 
 
 @pytest.fixture
@@ -51,14 +46,5 @@ async def connect(sim: VolumetricaSim) -> AsyncIterator[Connect]:
         await b.close()
 
 
-async def until(probe: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll `probe` every 20 ms until it returns something truthy; fail after `timeout` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
+# The one bounded poll (tests/support/wait.py), under the name these tests know it by.
+until = eventually_async
