@@ -6,10 +6,20 @@ from pathlib import Path
 
 import pytest
 
-# `tests` is a package so shared helpers (tests/hostproc.py) import as `tests.hostproc`.
+# `tests` is a package so shared helpers (tests/support/) import as `tests.support`.
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+# pytest-timeout's `timeout` (pyproject.toml) bounds every test; a soak scenario runs longer.
+SOAK_TIMEOUT_S = 600
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("soak") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SOAK_TIMEOUT_S))
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,8 @@
 """The Trade tab on Tradovate, Volumetrica and Alpaca simulator accounts, in a real Chromium with
 the real host.
 
-One browser and the three simulators for the module; the tests run in order, each activating its
-account from Setup, then trading from the panel ticket in the broker's own unit: futures in whole
+One browser and the three simulators for the module; the tests run in any order, each activating
+its account from Setup, then trading from the panel ticket in the broker's own unit: futures in whole
 contracts (MES on Tradovate, ES on Volumetrica), a stock in fractional shares (AAPL on Alpaca).
 Each checks that the position shows with the P&L its contract value implies, that ASL placed an
 exchange-side stop (the positions row shows its price, the simulator holds it), and that the
@@ -13,7 +13,6 @@ market closed shows the host's refusal verbatim.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -27,11 +26,14 @@ from sidedesk_sim.volumetrica.instruments import front_symbol
 from tests.e2e.broker_sims import BROKERS, VAULT_ENTRIES, BrokerSims
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk, snapshot
 from tests.e2e.test_trading_support import SMALL_KDF, VAULT_PASSWORD, host_request
+from tests.support.wait import WAIT_S, eventually
 
 pytestmark = pytest.mark.e2e
 
 T = TypeVar("T")
 TIMEOUT_MS = 15_000
+# The Alpaca simulator's key once more, under another name: the market-closed test's own account.
+AFTER_HOURS = {**VAULT_ENTRIES["alpaca"], "name": "Alpaca after hours"}
 MES = front_name("MES")  # the simulators list the front month on their clock (sim/cme.py)
 ES = front_symbol("ES")
 
@@ -56,9 +58,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory, sims: BrokerSims) -> Itera
     with launch_sidedesk(root / "profile", root / "home", host_config=config) as b:
         created = host_request(b, "vault.create", {"password": VAULT_PASSWORD})
         assert "ok" in created, f"vault.create failed: {created}\n{b.host_log()[-3000:]}"
-        for broker in BROKERS:
-            put = host_request(b, "vault.put", {"entry": VAULT_ENTRIES[broker]})
-            assert "ok" in put, f"vault.put {broker} failed: {put}"
+        for entry in [*(VAULT_ENTRIES[broker] for broker in BROKERS), AFTER_HOURS]:
+            put = host_request(b, "vault.put", {"entry": entry})
+            assert "ok" in put, f"vault.put {entry['name']} failed: {put}"
         yield b
 
 
@@ -69,26 +71,21 @@ def panel(browser: SidedeskBrowser) -> Page:
     return page
 
 
-def until(probe: Callable[[], T | None], what: str, timeout_s: float = 10.0) -> T:
-    """Poll `probe` every 100 ms until it returns something truthy; fail after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.1)
+def until(probe: Callable[[], T | None], what: str) -> T:
+    """The one bounded poll (tests/support/wait.py), every 100 ms (a probe may ask the browser)."""
+    return eventually(probe, WAIT_S, what, every=0.1)
 
 
-def activate(browser: SidedeskBrowser, panel: Page, broker: str) -> None:
-    """Make the broker's account the active one from Setup, then go back to the Trade tab."""
-    name = VAULT_ENTRIES[broker]["name"]
+def activate(browser: SidedeskBrowser, panel: Page, broker: str, name: str | None = None) -> None:
+    """Make the broker's account the active one from Setup (unless it is already), then go back
+    to the Trade tab. The tests run in any order: each activates the account it trades."""
+    name = name or VAULT_ENTRIES[broker]["name"]
     panel.get_by_role("tab", name="Setup").click()
     row = panel.locator("#accounts-list li.acct").filter(has_text=name)
     expect(row).to_have_count(1, timeout=TIMEOUT_MS)
     expect(row).to_contain_text(f"{broker} · simulator")
-    panel.get_by_role("button", name=f"Use {name}").click()
+    if row.get_attribute("data-active") != "true":
+        panel.get_by_role("button", name=f"Use {name}").click()
     try:
         expect(row).to_have_attribute("data-active", "true", timeout=TIMEOUT_MS)
         expect(row).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
@@ -279,10 +276,11 @@ def test_volumetrica_es_in_contracts_with_asl(
 def test_alpaca_market_order_with_the_market_closed_shows_the_hosts_refusal(
     browser: SidedeskBrowser, panel: Page, sims: BrokerSims, artifacts: Path
 ) -> None:
-    # Closed before the account connects: the adapter reads the market clock when it connects.
+    # Closed before the account connects: the adapter reads the market clock when it connects, so
+    # this test trades an account entry of its own, connected here for the first time.
     clock = sims.control("alpaca", "POST", "/session", {"mode": "closed"})
     assert clock["is_open"] is False
-    activate(browser, panel, "alpaca")
+    activate(browser, panel, "alpaca", AFTER_HOURS["name"])
 
     def aapl_at_200() -> None:
         sims.control("alpaca", "POST", "/price", {"symbol": "AAPL", "price": "200.00"})
@@ -330,7 +328,12 @@ def test_alpaca_stock_in_fractional_shares_with_asl(
     browser: SidedeskBrowser, panel: Page, sims: BrokerSims, artifacts: Path
 ) -> None:
     sims.control("alpaca", "POST", "/session", {"mode": "open"})
-    ticket = panel.locator("#trade-ticket")
+    activate(browser, panel, "alpaca")
+
+    def aapl_at_200() -> None:
+        sims.control("alpaca", "POST", "/price", {"symbol": "AAPL", "price": "200.00"})
+
+    ticket = pick_symbol(panel, "AAPL", "shares", kick=aapl_at_200)
     ticket.locator("#ticket-size-mode label").filter(has_text="shares").click()
     expect(ticket.locator("form")).to_have_attribute("data-size-mode", "quantity")
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.soak.run import run, summarize
 from tests.soak.schedule import FAULTS
+
+pytestmark = pytest.mark.soak  # its own, longer per-test timeout (tests/conftest.py)
 
 SEED = 20_000
 SCENARIOS = 4
