@@ -30,7 +30,8 @@ from sidedesk.demo.simthread import SimThread
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk, snapshot
 from tests.e2e.test_trading_support import ACCOUNT_NAME, SMALL_KDF, host_request, trading_browser
 
-pytestmark = pytest.mark.e2e
+# in_order: its tests build on each other (one browser and host for the module); to be split.
+pytestmark = [pytest.mark.e2e, pytest.mark.in_order]
 
 TIMEOUT_MS = 15_000
 PASSWORD = "e2e-First-Hour-Vault-5512"

@@ -19,7 +19,8 @@ from sidedesk import PROTOCOL_VERSION, __version__
 from sidedesk.identity import DEV_EXTENSION_ID
 from tests.e2e.conftest import SidedeskBrowser, snapshot
 
-pytestmark = pytest.mark.e2e
+# in_order: its tests build on each other (one browser and host for the module); to be split.
+pytestmark = [pytest.mark.e2e, pytest.mark.in_order]
 
 TIMEOUT_MS = 15_000
 PANEL_HEIGHT = 600

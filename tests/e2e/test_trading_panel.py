@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import SidedeskBrowser, snapshot
 from tests.e2e.test_trading_support import ACCOUNT_NAME, SimThread, host_request, trading_browser
 
-pytestmark = pytest.mark.e2e
+# in_order: its tests build on each other (one browser and host for the module); to be split.
+pytestmark = [pytest.mark.e2e, pytest.mark.in_order]
 
 TIMEOUT_MS = 15_000
 LIVE_MS = 1_000  # issue 6: a position opened elsewhere shows up within 1 s
