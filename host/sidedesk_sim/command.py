@@ -62,6 +62,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     v.add_argument(
         "--ping-timeout-s", type=float, default=60.0, help="drop a session without Ping (default 60)"
     )
+    v.add_argument(
+        "--protocol", choices=("5", "5.1"), default="5.1",
+        help="the vendor protocol version the trading socket speaks: 5 (int32 quantities and ids, "
+        "no Version at login) or 5.1 (sint64; default)",
+    )  # fmt: skip
     v.add_argument("--log-level", default="WARNING", help="simulator log level on stderr (default WARNING)")
 
 
@@ -69,7 +74,9 @@ async def _serve_volumetrica(args: argparse.Namespace) -> int:
     from sidedesk_sim.volumetrica import SimConfig, VolumetricaSim
 
     config = SimConfig(tick_ms=args.tick_ms, ping_timeout_s=args.ping_timeout_s, month=args.month)
-    sim = VolumetricaSim(host=args.host, port=args.port, seed=args.seed, config=config)
+    sim = VolumetricaSim(
+        host=args.host, port=args.port, seed=args.seed, config=config, protocol=args.protocol
+    )
     await sim.start()
     return await _until_stopped(sim.info(), sim.stop)
 

@@ -69,6 +69,7 @@ def _volumetrica(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extr
         "login": entry.login,
         "password": reveal(entry, "password"),
         "environment": entry.environment,
+        "keep_other_sessions": entry.keep_other_sessions,
     }
     if entry.environment == "simulator":
         vm["auth_url"] = _simulator(sims, "volumetrica", "`sidedesk sim volumetrica`")

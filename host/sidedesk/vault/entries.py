@@ -147,10 +147,17 @@ class TradovateEntry(_Base):
 
 
 class VolumetricaEntry(_Base):
+    """`environment`: live and demo both reach Volumetrica's Production, where every trader
+    account is (evaluation, funded, live); its Staging is for firms' managers and developers."""
+
     broker: Literal["volumetrica"]
     platform_key: AppSecret
     login: str = Field(min_length=1, max_length=128)
     password: Password
+    # KeepConcurrentSessionOn: true keeps the user's other sessions (their main platform) logged
+    # in beside Sidedesk; false makes Sidedesk's login throw them out (the vendor's default).
+    # Entries saved before this field existed read as true.
+    keep_other_sessions: bool = True
 
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("login",)
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("platform_key", "password")

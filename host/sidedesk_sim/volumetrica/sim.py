@@ -9,6 +9,12 @@
   (insert/modify/remove, brackets), CancelFlatReq; pushes OrderInfo, PositionInfo, BalanceInfo,
   BracketInfo, LogMsg. A session without a Ping for `ping_timeout_s` (60 s) is closed.
 - Control plane under `/_sim/` (JSON): `price`, `log`, `disconnect`, `fault`, `state`, `config`.
+- Protocol `5.1` (default) or `5` (`protocol=`, `sidedesk sim volumetrica --protocol 5`): the
+  trading socket reads and writes that version's wire (brokers/volumetrica/dialect.py): v5 keeps
+  quantities and client ids in int32, moves IsTradingEnabled to field 5, has no Source, no
+  KeepConcurrentSessionOn (so a v5 login always throws the user's other sessions out) and no
+  Version in the login answer; v5.1 answers Version 51. `SimConfig.reported_version` makes the
+  login answer say another number (tests of a server whose version is unknown or wrong).
 
 Not modelled: market data (dxFeed), hedging accounts, OCO groups other than brackets, trailing
 bracket modes, daily P&L resets, commissions, risk rules (drawdown/profit target are -1).
@@ -29,8 +35,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from sidedesk.brokers.volumetrica import dialect, wire
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica import wire
 from sidedesk_sim.engine import Engine
 from sidedesk_sim.volumetrica.exchange import Exchange, Push
 from sidedesk_sim.volumetrica.instruments import contracts, engine_instrument, looked_up
@@ -41,6 +47,7 @@ BUILTIN_PLATFORM_KEY = "SIM-PLATFORM-KEY-0001"
 BUILTIN_LOGIN = "demo"
 BUILTIN_PASSWORD = "demo-password"  # noqa: S105 (the simulator's test user)
 BUILTIN_ACCOUNT = 123456
+PROTOCOLS = {"5": dialect.V5, "5.1": dialect.V5_1}
 
 
 @dataclass
@@ -51,6 +58,7 @@ class SimConfig:
     # "H27" pins the first listed month
     month: str | None = None
     balance: Decimal = Decimal(50_000)
+    reported_version: int | None = None  # None: the protocol's own (v5: none, v5.1: 51)
 
 
 @dataclass
@@ -81,7 +89,12 @@ class VolumetricaSim:
         seed: int = 1,
         config: SimConfig | None = None,
         clock: Callable[[], int] | None = None,
+        protocol: str = "5.1",
     ) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+        self.protocol = protocol
+        self.dialect = PROTOCOLS[protocol]
         self.host, self.port, self.config = host, port, config or SimConfig()
         self._now = clock or _wall_ms
         self.contracts = contracts(self.config.month, self.now_ms())
@@ -153,6 +166,7 @@ class VolumetricaSim:
     def info(self) -> dict[str, Any]:
         return {
             "exchange": "volumetrica",
+            "protocol": self.protocol,
             "base_url": self.base_url,
             "trading_url": self.trading_url,
             "control_url": self.base_url + "/_sim",
@@ -219,10 +233,10 @@ class VolumetricaSim:
         if s.ws.closed or s.closing:
             return
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await s.ws.send_bytes(msg.SerializeToString())
+            await s.ws.send_bytes(dialect.encode_server(msg, self.dialect))
 
     async def _handle(self, s: Session, data: bytes) -> None:
-        req = wire.parse_client(data)
+        req = wire.parse_client(data, self.dialect)
         if isinstance(req, wire.ParseError):
             await self._send(
                 s, pb.ServerResponseMsg(log_msg=pb.LogInfoMsg(msg=f"frame not understood: {req.reason}"))
@@ -293,7 +307,7 @@ class VolumetricaSim:
             )
             await self._send(s, pb.ServerResponseMsg(login_msg=ans))
             return
-        if not req.keep_concurrent_session_on:
+        if not req.keep_concurrent_session_on:  # always so in v5: the field does not exist there
             for other in [o for o in self.sessions if o is not s and o.logged_in and o.user == user]:
                 await self._send(
                     other, pb.ServerResponseMsg(logged_off=pb.LoggedOffMsg(reason="concurrent session"))
@@ -306,7 +320,11 @@ class VolumetricaSim:
             pb.SUBSCRIPTION_EXISTING,
             pb.SUBSCRIPTION_EXISTING_AND_NEW,
         )
-        await self._send(s, pb.ServerResponseMsg(login_msg=pb.LoginResponseMsg(success=True, version=3)))
+        reported = self.config.reported_version
+        version = dialect.REPORTED[self.dialect] if reported is None else reported
+        await self._send(
+            s, pb.ServerResponseMsg(login_msg=pb.LoginResponseMsg(success=True, version=version))
+        )
 
     def _contract(self, req: pb.ContractReqMsg) -> pb.ContractRespMsg:
         c = (

@@ -277,7 +277,14 @@ async def test_cancel_all_and_concurrent_session(sim: VolumetricaSim, connect: C
             ],
             what="LoggedOff",
         )
-        kicked = pb.ServerResponseMsg.FromString((await ws.receive(timeout=5)).data)
-        assert kicked.logged_off.reason == "concurrent session"
-    await until(lambda: b.client.ready.is_set(), what="our session back")
+        await until(lambda: b.client.ready.is_set(), what="our session back")
+        # our new login keeps the other program's session (KeepConcurrentSessionOn); until #21
+        # it threw that program out in turn
+        await ws.send_bytes(wire.ping(7))
+        while True:
+            answer = pb.ServerResponseMsg.FromString((await ws.receive(timeout=3)).data)
+            assert not answer.HasField("logged_off")
+            if answer.HasField("pong"):
+                break
+        assert answer.pong.ack_value == 7
     assert b.client.tokens_used == 2  # a fresh token for the new login

@@ -11,6 +11,11 @@ What shapes it (brokers.md §2; the simulator models each point):
   are checked against the position and clipped to it here; the mark price is the one the server
   valued an open position at (its open P&L), and fills give the last price.
 - `Source` is Automatic for ASL orders (client ids `sda-…`) and Manual for everything else.
+- The server's protocol version is read at every login (`dialect.py`): v5 keeps quantities and
+  client ids in int32, v5.1 in sint64, and the client translates every frame; client ids are
+  narrowed to int32 for a v5 server; a version we do not know is not traded on.
+- The user's other sessions (their main platform) are kept by default (`keep_other_sessions`,
+  KeepConcurrentSessionOn), so orders and positions made there show up here, as they happen.
 - Contract ids come from `SymbolLookup` (front months of `roots`) and `ContractReq`, cached for
   the adapter's life; a user map {feed symbol or symbol: contract id} (host setting
   `volumetrica_contracts`) pins or adds contracts.
@@ -38,6 +43,7 @@ from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.auth import ENVIRONMENTS, LIVE_AUTH_URL, Credentials
 from sidedesk.brokers.volumetrica.client import VolumetricaClient
 from sidedesk.brokers.volumetrica.convert import Contract, OrderTracker, Tracked
+from sidedesk.brokers.volumetrica.dialect import V5
 from sidedesk.brokers.volumetrica.ids import ClientIds
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import (
@@ -118,12 +124,14 @@ class VolumetricaBroker:
         ping_interval_s: float = 25.0,
         request_timeout_s: float = 10.0,
         client_ids: ClientIds | None = None,
+        keep_other_sessions: bool = True,
     ) -> None:
         if not platform_key or not login or not password:
             raise BrokerError("invalid", "a Volumetrica account needs its platform key, login and password")
         if environment not in ENVIRONMENTS:
             raise BrokerError(
-                "invalid", f"unknown Volumetrica environment {environment!r} (live, demo, simulator)"
+                "invalid",
+                f"unknown Volumetrica environment {environment!r} ({', '.join(ENVIRONMENTS)})",
             )
         if environment == "simulator" and not auth_url:
             raise BrokerError("invalid", "the Volumetrica simulator account needs the simulator's URL")
@@ -145,6 +153,7 @@ class VolumetricaBroker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._resolving: set[int] = set()
         self.request_timeout_s = request_timeout_s
+        self.keep_other_sessions = keep_other_sessions
         self.client = VolumetricaClient(
             auth_url or LIVE_AUTH_URL,
             Credentials(platform_key, login, password, ENVIRONMENTS[environment]),
@@ -153,6 +162,7 @@ class VolumetricaBroker:
             on_logged_in=self._on_logged_in,
             ping_interval_s=ping_interval_s,
             request_timeout_s=request_timeout_s,
+            keep_concurrent=keep_other_sessions,
         )
 
     @classmethod
@@ -160,7 +170,9 @@ class VolumetricaBroker:
         cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
     ) -> VolumetricaBroker:
         """From a vault entry: `platform_key`, `login`, `password`, `environment` (live | demo |
-        simulator), and for the simulator `auth_url` (its base URL)."""
+        simulator; both live and demo are Volumetrica's Production), `keep_other_sessions`
+        (default true), and for the simulator `auth_url` (its base URL)."""
+        options.setdefault("keep_other_sessions", entry.get("keep_other_sessions", True) is not False)
         return cls(
             account_id,
             platform_key=str(entry.get("platform_key") or ""),
@@ -653,6 +665,14 @@ class VolumetricaBroker:
         self._spawn(go())
 
     def _on_logged_in(self) -> None:
+        spoken = self.client.dialect
+        self.ids.set_narrow(spoken is V5)  # v5 keeps client ids in an int32
+        if spoken is V5 and self.keep_other_sessions:
+            text = (
+                "Volumetrica: this server speaks protocol v5, which cannot keep other sessions open: "
+                "any other platform logged in with this user has been logged off"
+            )
+            self._emit(NoticeEvent(self.account_id, text, level="warning", ts_ms=now_ms()))
         st = self.client.ws.status
         self._emit(
             ConnectionEvent(
@@ -668,6 +688,15 @@ class VolumetricaBroker:
         state = WS_STATES.get(status.state, ConnectionState.DISCONNECTED)
         if state is ConnectionState.CONNECTED and not self.client.ready.is_set():
             return  # the socket is open; "connected" is reported once the login succeeds
+        refusal = self.client.refusal
+        if refusal is not None:  # our refusal of the server's protocol, not a refused key
+            if status.state == "auth_failed":
+                self._emit(
+                    ConnectionEvent(
+                        self.account_id, ConnectionState.DISCONNECTED, detail=refusal, ts_ms=now_ms()
+                    )
+                )
+            return
         self._emit(
             ConnectionEvent(
                 self.account_id,

@@ -11,7 +11,15 @@ silence beyond twice the interval (+10 s) counts as a dead connection.
 
 `LoggedOff` (another session logged in with the same user) ends the connection; the next
 attempt logs in again with a new token. A second LoggedOff within `logged_off_window_s` stops
-the retries (two programs would only keep throwing each other out).
+the retries (two programs would only keep throwing each other out). Our own login asks to keep
+the user's other sessions (`keep_concurrent`, KeepConcurrentSessionOn: "default is false, so if
+there is a concurrent session, it is dropped", vendor proto v5.1), so the trader's main platform
+stays logged in beside Sidedesk; a v5 server has no such field and drops it regardless.
+
+Protocol version: every login answer says which dialect the server speaks (`dialect.py`); every
+frame after it is translated at this boundary, so the adapter sees one model. A version we do not
+know, or frames that contradict the version, end the session with `refusal` set: nothing is sent
+any more (orders are refused with that sentence), the socket is not retried, and `start` raises.
 """
 
 from __future__ import annotations
@@ -26,8 +34,8 @@ from typing import Any
 
 import aiohttp
 
+from sidedesk.brokers.volumetrica import dialect, wire
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica import wire
 from sidedesk.brokers.volumetrica.auth import (
     TOKEN_PATH,
     Credentials,
@@ -60,6 +68,7 @@ class VolumetricaClient:
         request_timeout_s: float = 10.0,
         logged_off_window_s: float = 120.0,
         backoff: Backoff | None = None,
+        keep_concurrent: bool = True,
     ) -> None:
         if not 0 < ping_interval_s <= MAX_PING_INTERVAL_S:
             raise BrokerError(
@@ -69,6 +78,9 @@ class VolumetricaClient:
         self.creds = creds
         self.request_timeout_s = request_timeout_s
         self.ping_interval_s = ping_interval_s
+        self.keep_concurrent = keep_concurrent
+        self.dialect: dialect.Dialect | None = None  # from this connection's login answer
+        self.refusal: str | None = None  # why this server is not traded on (dialect.py)
         self._on_frame = on_frame
         self._on_logged_in = on_logged_in
         self._logged_off_window = logged_off_window_s
@@ -101,11 +113,14 @@ class VolumetricaClient:
         """Connect and log in; BrokerError if that does not happen within `timeout_s`."""
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.request_timeout_s))
+        self.refusal = None  # a new attempt reads the server's version anew
         self.ws.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not self.ready.is_set():
             st = self.ws.status
+            if self.refusal is not None:
+                raise BrokerError("not_connected", self.refusal)
             if st.state == "auth_failed":
                 raise BrokerError("auth", st.last_error or "Volumetrica refused the login")
             if loop.time() > deadline or st.state == "gave_up":
@@ -141,6 +156,8 @@ class VolumetricaClient:
             ) from exc
 
     async def _url(self) -> str:
+        if self.refusal is not None:
+            raise AuthFailed(self.refusal)  # stops the socket's retries: a new start() asks again
         now = time.monotonic()
         recent = [t for t in self._logged_off if now - t < self._logged_off_window]
         if len(recent) >= 2:
@@ -166,10 +183,11 @@ class VolumetricaClient:
 
     async def _on_open(self, ws: ResilientWebSocket) -> None:
         self.ready.clear()
+        self.dialect = None  # each login answer says it again (a server may be upgraded meanwhile)
         token, self._token = self._token, None  # one use only
         if token is None:
             raise NotConnected("no login token")
-        await ws.send(wire.login(token))
+        await ws.send(wire.login(token, keep_concurrent=self.keep_concurrent))
 
     def _on_close(self, reason: str) -> None:
         self.ready.clear()
@@ -183,13 +201,24 @@ class VolumetricaClient:
 
     # -- frames -----------------------------------------------------------------------------------
     def _on_message(self, data: str | bytes) -> None:
-        msg = wire.parse_server(data)
+        if self.refusal is not None:
+            return  # closing: nothing this server says is read any more
+        try:
+            msg = wire.parse_server(data, self.dialect)
+        except dialect.Mismatch as exc:
+            self._refuse(str(exc))
+            return
         if isinstance(msg, wire.ParseError):
             self.parse_errors += 1
             log.warning("volumetrica: frame dropped: %s", msg.reason)
             return
         if msg.HasField("login_msg"):
-            self._login_answer(msg.login_msg)
+            if not self._login_answer(msg.login_msg):
+                return
+            if self.dialect is dialect.V5 and len(msg.ListFields()) > 1:
+                msg = wire.parse_server(data, self.dialect)  # the rest of the frame, read as v5
+                if isinstance(msg, wire.ParseError):
+                    return
         if msg.HasField("info_msg"):
             self._resolve("info", msg.info_msg.request_id, msg.info_msg)
         if msg.HasField("contract_msg"):
@@ -206,18 +235,34 @@ class VolumetricaClient:
         if msg.HasField("logged_off"):
             self.ws.reconnect(f"logged off: {msg.logged_off.reason or 'no reason given'}")
 
-    def _login_answer(self, ans: pb.LoginResponseMsg) -> None:
+    def _login_answer(self, ans: pb.LoginResponseMsg) -> bool:
+        """False when the server is refused (a version we do not know): read nothing more of it."""
         if ans.success:
             self.login_failures = 0
             self.login_reason = ""
+            spoken = dialect.from_login(ans)
+            if isinstance(spoken, dialect.Unknown):
+                self._refuse(spoken.message)
+                return False
+            log.info("volumetrica: the server speaks protocol %s (Version %d)", spoken, ans.version)
+            self.dialect = spoken
             self.ready.set()
             if self._on_logged_in is not None:
                 self._on_logged_in()
-            return
+            return True
         self.login_failures += 1
         self.login_reason = ans.reason or pb.LoginReasonCode.Name(ans.reason_code)
         log.warning("volumetrica: login refused: %s", self.login_reason)
         self.ws.reconnect(f"login refused: {self.login_reason}")
+        return True
+
+    def _refuse(self, why: str) -> None:
+        """This server cannot be read safely: stop sending, end the session, do not retry it."""
+        self.refusal = why
+        self.ready.clear()
+        log.error("volumetrica: %s", why)
+        self._fail_pending(why)
+        self.ws.reconnect(why)  # the next attempt's _url raises AuthFailed: the socket stops
 
     def _resolve(self, kind: str, rid: int, value: Any) -> None:
         fut = self._pending.pop((kind, rid), None)
@@ -232,6 +277,16 @@ class VolumetricaClient:
             raise BrokerError("not_connected", "not logged in to Volumetrica (reconnecting)") from exc
 
     async def send(self, frame: bytes) -> None:
+        """Send a frame built in the v5.1 model, as the server's dialect expects it."""
+        if self.refusal is not None:
+            raise BrokerError("not_connected", self.refusal)
+        spoken = self.dialect
+        if spoken is None:
+            raise BrokerError("not_connected", "not logged in to Volumetrica (reconnecting)")
+        try:
+            frame = dialect.encode_client(frame, spoken)
+        except dialect.Unencodable as exc:
+            raise BrokerError("invalid", f"cannot send this to a protocol {spoken} server: {exc}") from exc
         try:
             await self.ws.send(frame)
         except NotConnected as exc:
@@ -253,9 +308,8 @@ class VolumetricaClient:
         except TimeoutError as exc:
             raise BrokerError("not_connected", f"Volumetrica did not answer the {kind} request") from exc
         except ConnectionError as exc:
-            raise BrokerError(
-                "not_connected", f"Volumetrica connection lost during the {kind} request"
-            ) from exc
+            why = self.refusal or f"Volumetrica connection lost during the {kind} request"
+            raise BrokerError("not_connected", why) from exc
         finally:
             self._pending.pop((kind, rid), None)
             if not fut.done():

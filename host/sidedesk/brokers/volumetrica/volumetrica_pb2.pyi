@@ -817,3 +817,257 @@ class CancelFlatError(_message.Message):
     contract_id: int
     error: str
     def __init__(self, contract_id: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ClientRequestMsgV5(_message.Message):
+    __slots__ = ("login_req", "ping", "info_req", "contract_req", "order", "log_msg", "symbol_lookup", "cancel_flat_req")
+    LOGIN_REQ_FIELD_NUMBER: _ClassVar[int]
+    PING_FIELD_NUMBER: _ClassVar[int]
+    INFO_REQ_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_REQ_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    LOG_MSG_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_LOOKUP_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FLAT_REQ_FIELD_NUMBER: _ClassVar[int]
+    login_req: LoginRequestMsgV5
+    ping: PingMsg
+    info_req: InfoReqMsg
+    contract_req: ContractReqMsg
+    order: _containers.RepeatedCompositeFieldContainer[OrderMsgV5]
+    log_msg: LogInfoMsg
+    symbol_lookup: SymbolLookupReqMsg
+    cancel_flat_req: CancelFlatReqMsg
+    def __init__(self, login_req: _Optional[_Union[LoginRequestMsgV5, _Mapping]] = ..., ping: _Optional[_Union[PingMsg, _Mapping]] = ..., info_req: _Optional[_Union[InfoReqMsg, _Mapping]] = ..., contract_req: _Optional[_Union[ContractReqMsg, _Mapping]] = ..., order: _Optional[_Iterable[_Union[OrderMsgV5, _Mapping]]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupReqMsg, _Mapping]] = ..., cancel_flat_req: _Optional[_Union[CancelFlatReqMsg, _Mapping]] = ...) -> None: ...
+
+class ServerResponseMsgV5(_message.Message):
+    __slots__ = ("login_msg", "pong", "info_msg", "balance_info", "contract_msg", "order_info", "logged_off", "log_msg", "symbol_lookup", "position_info", "cancel_flat_msg", "bracket_info")
+    LOGIN_MSG_FIELD_NUMBER: _ClassVar[int]
+    PONG_FIELD_NUMBER: _ClassVar[int]
+    INFO_MSG_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_INFO_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_MSG_FIELD_NUMBER: _ClassVar[int]
+    ORDER_INFO_FIELD_NUMBER: _ClassVar[int]
+    LOGGED_OFF_FIELD_NUMBER: _ClassVar[int]
+    LOG_MSG_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_LOOKUP_FIELD_NUMBER: _ClassVar[int]
+    POSITION_INFO_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FLAT_MSG_FIELD_NUMBER: _ClassVar[int]
+    BRACKET_INFO_FIELD_NUMBER: _ClassVar[int]
+    login_msg: LoginResponseMsgV5
+    pong: PongMsg
+    info_msg: InfoRespMsgV5
+    balance_info: _containers.RepeatedCompositeFieldContainer[BalanceMsg]
+    contract_msg: ContractRespMsg
+    order_info: _containers.RepeatedCompositeFieldContainer[OrderInfoMsgV5]
+    logged_off: LoggedOffMsg
+    log_msg: LogInfoMsg
+    symbol_lookup: SymbolLookupRespMsg
+    position_info: _containers.RepeatedCompositeFieldContainer[PositionInfoMsg]
+    cancel_flat_msg: CancelFlatRespMsg
+    bracket_info: _containers.RepeatedCompositeFieldContainer[BracketInfoMsgV5]
+    def __init__(self, login_msg: _Optional[_Union[LoginResponseMsgV5, _Mapping]] = ..., pong: _Optional[_Union[PongMsg, _Mapping]] = ..., info_msg: _Optional[_Union[InfoRespMsgV5, _Mapping]] = ..., balance_info: _Optional[_Iterable[_Union[BalanceMsg, _Mapping]]] = ..., contract_msg: _Optional[_Union[ContractRespMsg, _Mapping]] = ..., order_info: _Optional[_Iterable[_Union[OrderInfoMsgV5, _Mapping]]] = ..., logged_off: _Optional[_Union[LoggedOffMsg, _Mapping]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupRespMsg, _Mapping]] = ..., position_info: _Optional[_Iterable[_Union[PositionInfoMsg, _Mapping]]] = ..., cancel_flat_msg: _Optional[_Union[CancelFlatRespMsg, _Mapping]] = ..., bracket_info: _Optional[_Iterable[_Union[BracketInfoMsgV5, _Mapping]]] = ...) -> None: ...
+
+class LoginRequestMsgV5(_message.Message):
+    __slots__ = ("token", "otp_code", "is_manual_account_subscribe")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OTP_CODE_FIELD_NUMBER: _ClassVar[int]
+    IS_MANUAL_ACCOUNT_SUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    otp_code: str
+    is_manual_account_subscribe: bool
+    def __init__(self, token: _Optional[str] = ..., otp_code: _Optional[str] = ..., is_manual_account_subscribe: _Optional[bool] = ...) -> None: ...
+
+class LoginResponseMsgV5(_message.Message):
+    __slots__ = ("success", "reason")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    reason: str
+    def __init__(self, success: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class InfoRespMsgV5(_message.Message):
+    __slots__ = ("account_list", "order_list", "request_id", "position_list", "bracket_list")
+    ACCOUNT_LIST_FIELD_NUMBER: _ClassVar[int]
+    ORDER_LIST_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_LIST_FIELD_NUMBER: _ClassVar[int]
+    BRACKET_LIST_FIELD_NUMBER: _ClassVar[int]
+    account_list: _containers.RepeatedCompositeFieldContainer[AccountHeaderMsgV5]
+    order_list: _containers.RepeatedCompositeFieldContainer[OrderInfoMsgV5]
+    request_id: int
+    position_list: _containers.RepeatedCompositeFieldContainer[PositionInfoMsg]
+    bracket_list: _containers.RepeatedCompositeFieldContainer[BracketInfoMsgV5]
+    def __init__(self, account_list: _Optional[_Iterable[_Union[AccountHeaderMsgV5, _Mapping]]] = ..., order_list: _Optional[_Iterable[_Union[OrderInfoMsgV5, _Mapping]]] = ..., request_id: _Optional[int] = ..., position_list: _Optional[_Iterable[_Union[PositionInfoMsg, _Mapping]]] = ..., bracket_list: _Optional[_Iterable[_Union[BracketInfoMsgV5, _Mapping]]] = ...) -> None: ...
+
+class AccountHeaderMsgV5(_message.Message):
+    __slots__ = ("account_number", "account_header", "account_description", "balance", "is_trading_enabled", "status")
+    ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_HEADER_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    IS_TRADING_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    account_number: int
+    account_header: str
+    account_description: str
+    balance: BalanceMsg
+    is_trading_enabled: bool
+    status: AccountStatus
+    def __init__(self, account_number: _Optional[int] = ..., account_header: _Optional[str] = ..., account_description: _Optional[str] = ..., balance: _Optional[_Union[BalanceMsg, _Mapping]] = ..., is_trading_enabled: _Optional[bool] = ..., status: _Optional[_Union[AccountStatus, str]] = ...) -> None: ...
+
+class OrderMsgV5(_message.Message):
+    __slots__ = ("order_insert", "order_remove", "order_modify")
+    ORDER_INSERT_FIELD_NUMBER: _ClassVar[int]
+    ORDER_REMOVE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_MODIFY_FIELD_NUMBER: _ClassVar[int]
+    order_insert: OrderInsertMsgV5
+    order_remove: OrderRemoveMsgV5
+    order_modify: OrderModifyMsgV5
+    def __init__(self, order_insert: _Optional[_Union[OrderInsertMsgV5, _Mapping]] = ..., order_remove: _Optional[_Union[OrderRemoveMsgV5, _Mapping]] = ..., order_modify: _Optional[_Union[OrderModifyMsgV5, _Mapping]] = ...) -> None: ...
+
+class OrderInsertMsgV5(_message.Message):
+    __slots__ = ("contract_id", "seq_client_id", "quantity", "price", "order_type", "acc_number", "limit_price", "bracket_strategy")
+    CONTRACT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    BRACKET_STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    contract_id: int
+    seq_client_id: int
+    quantity: int
+    price: float
+    order_type: OrderType
+    acc_number: int
+    limit_price: float
+    bracket_strategy: BracketStrategyV5
+    def __init__(self, contract_id: _Optional[int] = ..., seq_client_id: _Optional[int] = ..., quantity: _Optional[int] = ..., price: _Optional[float] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., acc_number: _Optional[int] = ..., limit_price: _Optional[float] = ..., bracket_strategy: _Optional[_Union[BracketStrategyV5, _Mapping]] = ...) -> None: ...
+
+class OrderModifyMsgV5(_message.Message):
+    __slots__ = ("contract_id", "org_server_id", "new_seq_client_id", "quantity", "price", "acc_number", "limit_price")
+    CONTRACT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    NEW_SEQ_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    contract_id: int
+    org_server_id: int
+    new_seq_client_id: int
+    quantity: int
+    price: float
+    acc_number: int
+    limit_price: float
+    def __init__(self, contract_id: _Optional[int] = ..., org_server_id: _Optional[int] = ..., new_seq_client_id: _Optional[int] = ..., quantity: _Optional[int] = ..., price: _Optional[float] = ..., acc_number: _Optional[int] = ..., limit_price: _Optional[float] = ...) -> None: ...
+
+class OrderRemoveMsgV5(_message.Message):
+    __slots__ = ("org_server_id", "acc_number")
+    ORG_SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    org_server_id: int
+    acc_number: int
+    def __init__(self, org_server_id: _Optional[int] = ..., acc_number: _Optional[int] = ...) -> None: ...
+
+class BracketStrategyV5(_message.Message):
+    __slots__ = ("kind", "stops", "targets")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STOPS_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    kind: BracketStrategy.Kind
+    stops: _containers.RepeatedCompositeFieldContainer[BracketLegV5]
+    targets: _containers.RepeatedCompositeFieldContainer[BracketLegV5]
+    def __init__(self, kind: _Optional[_Union[BracketStrategy.Kind, str]] = ..., stops: _Optional[_Iterable[_Union[BracketLegV5, _Mapping]]] = ..., targets: _Optional[_Iterable[_Union[BracketLegV5, _Mapping]]] = ...) -> None: ...
+
+class BracketLegV5(_message.Message):
+    __slots__ = ("quantity", "price_mode", "ticks_offset", "price")
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MODE_FIELD_NUMBER: _ClassVar[int]
+    TICKS_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    quantity: int
+    price_mode: BracketLeg.PriceMode
+    ticks_offset: int
+    price: float
+    def __init__(self, quantity: _Optional[int] = ..., price_mode: _Optional[_Union[BracketLeg.PriceMode, str]] = ..., ticks_offset: _Optional[int] = ..., price: _Optional[float] = ...) -> None: ...
+
+class OrderInfoMsgV5(_message.Message):
+    __slots__ = ("contract_id", "org_server_id", "org_client_id", "seq_server_id", "seq_client_id", "order_price", "order_limit_price", "pending_qty", "filled_qty", "order_type", "order_state", "avg_price", "snap_type", "acc_number", "reason", "feed_symbol", "isin", "oco_linked_group_id", "oco_linked_order_ids", "oco_parent_order_id")
+    CONTRACT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORG_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_SERVER_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_PRICE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_LIMIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_QTY_FIELD_NUMBER: _ClassVar[int]
+    FILLED_QTY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ORDER_STATE_FIELD_NUMBER: _ClassVar[int]
+    AVG_PRICE_FIELD_NUMBER: _ClassVar[int]
+    SNAP_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FEED_SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    ISIN_FIELD_NUMBER: _ClassVar[int]
+    OCO_LINKED_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    OCO_LINKED_ORDER_IDS_FIELD_NUMBER: _ClassVar[int]
+    OCO_PARENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    contract_id: int
+    org_server_id: int
+    org_client_id: int
+    seq_server_id: int
+    seq_client_id: int
+    order_price: float
+    order_limit_price: float
+    pending_qty: int
+    filled_qty: int
+    order_type: OrderType
+    order_state: OrderInfoMsg.State
+    avg_price: float
+    snap_type: OrderInfoMsg.SnapType
+    acc_number: int
+    reason: str
+    feed_symbol: str
+    isin: str
+    oco_linked_group_id: int
+    oco_linked_order_ids: _containers.RepeatedScalarFieldContainer[int]
+    oco_parent_order_id: int
+    def __init__(self, contract_id: _Optional[int] = ..., org_server_id: _Optional[int] = ..., org_client_id: _Optional[int] = ..., seq_server_id: _Optional[int] = ..., seq_client_id: _Optional[int] = ..., order_price: _Optional[float] = ..., order_limit_price: _Optional[float] = ..., pending_qty: _Optional[int] = ..., filled_qty: _Optional[int] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., order_state: _Optional[_Union[OrderInfoMsg.State, str]] = ..., avg_price: _Optional[float] = ..., snap_type: _Optional[_Union[OrderInfoMsg.SnapType, str]] = ..., acc_number: _Optional[int] = ..., reason: _Optional[str] = ..., feed_symbol: _Optional[str] = ..., isin: _Optional[str] = ..., oco_linked_group_id: _Optional[int] = ..., oco_linked_order_ids: _Optional[_Iterable[int]] = ..., oco_parent_order_id: _Optional[int] = ...) -> None: ...
+
+class BracketInfoMsgV5(_message.Message):
+    __slots__ = ("contract_id", "parent_order_id", "oco_group_id", "bracket_id", "seq_client_id", "price", "ticks", "calculated_price", "total_qty", "released_qty", "is_target", "bracket_state", "snap_type", "acc_number", "reason", "feed_symbol")
+    CONTRACT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    OCO_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    BRACKET_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    TICKS_FIELD_NUMBER: _ClassVar[int]
+    CALCULATED_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_QTY_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_QTY_FIELD_NUMBER: _ClassVar[int]
+    IS_TARGET_FIELD_NUMBER: _ClassVar[int]
+    BRACKET_STATE_FIELD_NUMBER: _ClassVar[int]
+    SNAP_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FEED_SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    contract_id: int
+    parent_order_id: int
+    oco_group_id: int
+    bracket_id: int
+    seq_client_id: int
+    price: float
+    ticks: int
+    calculated_price: float
+    total_qty: int
+    released_qty: int
+    is_target: bool
+    bracket_state: BracketInfoMsg.State
+    snap_type: BracketInfoMsg.SnapType
+    acc_number: int
+    reason: str
+    feed_symbol: str
+    def __init__(self, contract_id: _Optional[int] = ..., parent_order_id: _Optional[int] = ..., oco_group_id: _Optional[int] = ..., bracket_id: _Optional[int] = ..., seq_client_id: _Optional[int] = ..., price: _Optional[float] = ..., ticks: _Optional[int] = ..., calculated_price: _Optional[float] = ..., total_qty: _Optional[int] = ..., released_qty: _Optional[int] = ..., is_target: _Optional[bool] = ..., bracket_state: _Optional[_Union[BracketInfoMsg.State, str]] = ..., snap_type: _Optional[_Union[BracketInfoMsg.SnapType, str]] = ..., acc_number: _Optional[int] = ..., reason: _Optional[str] = ..., feed_symbol: _Optional[str] = ...) -> None: ...

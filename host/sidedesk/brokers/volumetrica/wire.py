@@ -1,9 +1,12 @@
 """Build client frames and read server frames (pure): one protobuf message per binary frame.
 
 Every builder returns the bytes of one `ClientRequestMsg` with exactly one top-level field set
-(brokers.md §2.2). `parse_server` never raises: a frame that is not a `ServerResponseMsg` comes
-back as a `ParseError` value. Prices travel as doubles; `to_price` turns one back into a Decimal
-on the instrument's tick grid so that 5000.25 never becomes 5000.2500000001.
+(brokers.md §2.2), in the v5.1 model; the client translates it for a v5 server when it sends it
+(`dialect.py`). `parse_server` reads a frame of the server's dialect into that model and does
+not raise on bad input: a frame that is not a `ServerResponseMsg` comes back as a `ParseError`
+value (only a frame that contradicts the dialect raises `dialect.Mismatch`). Prices travel as
+doubles; `to_price` turns one back into a Decimal on the instrument's tick grid so that 5000.25
+never becomes 5000.2500000001.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from google.protobuf.message import DecodeError
 
+from sidedesk.brokers.volumetrica import dialect
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 
 ALL_MODES = (pb.INFO_ACCOUNT, pb.INFO_ORDERS_AND_POSITIONS, pb.INFO_POSITIONS)
@@ -29,6 +33,7 @@ def _frame(msg: pb.ClientRequestMsg) -> bytes:
 
 
 def login(token: str, *, keep_concurrent: bool = False) -> bytes:
+    """`keep_concurrent` False is the vendor's default: the user's other session is dropped."""
     msg = pb.ClientRequestMsg()
     msg.login_req.token = token
     msg.login_req.account_subscription_mode = pb.SUBSCRIPTION_EXISTING_AND_NEW
@@ -181,27 +186,28 @@ def cancel_flat(
     return _frame(msg)
 
 
-def parse_server(frame: str | bytes) -> pb.ServerResponseMsg | ParseError:
+def parse_server(
+    frame: str | bytes, spoken: dialect.Dialect | None = dialect.V5_1
+) -> pb.ServerResponseMsg | ParseError:
+    """A server frame of `spoken` (None: before the login answer) in the v5.1 model."""
     if isinstance(frame, str):
         return ParseError("a text frame (the server sends binary protobuf frames)")
-    msg = pb.ServerResponseMsg()
     try:
-        msg.ParseFromString(frame)
+        return dialect.decode_server(frame, spoken)
     except DecodeError as exc:
         return ParseError(f"not a ServerResponseMsg ({exc})")
-    return msg
 
 
-def parse_client(frame: str | bytes) -> pb.ClientRequestMsg | ParseError:
-    """The simulator's reader of client frames (same rules as `parse_server`)."""
+def parse_client(
+    frame: str | bytes, spoken: dialect.Dialect = dialect.V5_1
+) -> pb.ClientRequestMsg | ParseError:
+    """The simulator's reader of client frames of `spoken` (same rules as `parse_server`)."""
     if isinstance(frame, str):
         return ParseError("a text frame (send binary protobuf frames)")
-    msg = pb.ClientRequestMsg()
     try:
-        msg.ParseFromString(frame)
+        return dialect.decode_client(frame, spoken)
     except DecodeError as exc:
         return ParseError(f"not a ClientRequestMsg ({exc})")
-    return msg
 
 
 def to_price(value: float, tick: Decimal | None = None) -> Decimal:
