@@ -11,12 +11,30 @@ const KDF_TIMEOUT_MS = 60_000; // Argon2id on a slow machine; the worker enforce
 const ENVIRONMENTS = {
   binance: ['testnet', 'demo', 'live', 'simulator'],
   tradovate: ['demo', 'live', 'simulator'],
-  volumetrica: ['demo', 'live', 'simulator'],
+  // Volumetrica has Production (every trader account: evaluation, funded, live) and Staging
+  // (prop firms' managers and developers); an older entry's 'demo' is Production too.
+  volumetrica: ['live', 'simulator'],
   alpaca: ['demo', 'live', 'simulator'],
 };
 
-// [name, label, kind, auth, default] — kind: text | secret | number | pem; `auth` limits a field
-// to one key type; `default` pre-fills a field the broker needs but rarely changes.
+// What a broker calls an environment, where that differs from the vault's word. Volumetrica's
+// Trading API v4.0 (03/2025): "0 – Production = used by propfirms' users", "1 – Staging = used for
+// testing purposes by propfirms' managers/developers".
+const ENV_LABELS = {
+  volumetrica: { live: 'Production', demo: 'Production', simulator: 'Simulator (offline)' },
+};
+const ENV_HINTS = {
+  volumetrica: 'Production holds all your prop-firm accounts: evaluation, funded and live. '
+    + '(Volumetrica’s Staging is for prop firms’ managers and developers.)',
+};
+
+/** The environment as the broker names it. */
+function envLabel(broker, env) {
+  return ENV_LABELS[broker]?.[env] ?? env;
+}
+
+// [name, label, kind, auth, default] — kind: text | secret | number | pem | checkbox; `auth` limits
+// a field to one key type; `default` pre-fills a field the broker needs but rarely changes.
 const FIELDS = {
   binance: [
     ['api_key', 'API key', 'secret'],
@@ -34,11 +52,18 @@ const FIELDS = {
     ['login', 'Login', 'text'],
     ['password', 'Password', 'secret'],
     ['platform_key', 'Platform key', 'secret'],
+    ['keep_other_sessions', 'Keep my other platform logged in', 'checkbox', null, true],
   ],
   alpaca: [
     ['key_id', 'API key id', 'secret'],
     ['secret_key', 'API secret key', 'secret'],
   ],
+};
+
+const FIELD_HINTS = {
+  app_id: 'The name Tradovate shows for this program; any name works',
+  keep_other_sessions: 'On: the platform you trade in stays logged in beside Sidedesk, and what you '
+    + 'trade there shows here. Off: Sidedesk’s login logs it out (Volumetrica’s default).',
 };
 
 const AUTOLOCK_CHOICES = [
@@ -258,7 +283,7 @@ export function mountVault(root, client) {
         h('div', { class: 'vault-entry-head' },
           h('strong', {}, e.name),
           h('span', { class: 'vault-tag' }, e.broker),
-          h('span', { class: `vault-tag env-${e.environment}` }, e.environment),
+          h('span', { class: `vault-tag env-${e.environment}` }, envLabel(e.broker, e.environment)),
           e.auth ? h('span', { class: 'vault-tag' }, e.auth) : null),
         h('div', { class: 'vault-masked' },
           Object.entries(e.masked).map(([k, v]) => h('code', { title: k }, `${k}: ${v}`)),
@@ -284,6 +309,8 @@ export function mountVault(root, client) {
     const broker = h('select', { name: 'broker' }, Object.keys(FIELDS).map((b) => h('option', { value: b }, b)));
     const name = h('input', { type: 'text', name: 'name', required: true, maxlength: 64, autocomplete: 'off' });
     const env = h('select', { name: 'environment' });
+    const envField = field('Environment', env, ' ');
+    const envHint = envField.querySelector('.vault-hint');
     const auth = h('select', { name: 'auth' }, h('option', { value: 'hmac' }, 'HMAC key'), h('option', { value: 'ed25519' }, 'Ed25519 key'));
     const authField = field('Key type', auth);
     const dynamic = h('div', { class: 'vault-dynamic' });
@@ -293,19 +320,27 @@ export function mountVault(root, client) {
     function environments() {
       const keep = env.value;
       const allowed = ENVIRONMENTS[broker.value];
-      env.replaceChildren(...allowed.map((e) => h('option', { value: e }, e)));
+      env.replaceChildren(...allowed.map((e) => h('option', { value: e }, envLabel(broker.value, e))));
       env.value = allowed.includes(keep) ? keep : allowed[0];
+      envHint.textContent = ENV_HINTS[broker.value] ?? '';
+      envHint.hidden = !ENV_HINTS[broker.value];
     }
 
     /** The broker's fields (the key type's for Binance); a field that stays keeps what was typed. */
     function fields() {
       const b = broker.value;
       authField.hidden = b !== 'binance';
-      const typed = new Map([...inputs].map(([key, [input]]) => [key, input.value]));
+      const typed = new Map([...inputs].map(([key, [input, kind]]) => [key, kind === 'checkbox' ? input.checked : input.value]));
       inputs.clear();
       dynamic.replaceChildren(...FIELDS[b]
         .filter(([, , , only]) => !only || only === auth.value)
         .map(([key, label, kind, , preset]) => {
+          if (kind === 'checkbox') {
+            const box = h('input', { type: 'checkbox', name: key });
+            box.checked = typed.has(key) ? typed.get(key) : preset === true;
+            inputs.set(key, [box, kind, preset]);
+            return field(label, box, FIELD_HINTS[key]);
+          }
           const input = kind === 'pem'
             ? h('textarea', { name: key, rows: 4, required: true, spellcheck: 'false', autocomplete: 'off',
               placeholder: '-----BEGIN PRIVATE KEY-----' })
@@ -315,7 +350,7 @@ export function mountVault(root, client) {
             });
           input.value = typed.get(key) ?? preset ?? '';
           inputs.set(key, [input, kind, preset]);
-          return field(label, input, key === 'app_id' ? 'The name Tradovate shows for this program; any name works' : null);
+          return field(label, input, FIELD_HINTS[key]);
         }));
     }
     broker.addEventListener('change', () => { environments(); fields(); });
@@ -331,19 +366,24 @@ export function mountVault(root, client) {
           ev.preventDefault();
           const entry = { broker: broker.value, name: name.value.trim(), environment: env.value };
           if (broker.value === 'binance') entry.auth = auth.value;
-          for (const [key, [input, kind]] of inputs) entry[key] = kind === 'number' ? Number(input.value) : input.value;
+          for (const [key, [input, kind]] of inputs) {
+            entry[key] = kind === 'number' ? Number(input.value) : kind === 'checkbox' ? input.checked : input.value;
+          }
           try {
             const r = await call('vault.put', { entry });
-            for (const [input, , preset] of inputs.values()) input.value = preset ?? '';
+            for (const [input, kind, preset] of inputs.values()) {
+              if (kind === 'checkbox') input.checked = preset === true;
+              else input.value = preset ?? '';
+            }
             name.value = '';
-            say(`Saved ${r.entry.name} (${r.entry.broker} · ${r.entry.environment}).`);
+            say(`Saved ${r.entry.name} (${r.entry.broker} · ${envLabel(r.entry.broker, r.entry.environment)}).`);
           } catch { /* shown, fields kept so the user can correct them */ }
           await refresh();
         },
       },
       field('Broker', broker),
       field('Account name', name, 'Your label, e.g. “main” or “testnet”'),
-      field('Environment', env),
+      envField,
       authField,
       dynamic,
       h('button', { type: 'submit' }, 'Save account')));
