@@ -34,7 +34,7 @@ log = logging.getLogger("sidedesk.native")
 
 # Chrome SIGKILLs the host 2 s after closing its stdin; we leave by ourselves before that,
 # whatever is still running (a KDF in a worker thread, a handler that ignores cancellation).
-EXIT_DEADLINE_S = 1.8
+EXIT_DEADLINE_S = 1.2
 
 
 def _exit_soon() -> None:
