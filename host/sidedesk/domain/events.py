@@ -11,7 +11,7 @@ position side is its own position (`position_side` LONG/SHORT) and its quantity 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
@@ -159,16 +159,3 @@ class AccountSnapshot:
 
 
 EventSink = Callable[[BrokerEvent], None]
-
-
-@dataclass
-class EventLog:
-    """A small in-memory sink for tests and tools that want to read what an adapter emitted."""
-
-    events: list[BrokerEvent] = field(default_factory=list)
-
-    def __call__(self, event: BrokerEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[BrokerEvent]) -> list[BrokerEvent]:
-        return [e for e in self.events if isinstance(e, kind)]

@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
-from sidedesk.domain import BrokerEvent, EventLog
+from sidedesk.domain import BrokerEvent
 from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
+from tests.support.eventlog import EventLog
 from tests.support.simthread import calm
 from tests.support.wait import eventually_async
 

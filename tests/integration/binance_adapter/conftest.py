@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.domain import EventLog
 from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import Control, Session, builtin_key, entry_for
+from tests.support.eventlog import EventLog
 from tests.support.simthread import calm
 
 Connect = Callable[..., Awaitable[Session]]

@@ -17,9 +17,10 @@ from decimal import Decimal
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.core.orders import make_client_id
-from sidedesk.domain import EventLog, OrderRequest, OrderType, Side
+from sidedesk.domain import OrderRequest, OrderType, Side
 from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.simenv import builtin_key, entry_for
+from tests.support.eventlog import EventLog
 
 
 async def measure(n: int, key: str) -> list[float]:

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 import aiohttp
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.domain import BrokerEvent, EventLog, OrderEvent
+from sidedesk.domain import BrokerEvent, OrderEvent
 from sidedesk_sim.binance import BinanceSim
+from tests.support.eventlog import EventLog
 from tests.support.wait import WAIT_S, eventually_async
 
 T = TypeVar("T")

@@ -12,7 +12,6 @@ from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,
-    EventLog,
     OrderRequest,
     OrderType,
     Side,
@@ -20,6 +19,7 @@ from sidedesk.domain import (
 from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
 from tests.integration.binance_adapter.simenv import Control, builtin_key, entry_for
+from tests.support.eventlog import EventLog
 
 D = Decimal
 

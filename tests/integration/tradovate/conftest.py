@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 import pytest
 
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
-from sidedesk.domain import EventLog, OrderEvent
+from sidedesk.domain import OrderEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk_sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
 from sidedesk_sim.tradovate.instruments import front_name
+from tests.support.eventlog import EventLog
 from tests.support.simthread import calm
 from tests.support.wait import WAIT_S, eventually_async
 

@@ -15,10 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
-from sidedesk.domain import EventLog, FillEvent, OrderRequest, OrderType, Side
+from sidedesk.domain import FillEvent, OrderRequest, OrderType, Side
 from sidedesk.net.backoff import Backoff
 from sidedesk_sim.tradovate import SimConfig, TradovateSim
 from tests.integration.tradovate.conftest import entry_for, eventually
+from tests.support.eventlog import EventLog
 
 
 def pinned(at: str) -> Callable[[], int]:

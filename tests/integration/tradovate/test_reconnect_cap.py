@@ -13,11 +13,12 @@ import time
 from decimal import Decimal
 
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
-from sidedesk.domain import ConnectionEvent, ConnectionState, EventLog, NoticeEvent
+from sidedesk.domain import ConnectionEvent, ConnectionState, NoticeEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk.net.ws import ResilientWebSocket, WsStatus
 from sidedesk_sim.tradovate import SimConfig, TradovateSim
 from tests.integration.tradovate.conftest import entry_for, eventually
+from tests.support.eventlog import EventLog
 
 FAST = 3
 SLOW_S = 0.5

@@ -12,7 +12,6 @@ from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
     ConnectionState,
-    EventLog,
     OrderEvent,
     OrderRequest,
     OrderStatus,
@@ -22,6 +21,7 @@ from sidedesk.domain import (
 )
 from sidedesk_sim.tradovate import TradovateSim
 from tests.integration.tradovate.conftest import MES, Connect, Session, eventually
+from tests.support.eventlog import EventLog
 
 
 def market(side: Side, qty: int, cid: str) -> OrderRequest:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
-from sidedesk.domain import EventLog
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
+from tests.support.eventlog import EventLog
 from tests.support.simthread import calm
 from tests.support.wait import eventually_async
 

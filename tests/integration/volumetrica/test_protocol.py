@@ -16,7 +16,7 @@ from sidedesk.brokers.volumetrica import wire
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
 from sidedesk.brokers.volumetrica.dialect import V5, V5_1
 from sidedesk.core.asl import ids as asl_ids
-from sidedesk.domain import BrokerError, EventLog, FillEvent, OrderRequest, OrderType, PositionEvent, Side
+from sidedesk.domain import BrokerError, FillEvent, OrderRequest, OrderType, PositionEvent, Side
 from sidedesk_sim.volumetrica import (
     BUILTIN_LOGIN,
     BUILTIN_PASSWORD,
@@ -26,6 +26,7 @@ from sidedesk_sim.volumetrica import (
 )
 from sidedesk_sim.volumetrica.instruments import front_symbol
 from tests.integration.volumetrica.conftest import calm, until
+from tests.support.eventlog import EventLog
 
 ES = front_symbol("ES")
 INT32_MAX = 2**31 - 1

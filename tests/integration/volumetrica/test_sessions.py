@@ -20,11 +20,12 @@ from sidedesk.brokers.registry import REGISTRY, Options
 from sidedesk.brokers.volumetrica import dialect, wire
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
-from sidedesk.domain import EventLog, NoticeEvent, PositionEvent
+from sidedesk.domain import NoticeEvent, PositionEvent
 from sidedesk.vault.entries import VolumetricaEntry, parse_entry
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 from sidedesk_sim.volumetrica.instruments import front_symbol
 from tests.integration.volumetrica.conftest import calm, until
+from tests.support.eventlog import EventLog
 
 ES = front_symbol("ES")
 ACCOUNT = 123456

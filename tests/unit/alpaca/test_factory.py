@@ -6,8 +6,9 @@ import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
 from sidedesk.brokers.registry import SUPPORTED, alpaca_urls, build_broker
-from sidedesk.domain import BrokerError, EventLog
+from sidedesk.domain import BrokerError
 from sidedesk.vault.entries import parse_entry
+from tests.support.eventlog import EventLog
 
 ENTRY = {"broker": "alpaca", "name": "paper", "environment": "simulator",
          "key_id": "PKTEST000000000001", "secret_key": "test-secret-0000000000000000"}  # fmt: skip

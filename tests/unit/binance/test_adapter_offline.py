@@ -19,7 +19,6 @@ from sidedesk.brokers.binance.messages import WsReply
 from sidedesk.domain import (
     Broker,
     BrokerError,
-    EventLog,
     FillEvent,
     OrderRequest,
     OrderType,
@@ -27,6 +26,7 @@ from sidedesk.domain import (
     QuoteEvent,
     Side,
 )
+from tests.support.eventlog import EventLog
 
 KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

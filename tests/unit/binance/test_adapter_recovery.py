@@ -13,8 +13,9 @@ import pytest
 
 from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.domain import BrokerError, EventLog, OrderRequest, OrderType, PositionSide, Side
+from sidedesk.domain import BrokerError, OrderRequest, OrderType, PositionSide, Side
 from sidedesk.net.ws import WsStatus
+from tests.support.eventlog import EventLog
 
 KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
 SECRET = "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"

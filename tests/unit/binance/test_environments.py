@@ -14,8 +14,9 @@ import pytest
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.brokers.binance.client import endpoints_for
 from sidedesk.brokers.registry import build_broker
-from sidedesk.domain import BrokerError, EventLog
+from sidedesk.domain import BrokerError
 from sidedesk.vault.entries import parse_entry
+from tests.support.eventlog import EventLog
 
 KEY = "A" * 64
 SECRET = "b" * 64

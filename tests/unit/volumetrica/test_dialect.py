@@ -11,8 +11,8 @@ from sidedesk.brokers.volumetrica import dialect, ids, wire
 from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
 from sidedesk.core.asl import ids as asl_ids
-from sidedesk.domain import EventLog
 from sidedesk.vault.entries import VolumetricaEntry, parse_entry
+from tests.support.eventlog import EventLog
 
 
 def h(text: str) -> bytes:

@@ -28,13 +28,13 @@ import aiohttp
 
 from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance import replies
+from sidedesk.brokers.binance.clock import ClockSync, local_ms, sync
 from sidedesk.brokers.binance.environments import ENDPOINTS, Endpoints, endpoints_for
 from sidedesk.brokers.binance.errors import describe, is_clock_error
 from sidedesk.brokers.binance.events import StreamEvent, parse_stream_frame
 from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.brokers.binance.ratelimit import RateLimiter
 from sidedesk.domain import BrokerError
-from sidedesk.net.clock import ClockSync, local_ms, sync
-from sidedesk.net.ratelimit import RateLimiter
 from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 
 log = logging.getLogger(__name__)

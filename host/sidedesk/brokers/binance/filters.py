@@ -13,8 +13,8 @@ from typing import Any
 
 from sidedesk.brokers.binance import fields as f
 from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.ratelimit import RateLimitInfo, parse_rate_limits
 from sidedesk.domain import InstrumentRules
-from sidedesk.net.ratelimit import RateLimitInfo, parse_rate_limits
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from sidedesk.brokers.binance.fields import ParseError
+from sidedesk.brokers.binance.ratelimit import RateLimitInfo, parse_rate_limits
 from sidedesk.brokers.binance.signing import ParamValue, Signer, render_value, rest_payload, ws_payload
 from sidedesk.domain import OrderRequest, OrderType, PositionSide, TimeInForce
 from sidedesk.net import jsonfast
-from sidedesk.net.ratelimit import RateLimitInfo, parse_rate_limits
 
 Security = Literal["none", "user_stream", "signed"]
 CLIENT_ID_RE = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")

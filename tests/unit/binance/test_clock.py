@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from sidedesk.net.clock import ClockSync, Sample, sync
+from sidedesk.brokers.binance.clock import ClockSync, Sample, sync
 
 
 def test_midpoint_and_median_reject_an_outlier() -> None:
