@@ -193,7 +193,10 @@ def test_a_refused_hotkey_says_why_on_the_badge_and_in_a_notification(
 def test_flatten_hotkey_closes_everything(
     browser: SidedeskBrowser, panel: Page, sim: SimThread, display: str, artifacts: Path
 ) -> None:
-    # Also a resting order to cancel.
+    # A position of its own (the tests run in any order), and a resting order to cancel.
+    bought = host_request(browser, "order.place", {"ticket": {
+        "symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "notional": "200"}})  # fmt: skip
+    assert "ok" in bought, bought
     mark = Decimal(sim.control("GET", "/market", {"symbol": "BTCUSDT"})["mark"])
     placed = host_request(browser, "order.place", {"ticket": {
         "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "notional": "200",

@@ -305,10 +305,8 @@ class OrderEntry:
                     data["ack"] = detail["ack"]
                 if detail.get("broker_code") is not None:
                     data["broker_code"] = detail["broker_code"]
-                # Committed with the loop's burst, just after the reply: off the ack's path. The
-                # intent itself is on disk already, so a crash in between loses no order: after a
-                # restart its outcome is looked up by client id like any intent without one.
-                self._recorder.soon("outcome", data, p.account_id, cid)
+                # committed before the reply goes out: the journal loses nothing acknowledged
+                self._recorder.now("outcome", data, p.account_id, cid)
             elif isinstance(cmd, im.LookupAt):
                 self.pending[cid] = p
                 if p.timer is not None:
