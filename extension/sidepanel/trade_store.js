@@ -227,10 +227,15 @@ class TradeStore {
 
   // -- accounts and symbols ------------------------------------------------------------------------
   async loadAccounts() {
+    // Only the latest listing counts: one started while the vault was locked may answer after
+    // the one started by the unlock, and must not put "unlock the vault" back.
+    const seq = (this._accountsSeq = (this._accountsSeq ?? 0) + 1);
     try {
       const reply = await this.client.request('accounts.list');
+      if (seq !== this._accountsSeq) return;
       this.accounts = { accounts: reply.accounts ?? [], active_id: reply.active_id ?? null, error: null, loaded: true };
     } catch (e) {
+      if (seq !== this._accountsSeq) return;
       // Lost the host meanwhile: keep showing what we had (cached data), the indicator says so.
       if ((e.code === 'disconnected' || e.code === 'timeout') && this.accounts.loaded) return;
       this.accounts = { accounts: [], active_id: null, error: e, loaded: true };

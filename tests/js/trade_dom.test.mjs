@@ -196,3 +196,22 @@ test('positions show prices on the tick and sizes on the step with their unit', 
   assert.doesNotMatch(row.textContent, /60230\.996|0000000/);
   assert.ok(store.positions.positions.length === 1);
 });
+
+test('an accounts listing answered late (started while locked) does not replace the newer one', async () => {
+  let releaseOld;
+  let calls = 0;
+  const client = tradingHost({
+    'accounts.list': () => {
+      calls += 1;
+      if (calls === 1) return new Promise((_, reject) => { releaseOld = () => reject(Object.assign(new Error('locked'), { code: 'locked', message: 'unlock the vault first' })); });
+      return { accounts: [ACCOUNT], active_id: 'acc' };
+    },
+  });
+  const store = tradeStore(client);
+  const first = store.loadAccounts(); // while locked: answered late
+  await store.loadAccounts(); // after the unlock
+  releaseOld();
+  await first;
+  assert.equal(store.accounts.error, null);
+  assert.deepEqual(store.accounts.accounts.map((a) => a.id), ['acc']);
+});
