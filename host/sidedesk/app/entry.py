@@ -258,9 +258,9 @@ class OrderEntry:
         t0 = t0 if t0 is not None else time.perf_counter_ns()
         account_id = link.account_id
         intent = Intent(request.client_id)
-        if not self._recorder.now(
-            "intent", {"source": source, "request": request}, account_id, request.client_id
-        ):
+        intent_data = {"source": source, "request": request}
+        # alone and first: the burst's queued exchange events are committed just after, off this path
+        if not self._recorder.now("intent", intent_data, account_id, request.client_id, ahead=True):
             raise Refused(
                 "internal", "the journal could not record the order, so it was not sent; see the log"
             )

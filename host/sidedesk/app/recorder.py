@@ -16,10 +16,13 @@ class Recorder:
         self._notices = notices
         self._armed = False
 
-    def now(self, kind: str, data: object, account: str | None, client_id: str | None) -> bool:
-        """Commit one record before returning; False (and the trader told) if it could not be."""
+    def now(
+        self, kind: str, data: object, account: str | None, client_id: str | None, *, ahead: bool = False
+    ) -> bool:
+        """Commit one record before returning; False (and the trader told) if it could not be.
+        `ahead`: commit only this one, not the burst's queued events (an intent on the order path)."""
         try:
-            self.journal.append(kind, data, account=account, client_id=client_id)
+            self.journal.append(kind, data, account=account, client_id=client_id, ahead=ahead)
         except JournalError as exc:
             self._notices.tell("error", str(exc))
             return False

@@ -125,12 +125,18 @@ class Journal:
         account: str | None = None,
         client_id: str | None = None,
         ts_ms: int | None = None,
+        ahead: bool = False,
     ) -> int:
-        """Commit one record (durable against a host crash once this returns)."""
+        """Commit one record (durable against a host crash once this returns).
+
+        Records queued by `append_soon` are committed first, so ids follow arrival order, unless
+        `ahead`: an order's intent goes to disk alone, before its frame leaves, and the exchange
+        events of the current burst follow it a moment later (each record keeps its own ts_ms)."""
         if kind not in KINDS:
             raise ValueError(f"unknown journal kind {kind!r}")
         ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
-        self.flush()
+        if not ahead:
+            self.flush()
         try:
             cur = self._db.execute(
                 "INSERT INTO journal (ts_ms, kind, account, client_id, data) VALUES (?, ?, ?, ?, ?)",
