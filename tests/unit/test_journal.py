@@ -107,3 +107,18 @@ def test_queued_records_are_written_in_one_transaction_and_keep_arrival_order(tm
     j.append_soon("event", {"n": 5})
     j.close()
     assert [r.data["n"] for r in Journal(tmp_path / "j.sqlite3").iter_all()][-1] == 5
+
+
+def test_an_intent_ahead_is_committed_alone_and_the_queued_events_follow(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3")
+    j.append_soon("event", {"e": 1}, account="a")
+    j.append("intent", {"i": 1}, account="a", client_id="c1", ahead=True)
+    other = sqlite3.connect(tmp_path / "j.sqlite3")
+    kinds = [k for (k,) in other.execute("SELECT kind FROM journal ORDER BY id")]
+    assert kinds == ["intent"]  # on disk before its frame leaves; the event still queued
+    assert j.pending == 1
+    j.flush()
+    assert [k for (k,) in other.execute("SELECT kind FROM journal ORDER BY id")] == ["intent", "event"]
+    j.append("outcome", {"o": 1}, account="a", client_id="c1")  # not ahead: queued records first
+    other.close()
+    j.close()
