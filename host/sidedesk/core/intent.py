@@ -150,16 +150,16 @@ def step(intent: Intent, event: IntentEvent, now: float) -> tuple[Intent, list[I
     s = intent.state
     cid = intent.client_id
     if s is IntentState.CREATED:
-        if isinstance(event, Journaled):
-            return replace(intent, state=IntentState.JOURNALED), [Send()]
+        if isinstance(event, Journaled):  # on every order's path: built directly, not by replace()
+            return Intent(cid, IntentState.JOURNALED), [Send()]
         if isinstance(event, Recovered):
             return _unknown(intent, now, "recovered after a restart")
         return intent, []
     if s in (IntentState.JOURNALED, IntentState.SENT):
         if isinstance(event, Sent):
-            return replace(intent, state=IntentState.SENT), []
+            return Intent(cid, IntentState.SENT, intent.outcome, intent.lookups, intent.next_lookup_at), []
         if isinstance(event, Acked):
-            done = replace(intent, state=IntentState.ACKNOWLEDGED, outcome=event.status)
+            done = Intent(cid, IntentState.ACKNOWLEDGED, event.status, intent.lookups, intent.next_lookup_at)
             return done, [Record(event.status, {})]
         if isinstance(event, Rejected):
             done = replace(intent, state=IntentState.REJECTED, outcome=event.code)
