@@ -13,6 +13,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -115,7 +116,7 @@ except ConnectionResetError:
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating a second user needs root (CI runs as root)")
 def test_another_user_cannot_reach_the_service(tmp_path: Path) -> None:
     # a home every user may traverse, so only the service's own folder and socket stand in the way
-    home = Path(f"/tmp/sd-svc-{os.getpid()}")
+    home = Path(tempfile.mkdtemp(prefix="sd-svc-"))
     (home / "config").mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)
     (home / "config" / "config.json").write_text(json.dumps({"service": SERVICE}))
