@@ -146,11 +146,9 @@ def compose(host: Environment) -> Services:
     notices = Notices(publish)
     recorder = Recorder(Journal(host.paths.journal_file), notices)
     books = Books(publish, recorder, notices)
-    status_ref: list[Status] = []
 
-    def publish_status() -> None:
-        if status_ref:
-            publish("status", status_ref[0].payload)
+    def publish_status() -> None:  # called only once the services run, after `status` exists
+        publish("status", status.payload)
 
     links = AccountLinks(
         settings=settings,
@@ -179,7 +177,6 @@ def compose(host: Environment) -> Services:
         started=host.started,
         clock=host.clock,
     )
-    status_ref.append(status)
 
     views: dict[str, Callable[[], Any]] = {
         "status": status.payload,

@@ -134,7 +134,8 @@ class Host:
 
     def warm_up(self) -> None:
         load_handlers()
-        self.services.localstream.start_soon()  # starts it only if switched on in Setup
+        if self._compose is not None:  # services of our own: a service starts its stream once itself
+            self.services.localstream.start_soon()  # starts it only if switched on in Setup
 
     def _warm_up_safely(self) -> None:
         if self._stopping.is_set():

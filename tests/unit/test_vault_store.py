@@ -31,7 +31,7 @@ from sidedesk.vault.store import (
 def read_only_folder(folder: Path) -> Iterator[None]:
     """Make `folder` unwritable for this process: chmod for a user; root ignores modes, so chattr +i."""
     if os.name != "posix":
-        pytest.skip("POSIX permissions")
+        pytest.skip("Windows has no POSIX folder modes; its ACL case is not built")
     if os.geteuid() != 0:
         folder.chmod(0o500)
         try:
@@ -43,7 +43,10 @@ def read_only_folder(folder: Path) -> Iterator[None]:
         shutil.which("chattr") is None
         or subprocess.run(["chattr", "+i", str(folder)], check=False).returncode
     ):
-        pytest.skip("running as root without a usable chattr: cannot make a folder unwritable")
+        pytest.skip(
+            "root ignores folder modes, and this filesystem refuses chattr +i (tmpfs, overlay): "
+            "nothing else can make a folder unwritable for root"
+        )
     try:
         yield
     finally:

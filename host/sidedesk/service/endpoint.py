@@ -11,7 +11,6 @@ in-process, as before, and says so.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import stat
@@ -20,9 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sidedesk.native.framing import HEADER, FrameError, encode, parse_body
+
 SOCKET_NAME = "service.sock"
 LOCK_NAME = "service.lock"
-HEADER = struct.Struct("=I")
 SERVICE_PROTOCOL = 1  # bumped when proxy and service would no longer understand each other
 MAX_CONTROL_FRAME = 64 * 1024
 
@@ -106,8 +106,7 @@ def connect(path: Path, timeout: float = 2.0) -> socket.socket:
 
 
 def send_frame(sock: socket.socket, obj: Any) -> None:
-    body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
-    sock.sendall(HEADER.pack(len(body)) + body)
+    sock.sendall(encode(obj))
 
 
 def recv_frame(sock: socket.socket) -> dict[str, Any]:
@@ -115,10 +114,10 @@ def recv_frame(sock: socket.socket) -> dict[str, Any]:
     (n,) = HEADER.unpack(head)
     if n > MAX_CONTROL_FRAME:
         raise EndpointError(f"the service sent a control frame of {n} bytes")
-    obj = json.loads(_recv_exact(sock, n))
-    if not isinstance(obj, dict):
-        raise EndpointError("the service sent a control frame that is not an object")
-    return obj
+    item = parse_body(_recv_exact(sock, n))  # the native channel's bounded parser
+    if isinstance(item, FrameError):
+        raise EndpointError(f"the service sent an unreadable control frame: {item.message}")
+    return item.message
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -22,7 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from sidedesk import PROTOCOL_VERSION, __version__
 from sidedesk.api.stream import Hub
-from sidedesk.native.framing import DEFAULT_MAX_INBOUND, HEADER, FrameDecoder, FrameError, Item, encode_body
+from sidedesk.native.framing import (
+    DEFAULT_MAX_INBOUND,
+    HEADER,
+    FrameDecoder,
+    FrameError,
+    Item,
+    encode,
+    encode_body,
+    parse_body,
+)
 from sidedesk.native.transport import Counters, EndOfInput
 from sidedesk.service import endpoint, lifetime
 from sidedesk.store.paths import Paths
@@ -229,14 +237,13 @@ class Service:
         (n,) = HEADER.unpack(await reader.readexactly(HEADER.size))
         if n > endpoint.MAX_CONTROL_FRAME:
             raise ValueError("first frame too large")
-        obj = json.loads(await reader.readexactly(n))
-        if not isinstance(obj, dict):
-            raise ValueError("first frame is not an object")
-        return obj
+        item = parse_body(await reader.readexactly(n))  # bounded, as every native frame
+        if isinstance(item, FrameError):
+            raise ValueError(item.message)
+        return item.message
 
     def _reply(self, writer: asyncio.StreamWriter, obj: dict[str, Any]) -> None:
-        body = json.dumps(obj, separators=(",", ":")).encode("utf-8")
-        writer.write(HEADER.pack(len(body)) + body)
+        writer.write(encode(obj))
 
     async def _session(
         self, hello: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter

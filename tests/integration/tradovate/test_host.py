@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -73,25 +73,16 @@ class TvDesk(Desk):
         return next((p for p in self.positions if p.get("symbol") == symbol), None)
 
 
-@pytest.fixture(scope="module")
-def sim() -> Iterator[SimThread]:
-    s = SimThread().start()
-    try:
-        yield s
-    finally:
-        s.stop()
+D = TypeVar("D", bound=Desk)
 
 
-def test_mes_through_the_host_with_asl(sim: SimThread, tmp_path: Path) -> None:
-    config = {
-        "vault_kdf": SMALL_KDF,
-        "simulators": {"tradovate": sim.sim.base_url},
-        "watchlist": [MES],
-        "risk": {"confirm_above_notional": None, "max_orders_per_minute": 10_000},
-    }
-    (tmp_path / "config").mkdir(parents=True)
-    (tmp_path / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    desk = TvDesk(tmp_path)
+def start_tv_desk(home: Path, sim: SimThread, config: dict[str, Any], desk_cls: type[D]) -> D:
+    """A host on `home` with `config` (the simulator's URL added), a vault holding the simulator's
+    Tradovate login, that account active and every topic subscribed (stopped if any step fails)."""
+    (home / "config").mkdir(parents=True, exist_ok=True)
+    full = {"vault_kdf": SMALL_KDF, "simulators": {"tradovate": sim.sim.base_url}, **config}
+    (home / "config" / "config.json").write_text(json.dumps(full), encoding="utf-8")
+    desk = desk_cls(home)
     try:
         desk.call("vault.create", {"password": PASSWORD})
         entry = {
@@ -106,6 +97,25 @@ def test_mes_through_the_host_with_asl(sim: SimThread, tmp_path: Path) -> None:
         }
         account_id = str(desk.call("vault.put", {"entry": entry})["entry"]["id"])
         desk.call("accounts.activate", {"account_id": account_id}, timeout=30)
+    except BaseException:
+        desk.stop()
+        raise
+    return desk
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimThread]:
+    s = SimThread().start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def test_mes_through_the_host_with_asl(sim: SimThread, tmp_path: Path) -> None:
+    config = {"watchlist": [MES], "risk": {"confirm_above_notional": None, "max_orders_per_minute": 10_000}}
+    desk = start_tv_desk(tmp_path, sim, config, TvDesk)
+    try:
         desk.subscribe()
         desk.wait_mark(MES)
         desk.call(

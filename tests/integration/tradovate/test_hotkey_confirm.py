@@ -6,17 +6,15 @@ from a hotkey is answered "confirm" (nothing sent) until it comes back with `con
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from sidedesk_sim.tradovate import BUILTIN_USER
 from sidedesk_sim.tradovate.instruments import front_name
-from tests.integration.asl.harness import PASSWORD, SMALL_KDF, Desk
-from tests.integration.tradovate.test_host import MES, SimThread
+from tests.integration.asl.harness import Desk
+from tests.integration.tradovate.test_host import MES, SimThread, start_tv_desk
 
 ES = front_name("ES")
 
@@ -32,29 +30,9 @@ def sim() -> Iterator[SimThread]:
 
 @pytest.fixture
 def desk(sim: SimThread, tmp_path: Path) -> Iterator[Desk]:
-    config = {  # no "risk": the defaults are what is tested
-        "vault_kdf": SMALL_KDF,
-        "simulators": {"tradovate": sim.sim.base_url},
-        "watchlist": [MES, ES],
-        "asl_enabled": False,
-    }
-    (tmp_path / "config").mkdir(parents=True)
-    (tmp_path / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    d = Desk(tmp_path)
+    config = {"watchlist": [MES, ES], "asl_enabled": False}  # no "risk": the defaults are what is tested
+    d = start_tv_desk(tmp_path, sim, config, Desk)
     try:
-        d.call("vault.create", {"password": PASSWORD})
-        entry = {
-            "broker": "tradovate",
-            "name": "tv sim",
-            "environment": "simulator",
-            "username": BUILTIN_USER["name"],
-            "password": BUILTIN_USER["password"],
-            "cid": int(BUILTIN_USER["cid"]),
-            "sec": BUILTIN_USER["sec"],
-            "app_id": "Sidedesk",
-        }
-        account_id = str(d.call("vault.put", {"entry": entry})["entry"]["id"])
-        d.call("accounts.activate", {"account_id": account_id}, timeout=30)
         snaps = d.subscribe()  # a quote pushed before the subscription is in its snapshot
         for symbol, q in (snaps.get("quotes") or {}).get("quotes", {}).items():
             if q.get("mark"):
