@@ -120,6 +120,7 @@ def orders(sim: TradovateSim, body: dict[str, Any]) -> Any:
                 "parentId": tv.parent_id,
                 "ocoId": tv.oco_id,
                 "isAutomated": tv.automated,
+                "canceledBy": tv.canceled_by,
             }
         )
     return out
