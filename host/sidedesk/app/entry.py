@@ -160,8 +160,8 @@ class OrderEntry:
         self.on_new_position: Callable[[str, str, PositionSide, bool], None] = lambda *a: None
         self.pause_protection: Callable[[str], Awaitable[bool]] = _nothing_paused
         self.resume_protection: Callable[[AccountLink], None] = lambda link: None
-        # a whole close whose venue route also cancels the position's stops: ASL holds off
-        # replacing them until it resolves (account, symbol, position side, client id)
+        # a whole close on a broker without reduce-only: ASL holds off replacing the position's
+        # stops until it resolves (account, symbol, position side, client id)
         self.on_closing: Callable[[str, str, PositionSide, str], None] = lambda *a: None
         self.on_close_failed: Callable[[str, str, str], None] = lambda *a: None
         links.live_listeners.append(lambda link, first: self.recover_intents(link))
@@ -272,7 +272,10 @@ class OrderEntry:
         assert commands == [im.Send()]  # the machine's write-ahead rule, kept visible here
         self.rate.record(now_ms())
         intent, _ = im.step(intent, im.Sent(), self._clock())
-        venue_close = request.closes_position and link.broker.capabilities.close_cancels_orders
+        # without reduce-only, a whole close takes the position's stops down with it, at the venue
+        # (Tradovate liquidatePosition) or in the adapter (Alpaca frees the shares they hold): ASL
+        # must not answer their cancel with a new stop that the closing fill would leave behind
+        venue_close = request.closes_position and not link.broker.capabilities.reduce_only
         if venue_close and source != "asl":
             self.on_closing(account_id, request.symbol, request.position_side, request.client_id)
         t_send = time.perf_counter_ns()

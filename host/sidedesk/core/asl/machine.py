@@ -150,8 +150,9 @@ class PositionMachine:
         self.retry_at: int | None = None
         self.triggered_at: int | None = None
         self.closing: tuple[str, int] | None = None  # (client id, placed at) of a market close
-        # the close in flight is order entry's through a venue route that also cancels this
-        # position's stops (Tradovate liquidatePosition): their cancels are expected, not replaced
+        # the close in flight is order entry's, on a broker without reduce-only where the close
+        # takes this position's stops down (Tradovate liquidatePosition at the venue, Alpaca's
+        # adapter freeing the shares they hold): their cancels are expected, not replaced
         self.venue_closing = False
         self.flat_since = 0
         self.seq = 0
@@ -772,10 +773,11 @@ class PositionMachine:
         return self._fail(s, reason, now, immediate)
 
     def on_closing(self, client_id: str, now: int) -> list[Output]:
-        """Order entry is closing the whole position with `client_id` through a venue route that
-        cancels the position's working orders with the close (Tradovate liquidatePosition): no
-        stop is placed while it is in flight (its stops' cancels are the venue's, expected), until
-        the position is flat, the close fails (`on_place_rejected`) or the confirm timeout."""
+        """Order entry is closing the whole position with `client_id` on a broker without
+        reduce-only, where the close takes the position's stops down (Tradovate liquidatePosition
+        at the venue, Alpaca's adapter freeing the shares): no stop is placed while it is in flight
+        (its stops' cancels are expected), until the position is flat, the close fails
+        (`on_place_rejected`) or the confirm timeout."""
         if self.phase is not Phase.ACTIVE or self.closing is not None:
             return []
         self.closing = (client_id, now)
