@@ -275,14 +275,14 @@ class OrderEntry:
         # without reduce-only, a whole close takes the position's stops down with it, at the venue
         # (Tradovate liquidatePosition) or in the adapter (Alpaca frees the shares they hold): ASL
         # must not answer their cancel with a new stop that the closing fill would leave behind
-        venue_close = request.closes_position and not link.broker.capabilities.reduce_only
-        if venue_close and source != "asl":
+        hold_off = request.closes_position and not link.broker.capabilities.reduce_only
+        if hold_off and source != "asl":
             self.on_closing(account_id, request.symbol, request.position_side, request.client_id)
         t_send = time.perf_counter_ns()
         try:
             ack = await link.broker.place(request)
         except BrokerError as exc:
-            if venue_close and exc.code != "unknown_outcome":
+            if hold_off and exc.code != "unknown_outcome":
                 self.on_close_failed(account_id, request.client_id, exc.message)
             event: im.IntentEvent = (
                 im.Lost(exc.message) if exc.code == "unknown_outcome" else im.Rejected(exc.code, exc.message)

@@ -179,8 +179,8 @@ class AslEngine:
         return self._track(m, m.on_order(ev, now))
 
     def closing(self, key: PositionKey, client_id: str, now: int) -> Sequence[Output]:
-        """Order entry closes the position with `client_id` through a route that cancels its stops
-        at the venue (`PositionMachine.on_closing`); a `PlaceRejected` for that id reopens it."""
+        """Order entry closes the whole position with `client_id`, which takes its stops down with
+        it (`PositionMachine.on_closing`); a `PlaceRejected` for that id reopens it."""
         m = self._machines.get(key)
         if m is None:
             return _EMPTY
