@@ -160,6 +160,10 @@ class OrderEntry:
         self.on_new_position: Callable[[str, str, PositionSide, bool], None] = lambda *a: None
         self.pause_protection: Callable[[str], Awaitable[bool]] = _nothing_paused
         self.resume_protection: Callable[[AccountLink], None] = lambda link: None
+        # a whole close on a broker without reduce-only: ASL holds off replacing the position's
+        # stops until it resolves (account, symbol, position side, client id)
+        self.on_closing: Callable[[str, str, PositionSide, str], None] = lambda *a: None
+        self.on_close_failed: Callable[[str, str, str], None] = lambda *a: None
         links.live_listeners.append(lambda link, first: self.recover_intents(link))
 
     # -- checks ---------------------------------------------------------------------------------
@@ -268,10 +272,18 @@ class OrderEntry:
         assert commands == [im.Send()]  # the machine's write-ahead rule, kept visible here
         self.rate.record(now_ms())
         intent, _ = im.step(intent, im.Sent(), self._clock())
+        # without reduce-only, a whole close takes the position's stops down with it, at the venue
+        # (Tradovate liquidatePosition) or in the adapter (Alpaca frees the shares they hold): ASL
+        # must not answer their cancel with a new stop that the closing fill would leave behind
+        hold_off = request.closes_position and not link.broker.capabilities.reduce_only
+        if hold_off and source != "asl":
+            self.on_closing(account_id, request.symbol, request.position_side, request.client_id)
         t_send = time.perf_counter_ns()
         try:
             ack = await link.broker.place(request)
         except BrokerError as exc:
+            if hold_off and exc.code != "unknown_outcome":
+                self.on_close_failed(account_id, request.client_id, exc.message)
             event: im.IntentEvent = (
                 im.Lost(exc.message) if exc.code == "unknown_outcome" else im.Rejected(exc.code, exc.message)
             )
@@ -481,7 +493,9 @@ class OrderEntry:
         cancelled before its close leaves the position bare, and one cancelled once its close is
         confirmed (a round trip later) may fire and open the opposite position: there, from the
         snapshot, each position's close and the cancels of its symbol's orders go out together,
-        nothing awaited between them, then the other orders' cancels, then the same final sweep."""
+        nothing awaited between them, then the other orders' cancels, then the same final sweep.
+        Where the close itself cancels its symbol's orders at the venue (`close_cancels_orders`:
+        Tradovate's liquidatePosition) the close goes alone and the venue takes the stops down."""
         errors: list[str] = []
         kind: Literal["h", "m"] = "h" if source == "hotkey" else "m"
         if link.broker.capabilities.reduce_only:
@@ -545,7 +559,8 @@ class OrderEntry:
                     continue
                 closing.add(pos.symbol)
                 jobs.append(close(pos, rules))
-                jobs.extend(cancel(o) for o in held if o.symbol == pos.symbol)
+                if not link.broker.capabilities.close_cancels_orders:
+                    jobs.extend(cancel(o) for o in held if o.symbol == pos.symbol)
             jobs.extend(cancel(o) for o in held if o.symbol not in closing)
             # gather starts each in turn and each runs to its first send: the frames go out back
             # to back, the close of a position first and its stops' cancels right behind it

@@ -246,6 +246,12 @@ class Protection:
         if out:
             self.run(out)
 
+    def closing(self, key: PositionKey, client_id: str) -> None:
+        self.run(self.engine.closing(key, client_id, now_ms()))
+
+    def close_failed(self, client_id: str, reason: str) -> None:
+        self.run(self.engine.handle(PlaceRejected(client_id, reason, now_ms(), False), now_ms()))
+
     def set_enabled(self, key: PositionKey, on: bool) -> None:
         self.overrides[key] = on
         self.run(self.engine.set_enabled(key, on, now_ms()))
@@ -402,6 +408,8 @@ class ProtectionService:
         entry.on_new_position = self._new_position
         entry.pause_protection = self.pause
         entry.resume_protection = self.start
+        entry.on_closing = self._closing
+        entry.on_close_failed = self._close_failed
 
     # -- views ----------------------------------------------------------------------------------
     def info(self) -> dict[tuple[str, str, PositionSide], AslInfo]:
@@ -505,6 +513,16 @@ class ProtectionService:
         prot = self.runners.get(account_id)
         if prot is not None:
             prot.set_enabled(PositionKey(account_id, symbol, side), on)
+
+    def _closing(self, account_id: str, symbol: str, side: PositionSide, client_id: str) -> None:
+        prot = self.runners.get(account_id)
+        if prot is not None:
+            prot.closing(PositionKey(account_id, symbol, side), client_id)
+
+    def _close_failed(self, account_id: str, client_id: str, reason: str) -> None:
+        prot = self.runners.get(account_id)
+        if prot is not None:
+            prot.close_failed(client_id, reason)
 
     def _on_order(self, account_id: str, ev: OrderEvent) -> None:
         prot = self.runners.get(account_id)

@@ -333,6 +333,7 @@ def close_order(
         client_id=client_id,
         reduce_only=True,
         position_side=position.position_side,
+        closes_position=qty == size,
     )
 
 

@@ -186,6 +186,10 @@ class TvOrder:
     last_ts: int = 0
     replacing: bool = False
     engine_seq: int = 0
+    # what cancelled it: the request ("order/cancelorder", "order/liquidateposition") or the
+    # venue's own link ("oco": its OCO partner filled; "parent": its OSO entry died). Not on
+    # Tradovate's wire: the simulator's record for tests and the control API
+    canceled_by: str | None = None
 
     @property
     def is_open(self) -> bool:
@@ -464,15 +468,17 @@ class Book:
         self.step(now)
         if not tv.is_open:
             raise Failure("TooLate", "The order is no longer working")
-        self._cancel(tv)
+        self._cancel(tv, "order/cancelorder")
         self._run_followups()
 
     def liquidate(self, account: SimAccount, c: Contract, now: int) -> TvOrder | None:
-        """order/liquidateposition: cancel the contract's working orders, then close at market."""
+        """order/liquidateposition: cancel the contract's working orders, then close at market
+        (the docs: "cancel orders for a specific contract and close that position"), all in one
+        step of the venue: no request and no price can come between the cancels and the close."""
         self.step(now)
         for tv in list(self.orders.values()):
             if tv.account.id == account.id and tv.contract.id == c.id and tv.is_open:
-                self._cancel(tv)
+                self._cancel(tv, "order/liquidateposition")
         self._run_followups()
         net = self._net_pos(account, c)
         if net == 0:
@@ -480,7 +486,8 @@ class Book:
         leg = LegFields("Sell" if net > 0 else "Buy", "Market", None, None, None, "Day", "liquidation", None)
         return self.place(account, c, leg, abs(net), True, now)
 
-    def _cancel(self, tv: TvOrder) -> None:
+    def _cancel(self, tv: TvOrder, cause: str) -> None:
+        tv.canceled_by = cause
         if tv.status == "Suspended" or (tv.engine_order is None and tv.engine_algo is None):
             tv.status = "Canceled"
             self._report(tv, "Canceled")
@@ -496,6 +503,7 @@ class Book:
             out = self.engine.cancel_algo(tv.account.name, algo_id=tv.engine_algo, now_ms=now)
         self._translate(list(out.events))
         if out.reject is not None:
+            tv.canceled_by = None
             raise failure_for(out.reject.reason, out.reject.detail)
 
     # -- engine plumbing -------------------------------------------------------------------------
@@ -724,7 +732,7 @@ class Book:
                 for child_id in tv.children:
                     child = self.orders[child_id]
                     if child.is_open:
-                        self._cancel(child)
+                        self._cancel(child, "parent")
                 self._cancel_oco(tv)
 
     def _cancel_oco(self, tv: TvOrder) -> None:
@@ -732,7 +740,7 @@ class Book:
             return
         for other in self.orders.values():
             if other.oco_id == tv.oco_id and other.id != tv.id and other.is_open:
-                self._cancel(other)
+                self._cancel(other, "oco")
 
     # -- entities --------------------------------------------------------------------------------
     def _emit(self, account_id: int, etype: str, event: str, entity: dict[str, Any]) -> None:

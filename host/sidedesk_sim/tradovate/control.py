@@ -9,7 +9,7 @@ bad input answers 400 `{"error": "..."}` and changes nothing.
 | POST /path | {symbol, path} | scripted path, e.g. "+1% over 2s" |
 | POST /volatility | {symbol, volatility} | 0 freezes the price |
 | POST /users | {name, password, cid, sec, accounts?, balance?} | a new user with accounts |
-| GET /orders?account= | | the account's Tradovate orders (id, type, status, qty, prices, text) |
+| GET /orders?account= | | the account's Tradovate orders (id, type, status, prices, text, canceledBy) |
 | POST /faults | {kind, target?, count?, failureReason?, failureText?} | see faults.py |
 | POST /penalty | {target?: "auth", seconds, captcha?, count?} | p-ticket penalty |
 | DELETE /faults | | disarm everything |
@@ -120,6 +120,7 @@ def orders(sim: TradovateSim, body: dict[str, Any]) -> Any:
                 "parentId": tv.parent_id,
                 "ocoId": tv.oco_id,
                 "isAutomated": tv.automated,
+                "canceledBy": tv.canceled_by,
             }
         )
     return out

@@ -300,7 +300,14 @@ class Exchange:
     def liquidate(self, session: Session, query: dict[str, str], body: Any) -> Result:
         if not isinstance(body, dict):
             raise BadBody("the body must be a JSON object")
+        # LiquidatePosition: accountId, contractId and admin are required (partner docs)
+        for name in ("accountId", "contractId"):
+            v = body.get(name)
+            if isinstance(v, bool) or not isinstance(v, int | Decimal) or v != int(v):
+                raise BadBody(f"{name} must be an integer")
+        if not isinstance(body.get("admin"), bool):
+            raise BadBody("admin is required (a boolean)")
         account = self._account(session, body)
-        contract = self._contract(body.get("contractId"))
+        contract = self._contract(int(body["contractId"]))
         tv = self.sim.book.liquidate(account, contract, self.sim.now_ms())
         return 200, {"orderId": tv.id if tv is not None else None}

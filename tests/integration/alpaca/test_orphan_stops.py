@@ -1,13 +1,19 @@
 """Issue #21 on Alpaca (no reduce-only flag), through the real host process with ASL on.
 
-Alpaca holds the shares of a working sell stop, so the adapter cancels our stop to let a closing
-sell through; ASL saw its stop vanish and placed it again, a millisecond after the close had
-filled, and Alpaca took that stop for a flat account as a short-opening order. It stayed for the
-grace period (3.1 s measured), and the price move 1 s after the close fired it: 10 shares short
-(test_close fails on the engine before the fix, long and short). Now that stop is cancelled on its
-reply. Flatten sends the close and the stop's cancel together (the order between them is
-Alpaca's: its REST requests may cross); it had no orphan before either (that test pins it).
+Alpaca holds the shares of a working sell stop (a buy stop against a short alike), so the adapter
+cancels our stop to let a closing order through; ASL saw its stop vanish and placed it again, a
+millisecond after the close had filled, and Alpaca took that stop for a flat account as a
+short-opening order. It stayed for the grace period (3.1 s measured), and the price move 1 s after
+the close fired it: 10 shares short (test_close fails on the engine before the first fix). The
+first fix cancelled that new stop on its reply (1-21 ms after the fill); now ASL holds off while
+order entry's whole close is in flight (`PositionMachine.on_closing`), so no second stop is placed
+at all (test_close fails without the hold-off: a second ASL stop in the venue's record). Flatten
+and the flatten hotkey send the close and the stop's cancel together (the order between them is
+Alpaca's: its REST requests may cross). A close from another program is refused by Alpaca while
+our stop holds the shares (403 40310000): the position and its stop stay together.
 
+No venue link is used on Alpaca (the README's broker table says why): the stop's cancel precedes
+the closing fill, because Alpaca lets no closing order through while the stop holds the shares.
 The order sequence is the simulator's own `trade_updates` record, observed where the book emits
 each event (one list, in the order the book applied them), with the test's price moves in it.
 """
@@ -15,7 +21,10 @@ each event (one list, in the order the book applied them), with the test's price
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -137,8 +146,10 @@ def close_and_check(venue: Venue, tmp_path: Path, how: str, side: str) -> None:
         since = len(venue.log)
         if how == "close":
             host.call("position.close", {"symbol": "AAPL"})
-        else:
+        elif how == "flatten":
             assert host.call("flatten", {})["closed"] == 1
+        else:
+            assert host.call("command", {"name": "flatten"})["result"]["closed"] == 1
 
         def close_order() -> Any:
             return next(
@@ -159,6 +170,7 @@ def close_and_check(venue: Venue, tmp_path: Path, how: str, side: str) -> None:
         close = close_order()
         assert close is not None
         stops = {o.client_order_id for o in venue.stops() if o.created_ms >= stop.created_ms}
+        assert stops == {stop.client_order_id}, f"ASL placed another stop during the close: {stops}"
         seq = venue.log[since:]
         verdict = check_stops_follow_close(seq, close.client_order_id, stops, close_first=False)
         assert venue.net() == 0, "a stop fired after the close and opened a position"
@@ -175,6 +187,38 @@ def test_close_leaves_no_stop_to_fire(venue: Venue, tmp_path: Path, side: str) -
 
 def test_flatten_sends_the_close_and_the_stop_cancel_together(venue: Venue, tmp_path: Path) -> None:
     close_and_check(venue, tmp_path, "flatten", "BUY")
+
+
+def test_flatten_hotkey_sends_the_close_and_the_stop_cancel_together(venue: Venue, tmp_path: Path) -> None:
+    close_and_check(venue, tmp_path, "hotkey", "SELL")
+
+
+def test_a_close_from_another_program_is_refused_while_our_stop_holds_the_shares(
+    venue: Venue, tmp_path: Path
+) -> None:
+    """Another program with the same key sells the position at market: Alpaca refuses it (the
+    stop holds the shares), so no fill can leave our stop behind; position and stop stay."""
+    host = start_host(tmp_path / "outside", {"alpaca": venue.sim.base_url}, ["AAPL"], ENTRY)
+    try:
+        stop = open_position(venue, host, "BUY")
+        body = {"symbol": "AAPL", "qty": "10", "side": "sell", "type": "market", "time_in_force": "day"}
+        req = urllib.request.Request(
+            venue.sim.base_url + "/v2/orders",
+            data=json.dumps(body).encode(),
+            headers={"APCA-API-KEY-ID": BUILTIN_KEY_ID, "APCA-API-SECRET-KEY": BUILTIN_SECRET,
+                     "Content-Type": "application/json"},
+        )  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=10)
+        assert err.value.code == 403
+        refusal = json.loads(err.value.read())
+        assert refusal["code"] == 40310000 and "insufficient qty" in refusal["message"]
+        assert venue.net() == 10
+        assert [o.client_order_id for o in venue.stops() if o.is_open] == [stop.client_order_id]
+        host.call("position.close", {"symbol": "AAPL"})  # leave the venue flat for the next test
+        poll(lambda: venue.net() == 0 and not [o for o in venue.stops() if o.is_open], 10, "flat")
+    finally:
+        host.stop()
 
 
 async def test_a_fill_that_closes_the_position_reaches_the_engine_without_the_watchdog(

@@ -222,3 +222,54 @@ async def test_liquidate_position(sim: TradovateSim, connect: Connect) -> None:
     assert oid is not None
     await eventually(lambda: [p for p in positions(s.log) if p.quantity == 0], "flat after liquidation")
     await eventually(lambda: not s.broker.store.open_orders(), "orders canceled")
+
+
+async def test_a_whole_close_goes_out_as_liquidate_position(sim: TradovateSim, connect: Connect) -> None:
+    """`closes_position` (a close of the whole position) takes Tradovate's liquidatePosition: the
+    venue cancels the contract's stop itself; the ack and the closing order carry our client id."""
+    s = await connect()
+    await s.broker.place(market(Side.BUY, 2, "sdm000000000000d"))
+    await eventually(lambda: [p for p in positions(s.log) if p.quantity == 2], "long 2")
+    stop = OrderRequest(
+        MES, Side.SELL, OrderType.STOP_MARKET, Decimal(2), f"sda-{MES}-L0-9", stop_price=Decimal("5990.00")
+    )
+    stop_ack = await s.broker.place(stop)
+    close = OrderRequest(
+        MES,
+        Side.SELL,
+        OrderType.MARKET,
+        Decimal(2),
+        "sdm000000000000e",
+        reduce_only=True,
+        closes_position=True,
+    )
+    ack = await s.broker.place(close)
+    assert ack.client_id == close.client_id
+    tv = sim.book.orders[int(ack.order_id)]
+    assert tv.leg.order_type == "Market" and tv.leg.action == "Sell" and tv.qty == 2
+    assert sim.book.orders[int(stop_ack.order_id)].canceled_by == "order/liquidateposition"
+    await eventually(lambda: [p for p in positions(s.log) if p.quantity == 0], "flat")
+    filled = await eventually(
+        lambda: [o for o in s.orders(ack.order_id) if o.status is OrderStatus.FILLED], "the close filled"
+    )
+    assert filled[-1].client_id == close.client_id
+    # the venue did it: no cancel request took part
+    assert not any(o.canceled_by == "order/cancelorder" for o in sim.book.orders.values())
+
+
+async def test_a_whole_close_when_flat_is_refused_as_nothing_to_close(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    s = await connect()
+    close = OrderRequest(
+        MES,
+        Side.SELL,
+        OrderType.MARKET,
+        Decimal(1),
+        "sdm000000000000f",
+        reduce_only=True,
+        closes_position=True,
+    )
+    with pytest.raises(BrokerError) as err:
+        await s.broker.place(close)
+    assert err.value.code == "rejected" and err.value.reason == "order_not_found"

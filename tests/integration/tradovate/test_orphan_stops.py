@@ -1,16 +1,26 @@
-"""Issue #21 on Tradovate (no reduce-only flag), through the real host process with ASL on: after a
-close, the ASL stop is cancelled right behind the closing fill, before the market moves through
-where it was; flatten sends each close with its stops' cancels right behind it.
+"""Issue #21 on Tradovate (no reduce-only flag), through the real host process with ASL on.
 
-Measured on the engine before the fix: the stop stayed 3.1 s after the closing fill (the grace
-period), and the price move 1 s after the close fired it and opened a short (test_close fails);
-flatten cancelled the stop first and closed after a snapshot (test_flatten fails: bare position).
+A close of the whole position from Sidedesk (the panel's close, the panel's flatten, the flatten
+hotkey) goes out as `order/liquidateposition`, which cancels the contract's working orders and
+closes the position in one command: the simulator's record shows the ASL stop cancelled by that
+command (`canceled_by`), in the same venue step as the closing fill, with no cancel request of
+ours for it. A close from outside Sidedesk (a third-party client's opposite market order) cannot
+be linked to our stop: the host's cancel at flat is the backstop, and the record shows our
+`order/cancelorder` right behind the fill, before the market moves.
+
+Measured on the engine before the first fix: the stop stayed 3.1 s after the closing fill (the
+grace period), and the price move 1 s after the close fired it and opened a short. Before the
+venue route, a close sent the stop's cancel itself, a round trip after the fill (0-29 ms); with
+the route and no ASL hold-off (`PositionMachine.on_closing`), ASL took the venue's cancel for an
+outside one and placed a new stop that the fill left orphaned (test_close fails on either).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -131,6 +141,30 @@ def open_long(venue: Venue, host: TopicHost) -> Any:
     )
 
 
+def third_party_sell(venue: Venue, qty: int) -> int:
+    """Another program signed in as the same user sells at market over Tradovate's REST API."""
+
+    def post(path: str, body: dict[str, Any], token: str | None = None) -> Any:
+        req = urllib.request.Request(
+            venue.sim.rest_url + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"}
+            | ({"Authorization": f"Bearer {token}"} if token else {}),
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    creds = {k: ENTRY[k] for k in ("cid", "sec")} | {"appId": "other", "appVersion": "1"}
+    auth = post(
+        "/auth/accesstokenrequest", {"name": ENTRY["username"], "password": ENTRY["password"]} | creds
+    )
+    order = {"accountSpec": venue.account, "action": "Sell", "symbol": MES, "orderQty": qty,
+             "orderType": "Market", "isAutomated": True}  # fmt: skip
+    reply = post("/order/placeorder", order, auth["accessToken"])
+    assert isinstance(reply.get("orderId"), int), reply
+    return int(reply["orderId"])
+
+
 def close_and_check(venue: Venue, tmp_path: Path, how: str) -> None:
     host = start_host(tmp_path / how, {"tradovate": venue.sim.base_url}, [MES], ENTRY)
     try:
@@ -140,8 +174,12 @@ def close_and_check(venue: Venue, tmp_path: Path, how: str) -> None:
         since = venue.loop.call(venue.log_len)
         if how == "close":
             host.call("position.close", {"symbol": MES})
-        else:
+        elif how == "flatten":
             assert host.call("flatten", {})["closed"] == 1
+        elif how == "hotkey":
+            assert host.call("command", {"name": "flatten"})["result"]["closed"] == 1
+        else:
+            third_party_sell(venue, 2)
 
         def close_order() -> Any:
             return next(
@@ -160,18 +198,38 @@ def close_and_check(venue: Venue, tmp_path: Path, how: str) -> None:
         time.sleep(0.2)  # a stop the move fired has filled by now
         close = close_order()
         assert close is not None
-        stops = {str(o.id) for o in venue.stops() if o.id >= stop.id}
-        verdict = check_stops_follow_close(venue.sequence(since), str(close.id), stops, close_first=True)
+        ours = [o for o in venue.stops() if o.id >= stop.id]
+        stops = {str(o.id) for o in ours}
+        seq = venue.sequence(since)
+        outside = how == "outside"
+        verdict = check_stops_follow_close(seq, str(close.id), stops, close_first=outside)
         assert venue.net() == 0, "a stop fired after the close and opened a position"
         assert not [o for o in venue.stops() if o.is_open], "an ASL stop is left on the venue"
-        report("tradovate", how, verdict)
+        causes = {o.id: o.canceled_by for o in ours}
+        if outside:
+            # no link to another program's order: our cancel request, right behind the fill
+            assert set(causes.values()) == {"order/cancelorder"}, causes
+        else:
+            # the venue's own doing: the close's command cancelled the stop, in the fill's step
+            assert set(causes.values()) == {"order/liquidateposition"}, causes
+            assert stops == {str(stop.id)}, f"ASL placed another stop during the close: {causes}"
+            assert verdict.after_fill_ms <= 0 and verdict.fill_ms - min(verdict.cancels_ms.values()) == 0
+        report("tradovate", how, verdict, seq)
     finally:
         host.stop()
 
 
-def test_close_cancels_the_stop_right_behind_the_fill(venue: Venue, tmp_path: Path) -> None:
+def test_close_goes_through_liquidate_position_which_cancels_the_stop(venue: Venue, tmp_path: Path) -> None:
     close_and_check(venue, tmp_path, "close")
 
 
-def test_flatten_sends_the_close_and_the_stop_cancel_back_to_back(venue: Venue, tmp_path: Path) -> None:
+def test_flatten_liquidates_each_position_with_its_stops(venue: Venue, tmp_path: Path) -> None:
     close_and_check(venue, tmp_path, "flatten")
+
+
+def test_flatten_hotkey_liquidates_the_position_with_its_stops(venue: Venue, tmp_path: Path) -> None:
+    close_and_check(venue, tmp_path, "hotkey")
+
+
+def test_a_close_from_another_program_is_followed_by_our_cancel(venue: Venue, tmp_path: Path) -> None:
+    close_and_check(venue, tmp_path, "outside")

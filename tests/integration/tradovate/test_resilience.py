@@ -246,3 +246,33 @@ async def test_a_stop_refused_as_already_crossed_says_would_trigger(
     with pytest.raises(BrokerError) as plain:
         await s.broker.place(off_tick)
     assert plain.value.broker_code == "InvalidPrice" and plain.value.reason is None
+
+
+async def test_lost_reply_of_a_liquidation_is_found_by_the_intent_client_id(
+    sim: TradovateSim, connect: Connect
+) -> None:
+    """liquidatePosition carries no client id of ours: after a lost reply, lookup finds the closing
+    market order that appeared on the contract after the request, and ties it to the intent."""
+    s = await connect()
+    await s.broker.place(market(Side.SELL, 2, "sdm0000000000107"))
+    await eventually(
+        lambda: [e for e in s.log.of(PositionEvent) if isinstance(e, PositionEvent) and e.quantity == -2],
+        "short 2",
+    )
+    sim.faults.arm({"kind": "lose_reply", "target": "order/liquidateposition"})
+    close = OrderRequest(
+        MES,
+        Side.BUY,
+        OrderType.MARKET,
+        Decimal(2),
+        "sdm0000000000108",
+        reduce_only=True,
+        closes_position=True,
+    )
+    with pytest.raises(BrokerError) as err:
+        await s.broker.place(close)
+    assert err.value.code == "unknown_outcome"
+    found = await lookup_again(s, close)
+    assert found is not None and found.client_id == close.client_id and found.side is Side.BUY
+    closing = [o for o in sim.book.orders.values() if o.leg.action == "Buy"]
+    assert [str(o.id) for o in closing] == [found.order_id]  # one liquidation, never re-sent

@@ -139,3 +139,48 @@ async def test_control_plane_refuses_bad_input(sim: TradovateSim) -> None:
         async with http.post(sim.control_url + "/price", json={"symbol": MES, "price": "6001.00"}) as r:
             assert (await r.json())["last"] == "6001.00"
     assert not sim.faults.active
+
+
+async def test_liquidate_position_over_rest_as_a_third_party_client(sim: TradovateSim) -> None:
+    """`order/liquidateposition` as the partner docs give it: accountId, contractId and admin are
+    required; the answer is a PlaceOrderResult (`orderId` of the closing order); the contract's
+    working orders are cancelled by the command itself."""
+    auth = await token(sim)
+    headers = {"Authorization": f"Bearer {auth['accessToken']}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(sim.rest_url + "/account/list") as r:
+            account = (await r.json())[0]
+        async with http.get(sim.rest_url + "/contract/find", params={"name": MES}) as r:
+            contract = await r.json()
+
+        async def post(endpoint: str, body: dict[str, Any]) -> tuple[int, Any]:
+            async with http.post(f"{sim.rest_url}/order/{endpoint}", json=body) as r:
+                text = await r.text()
+                return r.status, json.loads(text) if r.status == 200 else text  # 400: a plain text
+
+        base = {
+            "accountSpec": account["name"],
+            "accountId": account["id"],
+            "symbol": MES,
+            "isAutomated": True,
+        }
+        status, entry = await post(
+            "placeorder", base | {"action": "Buy", "orderQty": 1, "orderType": "Market"}
+        )
+        assert status == 200 and isinstance(entry["orderId"], int)
+        status, stop = await post(
+            "placeorder", base | {"action": "Sell", "orderQty": 1, "orderType": "Stop", "stopPrice": 5900}
+        )
+        assert status == 200
+        liquidate = {"accountId": account["id"], "contractId": contract["id"], "admin": False}
+        for missing in ("accountId", "contractId", "admin"):
+            status, _ = await post("liquidateposition", {k: v for k, v in liquidate.items() if k != missing})
+            assert status == 400, missing
+        assert sim.book.orders[stop["orderId"]].is_open  # a refused request changed nothing
+        status, out = await post("liquidateposition", liquidate | {"isAutomated": True})
+        assert status == 200 and set(out) == {"orderId"} and isinstance(out["orderId"], int)
+        closing = sim.book.orders[out["orderId"]]
+        assert (
+            closing.leg.order_type == "Market" and closing.leg.action == "Sell" and closing.status == "Filled"
+        )
+        assert sim.book.orders[stop["orderId"]].canceled_by == "order/liquidateposition"

@@ -11,7 +11,16 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.core.asl import AslEngine, AslProfile, CancelDone, PlaceAcked, ids, watchdog
+from sidedesk.core.asl import (
+    AslEngine,
+    AslProfile,
+    CancelDone,
+    PlaceAcked,
+    PlaceRejected,
+    PlaceStop,
+    ids,
+    watchdog,
+)
 from sidedesk.core.asl.machine import Phase
 from sidedesk.domain import Capabilities, OrderStatus, Side
 
@@ -22,6 +31,7 @@ from .helpers import (
     cancels,
     confirm,
     events,
+    notes,
     order_event,
     places,
     pos,
@@ -249,3 +259,39 @@ def test_follow_positions_tells_the_engine_a_reversal() -> None:
     assert [c.client_id for c in cancels(out)] == [hard]
     [p] = places(out)
     assert p.request.side is Side.BUY and p.request.quantity == D(1)
+
+
+def _open_with_stop(e: AslEngine) -> PlaceStop:
+    [p] = places(e.on_position(pos("2", "100"), 0))
+    confirm(e, p, 10)
+    return p
+
+
+def test_a_venue_close_that_cancels_the_stop_gets_no_new_stop() -> None:
+    """Order entry closes the position through a route that cancels its stops at the venue
+    (Tradovate liquidatePosition): the stop's cancel arrives before the fill, and without the
+    hold-off the engine took it for an outside cancel and placed a new stop that the fill then left
+    behind (seen in the host test before `on_closing`)."""
+    e = engine(no_reduce_only())
+    p = _open_with_stop(e)
+    out = list(e.closing(KEY, "sdm-close-1", 100))
+    assert events(out, "close") and places(out) == [] and cancels(out) == []
+    out = list(e.handle(order_event(p, OrderStatus.CANCELED), 101))  # the venue's cancel
+    assert places(out) == [] and notes(out, "external") == [] and events(out, "canceled")
+    out = list(e.on_position(pos("0", "0"), 102))
+    assert events(out, "flat") and places(out) == [] and cancels(out) == []
+    assert places(e.on_time(20_000)) == []
+
+
+def test_a_failed_venue_close_puts_the_protection_back() -> None:
+    e = engine(no_reduce_only())
+    p = _open_with_stop(e)
+    e.closing(KEY, "sdm-close-2", 100)
+    assert places(e.handle(order_event(p, OrderStatus.CANCELED), 101)) == []
+    out = list(e.handle(PlaceRejected("sdm-close-2", "refused", 102, False), 102))
+    assert events(out, "close_failed") and len(places(out)) == 1  # the position is covered again
+
+
+def test_a_venue_close_on_an_unknown_position_changes_nothing() -> None:
+    e = engine(no_reduce_only())
+    assert list(e.closing(KEY, "sdm-close-3", 100)) == []

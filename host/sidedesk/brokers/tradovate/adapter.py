@@ -16,6 +16,16 @@ The account traded is the login's first account (lowest id) unless `account_spec
 A lost reply raises `unknown_outcome` and is never re-sent: order entry resolves it through
 `lookup` (by client id: the order version's `text`). Stop and trailing orders are conditional
 orders (`is_conditional`), as on every other broker, so the books key them alike.
+
+A close of the whole position (`OrderRequest.closes_position`) goes out as
+`order/liquidateposition`, which per Tradovate's docs cancels the contract's working orders and
+closes the position (https://partner.tradovate.com/api/rest-api-endpoints/orders/liquidate-position):
+the venue itself takes the position's stops down with the close, so none outlives it; the
+host's cancel at flat stays as the backstop. The liquidation carries no client id of ours, so
+its closing order (the next market order on the contract that is not ours, whether it is told
+before the reply or found by `lookup` after a lost one) takes the intent's client id (`Store`). The route also
+cancels the contract's other working orders (a resting entry or target: the README says so); a
+partial close stays a plain market order.
 """
 
 from __future__ import annotations
@@ -64,6 +74,7 @@ CAPABILITIES = Capabilities(
     quantity_unit="contracts",
     # Tradovate's request limits are per hour and penalise bursts: one snapshot per 10 s at most
     snapshot_min_interval_s=10.0,
+    close_cancels_orders=True,  # a whole close goes out as liquidatePosition (see `place`)
 )
 DEFAULT_ROOTS = ("ES", "MES", "NQ", "MNQ")
 
@@ -259,6 +270,8 @@ class TradovateBroker:
 
     async def place(self, order: OrderRequest) -> OrderAck:
         account_id, spec = self._account()
+        if order.closes_position and order.type is OrderType.MARKET:
+            return await self._liquidate(order, account_id)
         try:
             body = msg.order_body(order, account_id, spec, peg=self._peg(order))
         except msg.RequestError as exc:
@@ -413,6 +426,25 @@ class TradovateBroker:
                     raise
         return count
 
+    async def _liquidate(self, order: OrderRequest, account_id: int) -> OrderAck:
+        """A whole close as `order/liquidateposition` (the module docstring says why)."""
+        cid = self.store.contract_id(order.symbol)
+        if cid is None:
+            raise BrokerError("invalid", f"unknown Tradovate contract {order.symbol}")
+        body = msg.liquidate_body(account_id, cid, automated=msg.is_automated(order.client_id))
+        # its closing order may be reported before the reply, or found only by `lookup`
+        self.store.liquidating[cid] = (order.client_id, max(self.store.orders, default=0))
+        data = await self.client.request("order/liquidateposition", body, mutates=True)
+        if isinstance(data, dict) and data.get("orderId") is None and proto.failure_of(data) is None:
+            # accepted with no closing order: nothing was open on the contract (its orders are
+            # cancelled all the same)
+            self.store.liquidating.pop(cid, None)
+            raise BrokerError(
+                "rejected", f"Tradovate had no {order.symbol} position to close", reason="order_not_found"
+            )
+        self.store.liquidating.pop(cid, None)  # answered: the reply names the closing order
+        return self._order_ack(data, order)
+
     async def liquidate(self, symbol: str) -> str | None:
         """`order/liquidateposition`: cancel the contract's orders and close it at market; the
         closing order's id (None when flat)."""
@@ -439,7 +471,7 @@ class TradovateBroker:
         found = self.store.find_client_id(client_id)
         if found is not None:
             return found
-        await self._refresh()
+        await self._refresh()  # a liquidation's closing order is claimed as it loads
         return self.store.find_client_id(client_id)
 
     async def _refresh(self) -> None:

@@ -241,5 +241,7 @@ def cancel_body(order_id: int, client_id: str = "") -> dict[str, Any]:
     return {"orderId": order_id, "isAutomated": is_automated(client_id)}
 
 
-def liquidate_body(account_id: int, contract_id: int) -> dict[str, Any]:
-    return {"accountId": account_id, "contractId": contract_id, "admin": False}
+def liquidate_body(account_id: int, contract_id: int, *, automated: bool = True) -> dict[str, Any]:
+    """order/liquidateposition: cancel the contract's working orders and close the position
+    (LiquidatePosition: accountId, contractId, admin required; isAutomated optional)."""
+    return {"accountId": account_id, "contractId": contract_id, "admin": False, "isAutomated": automated}

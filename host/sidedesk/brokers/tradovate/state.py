@@ -21,6 +21,7 @@ from typing import Any
 
 from sidedesk.brokers.tradovate.messages import TV_TYPES
 from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate, decimal, iso_ms
+from sidedesk.core.orders import client_id_kind
 from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
@@ -115,6 +116,10 @@ class Store:
     products: dict[str, ProductInfo] = field(default_factory=dict)  # root -> product
     orders: dict[int, _OrderParts] = field(default_factory=dict)
     client_ids: dict[int, str] = field(default_factory=dict)  # order id -> our client id
+    # liquidatePosition requests in flight: contract id -> (the intent's client id, the highest
+    # order id known when it left). The command carries no client id: the next market order on
+    # the contract that is not ours is its closing order, and takes the intent's id
+    liquidating: dict[int, tuple[str, int]] = field(default_factory=dict)
     positions: dict[int, dict[str, Any]] = field(default_factory=dict)  # contract id -> entity
     cash: dict[str, Any] | None = None
     last: dict[int, Decimal] = field(default_factory=dict)  # contract id -> last trade price
@@ -175,7 +180,10 @@ class Store:
             if parts.version is None or (_int(e.get("id")) or 0) >= (_int(parts.version.get("id")) or 0):
                 parts.version = e
                 text = e.get("text")
-                if isinstance(text, str) and text and oid not in self.client_ids:
+                claimed = self._liquidation_of(oid, e)
+                if claimed is not None:
+                    self.client_ids[oid] = claimed
+                elif isinstance(text, str) and text and oid not in self.client_ids:
                     self.client_ids[oid] = text
             return self._order_events(oid) if emit else []
         if t == "executionReport" and oid is not None:
@@ -204,6 +212,20 @@ class Store:
             bal = self.balance_event()
             return [bal] if bal is not None else []
         return []
+
+    def _liquidation_of(self, oid: int, version: dict[str, Any]) -> str | None:
+        """The client id of the liquidation this order is the close of, if it is one."""
+        if not self.liquidating or version.get("orderType") != "Market":
+            return None
+        if client_id_kind(str(self.client_ids.get(oid) or version.get("text") or "")) is not None:
+            return None  # one of our own orders
+        order = self.orders[oid].order
+        contract = _int(order.get("contractId")) if order is not None else None
+        pending = self.liquidating.get(contract) if contract is not None else None
+        if pending is None or oid <= pending[1]:
+            return None
+        del self.liquidating[contract]  # type: ignore[arg-type]
+        return pending[0]
 
     def load(self, sync: dict[str, Any]) -> None:
         """A sync response (or the list endpoints' union) as the full state; nothing is emitted."""

@@ -178,6 +178,17 @@ class AslEngine:
             return _EMPTY
         return self._track(m, m.on_order(ev, now))
 
+    def closing(self, key: PositionKey, client_id: str, now: int) -> Sequence[Output]:
+        """Order entry closes the whole position with `client_id`, which takes its stops down with
+        it (`PositionMachine.on_closing`); a `PlaceRejected` for that id reopens it."""
+        m = self._machines.get(key)
+        if m is None:
+            return _EMPTY
+        out = m.on_closing(client_id, now)
+        if m.closing is not None and m.closing[0] == client_id:
+            self._owner[client_id] = m
+        return self._track(m, out)
+
     def on_time(self, now: int) -> Sequence[Output]:
         """Timers: confirm timeouts, retries, cancel re-sends, grace periods. Call every ~100 ms.
 

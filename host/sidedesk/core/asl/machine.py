@@ -150,6 +150,10 @@ class PositionMachine:
         self.retry_at: int | None = None
         self.triggered_at: int | None = None
         self.closing: tuple[str, int] | None = None  # (client id, placed at) of a market close
+        # the close in flight is order entry's, on a broker without reduce-only where the close
+        # takes this position's stops down (Tradovate liquidatePosition at the venue, Alpaca's
+        # adapter freeing the shares they hold): their cancels are expected, not replaced
+        self.venue_closing = False
         self.flat_since = 0
         self.seq = 0
         self.pos_ts = 0  # exchange time of the last position update applied
@@ -320,6 +324,7 @@ class PositionMachine:
         self.retry_at = None
         self.triggered_at = None
         self.closing = None
+        self.venue_closing = False
         self.dirty = False
         self.check = None
         self.peak = self.mark if self.mark is not None else entry
@@ -350,6 +355,7 @@ class PositionMachine:
             self.phase = Phase.FLAT
             self.flat_since = now
             self.closing = None
+            self.venue_closing = False
             self.dirty = False
             self.retry_at = None
             self.check = None
@@ -766,8 +772,22 @@ class PositionMachine:
             return []
         return self._fail(s, reason, now, immediate)
 
+    def on_closing(self, client_id: str, now: int) -> list[Output]:
+        """Order entry is closing the whole position with `client_id` on a broker without
+        reduce-only, where the close takes the position's stops down (Tradovate liquidatePosition
+        at the venue, Alpaca's adapter freeing the shares): no stop is placed while it is in flight
+        (its stops' cancels are expected), until the position is flat, the close fails
+        (`on_place_rejected`) or the confirm timeout."""
+        if self.phase is not Phase.ACTIVE or self.closing is not None:
+            return []
+        self.closing = (client_id, now)
+        self.venue_closing = True
+        self.check = None
+        return [self.event("close", now, detail=f"{client_id}: closing with its stops at the venue")]
+
     def _close_failed(self, reason: str, now: int) -> list[Output]:
         self.closing = None
+        self.venue_closing = False
         out: list[Output] = [
             self.event("close_failed", now, detail=reason),
             self._notify("close", f"{self.key.symbol}: market close failed ({reason})", "error", now),
@@ -825,7 +845,7 @@ class PositionMachine:
     def _gone(self, s: Stop, now: int, *, expected: bool, why: str) -> list[Output]:
         self._remember(s)
         self._forget(s.client_id)
-        if expected:
+        if expected or self.venue_closing:
             return [self.event("canceled", now, detail=s.client_id)]
         out: list[Output] = [
             self.event("vanished", now, detail=f"{s.client_id}: {why}"),
@@ -883,6 +903,7 @@ class PositionMachine:
             )
         if self.closing is not None and now - self.closing[1] >= p.confirm_timeout_ms:
             self.closing = None  # the watchdog decides again from the live view
+            self.venue_closing = False
         for c in list(self.stops.values()):
             if c.state is StopState.CANCELLING and c.cancel_sent_at is not None:
                 wait = min(p.retry_max_ms, p.cancel_retry_ms << min(c.cancel_attempts, 10))
