@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from sidedesk.brokers.common import Settings, origin
 from sidedesk.domain import Broker, BrokerError, EventSink
 from sidedesk.vault.entries import (
     AlpacaEntry,
@@ -22,42 +22,20 @@ from sidedesk.vault.entries import (
 )
 
 
-def _origin(base: str) -> tuple[str, str]:
-    """`http://127.0.0.1:PORT` -> ("http://127.0.0.1:PORT", "ws://127.0.0.1:PORT")."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
-    ws = "wss" if parts.scheme == "https" else "ws"
-    return f"{parts.scheme}://{parts.netloc}", f"{ws}://{parts.netloc}"
-
-
-def binance_urls(base: str) -> dict[str, str]:
-    """The Binance simulator serves REST, the WS API and every stream route on one port."""
-    http, ws = _origin(base)
-    return {"rest": http, "ws_api": f"{ws}/ws-fapi/v1", "stream": ws}
-
-
 def tradovate_urls(base: str) -> dict[str, str]:
     """The Tradovate simulator serves REST (`/v1`), the trading socket and the md socket on one port."""
-    http, ws = _origin(base)
+    http, ws = origin(base)
     return {"rest": f"{http}/v1", "ws": f"{ws}/v1/websocket", "md": f"{ws}/md/v1/websocket"}
 
 
 def alpaca_urls(base: str) -> dict[str, str]:
     """The Alpaca simulator serves REST (`/v2`), the trading stream and market data on one port."""
-    http, ws = _origin(base)
+    http, ws = origin(base)
     return {"rest": http, "stream": f"{ws}/stream", "data": f"{ws}/v2/iex"}
 
 
 def _simulator(simulators: Mapping[str, str], broker: str, start: str) -> str:
-    base = simulators.get(broker)
-    if not base:
-        raise BrokerError(
-            "invalid",
-            f"this account points at the simulator, but no simulator is configured for {broker} "
-            f"(start one with {start})",
-        )
-    return base
+    return Settings(simulators).simulator(broker, start)
 
 
 def _volumetrica(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
@@ -109,18 +87,10 @@ def _tradovate(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra:
 
 def _binance(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
     from sidedesk.brokers.binance.adapter import BinanceBroker  # deferred: keeps `native` start light
+    from sidedesk.brokers.binance.config import config_from
 
     assert isinstance(entry, BinanceEntry)
-    spec: dict[str, Any] = {
-        "api_key": reveal(entry, "api_key"),
-        "secret": reveal(entry, "secret"),
-        "private_key": reveal(entry, "private_key_pem"),
-        # Binance calls its testnet "demo trading" now; both names reach the same hosts.
-        "environment": "testnet" if entry.environment == "demo" else entry.environment,
-    }
-    if entry.environment == "simulator":
-        spec["urls"] = binance_urls(_simulator(sims, "binance", "`sidedesk sim binance` or `sidedesk demo`"))
-    return BinanceBroker.from_entry(entry.id, spec, sink)
+    return BinanceBroker(entry.id, config_from(entry, Settings(sims)), sink)
 
 
 @dataclass(frozen=True, slots=True)

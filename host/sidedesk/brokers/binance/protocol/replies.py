@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.binance import fields as f
-from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol import fields as f
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
 from sidedesk.domain import BalanceEvent, OrderAck, OrderEvent, PositionEvent
 
 _ZERO = Decimal(0)
