@@ -22,12 +22,6 @@ from sidedesk.vault.entries import (
 )
 
 
-def tradovate_urls(base: str) -> dict[str, str]:
-    """The Tradovate simulator serves REST (`/v1`), the trading socket and the md socket on one port."""
-    http, ws = origin(base)
-    return {"rest": f"{http}/v1", "ws": f"{ws}/v1/websocket", "md": f"{ws}/md/v1/websocket"}
-
-
 def alpaca_urls(base: str) -> dict[str, str]:
     """The Alpaca simulator serves REST (`/v2`), the trading stream and market data on one port."""
     http, ws = origin(base)
@@ -70,19 +64,10 @@ def _alpaca(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Op
 
 def _tradovate(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
     from sidedesk.brokers.tradovate.adapter import TradovateBroker  # deferred: keeps `native` start light
+    from sidedesk.brokers.tradovate.config import config_from
 
     assert isinstance(entry, TradovateEntry)
-    tv: dict[str, Any] = {
-        "username": entry.username,
-        "password": reveal(entry, "password"),
-        "sec": reveal(entry, "sec"),
-        "cid": entry.cid,
-        "app_id": entry.app_id,
-        "environment": entry.environment,
-    }
-    if entry.environment == "simulator":
-        tv["urls"] = tradovate_urls(_simulator(sims, "tradovate", "`sidedesk sim tradovate`"))
-    return TradovateBroker.from_entry(entry.id, tv, sink)
+    return TradovateBroker(entry.id, config_from(entry, Settings(sims)), sink)
 
 
 def _binance(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
