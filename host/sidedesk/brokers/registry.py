@@ -34,18 +34,10 @@ def _simulator(simulators: Mapping[str, str], broker: str, start: str) -> str:
 
 def _volumetrica(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
     from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker  # deferred: keeps `native` light
+    from sidedesk.brokers.volumetrica.config import config_from
 
     assert isinstance(entry, VolumetricaEntry)
-    vm: dict[str, Any] = {
-        "platform_key": reveal(entry, "platform_key"),
-        "login": entry.login,
-        "password": reveal(entry, "password"),
-        "environment": entry.environment,
-        "keep_other_sessions": entry.keep_other_sessions,
-    }
-    if entry.environment == "simulator":
-        vm["auth_url"] = _simulator(sims, "volumetrica", "`sidedesk sim volumetrica`")
-    return VolumetricaBroker.from_entry(entry.id, vm, sink, contracts=extra.volumetrica_contracts)
+    return VolumetricaBroker(entry.id, config_from(entry, Settings(sims, extra.volumetrica_contracts)), sink)
 
 
 def _alpaca(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:

@@ -17,8 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from google.protobuf.message import DecodeError
 
-from sidedesk.brokers.volumetrica import dialect
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import dialect
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 
 ALL_MODES = (pb.INFO_ACCOUNT, pb.INFO_ORDERS_AND_POSITIONS, pb.INFO_POSITIONS)
 

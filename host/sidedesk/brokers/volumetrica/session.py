@@ -34,9 +34,9 @@ from typing import Any
 
 import aiohttp
 
-from sidedesk.brokers.volumetrica import dialect, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.auth import (
+from sidedesk.brokers.volumetrica.protocol import dialect, wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol.auth import (
     TOKEN_PATH,
     Credentials,
     Grant,
@@ -55,7 +55,7 @@ MAX_PING_INTERVAL_S = 30.0
 LOGIN_FAILURES_BEFORE_STOP = 3
 
 
-class VolumetricaClient:
+class VolumetricaSession:
     def __init__(
         self,
         auth_url: str,
