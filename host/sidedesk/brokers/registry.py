@@ -1,4 +1,7 @@
-"""The broker registry: which adapter a vault entry builds, one row per broker.
+"""The broker registry: one row per broker, from the vault entry type it reads to the function that
+builds its typed config (`brokers/<name>/config.py`) and the adapter class that takes it
+(`brokers/<name>/adapter.py`). Every broker has the same shape, so building any account is the
+same two steps: `config_from(entry, settings)`, then `Adapter(entry.id, config, sink)`.
 
 Simulator accounts get their URLs from the host settings (`simulators.binance` = the simulator's
 base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machine-specific address.
@@ -7,86 +10,39 @@ base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, cast
 
-from sidedesk.brokers.common import Settings, origin
+from sidedesk.brokers.alpaca import config as alpaca
+from sidedesk.brokers.binance import config as binance
+from sidedesk.brokers.common import Settings
+from sidedesk.brokers.tradovate import config as tradovate
+from sidedesk.brokers.volumetrica import config as volumetrica
 from sidedesk.domain import Broker, BrokerError, EventSink
-from sidedesk.vault.entries import (
-    AlpacaEntry,
-    AnyEntry,
-    BinanceEntry,
-    TradovateEntry,
-    VolumetricaEntry,
-    reveal,
-)
+from sidedesk.vault.entries import AlpacaEntry, AnyEntry, BinanceEntry, TradovateEntry, VolumetricaEntry
 
-
-def alpaca_urls(base: str) -> dict[str, str]:
-    """The Alpaca simulator serves REST (`/v2`), the trading stream and market data on one port."""
-    http, ws = origin(base)
-    return {"rest": http, "stream": f"{ws}/stream", "data": f"{ws}/v2/iex"}
-
-
-def _simulator(simulators: Mapping[str, str], broker: str, start: str) -> str:
-    return Settings(simulators).simulator(broker, start)
-
-
-def _volumetrica(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker  # deferred: keeps `native` light
-    from sidedesk.brokers.volumetrica.config import config_from
-
-    assert isinstance(entry, VolumetricaEntry)
-    return VolumetricaBroker(entry.id, config_from(entry, Settings(sims, extra.volumetrica_contracts)), sink)
-
-
-def _alpaca(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.alpaca.adapter import AlpacaBroker  # deferred: keeps `native` start light
-
-    assert isinstance(entry, AlpacaEntry)
-    ap: dict[str, Any] = {
-        "key_id": reveal(entry, "key_id"),
-        "secret_key": reveal(entry, "secret_key"),
-        "environment": entry.environment,  # demo = paper trading
-    }
-    if entry.environment == "simulator":
-        ap["urls"] = alpaca_urls(_simulator(sims, "alpaca", "`sidedesk sim alpaca`"))
-    return AlpacaBroker.from_entry(entry.id, ap, sink)
-
-
-def _tradovate(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.tradovate.adapter import TradovateBroker  # deferred: keeps `native` start light
-    from sidedesk.brokers.tradovate.config import config_from
-
-    assert isinstance(entry, TradovateEntry)
-    return TradovateBroker(entry.id, config_from(entry, Settings(sims)), sink)
-
-
-def _binance(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.binance.adapter import BinanceBroker  # deferred: keeps `native` start light
-    from sidedesk.brokers.binance.config import config_from
-
-    assert isinstance(entry, BinanceEntry)
-    return BinanceBroker(entry.id, config_from(entry, Settings(sims)), sink)
+Adapter = Callable[[str, Any, EventSink], Broker]
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
-    """Per-broker settings beyond the vault entry."""
+class Row:
+    name: str  # the broker, as vault entries and the `simulators` setting name it
+    config: Callable[[Any, Settings], Any]  # the broker's `config_from(entry, settings)`
+    adapter: str  # the adapter class in `sidedesk.brokers.<name>.adapter`
 
-    volumetrica_contracts: Mapping[str, int] = field(default_factory=dict)
+    def adapter_class(self) -> Adapter:
+        # imported on first use: keeps `native` start light (aiohttp, websockets, protobuf)
+        return cast(Adapter, getattr(import_module(f"sidedesk.brokers.{self.name}.adapter"), self.adapter))
 
 
-Builder = Callable[[AnyEntry, EventSink, Mapping[str, str], Options], Broker]
-
-# one row per broker: the vault entry type it reads and how its adapter is built
-REGISTRY: dict[type, Builder] = {
-    BinanceEntry: _binance,
-    TradovateEntry: _tradovate,
-    VolumetricaEntry: _volumetrica,
-    AlpacaEntry: _alpaca,
+REGISTRY: dict[type[AnyEntry], Row] = {
+    BinanceEntry: Row("binance", binance.config_from, "BinanceBroker"),
+    TradovateEntry: Row("tradovate", tradovate.config_from, "TradovateBroker"),
+    AlpacaEntry: Row("alpaca", alpaca.config_from, "AlpacaBroker"),
+    VolumetricaEntry: Row("volumetrica", volumetrica.config_from, "VolumetricaBroker"),
 }
-SUPPORTED = ("binance", "tradovate", "alpaca", "volumetrica")
+SUPPORTED = tuple(row.name for row in REGISTRY.values())
 
 
 def build_broker(
@@ -95,10 +51,11 @@ def build_broker(
     simulators: Mapping[str, str],
     volumetrica_contracts: Mapping[str, int] | None = None,
 ) -> Broker:
-    builder = REGISTRY.get(type(entry))
-    if builder is None:
+    row = REGISTRY.get(type(entry))
+    if row is None:
         raise BrokerError(
             "invalid",
             f"{entry.broker} accounts are not supported by this host yet (supported: {', '.join(SUPPORTED)})",
         )
-    return builder(entry, sink, simulators, Options(volumetrica_contracts or {}))
+    config = row.config(entry, Settings(simulators, volumetrica_contracts or {}))
+    return row.adapter_class()(entry.id, config, sink)
