@@ -63,7 +63,7 @@ from sidedesk.net.ws import WsStatus
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 QTY_UNAVAILABLE = 40310000
-NOT_FOUND = 40410000  # 404: no such order (the client sets it when the body has no code)
+NOT_FOUND = 40410000  # 404: no such order (the session sets it when the body has no code)
 NOT_CANCELABLE = 42210000  # 422 on a cancel: 'order is already in "filled" state'
 
 

@@ -169,7 +169,7 @@ class TradovateBroker:
         return out
 
     async def _load_instruments(self) -> None:
-        """Each product root's front month (contracts.py: `contract/suggest`, each candidate's
+        """Each product root's front month (protocol/contracts.py: `contract/suggest`, each candidate's
         expiry from `contractMaturity/item` or the CME rule, the roll rule) and its product's tick
         size and value per point (`product/find`)."""
         now = self._clock()

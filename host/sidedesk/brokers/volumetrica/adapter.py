@@ -4,14 +4,14 @@ What shapes it (brokers.md §2; the simulator models each point):
 - A fresh REST token for every (re)connection (tokens are one-shot); login with account
   subscription ExistingAndNew; `InfoReq` modes 1-3 for the snapshot, which also subscribes.
 - Quantities are signed on the wire (negative = sell) and whole contracts. Client ids are
-  integers (`SeqClientId`), mapped from ours in `ids.py`; ASL ids survive a restart.
-- Orders are keyed by `OrgServerId`; fills come from the change in `FilledQty` (`convert.py`).
+  integers (`SeqClientId`), mapped from ours in `protocol/ids.py`; ASL ids survive a restart.
+- Orders are keyed by `OrgServerId`; fills come from the change in `FilledQty` (`protocol/convert.py`).
 - There is no native trailing stop, no reduce-only flag and no market data on the trading
   socket: ASL trails by moving a plain stop (`native_trailing_stop=False`); reduce-only orders
   are checked against the position and clipped to it here; the mark price is the one the server
   valued an open position at (its open P&L), and fills give the last price.
 - `Source` is Automatic for ASL orders (client ids `sda-…`) and Manual for everything else.
-- The server's protocol version is read at every login (`dialect.py`): v5 keeps quantities and
+- The server's protocol version is read at every login (`protocol/dialect.py`): v5 keeps quantities and
   client ids in int32, v5.1 in sint64, and the client translates every frame; client ids are
   narrowed to int32 for a v5 server; a version we do not know is not traded on.
 - The user's other sessions (their main platform) are kept by default (`keep_other_sessions`,
