@@ -108,10 +108,10 @@ def breakdown(sim: SimProcess, n: int, workdir: Path) -> dict[str, Any]:
     from sidedesk.api.dispatch import check_envelope
     from sidedesk.api.envelope import reply_ok
     from sidedesk.api.trading import PlaceReply, PlaceRequest
-    from sidedesk.brokers.binance import messages as msg
-    from sidedesk.brokers.binance import replies
-    from sidedesk.brokers.binance.filters import parse_exchange_info
-    from sidedesk.brokers.binance.signing import make_signer, ws_payload
+    from sidedesk.brokers.binance.protocol import messages as msg
+    from sidedesk.brokers.binance.protocol import replies
+    from sidedesk.brokers.binance.protocol.filters import parse_exchange_info
+    from sidedesk.brokers.binance.protocol.signing import make_signer, ws_payload
     from sidedesk.core.orders import make_client_id, prepare
     from sidedesk.core.risk import OrderRate, RiskLimits, evaluate
     from sidedesk.domain import OrderAck, OrderStatus

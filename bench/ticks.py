@@ -72,7 +72,7 @@ class Pipeline:
         self.ticks = 0
 
     def production(self) -> Callable[[bytes], None]:
-        from sidedesk.brokers.binance.events import parse_stream_frame
+        from sidedesk.brokers.binance.protocol.events import parse_stream_frame
         from sidedesk.domain import QuoteEvent
 
         apply, on_mark = self.portfolio.apply, self.asl.on_mark
@@ -133,7 +133,7 @@ def throughput(step: Callable[[bytes], None], data: list[bytes], repeats: int) -
 
 
 def pipeline_rates(ticks: int, repeats: int) -> dict[str, Any]:
-    from sidedesk.brokers.binance import events
+    from sidedesk.brokers.binance.protocol import events
 
     table: dict[str, Any] = {}
     # the module's parser (jsonfast: orjson for market frames in production) is swapped below
@@ -159,7 +159,7 @@ def pipeline_rates(ticks: int, repeats: int) -> dict[str, Any]:
 
 def stage_costs(ticks: int) -> dict[str, float]:
     """CPU ns per tick of each stage alone (spread layout, 10 positions), to show what dominates."""
-    from sidedesk.brokers.binance.events import parse_stream_frame
+    from sidedesk.brokers.binance.protocol.events import parse_stream_frame
 
     pipe = Pipeline(10, "spread")
     data = frames(pipe.symbols, ticks)

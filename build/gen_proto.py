@@ -1,6 +1,6 @@
 """Generate the Volumetrica protobuf module from `proto/volumetrica.proto` (our own .proto).
 
-    python build/gen_proto.py            # write host/sidedesk/brokers/volumetrica/volumetrica_pb2.py(+.pyi)
+    python build/gen_proto.py            # write brokers/volumetrica/protocol/volumetrica_pb2.py(+.pyi)
     python build/gen_proto.py --check    # exit 1 if the committed files differ from a fresh run
     python build/gen_proto.py --out DIR  # write into DIR instead (the regeneration test uses this)
 
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = ROOT / "proto"
 PROTO = "volumetrica.proto"
-PACKAGE_DIR = ROOT / "host" / "sidedesk" / "brokers" / "volumetrica"
+PACKAGE_DIR = ROOT / "host" / "sidedesk" / "brokers" / "volumetrica" / "protocol"
 OUTPUTS = ("volumetrica_pb2.py", "volumetrica_pb2.pyi")
 HEADER = (
     '# ruff: noqa\n# fmt: off\n# mypy: disable-error-code="type-arg"\n'

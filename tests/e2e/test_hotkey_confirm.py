@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from sidedesk.brokers.tradovate.contracts import cme_expiry_ms, contract_month, expiry_date
+from sidedesk.brokers.tradovate.protocol.contracts import cme_expiry_ms, contract_month, expiry_date
 from sidedesk_sim.tradovate.instruments import front_name
 from tests.e2e.broker_sims import BROKERS, VAULT_ENTRIES, BrokerSims
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk

@@ -8,7 +8,7 @@ from email.utils import formatdate
 import pytest
 
 from sidedesk.brokers.binance.checks import judge_restrictions, key_refused
-from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
 from sidedesk.brokers.probe import date_offset_ms
 from sidedesk.domain import BrokerError
 from sidedesk.domain.checks import ORDER, Check, clock_check, in_order, worst

@@ -79,3 +79,69 @@ def test_ground_floors_are_pure(path: Path) -> None:
         if top == "sidedesk":
             allowed = {"domain"} if room(path) == "domain" else {"domain", "core"}
             assert module.split(".")[1] in allowed, f"{path.relative_to(PKG)} imports {module}"
+
+
+# Every broker has one shape: protocol/ (pure: builds, parses, signs, maps), session.py (I/O),
+# adapter.py (the Broker), config.py (typed config from the vault entry), checks.py (Test connection).
+BROKERS = ("alpaca", "binance", "tradovate", "volumetrica")
+PROTOCOL_FORBIDDEN = ("asyncio", "socket", "websockets", "aiohttp", "httpx", "sqlite3", "threading")
+ABOVE_PROTOCOL = ("session", "adapter", "checks", "app", "api")
+
+
+def targets(path: Path) -> list[str]:
+    """Every module a file imports, `from a.b import c` counted as `a.b.c` too (c may be a module)."""
+    out: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append(node.module)
+            out.extend(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.extend(a.name for a in node.names)
+    return out
+
+
+def _broker_modules(name: str) -> list[Path]:
+    return sorted(p for p in (PKG / "brokers" / name).rglob("*.py") if "_pb2" not in p.name)
+
+
+@pytest.mark.parametrize("name", BROKERS)
+def test_every_broker_has_the_same_shape(name: str) -> None:
+    folder = PKG / "brokers" / name
+    for part in ("protocol/__init__.py", "session.py", "adapter.py", "config.py", "checks.py"):
+        assert (folder / part).is_file(), f"brokers/{name}/{part} is missing"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for name in BROKERS for p in _broker_modules(name) if "protocol" in p.relative_to(PKG).parts],
+    ids=lambda p: str(p.relative_to(PKG)),
+)
+def test_broker_protocol_is_pure(path: Path) -> None:
+    for module in targets(path):
+        parts = module.split(".")
+        assert parts[0] not in PROTOCOL_FORBIDDEN, f"{path.relative_to(PKG)} imports {module}"
+        if parts[0] != "sidedesk":
+            continue
+        assert parts[1] not in ABOVE_PROTOCOL, f"{path.relative_to(PKG)} imports {module}"
+        if parts[1] == "brokers" and len(parts) > 3:
+            assert parts[3] not in ABOVE_PROTOCOL, f"{path.relative_to(PKG)} imports {module}"
+
+
+@pytest.mark.parametrize("name", BROKERS)
+def test_broker_session_does_not_import_the_adapter(name: str) -> None:
+    path = PKG / "brokers" / name / "session.py"
+    for module in targets(path):
+        assert module.split(".")[-1] not in ("adapter", "checks"), (
+            f"brokers/{name}/session.py imports {module}"
+        )
+
+
+def test_broker_registry_rows_build_their_adapters() -> None:
+    from sidedesk.brokers.registry import REGISTRY
+
+    assert sorted(row.name for row in REGISTRY.values()) == sorted(BROKERS)
+    for entry_type, row in REGISTRY.items():
+        adapter = row.adapter_class()
+        assert adapter.__module__ == f"sidedesk.brokers.{row.name}.adapter"  # type: ignore[attr-defined]
+        assert row.config.__module__ == f"sidedesk.brokers.{row.name}.config"
+        assert entry_type.model_fields["broker"].annotation.__args__ == (row.name,)  # type: ignore[union-attr]

@@ -1,4 +1,7 @@
-"""The broker registry: which adapter a vault entry builds, one row per broker.
+"""The broker registry: one row per broker, from the vault entry type it reads to the function that
+builds its typed config (`brokers/<name>/config.py`) and the adapter class that takes it
+(`brokers/<name>/adapter.py`). Every broker has the same shape, so building any account is the
+same two steps: `config_from(entry, settings)`, then `Adapter(entry.id, config, sink)`.
 
 Simulator accounts get their URLs from the host settings (`simulators.binance` = the simulator's
 base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machine-specific address.
@@ -7,139 +10,39 @@ base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any, cast
 
+from sidedesk.brokers.alpaca import config as alpaca
+from sidedesk.brokers.binance import config as binance
+from sidedesk.brokers.common import Settings
+from sidedesk.brokers.tradovate import config as tradovate
+from sidedesk.brokers.volumetrica import config as volumetrica
 from sidedesk.domain import Broker, BrokerError, EventSink
-from sidedesk.vault.entries import (
-    AlpacaEntry,
-    AnyEntry,
-    BinanceEntry,
-    TradovateEntry,
-    VolumetricaEntry,
-    reveal,
-)
+from sidedesk.vault.entries import AlpacaEntry, AnyEntry, BinanceEntry, TradovateEntry, VolumetricaEntry
 
-
-def _origin(base: str) -> tuple[str, str]:
-    """`http://127.0.0.1:PORT` -> ("http://127.0.0.1:PORT", "ws://127.0.0.1:PORT")."""
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise BrokerError("invalid", f"simulator URL {base!r} must look like http://127.0.0.1:PORT")
-    ws = "wss" if parts.scheme == "https" else "ws"
-    return f"{parts.scheme}://{parts.netloc}", f"{ws}://{parts.netloc}"
-
-
-def binance_urls(base: str) -> dict[str, str]:
-    """The Binance simulator serves REST, the WS API and every stream route on one port."""
-    http, ws = _origin(base)
-    return {"rest": http, "ws_api": f"{ws}/ws-fapi/v1", "stream": ws}
-
-
-def tradovate_urls(base: str) -> dict[str, str]:
-    """The Tradovate simulator serves REST (`/v1`), the trading socket and the md socket on one port."""
-    http, ws = _origin(base)
-    return {"rest": f"{http}/v1", "ws": f"{ws}/v1/websocket", "md": f"{ws}/md/v1/websocket"}
-
-
-def alpaca_urls(base: str) -> dict[str, str]:
-    """The Alpaca simulator serves REST (`/v2`), the trading stream and market data on one port."""
-    http, ws = _origin(base)
-    return {"rest": http, "stream": f"{ws}/stream", "data": f"{ws}/v2/iex"}
-
-
-def _simulator(simulators: Mapping[str, str], broker: str, start: str) -> str:
-    base = simulators.get(broker)
-    if not base:
-        raise BrokerError(
-            "invalid",
-            f"this account points at the simulator, but no simulator is configured for {broker} "
-            f"(start one with {start})",
-        )
-    return base
-
-
-def _volumetrica(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker  # deferred: keeps `native` light
-
-    assert isinstance(entry, VolumetricaEntry)
-    vm: dict[str, Any] = {
-        "platform_key": reveal(entry, "platform_key"),
-        "login": entry.login,
-        "password": reveal(entry, "password"),
-        "environment": entry.environment,
-        "keep_other_sessions": entry.keep_other_sessions,
-    }
-    if entry.environment == "simulator":
-        vm["auth_url"] = _simulator(sims, "volumetrica", "`sidedesk sim volumetrica`")
-    return VolumetricaBroker.from_entry(entry.id, vm, sink, contracts=extra.volumetrica_contracts)
-
-
-def _alpaca(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.alpaca.adapter import AlpacaBroker  # deferred: keeps `native` start light
-
-    assert isinstance(entry, AlpacaEntry)
-    ap: dict[str, Any] = {
-        "key_id": reveal(entry, "key_id"),
-        "secret_key": reveal(entry, "secret_key"),
-        "environment": entry.environment,  # demo = paper trading
-    }
-    if entry.environment == "simulator":
-        ap["urls"] = alpaca_urls(_simulator(sims, "alpaca", "`sidedesk sim alpaca`"))
-    return AlpacaBroker.from_entry(entry.id, ap, sink)
-
-
-def _tradovate(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.tradovate.adapter import TradovateBroker  # deferred: keeps `native` start light
-
-    assert isinstance(entry, TradovateEntry)
-    tv: dict[str, Any] = {
-        "username": entry.username,
-        "password": reveal(entry, "password"),
-        "sec": reveal(entry, "sec"),
-        "cid": entry.cid,
-        "app_id": entry.app_id,
-        "environment": entry.environment,
-    }
-    if entry.environment == "simulator":
-        tv["urls"] = tradovate_urls(_simulator(sims, "tradovate", "`sidedesk sim tradovate`"))
-    return TradovateBroker.from_entry(entry.id, tv, sink)
-
-
-def _binance(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
-    from sidedesk.brokers.binance.adapter import BinanceBroker  # deferred: keeps `native` start light
-
-    assert isinstance(entry, BinanceEntry)
-    spec: dict[str, Any] = {
-        "api_key": reveal(entry, "api_key"),
-        "secret": reveal(entry, "secret"),
-        "private_key": reveal(entry, "private_key_pem"),
-        # Binance calls its testnet "demo trading" now; both names reach the same hosts.
-        "environment": "testnet" if entry.environment == "demo" else entry.environment,
-    }
-    if entry.environment == "simulator":
-        spec["urls"] = binance_urls(_simulator(sims, "binance", "`sidedesk sim binance` or `sidedesk demo`"))
-    return BinanceBroker.from_entry(entry.id, spec, sink)
+Adapter = Callable[[str, Any, EventSink], Broker]
 
 
 @dataclass(frozen=True, slots=True)
-class Options:
-    """Per-broker settings beyond the vault entry."""
+class Row:
+    name: str  # the broker, as vault entries and the `simulators` setting name it
+    config: Callable[[Any, Settings], Any]  # the broker's `config_from(entry, settings)`
+    adapter: str  # the adapter class in `sidedesk.brokers.<name>.adapter`
 
-    volumetrica_contracts: Mapping[str, int] = field(default_factory=dict)
+    def adapter_class(self) -> Adapter:
+        # imported on first use: keeps `native` start light (aiohttp, websockets, protobuf)
+        return cast(Adapter, getattr(import_module(f"sidedesk.brokers.{self.name}.adapter"), self.adapter))
 
 
-Builder = Callable[[AnyEntry, EventSink, Mapping[str, str], Options], Broker]
-
-# one row per broker: the vault entry type it reads and how its adapter is built
-REGISTRY: dict[type, Builder] = {
-    BinanceEntry: _binance,
-    TradovateEntry: _tradovate,
-    VolumetricaEntry: _volumetrica,
-    AlpacaEntry: _alpaca,
+REGISTRY: dict[type[AnyEntry], Row] = {
+    BinanceEntry: Row("binance", binance.config_from, "BinanceBroker"),
+    TradovateEntry: Row("tradovate", tradovate.config_from, "TradovateBroker"),
+    AlpacaEntry: Row("alpaca", alpaca.config_from, "AlpacaBroker"),
+    VolumetricaEntry: Row("volumetrica", volumetrica.config_from, "VolumetricaBroker"),
 }
-SUPPORTED = ("binance", "tradovate", "alpaca", "volumetrica")
+SUPPORTED = tuple(row.name for row in REGISTRY.values())
 
 
 def build_broker(
@@ -148,10 +51,11 @@ def build_broker(
     simulators: Mapping[str, str],
     volumetrica_contracts: Mapping[str, int] | None = None,
 ) -> Broker:
-    builder = REGISTRY.get(type(entry))
-    if builder is None:
+    row = REGISTRY.get(type(entry))
+    if row is None:
         raise BrokerError(
             "invalid",
             f"{entry.broker} accounts are not supported by this host yet (supported: {', '.join(SUPPORTED)})",
         )
-    return builder(entry, sink, simulators, Options(volumetrica_contracts or {}))
+    config = row.config(entry, Settings(simulators, volumetrica_contracts or {}))
+    return row.adapter_class()(entry.id, config, sink)

@@ -94,7 +94,7 @@ class _Base(BaseModel):
 
 class BinanceEntry(_Base):
     """A Binance USDⓈ-M key. `environment` picks one consistent set of hosts
-    (brokers/binance/environments.py): `live` (*.binance.com), `testnet` and `demo` (Binance's
+    (brokers/binance/config.py): `live` (*.binance.com), `testnet` and `demo` (Binance's
     Demo Trading: both on the futures testnet's *.binancefuture.com hosts, so entries saved as
     either keep working), `simulator` (the local simulator, from the host settings)."""
 

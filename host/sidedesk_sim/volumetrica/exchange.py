@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk_sim.engine import (
     AccountUpdate,
     AlgoStatus,

@@ -10,7 +10,7 @@
   BracketInfo, LogMsg. A session without a Ping for `ping_timeout_s` (60 s) is closed.
 - Control plane under `/_sim/` (JSON): `price`, `log`, `disconnect`, `fault`, `state`, `config`.
 - Protocol `5.1` (default) or `5` (`protocol=`, `sidedesk sim volumetrica --protocol 5`): the
-  trading socket reads and writes that version's wire (brokers/volumetrica/dialect.py): v5 keeps
+  trading socket reads and writes that version's wire (brokers/volumetrica/protocol/dialect.py): v5 keeps
   quantities and client ids in int32, moves IsTradingEnabled to field 5, has no Source, no
   KeepConcurrentSessionOn (so a v5 login always throws the user's other sessions out) and no
   Version in the login answer; v5.1 answers Version 51. `SimConfig.reported_version` makes the
@@ -35,8 +35,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from sidedesk.brokers.volumetrica import dialect, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import dialect, wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk_sim.engine import Engine
 from sidedesk_sim.volumetrica.exchange import Exchange, Push
 from sidedesk_sim.volumetrica.instruments import contracts, engine_instrument, looked_up

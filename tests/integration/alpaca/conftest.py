@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
+from sidedesk.brokers.alpaca.config import AlpacaConfig, endpoints_for
 from sidedesk.domain import BrokerEvent
 from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
 from tests.support.eventlog import EventLog
@@ -42,8 +43,9 @@ async def ctl(sim: AlpacaSim) -> AsyncIterator[Control]:
         yield Control(sim, http)
 
 
-def urls(sim: AlpacaSim) -> dict[str, str]:
-    return {"rest": sim.base_url, "stream": sim.stream_url, "data": sim.data_url()}
+def config_for(sim: AlpacaSim, key_id: str = BUILTIN_KEY_ID, secret: str = BUILTIN_SECRET) -> AlpacaConfig:
+    urls = {"rest": sim.base_url, "stream": sim.stream_url, "data": sim.data_url()}
+    return AlpacaConfig("simulator", endpoints_for("simulator", urls), key_id, secret)
 
 
 Connect = Callable[..., Awaitable[tuple[AlpacaBroker, EventLog]]]
@@ -57,8 +59,7 @@ async def connect(sim: AlpacaSim) -> AsyncIterator[Connect]:
         key_id: str = BUILTIN_KEY_ID, secret: str = BUILTIN_SECRET
     ) -> tuple[AlpacaBroker, EventLog]:
         log = EventLog()
-        b = AlpacaBroker(f"acc-{len(made)}", key_id=key_id, secret=secret, sink=log, environment="simulator",
-                         urls=urls(sim), request_timeout_s=3.0)  # fmt: skip
+        b = AlpacaBroker(f"acc-{len(made)}", config_for(sim, key_id, secret), log, request_timeout_s=3.0)
         made.append(b)
         await b.connect()
         return b, log

@@ -43,7 +43,7 @@ from sidedesk.domain import BrokerEvent, OrderRequest, OrderType, PositionSide, 
 from sidedesk.store.journal import Journal
 from sidedesk_sim.alpaca import BUILTIN_KEY_ID, BUILTIN_SECRET, AlpacaSim
 from tests.hostproc import TopicHost
-from tests.integration.alpaca.conftest import calm, until, urls
+from tests.integration.alpaca.conftest import calm, config_for, until
 from tests.integration.orphans import (
     Kind,
     SimLoop,
@@ -236,8 +236,7 @@ async def test_a_fill_that_closes_the_position_reaches_the_engine_without_the_wa
     def sink(ev: BrokerEvent) -> None:
         books.on_event("acc", ev)
 
-    broker = AlpacaBroker("acc", key_id=BUILTIN_KEY_ID, secret=BUILTIN_SECRET, sink=sink,
-                          environment="simulator", urls=urls(sim), request_timeout_s=3.0)  # fmt: skip
+    broker = AlpacaBroker("acc", config_for(sim), sink, request_timeout_s=3.0)
     await broker.connect()
     try:
         books.apply_snapshot("acc", await broker.snapshot(), "connect")

@@ -11,7 +11,7 @@ import pytest
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk_sim.binance import BinanceSim
-from tests.integration.binance_adapter.simenv import Control, Session, builtin_key, entry_for
+from tests.integration.binance_adapter.simenv import Control, Session, builtin_key, config_for
 from tests.support.eventlog import EventLog
 from tests.support.simthread import calm
 
@@ -44,7 +44,7 @@ async def connect(sim: BinanceSim) -> AsyncIterator[Connect]:
     async def factory(key: str | dict[str, str] = "hmac", **options: Any) -> Session:
         ident = builtin_key(sim, key) if isinstance(key, str) else key
         log = EventLog()
-        broker = BinanceBroker.from_entry(f"acc-{len(sessions)}", entry_for(sim, ident), log, **options)
+        broker = BinanceBroker(f"acc-{len(sessions)}", config_for(sim, ident), log, **options)
         await broker.connect()
         session = Session(broker, log, ident.get("account", "main"))
         sessions.append(session)

@@ -19,7 +19,7 @@ from sidedesk.brokers.binance.adapter import BinanceBroker
 from sidedesk.core.orders import make_client_id
 from sidedesk.domain import OrderRequest, OrderType, Side
 from sidedesk_sim.binance import BinanceSim
-from tests.integration.binance_adapter.simenv import builtin_key, entry_for
+from tests.integration.binance_adapter.simenv import builtin_key, config_for
 from tests.support.eventlog import EventLog
 
 
@@ -27,7 +27,7 @@ async def measure(n: int, key: str) -> list[float]:
     async with BinanceSim(seed=1) as sim:
         for sym in sim.engine.instruments:
             sim.engine.set_volatility(sym, Decimal(0))
-        broker = BinanceBroker.from_entry("bench", entry_for(sim, builtin_key(sim, key)), EventLog())
+        broker = BinanceBroker("bench", config_for(sim, builtin_key(sim, key)), EventLog())
         await broker.connect()
         try:
             for i in range(10):  # warm-up (not counted)

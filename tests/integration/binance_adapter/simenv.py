@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.brokers.binance.config import BinanceConfig, endpoints_for
 from sidedesk.domain import BrokerEvent, OrderEvent
 from sidedesk_sim.binance import BinanceSim
 from tests.support.eventlog import EventLog
@@ -85,18 +86,11 @@ class Control:
         return await self.call("POST", "/orders", {"account": account, "params": params})
 
 
-def entry_for(sim: BinanceSim, ident: dict[str, str]) -> dict[str, Any]:
-    """A vault-style account entry for one simulator identity (as `sim.info()["keys"]` lists them)."""
-    entry: dict[str, Any] = {
-        "api_key": ident["apiKey"],
-        "environment": "simulator",
-        "urls": {"rest": sim.rest_url, "ws_api": sim.ws_api_url, "stream": sim.stream_url},
-    }
-    if ident.get("privateKey"):
-        entry["private_key"] = ident["privateKey"]
-    else:
-        entry["secret"] = ident["secret"]
-    return entry
+def config_for(sim: BinanceSim, ident: dict[str, str]) -> BinanceConfig:
+    """An account config for one simulator identity (as `sim.info()["keys"]` lists them)."""
+    urls = {"rest": sim.rest_url, "ws_api": sim.ws_api_url, "stream": sim.stream_url}
+    secret = ident.get("privateKey") or ident["secret"]
+    return BinanceConfig("simulator", endpoints_for("simulator", urls), ident["apiKey"], secret)
 
 
 def builtin_key(sim: BinanceSim, kind: str, account: str = "main") -> dict[str, str]:

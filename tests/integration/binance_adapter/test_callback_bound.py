@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance.adapter import CAPABILITIES
+from sidedesk.brokers.binance.protocol import messages as msg
 from sidedesk.core.asl import AslLevel, AslProfile, ProfileError
 from sidedesk.core.orders import make_client_id
 from sidedesk.domain import BrokerError, OrderRequest, OrderType, Side

@@ -18,7 +18,7 @@ from sidedesk.domain import (
 )
 from sidedesk_sim.binance import BinanceSim
 from tests.integration.binance_adapter.conftest import Connect
-from tests.integration.binance_adapter.simenv import Control, builtin_key, entry_for
+from tests.integration.binance_adapter.simenv import Control, builtin_key, config_for
 from tests.support.eventlog import EventLog
 
 D = Decimal
@@ -27,7 +27,7 @@ D = Decimal
 @pytest.mark.parametrize("key", ["hmac", "ed25519"])
 async def test_connect_and_trade(connect: Connect, ctl: Control, key: str) -> None:
     s = await connect(key)
-    client = s.broker.client
+    client = s.broker.session
     assert client.creds.signer.kind == key
     # Ed25519 logs the session on once; HMAC signs every request
     assert client._logged_on is (key == "ed25519")
@@ -45,7 +45,7 @@ async def test_connect_and_trade(connect: Connect, ctl: Control, key: str) -> No
 async def test_connect_with_an_rsa_key_signs_every_request(connect: Connect, ctl: Control) -> None:
     ident = await ctl.account("rsa-trader", key_type="rsa")
     s = await connect(ident)
-    assert s.broker.client.creds.signer.kind == "rsa" and not s.broker.client._logged_on
+    assert s.broker.session.creds.signer.kind == "rsa" and not s.broker.session._logged_on
     order = OrderRequest("ETHUSDT", Side.SELL, OrderType.MARKET, D("0.010"), "sdm-rsa")
     await s.broker.place(order)
     assert [e["status"] for e in await ctl.order_log("rsa-trader")] == ["NEW", "FILLED"]
@@ -77,7 +77,7 @@ async def test_instruments_match_the_simulators_filters(connect: Connect, sim: B
 async def test_wrong_secret_is_an_auth_error_that_names_the_fix(sim: BinanceSim) -> None:
     ident = dict(builtin_key(sim, "hmac"))
     ident["secret"] = "0" * 64
-    broker = BinanceBroker.from_entry("acc", entry_for(sim, ident), EventLog())
+    broker = BinanceBroker("acc", config_for(sim, ident), EventLog())
     with pytest.raises(BrokerError) as err:
         await broker.connect()
     assert err.value.code == "auth" and err.value.broker_code == -1022
@@ -88,7 +88,7 @@ async def test_wrong_secret_is_an_auth_error_that_names_the_fix(sim: BinanceSim)
 async def test_unknown_key_is_an_auth_error(sim: BinanceSim) -> None:
     ident = dict(builtin_key(sim, "hmac"))
     ident["apiKey"] = "A" * 64
-    broker = BinanceBroker.from_entry("acc", entry_for(sim, ident), EventLog())
+    broker = BinanceBroker("acc", config_for(sim, ident), EventLog())
     with pytest.raises(BrokerError) as err:
         await broker.connect()
     assert err.value.code == "auth" and err.value.broker_code == -2015
@@ -99,8 +99,8 @@ async def test_a_snapshot_is_stamped_with_the_time_it_started(connect: Connect) 
     # An order placed while a snapshot is being read is newer than the snapshot: stamping it with
     # the time it finished made the orders book drop such an order (found by the soak).
     s = await connect()
-    before = s.broker.client.server_now_ms()
+    before = s.broker.session.server_now_ms()
     snap = await s.broker.snapshot()
-    after = s.broker.client.server_now_ms()
+    after = s.broker.session.server_now_ms()
     assert before <= snap.ts_ms <= after
     assert snap.ts_ms - before <= 5  # the start, not the end, of the reads

@@ -48,13 +48,13 @@ async def test_clock_skew_is_resynced_and_the_order_placed_once(
     connect: Connect, ctl: Control, key: str, skew_ms: int
 ) -> None:
     s = await connect(key)
-    before = s.broker.client.clock.offset_ms
+    before = s.broker.session.clock.offset_ms
     await ctl.skew(skew_ms)  # the exchange's clock jumps: our timestamps are now outside recvWindow
     order = market()
     ack = await s.broker.place(order)
     log = await ctl.order_log()
     assert orders_with(log, order.client_id) == {int(ack.order_id)}
-    assert abs(s.broker.client.clock.offset_ms - before - skew_ms) < 1_000
+    assert abs(s.broker.session.clock.offset_ms - before - skew_ms) < 1_000
     # REST signs with the same clock
     assert await s.broker.cancel_all() == 0
 
@@ -65,7 +65,7 @@ async def test_clock_skew_on_rest_is_resynced_and_retried(connect: Connect, ctl:
     await ctl.place_as_other("main", {**params, "quantity": "0.010", "price": "2900"})
     await ctl.skew(-9_000)
     assert [o.symbol for o in await s.broker.open_orders()] == ["ETHUSDT"]  # signed REST, retried once
-    assert abs(s.broker.client.clock.offset_ms + 9_000) < 1_000
+    assert abs(s.broker.session.clock.offset_ms + 9_000) < 1_000
 
 
 async def test_clock_skew_then_reconnect_with_session_logon(connect: Connect, ctl: Control) -> None:
@@ -108,7 +108,7 @@ async def test_forced_429_backs_off_until_retry_after_without_sending(
             await s.broker.place(market())
         assert again.value.code == "rate_limited" and again.value.retry_after_s is not None
     assert await ctl.order_log() == [] and sim.limiter.order_counts("main", sim.now_ms()) == (0, 0)
-    client = s.broker.client
+    client = s.broker.session
     await wait_for(
         lambda: client.limiter.blocked_until_ms <= client.server_now_ms(), timeout=3, what="unblock"
     )
@@ -249,12 +249,12 @@ async def test_dropped_ws_api_reconnects_and_the_next_order_works(
     assert orders_with(await ctl.order_log(), order.client_id) == {int(ack.order_id)}
     states = [(e.state, e.detail.split(":")[0]) for e in s.of(m, ConnectionEvent)]
     assert (ConnectionState.CONNECTED, "binance-api") in states
-    assert s.broker.client._logged_on is (key == "ed25519")
+    assert s.broker.session._logged_on is (key == "ed25519")
 
 
 async def test_listen_key_expiry_reopens_the_stream_with_a_fresh_key(connect: Connect, ctl: Control) -> None:
     s = await connect()
-    client = s.broker.client
+    client = s.broker.session
     old = client._listen_key
     assert old is not None
     expired = await ctl.expire_listen_key()
@@ -339,7 +339,7 @@ async def test_local_orders_limit_from_exchange_info_refuses_before_the_exchange
     locally (naming the pool), while the first five go out without any delay."""
     await ctl.rate_limits(orders_per_10s=6)
     s = await connect()
-    client = s.broker.client
+    client = s.broker.session
     # start early in a 10 s window so the count cannot reset half-way through the test
     await wait_for(lambda: client.server_now_ms() % 10_000 < 6_000, timeout=5, what="start of a window")
     for _ in range(5):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.binance import messages as msg
+from sidedesk.brokers.binance.protocol import messages as msg
 from sidedesk.core.orders import close_order, make_client_id
 from sidedesk.domain import (
     BrokerError,
@@ -303,7 +303,7 @@ async def test_position_mode_changed_behind_our_back(connect: Connect, sim: Bina
     s = await connect()
     one_way = not s.broker.hedge_mode
     assert one_way
-    await s.broker.client.rest(msg.set_position_mode(True))  # as another tool would
+    await s.broker.session.rest(msg.set_position_mode(True))  # as another tool would
     await s.broker.place(market("BTCUSDT", Side.BUY, "0.010"))
     assert s.broker.hedge_mode is True
     assert positions(sim) == {("BTCUSDT", "LONG"): D("0.010")}
@@ -330,7 +330,7 @@ async def test_leverage_is_set_once_and_follows_changes_made_elsewhere(
     s = await connect()
     await s.broker.set_leverage("BTCUSDT", 10)
     assert sim.engine.leverage("main", "BTCUSDT") == 10
-    await s.broker.client.rest(msg.change_leverage("BTCUSDT", 5))  # another tool changes it
+    await s.broker.session.rest(msg.change_leverage("BTCUSDT", 5))  # another tool changes it
     # ACCOUNT_CONFIG_UPDATE tells the adapter, so the next ticket at 10x sets it again
     await wait_for(lambda: s.broker._leverage.get("BTCUSDT") == 5, what="ACCOUNT_CONFIG_UPDATE")
     await s.broker.set_leverage("BTCUSDT", 10)

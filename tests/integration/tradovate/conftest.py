@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import pytest
 
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
+from sidedesk.brokers.tradovate.config import TradovateConfig, endpoints_for
+from sidedesk.brokers.tradovate.protocol.messages import Credentials
 from sidedesk.domain import OrderEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk_sim.tradovate import BUILTIN_USER, SimConfig, TradovateSim
@@ -39,18 +41,18 @@ async def eventually(probe: Callable[[], T | None], what: str, timeout: float = 
     return await eventually_async(probe, timeout, what)
 
 
-def entry_for(sim: TradovateSim, **over: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "username": BUILTIN_USER["name"],
+def config_for(sim: TradovateSim, **over: Any) -> TradovateConfig:
+    """The built-in simulator user's config; `over` replaces credential fields (e.g. password)."""
+    fields: dict[str, Any] = {
+        "name": BUILTIN_USER["name"],
         "password": BUILTIN_USER["password"],
         "cid": BUILTIN_USER["cid"],
         "sec": BUILTIN_USER["sec"],
         "app_id": "Sidedesk tests",
-        "environment": "simulator",
-        "urls": {"rest": sim.rest_url, "ws": sim.ws_url, "md": sim.md_url},
     }
-    entry.update(over)
-    return entry
+    fields.update(over)
+    urls = {"rest": sim.rest_url, "ws": sim.ws_url, "md": sim.md_url}
+    return TradovateConfig("simulator", endpoints_for("simulator", urls), Credentials(**fields))
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ async def sim() -> AsyncIterator[TradovateSim]:
 async def connect(sim: TradovateSim) -> AsyncIterator[Connect]:
     sessions: list[Session] = []
 
-    async def factory(entry: dict[str, Any] | None = None, **options: Any) -> Session:
+    async def factory(config: TradovateConfig | None = None, **options: Any) -> Session:
         log = EventLog()
         opts: dict[str, Any] = {
             "heartbeat_s": 0.3,
@@ -73,7 +75,7 @@ async def connect(sim: TradovateSim) -> AsyncIterator[Connect]:
             "backoff": Backoff(base_s=0.05, cap_s=0.3),
         }
         opts.update(options)
-        broker = TradovateBroker.from_entry(f"tv-{len(sessions)}", entry or entry_for(sim), log, **opts)
+        broker = TradovateBroker(f"tv-{len(sessions)}", config or config_for(sim), log, **opts)
         session = Session(broker, log)
         sessions.append(session)
         await broker.connect()

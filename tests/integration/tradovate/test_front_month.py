@@ -18,7 +18,7 @@ from sidedesk.brokers.tradovate.adapter import TradovateBroker
 from sidedesk.domain import FillEvent, OrderRequest, OrderType, Side
 from sidedesk.net.backoff import Backoff
 from sidedesk_sim.tradovate import SimConfig, TradovateSim
-from tests.integration.tradovate.conftest import entry_for, eventually
+from tests.integration.tradovate.conftest import config_for, eventually
 from tests.support.eventlog import EventLog
 
 
@@ -39,9 +39,9 @@ async def desk_at(
         for c in sim.contracts:
             sim.engine.set_volatility(c.name, Decimal(0))
         log = EventLog()
-        broker = TradovateBroker.from_entry(
+        broker = TradovateBroker(
             "tv-front",
-            entry_for(sim),
+            config_for(sim),
             log,
             heartbeat_s=0.3,
             request_timeout_s=3.0,

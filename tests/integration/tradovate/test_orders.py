@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from sidedesk.brokers.tradovate.protocol import messages as msg
 from sidedesk.domain import (
     BalanceEvent,
     BrokerError,
@@ -43,14 +44,14 @@ async def test_sign_in_sync_and_instruments(sim: TradovateSim, connect: Connect)
     assert s.broker.tv_account_name.startswith("DEMO")
     balances = [e for e in s.log.of(BalanceEvent) if isinstance(e, BalanceEvent)]
     assert balances and balances[-1].wallet_balance == Decimal(100_000)
-    assert s.broker.client.sign_ins == 1 and s.broker.client.syncs == 1
+    assert s.broker.session.sign_ins == 1 and s.broker.session.syncs == 1
 
 
 async def test_bad_password_is_an_auth_error(sim: TradovateSim, connect: Connect) -> None:
-    from tests.integration.tradovate.conftest import entry_for
+    from tests.integration.tradovate.conftest import config_for
 
     try:
-        await connect(entry_for(sim, password="wrong-password"))
+        await connect(config_for(sim, password="wrong-password"))
     except BrokerError as exc:
         assert exc.code == "auth"
         assert "Incorrect username or password" in exc.message
@@ -152,11 +153,17 @@ async def test_human_orders_are_not_automated(sim: TradovateSim, connect: Connec
 
 
 async def test_bracket_entry_fills_then_target_cancels_stop(sim: TradovateSim, connect: Connect) -> None:
+    # Brackets are no adapter feature: the OSO request goes out on the session, and the adapter
+    # follows its legs from the user stream like any other order.
     s = await connect()
+    legs = (
+        msg.BracketLeg(OrderType.LIMIT, Decimal("6010.00")),
+        msg.BracketLeg(OrderType.STOP_MARKET, Decimal("5990.00")),
+    )
     entry = market(Side.BUY, 1, "sdm0000000000006")
-    ack, exits = await s.broker.place_bracket(entry, target=Decimal("6010.00"), stop=Decimal("5990.00"))
-    assert len(exits) == 2
-    target_id, stop_id = exits
+    body = msg.oso_body(entry, s.broker.store.tv_account, s.broker.tv_account_name, legs)
+    data = await s.broker.session.request("order/placeoso", body, mutates=True)
+    entry_id, target_id, stop_id = (str(data[k]) for k in ("orderId", "oso1Id", "oso2Id"))
     await eventually(
         lambda: [
             o for o in s.orders(stop_id) if o.status is OrderStatus.NEW and o.type is OrderType.STOP_MARKET
@@ -164,7 +171,7 @@ async def test_bracket_entry_fills_then_target_cancels_stop(sim: TradovateSim, c
         "stop leg",
     )
     rows = {str(o["id"]): o for o in await _sim_orders(sim)}
-    assert rows[target_id]["status"] == "Working" and rows[target_id]["parentId"] == int(ack.order_id)
+    assert rows[target_id]["status"] == "Working" and rows[target_id]["parentId"] == int(entry_id)
     sim.set_price(MES, Decimal("6010.25"))
     await eventually(
         lambda: [o for o in s.orders(target_id) if o.status is OrderStatus.FILLED], "target filled"
@@ -218,8 +225,12 @@ async def test_liquidate_position(sim: TradovateSim, connect: Connect) -> None:
             MES, Side.SELL, OrderType.LIMIT, Decimal(1), "sdm000000000000c", price=Decimal("6050.00")
         )
     )
-    oid = await s.broker.liquidate(MES)
-    assert oid is not None
+    # `order/liquidateposition` (the simulator's; no adapter feature): cancel and close at market
+    contract = s.broker.store.contract_id(MES)
+    assert contract is not None
+    body = msg.liquidate_body(s.broker.store.tv_account, contract)
+    data = await s.broker.session.request("order/liquidateposition", body, mutates=True)
+    assert isinstance(data.get("orderId"), int)
     await eventually(lambda: [p for p in positions(s.log) if p.quantity == 0], "flat after liquidation")
     await eventually(lambda: not s.broker.store.open_orders(), "orders canceled")
 

@@ -13,7 +13,7 @@ import pytest
 from sidedesk.domain import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
 from tests.integration.tradovate.conftest import MES, Connect, eventually
 
-LOGGER = "sidedesk.brokers.tradovate.state"
+LOGGER = "sidedesk.brokers.tradovate.protocol.state"
 
 
 def transitions(caplog: pytest.LogCaptureFixture, order_id: str) -> list[tuple[str, str]]:

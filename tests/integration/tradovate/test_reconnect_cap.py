@@ -17,7 +17,7 @@ from sidedesk.domain import ConnectionEvent, ConnectionState, NoticeEvent
 from sidedesk.net.backoff import Backoff
 from sidedesk.net.ws import ResilientWebSocket, WsStatus
 from sidedesk_sim.tradovate import SimConfig, TradovateSim
-from tests.integration.tradovate.conftest import entry_for, eventually
+from tests.integration.tradovate.conftest import config_for, eventually
 from tests.support.eventlog import EventLog
 
 FAST = 3
@@ -75,9 +75,9 @@ async def test_tradovate_says_it_retries_slowly_and_comes_back() -> None:
     await sim.start()
     port = sim.port
     log = EventLog()
-    broker = TradovateBroker.from_entry(
+    broker = TradovateBroker(
         "tv-cap",
-        entry_for(sim),
+        config_for(sim),
         log,
         heartbeat_s=0.3,
         stale_after_s=2.0,

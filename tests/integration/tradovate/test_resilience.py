@@ -41,9 +41,9 @@ async def test_token_is_renewed_before_expiry_on_the_same_session(
 ) -> None:
     sim.auth.token_ttl_ms = 2000  # compressed 80 minutes: renew at 3/4 of the life
     s = await connect()
-    first = s.broker.client.token
-    await eventually(lambda: s.broker.client.renewals >= 2, "two renewals", timeout=6)
-    assert s.broker.client.token is not None and s.broker.client.token.access != first.access  # type: ignore[union-attr]
+    first = s.broker.session.token
+    await eventually(lambda: s.broker.session.renewals >= 2, "two renewals", timeout=6)
+    assert s.broker.session.token is not None and s.broker.session.token.access != first.access  # type: ignore[union-attr]
     assert len(sim.auth.sessions()) == 1  # renewal keeps the session: no new sign-in
     assert connected_count(s.log) == 1  # and the socket stayed up
     ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000101"))
@@ -55,9 +55,9 @@ async def test_expired_session_signs_in_again(sim: TradovateSim, connect: Connec
     assert sim.auth.expire_user("demo") == 1
     sim.step()  # the simulator closes the sockets of the ended session
     await eventually(
-        lambda: connected_count(s.log) >= 2 and s.broker.client.syncs >= 2, "reconnected", timeout=8
+        lambda: connected_count(s.log) >= 2 and s.broker.session.syncs >= 2, "reconnected", timeout=8
     )
-    assert s.broker.client.sign_ins == 2
+    assert s.broker.session.sign_ins == 2
     ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000102"))
     assert ack.order_id
 
@@ -68,16 +68,16 @@ async def test_client_heartbeat_keeps_the_socket(sim: TradovateSim, connect: Con
     import asyncio
 
     await asyncio.sleep(2.0)  # twice the server's timeout: only the `[]` heartbeat keeps it open
-    assert connected_count(s.log) == 1 and s.broker.client.trading.connected
+    assert connected_count(s.log) == 1 and s.broker.session.trading.connected
 
 
 async def test_silent_server_is_detected_and_replaced(sim: TradovateSim, connect: Connect) -> None:
     s = await connect(stale_after_s=1.0)
-    before = s.broker.client.syncs
+    before = s.broker.session.syncs
     for c in list(sim.conns):
         if c.kind == "trading":
             c.muted = True  # no `h` any more: the adapter must see a dead link
-    await eventually(lambda: s.broker.client.syncs > before, "a new sync after the silent link", timeout=6)
+    await eventually(lambda: s.broker.session.syncs > before, "a new sync after the silent link", timeout=6)
     ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000103"))
     assert ack.order_id
 
@@ -85,7 +85,7 @@ async def test_silent_server_is_detected_and_replaced(sim: TradovateSim, connect
 async def test_sign_in_penalty_is_waited_out(sim: TradovateSim, connect: Connect) -> None:
     sim.auth.arm_penalty("auth", 1, False, 1)
     s = await connect()
-    assert s.broker.client.penalties_waited == 1
+    assert s.broker.session.penalties_waited == 1
     assert not sim.auth.penalties  # the ticket was used
 
 
@@ -104,7 +104,7 @@ async def test_order_penalty_resends_once_with_the_ticket(sim: TradovateSim, con
     s = await connect()
     sim.auth.arm_penalty("order/placeorder", 1, False, 1)
     ack = await s.broker.place(market(Side.BUY, 1, "sdm0000000000104"))
-    assert s.broker.client.penalties_waited == 1
+    assert s.broker.session.penalties_waited == 1
     placed = [o for o in sim.book.orders.values() if o.leg.cl_ord_id == "sdm0000000000104"]
     assert len(placed) == 1 and str(placed[0].id) == ack.order_id
 
@@ -210,7 +210,7 @@ async def test_reconnect_resyncs_what_happened_meanwhile(sim: TradovateSim, conn
         lambda: [o for o in s.orders(stop.order_id) if o.status is OrderStatus.NEW], "stop working"
     )
     # the link drops, and while it is down the stop fires
-    s.broker.client.trading.reconnect("test")  # detaches now; the events below reach no socket
+    s.broker.session.trading.reconnect("test")  # detaches now; the events below reach no socket
     for c in list(sim.conns):
         c.abort()
     sim.set_price(MES, Decimal("5989.00"))

@@ -9,10 +9,20 @@ from typing import Any
 import pytest
 
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
+from sidedesk.brokers.volumetrica.config import VolumetricaConfig
+from sidedesk.brokers.volumetrica.protocol.auth import Credentials
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 from tests.support.eventlog import EventLog
 from tests.support.simthread import calm
 from tests.support.wait import eventually_async
+
+
+def config_for(sim: VolumetricaSim, **over: Any) -> VolumetricaConfig:
+    """The built-in simulator login's config; `over` replaces platform_key, login, password or
+    keep_other_sessions."""
+    creds = {"platform_key": BUILTIN_PLATFORM_KEY, "login": BUILTIN_LOGIN, "password": BUILTIN_PASSWORD}
+    creds.update({k: over.pop(k) for k in list(over) if k in creds})
+    return VolumetricaConfig("simulator", sim.base_url, Credentials(**creds), **over)
 
 
 @pytest.fixture
@@ -31,12 +41,9 @@ async def connect(sim: VolumetricaSim) -> AsyncIterator[Connect]:
 
     async def factory(**options: Any) -> tuple[VolumetricaBroker, EventLog]:
         log = EventLog()
-        creds = {"platform_key": BUILTIN_PLATFORM_KEY, "login": BUILTIN_LOGIN, "password": BUILTIN_PASSWORD}
-        creds.update({k: options.pop(k) for k in list(options) if k in creds})
+        creds = {k: options.pop(k) for k in list(options) if k in ("platform_key", "login", "password")}
         options.setdefault("request_timeout_s", 3.0)
-        b = VolumetricaBroker(
-            f"acc-{len(made)}", sink=log, environment="simulator", auth_url=sim.base_url, **creds, **options
-        )
+        b = VolumetricaBroker(f"acc-{len(made)}", config_for(sim, **creds), log, **options)
         made.append(b)
         await b.connect()
         return b, log

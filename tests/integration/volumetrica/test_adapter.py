@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk.domain import (
     BrokerError,
     ConnectionEvent,
@@ -46,7 +46,7 @@ async def test_login_snapshot_and_contracts(sim: VolumetricaSim, connect: Connec
     snap = await b.snapshot()
     assert snap.positions == () and snap.open_orders == ()
     assert snap.balances[0].wallet_balance == 50_000
-    assert b.client.tokens_used == 1
+    assert b.session.tokens_used == 1
 
 
 async def test_place_fill_position_modify_cancel(sim: VolumetricaSim, connect: Connect) -> None:
@@ -138,14 +138,14 @@ async def test_reconnect_takes_a_fresh_token_and_reused_token_is_refused(
 ) -> None:
     b, log = await connect()
     await sim.control("disconnect", {})
-    await until(lambda: b.client.tokens_used == 2 and b.client.ready.is_set(), what="a new login")
+    await until(lambda: b.session.tokens_used == 2 and b.session.ready.is_set(), what="a new login")
     assert len(sim.used_tokens) == 2
     # the old token cannot log in again
     import aiohttp
 
     old = next(iter(sim.used_tokens))
     async with aiohttp.ClientSession() as http, http.ws_connect(sim.trading_url) as ws:
-        from sidedesk.brokers.volumetrica import wire
+        from sidedesk.brokers.volumetrica.protocol import wire
 
         await ws.send_bytes(wire.login(old))
         msg = await ws.receive(timeout=3)
@@ -158,17 +158,17 @@ async def test_reconnect_takes_a_fresh_token_and_reused_token_is_refused(
 async def test_ping_keeps_the_session_and_silence_ends_it(sim: VolumetricaSim, connect: Connect) -> None:
     await sim.control("config", {"ping_timeout_s": 0.6})
     b, _ = await connect(ping_interval_s=0.2)
-    first = b.client.tokens_used
+    first = b.session.tokens_used
     import asyncio
 
     await asyncio.sleep(1.5)
-    assert b.client.tokens_used == first and b.client.ready.is_set()
+    assert b.session.tokens_used == first and b.session.ready.is_set()
     # a client that never pings is dropped after the timeout
     import aiohttp
 
-    from sidedesk.brokers.volumetrica import wire
+    from sidedesk.brokers.volumetrica.protocol import wire
 
-    grant = await b.client.fetch_grant()
+    grant = await b.session.fetch_grant()
     async with aiohttp.ClientSession() as http, http.ws_connect(grant.wss_endpoint) as ws:
         await ws.send_bytes(wire.login(grant.wss_token))
         ans = pb.ServerResponseMsg.FromString((await ws.receive(timeout=3)).data)
@@ -232,11 +232,11 @@ async def test_a_lookup_that_cannot_ask_raises_instead_of_saying_not_found(
         await b.place(order)
     assert info.value.code == "unknown_outcome"
     await sim.control("disconnect", {})
-    await until(lambda: not b.client.ready.is_set(), what="logged out")
+    await until(lambda: not b.session.ready.is_set(), what="logged out")
     with pytest.raises(BrokerError) as failed:
         await b.lookup(ES, order.client_id, conditional=True)
     assert failed.value.code == "not_connected"
-    await until(lambda: b.client.ready.is_set(), what="logged in again", timeout=10)
+    await until(lambda: b.session.ready.is_set(), what="logged in again", timeout=10)
     found = await b.lookup(ES, order.client_id, conditional=True)
     assert found is not None and found.is_conditional and found.status is OrderStatus.NEW
 
@@ -263,9 +263,9 @@ async def test_cancel_all_and_concurrent_session(sim: VolumetricaSim, connect: C
     # another program logs in with the same user: our session is logged off, then logs in again
     import aiohttp
 
-    from sidedesk.brokers.volumetrica import wire
+    from sidedesk.brokers.volumetrica.protocol import wire
 
-    grant = await b.client.fetch_grant()
+    grant = await b.session.fetch_grant()
     async with aiohttp.ClientSession() as http, http.ws_connect(grant.wss_endpoint) as ws:
         await ws.send_bytes(wire.login(grant.wss_token))
         assert pb.ServerResponseMsg.FromString((await ws.receive(timeout=3)).data).login_msg.success
@@ -277,7 +277,7 @@ async def test_cancel_all_and_concurrent_session(sim: VolumetricaSim, connect: C
             ],
             what="LoggedOff",
         )
-        await until(lambda: b.client.ready.is_set(), what="our session back")
+        await until(lambda: b.session.ready.is_set(), what="our session back")
         # our new login keeps the other program's session (KeepConcurrentSessionOn); until #21
         # it threw that program out in turn
         await ws.send_bytes(wire.ping(7))
@@ -287,4 +287,4 @@ async def test_cancel_all_and_concurrent_session(sim: VolumetricaSim, connect: C
             if answer.HasField("pong"):
                 break
         assert answer.pong.ack_value == 7
-    assert b.client.tokens_used == 2  # a fresh token for the new login
+    assert b.session.tokens_used == 2  # a fresh token for the new login

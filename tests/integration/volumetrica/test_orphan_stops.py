@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk_sim.engine import AlgoStatus, AlgoUpdate, ExecType, OrderStatus
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 from sidedesk_sim.volumetrica.instruments import front_symbol

@@ -12,20 +12,17 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.volumetrica import wire
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
-from sidedesk.brokers.volumetrica.dialect import V5, V5_1
+from sidedesk.brokers.volumetrica.protocol import wire
+from sidedesk.brokers.volumetrica.protocol.dialect import V5, V5_1
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import BrokerError, FillEvent, OrderRequest, OrderType, PositionEvent, Side
 from sidedesk_sim.volumetrica import (
-    BUILTIN_LOGIN,
-    BUILTIN_PASSWORD,
-    BUILTIN_PLATFORM_KEY,
     SimConfig,
     VolumetricaSim,
 )
 from sidedesk_sim.volumetrica.instruments import front_symbol
-from tests.integration.volumetrica.conftest import calm, until
+from tests.integration.volumetrica.conftest import calm, config_for, until
 from tests.support.eventlog import EventLog
 
 ES = front_symbol("ES")
@@ -33,16 +30,7 @@ INT32_MAX = 2**31 - 1
 
 
 def broker(sim: VolumetricaSim, log: EventLog, name: str = "acc") -> VolumetricaBroker:
-    return VolumetricaBroker(
-        name,
-        sink=log,
-        environment="simulator",
-        auth_url=sim.base_url,
-        platform_key=BUILTIN_PLATFORM_KEY,
-        login=BUILTIN_LOGIN,
-        password=BUILTIN_PASSWORD,
-        request_timeout_s=3.0,
-    )
+    return VolumetricaBroker(name, config_for(sim), log, request_timeout_s=3.0)
 
 
 @pytest.fixture(params=["5", "5.1"])
@@ -67,7 +55,7 @@ async def test_a_sell_is_a_sell_and_a_buy_a_buy(sim: VolumetricaSim) -> None:
     b = broker(sim, log)
     await b.connect()
     try:
-        assert b.client.dialect is (V5 if sim.protocol == "5" else V5_1)
+        assert b.session.dialect is (V5 if sim.protocol == "5" else V5_1)
         sell = await b.place(OrderRequest(ES, Side.SELL, OrderType.MARKET, D(2), "sdmsell00001"))
         assert sim.exchange.orders[int(sell.order_id)].quantity == -2  # v5 read zigzag 3 as +3
         await until(lambda: position(log) == -2, what="a short of 2")
@@ -129,12 +117,12 @@ async def test_an_unknown_version_is_refused_and_nothing_is_sent() -> None:
                 await b.connect()
             assert exc.value.code == "not_connected"
             assert "protocol version 7" in exc.value.message and "does not trade" in exc.value.message
-            assert b.client.refusal is not None
+            assert b.session.refusal is not None
             frame = wire.insert(
                 contract_id=1, seq_client_id=1, quantity=-1, order_type=0, acc_number=1, source=0
             )
             with pytest.raises(BrokerError, match="protocol version 7"):  # every order frame goes here
-                await b.client.send(frame)
+                await b.session.send(frame)
             await asyncio.sleep(0.5)
             assert sim.logins == 1 and not sim.exchange.orders  # no retry loop, no order
         finally:

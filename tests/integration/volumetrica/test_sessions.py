@@ -16,15 +16,15 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sidedesk.brokers.registry import REGISTRY, Options
-from sidedesk.brokers.volumetrica import dialect, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.registry import build_broker
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
+from sidedesk.brokers.volumetrica.protocol import dialect, wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk.domain import NoticeEvent, PositionEvent
 from sidedesk.vault.entries import VolumetricaEntry, parse_entry
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 from sidedesk_sim.volumetrica.instruments import front_symbol
-from tests.integration.volumetrica.conftest import calm, until
+from tests.integration.volumetrica.conftest import calm, config_for, until
 from tests.support.eventlog import EventLog
 
 ES = front_symbol("ES")
@@ -99,18 +99,9 @@ async def platform(sim: VolumetricaSim) -> AsyncIterator[OtherPlatform]:
     await p.close()
 
 
-def sidedesk(sim: VolumetricaSim, log: EventLog, **options: Any) -> VolumetricaBroker:
-    return VolumetricaBroker(
-        "acc",
-        sink=log,
-        environment="simulator",
-        auth_url=sim.base_url,
-        platform_key=BUILTIN_PLATFORM_KEY,
-        login=BUILTIN_LOGIN,
-        password=BUILTIN_PASSWORD,
-        request_timeout_s=3.0,
-        **options,
-    )
+def sidedesk(sim: VolumetricaSim, log: EventLog, keep_other_sessions: bool = True) -> VolumetricaBroker:
+    config = config_for(sim, keep_other_sessions=keep_other_sessions)
+    return VolumetricaBroker("acc", config, log, request_timeout_s=3.0)
 
 
 def es_position(log: EventLog) -> D | None:
@@ -194,12 +185,12 @@ def test_the_setup_switch_reaches_the_login() -> None:
     assert isinstance(old, VolumetricaEntry) and old.keep_other_sessions is True
     off = parse_entry({**base, "keep_other_sessions": False})
     for entry, keep in ((old, True), (off, False)):
-        b = REGISTRY[VolumetricaEntry](entry, EventLog(), {}, Options())
+        b = build_broker(entry, EventLog(), {})
         assert isinstance(b, VolumetricaBroker)
-        assert b.client.keep_concurrent is keep
+        assert b.session.keep_concurrent is keep
         assert (
             pb.ClientRequestMsg.FromString(
-                wire.login("T", keep_concurrent=b.client.keep_concurrent)
+                wire.login("T", keep_concurrent=b.session.keep_concurrent)
             ).login_req.keep_concurrent_session_on
             is keep
         )

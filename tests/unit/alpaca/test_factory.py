@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sidedesk.brokers.alpaca.adapter import AlpacaBroker
-from sidedesk.brokers.registry import SUPPORTED, alpaca_urls, build_broker
+from sidedesk.brokers.alpaca.config import simulator_urls as alpaca_urls
+from sidedesk.brokers.registry import SUPPORTED, build_broker
 from sidedesk.domain import BrokerError
 from sidedesk.vault.entries import parse_entry
 from tests.support.eventlog import EventLog

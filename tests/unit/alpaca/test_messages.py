@@ -7,8 +7,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.alpaca import messages as msg
-from sidedesk.brokers.alpaca.client import broker_error
+from sidedesk.brokers.alpaca.config import endpoints_for
+from sidedesk.brokers.alpaca.protocol import messages as msg
+from sidedesk.brokers.alpaca.session import broker_error
 from sidedesk.domain import OrderRequest, OrderType, Side, TimeInForce
 
 
@@ -86,14 +87,14 @@ def test_stream_messages() -> None:
 
 
 def test_endpoints() -> None:
-    paper = msg.endpoints_for("demo")
+    paper = endpoints_for("demo")
     assert paper.rest == "https://paper-api.alpaca.markets"
     assert paper.stream == "wss://paper-api.alpaca.markets/stream"
-    assert msg.endpoints_for("live").rest == "https://api.alpaca.markets"
+    assert endpoints_for("live").rest == "https://api.alpaca.markets"
     with pytest.raises(msg.RequestError, match="stream, data"):
-        msg.endpoints_for("simulator", {"rest": "http://127.0.0.1:1"})
+        endpoints_for("simulator", {"rest": "http://127.0.0.1:1"})
     with pytest.raises(msg.RequestError):
-        msg.endpoints_for("testnet")
+        endpoints_for("testnet")
 
 
 @pytest.mark.parametrize(

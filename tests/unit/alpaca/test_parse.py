@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.alpaca import parse
+from sidedesk.brokers.alpaca.protocol import parse
 from sidedesk.domain import OrderStatus, OrderType, Side, TimeInForce
 
 # brokers.md §3.2, verbatim

@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.brokers.binance.client import endpoints_for
-from sidedesk.brokers.binance.events import ListenKeyExpired, parse_stream_frame
-from sidedesk.brokers.binance.fields import ParseError
-from sidedesk.brokers.binance.messages import WsReply
+from sidedesk.brokers.binance.config import BinanceConfig, config_from, endpoints_for
+from sidedesk.brokers.binance.protocol.events import ListenKeyExpired, parse_stream_frame
+from sidedesk.brokers.binance.protocol.fields import ParseError
+from sidedesk.brokers.binance.protocol.messages import WsReply
+from sidedesk.brokers.common import Settings
 from sidedesk.domain import (
     Broker,
     BrokerError,
@@ -26,6 +28,7 @@ from sidedesk.domain import (
     QuoteEvent,
     Side,
 )
+from sidedesk.vault.entries import BinanceEntry
 from tests.support.eventlog import EventLog
 
 KEY = "dbefbc809e3e83c283a984c3a1459732ea7db1360ca80c5c2c8867408d28cc83"
@@ -38,22 +41,18 @@ SIM_URLS = {
 D = Decimal
 
 
-def broker(log: EventLog | None = None, **kw: object) -> BinanceBroker:
-    args: dict[str, object] = {
-        "api_key": KEY,
-        "secret": SECRET,
-        "sink": log or EventLog(),
-        "environment": "simulator",
-        "urls": SIM_URLS,
-    }
-    args.update(kw)
-    return BinanceBroker("acc", **args)  # type: ignore[arg-type]
+def config(api_key: str = KEY, secret: str = SECRET) -> BinanceConfig:
+    return BinanceConfig("simulator", endpoints_for("simulator", SIM_URLS), api_key, secret)
+
+
+def broker(log: EventLog | None = None, api_key: str = KEY, secret: str = SECRET, **kw: Any) -> BinanceBroker:
+    return BinanceBroker("acc", config(api_key, secret), log or EventLog(), **kw)
 
 
 def test_implements_the_broker_protocol() -> None:
     b = broker()
     assert isinstance(b, Broker) and b.capabilities.separate_conditional_orders and b.broker == "binance"
-    assert b.client.creds.signer.kind == "hmac" and SECRET not in repr(b.client.creds)
+    assert b.session.creds.signer.kind == "hmac" and SECRET not in repr(b.session.creds)
 
 
 def test_endpoints() -> None:
@@ -82,15 +81,26 @@ def test_bad_entries(key: str, secret: str, needle: str) -> None:
     assert e.value.code == "invalid" and (not secret or secret not in e.value.message)
 
 
-def test_from_entry_prefers_private_key() -> None:
+def test_config_from_an_entry_prefers_private_key_and_keeps_secrets_out_of_repr() -> None:
     pem = (
         "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIIJEYWtGBrhACmb9Dvy+qa8WEf0lQOl1s4CLIAB9m89u\n"
         "-----END PRIVATE KEY-----\n"
     )
-    b = BinanceBroker.from_entry(
-        "acc", {"api_key": KEY, "private_key": pem, "environment": "simulator", "urls": SIM_URLS}, EventLog()
+    entry = BinanceEntry.model_validate(
+        {
+            "name": "Sim",
+            "broker": "binance",
+            "environment": "simulator",
+            "auth": "ed25519",
+            "api_key": KEY,
+            "private_key_pem": pem,
+        }
     )
-    assert b.client.creds.signer.kind == "ed25519" and b.environment == "simulator"
+    cfg = config_from(entry, Settings({"binance": "http://127.0.0.1:1"}))
+    assert cfg.endpoints == endpoints_for("simulator", SIM_URLS) and cfg.environment == "simulator"
+    assert KEY not in repr(cfg) and "PRIVATE" not in repr(cfg)
+    b = BinanceBroker("acc", cfg, EventLog())
+    assert b.session.creds.signer.kind == "ed25519" and b.environment == "simulator"
 
 
 def order(**kw: object) -> OrderRequest:
@@ -131,7 +141,7 @@ def test_stream_events_dedupe_fills_track_marks_and_renew_on_expiry() -> None:
     log = EventLog()
     b = broker(log)
     renewed: list[str] = []
-    b.client.renew_user_stream = renewed.append  # type: ignore[method-assign]
+    b.session.renew_user_stream = renewed.append  # type: ignore[method-assign]
     fill = FillEvent("acc", "BTCUSDT", "1", "c", "9", Side.BUY, D(1), D(2), D(0), "USDT")
     b._on_stream_event(fill)
     b._on_stream_event(fill)
@@ -146,7 +156,7 @@ def test_stream_events_dedupe_fills_track_marks_and_renew_on_expiry() -> None:
 
 async def test_replies_resolve_their_request_and_feed_the_limiter() -> None:
     b = broker()
-    c = b.client
+    c = b.session
     fut: asyncio.Future[WsReply] = asyncio.get_running_loop().create_future()
     c._pending["7"] = fut
     c._on_api_message(
@@ -178,15 +188,15 @@ async def test_replies_resolve_their_request_and_feed_the_limiter() -> None:
 async def test_connection_loss_fails_pending_requests() -> None:
     b = broker()
     fut: asyncio.Future[WsReply] = asyncio.get_running_loop().create_future()
-    b.client._pending["1"] = fut
-    b.client._on_api_close("server went away")
+    b.session._pending["1"] = fut
+    b.session._on_api_close("server went away")
     with pytest.raises(ConnectionError):
         fut.result()
     await b.close()
 
 
 def test_429_blocks_the_limiter_for_retry_after() -> None:
-    c = broker().client
+    c = broker().session
     now = c.server_now_ms()
     err = c._failure(429, -1003, "Too many requests", now + 30_000)
     assert err.code == "rate_limited" and err.retry_after_s is not None and 29 <= err.retry_after_s <= 30
@@ -198,9 +208,9 @@ def test_429_blocks_the_limiter_for_retry_after() -> None:
 
 async def test_not_connected_request_says_nothing_was_sent() -> None:
     b = broker()
-    b.client.clock.add_samples([], 0)  # still stale; make it fresh so no REST sync is attempted
-    b.client.clock.stale = False
-    b.client._logon_done.set()
+    b.session.clock.add_samples([], 0)  # still stale; make it fresh so no REST sync is attempted
+    b.session.clock.stale = False
+    b.session._logon_done.set()
     with pytest.raises(BrokerError) as e:
         await b.cancel("BTCUSDT", order_id="1")
     assert e.value.code == "not_connected" and "nothing was sent" in e.value.message

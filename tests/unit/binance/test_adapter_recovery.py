@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from sidedesk.brokers.binance import messages as msg
 from sidedesk.brokers.binance.adapter import BinanceBroker
+from sidedesk.brokers.binance.config import BinanceConfig, endpoints_for
+from sidedesk.brokers.binance.protocol import messages as msg
 from sidedesk.domain import BrokerError, OrderRequest, OrderType, PositionSide, Side
 from sidedesk.net.ws import WsStatus
 from tests.support.eventlog import EventLog
@@ -25,10 +26,10 @@ D = Decimal
 
 def broker(**kw: Any) -> BinanceBroker:
     b = BinanceBroker(
-        "acc", api_key=KEY, secret=SECRET, sink=EventLog(), environment="simulator", urls=URLS, **kw
+        "acc", BinanceConfig("simulator", endpoints_for("simulator", URLS), KEY, SECRET), EventLog(), **kw
     )
-    b.client.clock.stale = False  # no REST time sync
-    b.client._logon_done.set()
+    b.session.clock.stale = False  # no REST time sync
+    b.session._logon_done.set()
     return b
 
 
@@ -38,7 +39,7 @@ def market(**kw: Any) -> OrderRequest:
 
 async def test_request_while_reconnecting_waits_then_says_nothing_was_sent() -> None:
     b = broker(reconnect_wait_s=0.05)
-    b.client.api.status = WsStatus("binance-api", "reconnecting", 1, last_error="OSError: refused")
+    b.session.api.status = WsStatus("binance-api", "reconnecting", 1, last_error="OSError: refused")
     with pytest.raises(BrokerError) as e:
         await b.cancel("BTCUSDT", order_id="1")
     assert e.value.code == "not_connected" and "nothing was sent" in e.value.message
@@ -68,8 +69,8 @@ async def test_position_mode_switched_elsewhere_refits_and_resends_once() -> Non
         assert c.path == "/fapi/v1/positionSide/dual"
         return {"dualSidePosition": True}
 
-    b.client.call = call  # type: ignore[method-assign,assignment]
-    b.client.rest = rest  # type: ignore[method-assign,assignment]
+    b.session.call = call  # type: ignore[method-assign,assignment]
+    b.session.rest = rest  # type: ignore[method-assign,assignment]
     ack = await b.place(market())
     assert ack.order_id == "5" and b.hedge_mode
     assert "positionSide" not in sent[0] and sent[1]["positionSide"] == PositionSide.LONG.value
@@ -87,8 +88,8 @@ async def test_minus_4061_with_an_unchanged_mode_is_not_retried() -> None:
     async def rest(c: msg.RestCall, **_: Any) -> Any:
         return {"dualSidePosition": False}
 
-    b.client.call = call  # type: ignore[method-assign,assignment]
-    b.client.rest = rest  # type: ignore[method-assign,assignment]
+    b.session.call = call  # type: ignore[method-assign,assignment]
+    b.session.rest = rest  # type: ignore[method-assign,assignment]
     with pytest.raises(BrokerError) as e:
         await b.place(market())
     assert e.value.broker_code == -4061 and calls == 1
@@ -104,7 +105,7 @@ async def test_lost_reply_is_unknown_and_neither_looked_up_nor_resent_by_place()
             raise BrokerError("unknown_outcome", "no answer", None)
         raise BrokerError("rejected", "Order does not exist.", -2013, reason="order_not_found")
 
-    b.client.call = call  # type: ignore[method-assign,assignment]
+    b.session.call = call  # type: ignore[method-assign,assignment]
     with pytest.raises(BrokerError) as e:
         await b.place(market())
     assert e.value.code == "unknown_outcome" and e.value.message == "no answer"
@@ -119,7 +120,7 @@ async def test_a_failing_lookup_raises_instead_of_saying_not_found() -> None:
     async def call(c: msg.WsCall) -> Any:
         raise BrokerError("not_connected", "no answer from Binance to order.status")
 
-    b.client.call = call  # type: ignore[method-assign,assignment]
+    b.session.call = call  # type: ignore[method-assign,assignment]
     with pytest.raises(BrokerError) as e:
         await b.lookup("BTCUSDT", "sdm1")
     assert e.value.code == "not_connected"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.brokers.binance.client import endpoints_for
+from sidedesk.brokers.binance.config import endpoints_for
 from sidedesk.brokers.registry import build_broker
 from sidedesk.domain import BrokerError
 from sidedesk.vault.entries import parse_entry
@@ -88,7 +88,7 @@ def test_the_vault_entry_chooses_the_set(environment: str) -> None:
     )
     broker = build_broker(entry, EventLog(), {})
     assert isinstance(broker, BinanceBroker)
-    ep = broker.client.endpoints
+    ep = broker.session.endpoints
     assert (ep.rest, ep.ws_api, ep.stream) == tuple(
         urls(environment)[k] for k in ("rest", "ws_api", "stream")
     )

@@ -7,9 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.binance import replies
-from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, parse_stream_frame
-from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.brokers.binance.protocol import replies
+from sidedesk.brokers.binance.protocol.events import (
+    FillDeduper,
+    LeverageChanged,
+    ListenKeyExpired,
+    parse_stream_frame,
+)
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage, ParseError
 from sidedesk.domain import (
     BalanceEvent,
     FillEvent,

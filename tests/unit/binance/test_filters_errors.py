@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sidedesk.api.errors import ERROR_CODES
-from sidedesk.brokers.binance.errors import ERRORS, describe, is_clock_error
-from sidedesk.brokers.binance.fields import MalformedMessage
-from sidedesk.brokers.binance.filters import parse_exchange_info
+from sidedesk.brokers.binance.protocol.errors import ERRORS, describe, is_clock_error
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol.filters import parse_exchange_info
 
 D = Decimal
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.binance import messages as m
-from sidedesk.brokers.binance.fields import ParseError
-from sidedesk.brokers.binance.signing import make_signer
+from sidedesk.brokers.binance.protocol import messages as m
+from sidedesk.brokers.binance.protocol.fields import ParseError
+from sidedesk.brokers.binance.protocol.signing import make_signer
 from sidedesk.domain import OrderRequest, OrderType, PositionSide, Side, TimeInForce, WorkingType
 
 D = Decimal

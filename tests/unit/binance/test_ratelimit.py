@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from sidedesk.brokers.binance.ratelimit import ORDERS, WEIGHT, RateLimiter, RateLimitInfo, parse_rate_limits
+from sidedesk.brokers.binance.protocol.ratelimit import (
+    ORDERS,
+    WEIGHT,
+    RateLimiter,
+    RateLimitInfo,
+    parse_rate_limits,
+)
 
 
 def test_orders_per_10s_with_margin_and_no_delay_inside_quota() -> None:

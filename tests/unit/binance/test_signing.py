@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from sidedesk.brokers.binance import messages as m
-from sidedesk.brokers.binance.signing import (
+from sidedesk.brokers.binance.protocol import messages as m
+from sidedesk.brokers.binance.protocol.signing import (
     KeyFormatError,
     make_signer,
     render_value,

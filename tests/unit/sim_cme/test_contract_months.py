@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk_sim import cme
 from sidedesk_sim.tradovate import TradovateSim
 from sidedesk_sim.tradovate.instruments import contracts, front_name

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sidedesk.brokers.tradovate import contracts as ct
+from sidedesk.brokers.tradovate.protocol import contracts as ct
 
 
 def ms(text: str) -> int:

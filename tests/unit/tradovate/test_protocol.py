@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.tradovate import protocol as p
+from sidedesk.brokers.tradovate.protocol import frames as p
 
 
 def test_open_heartbeat_close() -> None:

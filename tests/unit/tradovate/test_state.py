@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.brokers.tradovate import messages as m
-from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate
-from sidedesk.brokers.tradovate.state import Store
+from sidedesk.brokers.tradovate.protocol import messages as m
+from sidedesk.brokers.tradovate.protocol.frames import PropsChange, QuoteUpdate
+from sidedesk.brokers.tradovate.protocol.state import Store
 from sidedesk.domain import (
     BalanceEvent,
     FillEvent,

@@ -6,9 +6,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.volumetrica import convert, ids
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.auth import Credentials, TokenRefused, parse_grant, token_body
+from sidedesk.brokers.volumetrica.protocol import convert, ids
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol.auth import Credentials, TokenRefused, parse_grant, token_body
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import BrokerError, OrderStatus, OrderType, Side
 

@@ -7,9 +7,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from sidedesk.brokers.volumetrica import dialect, ids, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.common import Settings
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
+from sidedesk.brokers.volumetrica.config import ENVIRONMENTS, config_from
+from sidedesk.brokers.volumetrica.protocol import dialect, ids, wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.vault.entries import VolumetricaEntry, parse_entry
 from tests.support.eventlog import EventLog
@@ -144,15 +146,16 @@ def test_client_ids_fit_int32_for_a_v5_server_and_asl_ids_survive_either_way() -
 
 def test_environments_as_the_vendor_names_them() -> None:
     def body_env(environment: str) -> int:
-        b = VolumetricaBroker(
-            "a", platform_key="K" * 12, login="me", password="pw", sink=EventLog(), environment=environment
-        )
-        return b.client.creds.environment
+        fields = {"broker": "volumetrica", "name": "a", "environment": environment}
+        entry = parse_entry({**fields, "platform_key": "PLATFORM-KEY-01", "login": "me", "password": "pw"})
+        assert isinstance(entry, VolumetricaEntry)
+        b = VolumetricaBroker("a", config_from(entry, Settings()), EventLog())
+        return b.session.creds.environment
 
     # Production (0) is where every trader account is; Staging (1) is the firms' own
-    assert body_env("live") == 0 and body_env("production") == 0
+    assert body_env("live") == 0 and ENVIRONMENTS["production"] == 0
     assert body_env("demo") == 0  # was 1 (Staging) before #21
-    assert body_env("staging") == 1
+    assert ENVIRONMENTS["staging"] == 1
     stored = {
         "broker": "volumetrica",
         "name": "old",

@@ -18,6 +18,6 @@ def test_generated_module_is_current(tmp_path: Path) -> None:
     spec.loader.exec_module(gen)
     written = gen.generate(tmp_path)
     assert {p.name for p in written} == {"volumetrica_pb2.py", "volumetrica_pb2.pyi"}
-    package = ROOT / "host" / "sidedesk" / "brokers" / "volumetrica"
+    package = ROOT / "host" / "sidedesk" / "brokers" / "volumetrica" / "protocol"
     for p in written:
         assert p.read_bytes() == (package / p.name).read_bytes(), f"{p.name} is stale: run `make proto`"

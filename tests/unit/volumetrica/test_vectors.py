@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica import wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import wire
 
 
 def h(text: str) -> bytes:

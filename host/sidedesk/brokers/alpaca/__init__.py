@@ -1,1 +1,3 @@
-"""Alpaca (US stocks): pure messages/parse, the REST + WebSocket client, and the adapter."""
+"""Alpaca (US stocks): `protocol/` (pure: request bodies, reply and stream parsing), `config.py`
+(environments, hosts, the key), `session.py` (REST and the two WebSockets), `adapter.py` and
+`checks.py`."""

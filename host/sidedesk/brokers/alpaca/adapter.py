@@ -28,16 +28,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.alpaca import messages as msg
-from sidedesk.brokers.alpaca import parse
-from sidedesk.brokers.alpaca.client import AlpacaClient
-from sidedesk.brokers.alpaca.parse import Malformed
+from sidedesk.brokers.alpaca.config import AlpacaConfig
+from sidedesk.brokers.alpaca.protocol import messages as msg
+from sidedesk.brokers.alpaca.protocol import parse
+from sidedesk.brokers.alpaca.protocol.parse import Malformed
+from sidedesk.brokers.alpaca.session import AlpacaSession
 from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import (
@@ -63,7 +63,7 @@ from sidedesk.net.ws import WsStatus
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 QTY_UNAVAILABLE = 40310000
-NOT_FOUND = 40410000  # 404: no such order (the client sets it when the body has no code)
+NOT_FOUND = 40410000  # 404: no such order (the session sets it when the body has no code)
 NOT_CANCELABLE = 42210000  # 422 on a cancel: 'order is already in "filled" state'
 
 
@@ -100,26 +100,21 @@ class AlpacaBroker:
     def __init__(
         self,
         account_id: str,
-        *,
-        key_id: str,
-        secret: str,
+        config: AlpacaConfig,
         sink: EventSink,
-        environment: str = "demo",
-        urls: Mapping[str, str] | None = None,
+        *,
         request_timeout_s: float = 10.0,
     ) -> None:
+        key_id, secret = config.key_id, config.secret
         if not key_id or not key_id.isascii() or any(c.isspace() for c in key_id):
             raise BrokerError("invalid", "the Alpaca key id is empty or contains spaces; paste it exactly")
         if not secret or any(c.isspace() for c in secret):
             raise BrokerError(
                 "invalid", "the Alpaca secret key is empty or contains spaces; paste it exactly"
             )
-        try:
-            self.endpoints = msg.endpoints_for(environment, dict(urls or {}))
-        except msg.RequestError as exc:
-            raise BrokerError("invalid", str(exc)) from exc
+        self.endpoints = config.endpoints
         self.account_id = account_id
-        self.environment = environment
+        self.environment = config.environment
         self._sink = sink
         self._rules: dict[str, InstrumentRules] = {}
         self._orders: dict[str, OrderEvent] = {}  # open orders by id, as last seen
@@ -130,7 +125,7 @@ class AlpacaBroker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._clock_task: asyncio.Task[None] | None = None
         self._balance_due: asyncio.Task[None] | None = None
-        self.client = AlpacaClient(
+        self.session = AlpacaSession(
             self.endpoints,
             key_id,
             secret,
@@ -140,30 +135,13 @@ class AlpacaBroker:
             request_timeout_s=request_timeout_s,
         )
 
-    @classmethod
-    def from_entry(
-        cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
-    ) -> AlpacaBroker:
-        """From a vault entry: `key_id`, `secret_key`, `environment` (live | demo = paper |
-        simulator), and for the simulator `urls` {rest, stream, data}."""
-        urls = entry.get("urls")
-        return cls(
-            account_id,
-            key_id=str(entry.get("key_id") or ""),
-            secret=str(entry.get("secret_key") or ""),
-            sink=sink,
-            environment=str(entry.get("environment", "demo")),
-            urls=urls if isinstance(urls, Mapping) else None,
-            **options,
-        )
-
     # -- lifecycle --------------------------------------------------------------------------------
     async def connect(self) -> None:
         self._emit(ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=now_ms()))
         try:
-            await self.client.rest("GET", "/account")  # checks the key before any socket
+            await self.session.rest("GET", "/account")  # checks the key before any socket
             await self.refresh_clock()
-            assets = await self.client.rest(
+            assets = await self.session.rest(
                 "GET", "/assets", params={"status": "active", "asset_class": "us_equity"}
             )
             if not isinstance(assets, list):
@@ -176,7 +154,7 @@ class AlpacaBroker:
                     continue
                 if rules is not None:
                     self._rules[rules.symbol] = rules
-            await self.client.start_streams()
+            await self.session.start_streams()
             await self.snapshot()  # positions and open orders the adapter keeps track of
         except BrokerError:
             await self.close()
@@ -193,14 +171,14 @@ class AlpacaBroker:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
         self._clock_task = None
-        await self.client.close()
+        await self.session.close()
 
     def instruments(self) -> dict[str, InstrumentRules]:
         return dict(self._rules)
 
     # -- market hours -----------------------------------------------------------------------------
     async def refresh_clock(self) -> parse.Clock:
-        self._clock = parse.clock(await self.client.rest("GET", "/clock"))
+        self._clock = parse.clock(await self.session.rest("GET", "/clock"))
         return self._clock
 
     def market_open(self) -> bool:
@@ -267,21 +245,9 @@ class AlpacaBroker:
                 raise
             return await self._post(order, body)
 
-    async def place_notional(self, symbol: str, side: Side, notional: Decimal, client_id: str) -> OrderAck:
-        """A market order for a dollar amount (Alpaca's `notional`), e.g. a "$500 of AAPL" ticket."""
-        if symbol not in self._rules:
-            raise BrokerError("invalid", f"{symbol} is not a tradable Alpaca stock")
-        probe = OrderRequest(symbol, side, OrderType.MARKET, Decimal(1), client_id)
-        await self._check_hours(probe)
-        try:
-            body = msg.notional_body(symbol, side, notional, client_id)
-        except msg.RequestError as exc:
-            raise BrokerError("invalid", str(exc)) from exc
-        return await self._post(probe, body)
-
     async def _post(self, order: OrderRequest, body: dict[str, Any]) -> OrderAck:
         # a lost reply raises the session's unknown_outcome as is: order entry looks it up
-        reply = await self.client.rest("POST", "/orders", body=body)
+        reply = await self.session.rest("POST", "/orders", body=body)
         return self._ack(reply)
 
     def _ack(self, reply: Any) -> OrderAck:
@@ -336,7 +302,7 @@ class AlpacaBroker:
             raise BrokerError("invalid", str(exc)) from exc
         self._replaced[old.client_id] = old  # before the PATCH: its `replaced` event may come first
         try:
-            reply = await self.client.rest("PATCH", f"/orders/{old.order_id}", body=body)
+            reply = await self.session.rest("PATCH", f"/orders/{old.order_id}", body=body)
         except BrokerError:
             # Refused or lost (order entry looks the new client id up). Either way the old stop is
             # no longer counted as moved: a later cancel of it goes to Alpaca, so a stop the PATCH
@@ -397,7 +363,7 @@ class AlpacaBroker:
                 )
             order_id = found.order_id
         try:
-            await self.client.rest("DELETE", f"/orders/{order_id}")
+            await self.session.rest("DELETE", f"/orders/{order_id}")
         except BrokerError as exc:
             if exc.broker_code == NOT_FOUND:
                 raise _gone(exc) from exc
@@ -405,7 +371,7 @@ class AlpacaBroker:
                 raise
             # no longer cancelable (filled, cancelled, replaced): report what it became instead
             try:
-                ev = parse.order(await self.client.rest("GET", f"/orders/{order_id}"), self.account_id)
+                ev = parse.order(await self.session.rest("GET", f"/orders/{order_id}"), self.account_id)
             except Malformed as err:
                 raise _gone(exc) from err
             self._note(ev)
@@ -417,7 +383,7 @@ class AlpacaBroker:
     async def modify(
         self, symbol: str, order_id: str, *, quantity: Decimal, price: Decimal, side: Side
     ) -> OrderAck:
-        reply = await self.client.rest(
+        reply = await self.session.rest(
             "PATCH", f"/orders/{order_id}", body=msg.replace_limit_body(quantity, price)
         )
         return self._ack(reply)
@@ -426,14 +392,14 @@ class AlpacaBroker:
         params = {"status": "open", "limit": "500"}
         if symbol is not None:
             params["symbols"] = symbol
-        rows = await self.client.rest("GET", "/orders", params=params)
+        rows = await self.session.rest("GET", "/orders", params=params)
         count = 0
         for row in rows if isinstance(rows, list) else []:
             oid = row.get("id") if isinstance(row, dict) else None
             if not isinstance(oid, str):
                 continue
             try:
-                await self.client.rest("DELETE", f"/orders/{oid}")
+                await self.session.rest("DELETE", f"/orders/{oid}")
                 count += 1
             except BrokerError as exc:
                 if exc.broker_code != 42210000:
@@ -448,7 +414,7 @@ class AlpacaBroker:
         conditional by its type); None only when Alpaca says it has none (404). Any other failure
         raises: it says nothing about the order."""
         try:
-            reply = await self.client.rest(
+            reply = await self.session.rest(
                 "GET", "/orders:by_client_order_id", params={"client_order_id": client_id}
             )
         except BrokerError as exc:
@@ -463,9 +429,9 @@ class AlpacaBroker:
     async def snapshot(self) -> AccountSnapshot:
         started = now_ms()
         try:
-            account = await self.client.rest("GET", "/account")
-            rows = await self.client.rest("GET", "/positions")
-            orders = await self.client.rest("GET", "/orders", params={"status": "open", "limit": "500"})
+            account = await self.session.rest("GET", "/account")
+            rows = await self.session.rest("GET", "/positions")
+            orders = await self.session.rest("GET", "/orders", params={"status": "open", "limit": "500"})
             positions = tuple(parse.position(p, self.account_id) for p in (rows or []))
             opened = tuple(parse.order(o, self.account_id) for o in (orders or []))
             balance = parse.balance(account, list(positions), self.account_id, now_ms())
@@ -485,7 +451,7 @@ class AlpacaBroker:
             )
 
     async def subscribe_quotes(self, symbols: list[str]) -> None:
-        await self.client.subscribe([s for s in symbols if s in self._rules])
+        await self.session.subscribe([s for s in symbols if s in self._rules])
 
     # -- events -----------------------------------------------------------------------------------
     def _emit(self, ev: BrokerEvent) -> None:
@@ -552,7 +518,7 @@ class AlpacaBroker:
 
     async def _refresh_position(self, symbol: str) -> None:
         try:
-            row = await self.client.rest("GET", f"/positions/{symbol}")
+            row = await self.session.rest("GET", f"/positions/{symbol}")
             p = parse.position(row, self.account_id)
         except BrokerError as exc:
             if exc.broker_code != 40410000:
@@ -570,8 +536,8 @@ class AlpacaBroker:
     async def _refresh_balance(self) -> None:
         await asyncio.sleep(0.2)  # one read after a burst of fills
         try:
-            account = await self.client.rest("GET", "/account")
-            rows = await self.client.rest("GET", "/positions")
+            account = await self.session.rest("GET", "/account")
+            rows = await self.session.rest("GET", "/positions")
             positions = [parse.position(p, self.account_id) for p in (rows or [])]
             self._emit(parse.balance(account, positions, self.account_id, now_ms()))
         except (BrokerError, Malformed) as exc:

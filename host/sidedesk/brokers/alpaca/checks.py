@@ -56,7 +56,7 @@ async def run_checks(broker: AlpacaBroker, environment: str) -> list[Check]:
         else Check("clock", "skip", f"not checked: {rest_host} sent no Date header")
     )
     try:
-        account = await broker.client.rest("GET", "/account")
+        account = await broker.session.rest("GET", "/account")
     except BrokerError as exc:
         if exc.code == "auth" or exc.broker_code in (40110000, 40310000) or exc.code == "rejected":
             detail = f"{exc.message.rstrip('.')}: it must be {KEY_HOME.get(environment, KEY_HOME['live'])}"

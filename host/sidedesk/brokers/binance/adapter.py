@@ -1,4 +1,4 @@
-"""`BinanceBroker`: the `Broker` protocol on top of `BinanceClient` (binance.md throughout).
+"""`BinanceBroker`: the `Broker` protocol on top of `BinanceSession` (binance.md throughout).
 
 Regular orders go through `order.place`; stop, take-profit and trailing orders through
 `algoOrder.place` (since 2025-12-09). The account's position mode (hedge or one-way) is read at
@@ -10,18 +10,23 @@ broker through the intent machine, by `lookup` (client id, or client algo id for
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.binance import messages as msg
-from sidedesk.brokers.binance import replies
-from sidedesk.brokers.binance.client import SENT_NS, USER_EVENTS, BinanceClient, Endpoints, endpoints_for
-from sidedesk.brokers.binance.events import FillDeduper, LeverageChanged, ListenKeyExpired, StreamEvent
-from sidedesk.brokers.binance.fields import MalformedMessage
-from sidedesk.brokers.binance.filters import parse_exchange_info
-from sidedesk.brokers.binance.signing import KeyFormatError, make_signer
+from sidedesk.brokers.binance.config import BinanceConfig, Endpoints
+from sidedesk.brokers.binance.protocol import messages as msg
+from sidedesk.brokers.binance.protocol import replies
+from sidedesk.brokers.binance.protocol.events import (
+    FillDeduper,
+    LeverageChanged,
+    ListenKeyExpired,
+    StreamEvent,
+)
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol.filters import parse_exchange_info
+from sidedesk.brokers.binance.protocol.signing import KeyFormatError, make_signer
+from sidedesk.brokers.binance.session import SENT_NS, USER_EVENTS, BinanceSession
 from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.core.orders import close_order, make_client_id, position_side_for
 from sidedesk.core.staleness import min_refresh_interval
@@ -59,7 +64,7 @@ CAPABILITIES = Capabilities(
     modify_order=True,
     separate_conditional_orders=True,
     fractional_quantity=True,
-    # callbackRate 0.1-20 % since 2026-10-23 (derivatives change log; see messages.py)
+    # callbackRate 0.1-20 % since 2026-10-23 (derivatives change log; see protocol/messages.py)
     min_callback_pct=msg.MIN_CALLBACK,
     max_callback_pct=msg.MAX_CALLBACK,
     quantity_unit="base",
@@ -85,26 +90,24 @@ class BinanceBroker:
     def __init__(
         self,
         account_id: str,
-        *,
-        api_key: str,
-        secret: str,
+        config: BinanceConfig,
         sink: EventSink,
-        environment: str = "testnet",
-        urls: Mapping[str, str] | None = None,
+        *,
         fast_fills: bool = False,
         recv_window: int = msg.DEFAULT_RECV_WINDOW,
         request_timeout_s: float = 10.0,
         reconnect_wait_s: float = 2.0,
     ) -> None:
+        api_key = config.api_key
         if not api_key or not api_key.isascii() or any(c.isspace() for c in api_key):
             raise BrokerError("invalid", "the API key is empty or contains spaces; paste it exactly")
         try:
-            signer = make_signer(secret)
+            signer = make_signer(config.secret)
         except KeyFormatError as exc:
             raise BrokerError("invalid", str(exc)) from exc
         self.account_id = account_id
-        self.environment = environment
-        self.endpoints: Endpoints = endpoints_for(environment, urls)
+        self.environment = config.environment
+        self.endpoints: Endpoints = config.endpoints
         self._sink = sink
         self._rules: dict[str, InstrumentRules] = {}
         self._marks: dict[str, Decimal] = {}
@@ -116,7 +119,7 @@ class BinanceBroker:
         self.fast_fills = fast_fills
         self._fills = FillDeduper()
         events = (*USER_EVENTS, "TRADE_LITE") if fast_fills else USER_EVENTS
-        self.client = BinanceClient(
+        self.session = BinanceSession(
             self.endpoints,
             msg.Credentials(api_key, signer),
             on_event=self._on_stream_event,
@@ -129,55 +132,36 @@ class BinanceBroker:
             user_events=events,
         )
 
-    @classmethod
-    def from_entry(
-        cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
-    ) -> BinanceBroker:
-        """From a vault entry: `api_key`, `secret` (HMAC) or `private_key` (Ed25519/RSA PKCS#8 PEM),
-        `environment` (live | testnet | simulator), and for the simulator `urls` {rest, ws_api, stream}.
-        `options` are passed to the constructor (fast_fills, recv_window, request_timeout_s)."""
-        secret = entry.get("private_key") or entry.get("secret") or ""
-        urls = entry.get("urls")
-        return cls(
-            account_id,
-            api_key=str(entry.get("api_key", "")),
-            secret=str(secret),
-            sink=sink,
-            environment=str(entry.get("environment", "testnet")),
-            urls=urls if isinstance(urls, Mapping) else None,
-            **options,
-        )
-
     # -- lifecycle --------------------------------------------------------------------------------
 
     async def connect(self) -> None:
         self._emit(
-            ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=self.client.server_now_ms())
+            ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=self.session.server_now_ms())
         )
         try:
-            await self.client.sync_time()
-            info = parse_exchange_info(await self.client.rest(msg.exchange_info()))
+            await self.session.sync_time()
+            info = parse_exchange_info(await self.session.rest(msg.exchange_info()))
             self._rules = info.rules
-            self.client.limiter.configure(info.rate_limits)
+            self.session.limiter.configure(info.rate_limits)
             for skipped in info.skipped:
                 log.warning("exchangeInfo: skipped %s", skipped)
             await self.refresh_position_mode()
             # Leverage is not in ACCOUNT_UPDATE nor in v2/account.position, but margin and ROE
             # need it: read it once here, then follow ACCOUNT_CONFIG_UPDATE and our own changes.
-            self._leverage.update(replies.leverages(await self.client.rest(msg.symbol_config())))
-            await self.client.start_api()
-            await self.client.start_user_stream()
+            self._leverage.update(replies.leverages(await self.session.rest(msg.symbol_config())))
+            await self.session.start_api()
+            await self.session.start_user_stream()
         except MalformedMessage as exc:
-            await self.client.close()
+            await self.session.close()
             raise BrokerError(
                 "internal", f"Binance answered something unreadable at connect ({exc})"
             ) from exc
         except BrokerError:
-            await self.client.close()
+            await self.session.close()
             raise
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.session.close()
 
     def instruments(self) -> dict[str, InstrumentRules]:
         return dict(self._rules)
@@ -186,7 +170,7 @@ class BinanceBroker:
         return self._marks.get(symbol)
 
     async def refresh_position_mode(self) -> bool:
-        self.hedge_mode = replies.dual_side(await self.client.rest(msg.get_position_mode()))
+        self.hedge_mode = replies.dual_side(await self.session.rest(msg.get_position_mode()))
         return self.hedge_mode
 
     # -- orders -----------------------------------------------------------------------------------
@@ -227,7 +211,7 @@ class BinanceBroker:
         except msg.RequestError as exc:
             raise BrokerError("invalid", str(exc)) from exc
         # a lost reply raises the session's unknown_outcome as is: order entry looks it up
-        result = await self.client.call(call)
+        result = await self.session.call(call)
         return self._ack(result, conditional=order.type.is_conditional)
 
     def _ack(self, result: Any, *, conditional: bool) -> OrderAck:
@@ -256,7 +240,7 @@ class BinanceBroker:
             )
         except msg.RequestError as exc:
             raise BrokerError("invalid", str(exc)) from exc
-        return self._ack(await self.client.call(call), conditional=conditional)
+        return self._ack(await self.session.call(call), conditional=conditional)
 
     async def modify(
         self, symbol: str, order_id: str, *, quantity: Decimal, price: Decimal, side: Side
@@ -265,19 +249,19 @@ class BinanceBroker:
             call = msg.order_modify(symbol, order_id, side=side.value, quantity=quantity, price=price)
         except msg.RequestError as exc:
             raise BrokerError("invalid", str(exc)) from exc
-        return self._ack(await self.client.call(call), conditional=False)
+        return self._ack(await self.session.call(call), conditional=False)
 
     async def open_orders(self, symbol: str | None = None) -> tuple[OrderEvent, ...]:
-        regular = replies.orders(await self.client.rest(msg.open_orders(symbol)), self.account_id)
+        regular = replies.orders(await self.session.rest(msg.open_orders(symbol)), self.account_id)
         algo = replies.orders(
-            await self.client.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
+            await self.session.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
         )
         return regular + algo
 
     async def open_conditional_orders(self, symbol: str | None = None) -> tuple[OrderEvent, ...]:
         """Only the algo (stop, take-profit, trailing) orders: where every protective stop lives."""
         return replies.orders(
-            await self.client.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
+            await self.session.rest(msg.open_algo_orders(symbol)), self.account_id, algo=True
         )
 
     async def cancel_all(self, symbol: str | None = None) -> int:
@@ -286,16 +270,16 @@ class BinanceBroker:
         for sym in sorted({o.symbol for o in opened}):
             mine = [o for o in opened if o.symbol == sym]
             if any(not o.is_conditional for o in mine):
-                await self.client.rest(msg.cancel_all_open_orders(sym))
+                await self.session.rest(msg.cancel_all_open_orders(sym))
             if any(o.is_conditional for o in mine):
-                await self.client.rest(msg.cancel_all_algo_open_orders(sym))
+                await self.session.rest(msg.cancel_all_algo_open_orders(sym))
             count += len(mine)
         return count
 
     async def flatten(self, kind: str = "h") -> FlattenResult:
         """Cancel every order and algo order, then close every position reduce-only at market."""
         cancelled = await self.cancel_all(None)
-        positions = replies.positions(await self.client.call(msg.account_position()), self.account_id)
+        positions = replies.positions(await self.session.call(msg.account_position()), self.account_id)
         acks: list[OrderAck] = []
         errors: list[str] = []
         for pos in positions:
@@ -313,10 +297,10 @@ class BinanceBroker:
         try:
             if conditional:
                 return replies.algo_order(
-                    await self.client.rest(msg.get_algo_order(client_algo_id=client_id)), self.account_id
+                    await self.session.rest(msg.get_algo_order(client_algo_id=client_id)), self.account_id
                 )
             return replies.order(
-                await self.client.call(msg.order_status(symbol, client_id=client_id)), self.account_id
+                await self.session.call(msg.order_status(symbol, client_id=client_id)), self.account_id
             )
         except BrokerError as exc:
             if exc.reason == "order_not_found":  # -2013/-2011: Binance has no order with this id
@@ -326,10 +310,10 @@ class BinanceBroker:
             raise BrokerError("internal", f"Binance's order query answer was unreadable ({exc})") from exc
 
     async def snapshot(self) -> AccountSnapshot:
-        started = self.client.server_now_ms()
+        started = self.session.server_now_ms()
         try:
-            balances = replies.balances(await self.client.call(msg.account_balance()), self.account_id)
-            positions = replies.positions(await self.client.call(msg.account_position()), self.account_id)
+            balances = replies.balances(await self.session.call(msg.account_balance()), self.account_id)
+            positions = replies.positions(await self.session.call(msg.account_position()), self.account_id)
             orders = await self.open_orders(None)
         except MalformedMessage as exc:
             raise BrokerError("internal", f"Binance's account snapshot was unreadable ({exc})") from exc
@@ -355,11 +339,11 @@ class BinanceBroker:
             raise BrokerError("invalid", str(exc)) from exc
         if self._leverage.get(symbol) == leverage:
             return  # unchanged: no request (REST weight, and latency before the order)
-        await self.client.rest(call)
+        await self.session.rest(call)
         self._leverage[symbol] = leverage
 
     async def subscribe_quotes(self, symbols: list[str]) -> None:
-        await self.client.subscribe(symbols)
+        await self.session.subscribe(symbols)
 
     # -- events -----------------------------------------------------------------------------------
 
@@ -368,7 +352,7 @@ class BinanceBroker:
 
     def _on_stream_event(self, ev: StreamEvent) -> None:
         if isinstance(ev, ListenKeyExpired):
-            self.client.renew_user_stream("listenKey expired")
+            self.session.renew_user_stream("listenKey expired")
             return
         if isinstance(ev, LeverageChanged):
             self._leverage[ev.symbol] = ev.leverage
@@ -387,7 +371,7 @@ class BinanceBroker:
                 self.account_id,
                 ConnectionState.AUTH_FAILED,
                 detail=message,
-                ts_ms=self.client.server_now_ms(),
+                ts_ms=self.session.server_now_ms(),
             )
         )
 
@@ -395,7 +379,7 @@ class BinanceBroker:
         """The account's state is the worst of its sockets' (trading needs all of them), so one
         socket opening never hides another that is still reconnecting."""
         self._socket_states[status.name] = status
-        if self.client.auth_error is not None:
+        if self.session.auth_error is not None:
             return  # the account stays AUTH_FAILED whatever its sockets do while they stop
         worst = max(self._socket_states.values(), key=lambda s: _SEVERITY.get(s.state, 0))
         if _SEVERITY.get(status.state, 0) == _SEVERITY.get(worst.state, 0):
@@ -408,6 +392,6 @@ class BinanceBroker:
                 attempt=worst.attempt,
                 detail=f"{worst.name}: {worst.last_error or worst.reason or worst.state}",
                 next_retry_s=worst.next_retry_s,
-                ts_ms=self.client.server_now_ms(),
+                ts_ms=self.session.server_now_ms(),
             )
         )

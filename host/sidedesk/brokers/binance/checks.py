@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sidedesk.brokers.binance import messages as msg
-from sidedesk.brokers.binance import replies
 from sidedesk.brokers.binance.adapter import BinanceBroker
-from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol import messages as msg
+from sidedesk.brokers.binance.protocol import replies
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
 from sidedesk.domain import BrokerError
 from sidedesk.domain.checks import TIME_SYNC_HINT, Check, clock_check, skipped
 
@@ -108,7 +108,7 @@ def judge_restrictions(data: Any) -> tuple[Check, Check]:
 
 
 async def run_checks(broker: BinanceBroker, environment: str) -> list[Check]:
-    client, ep = broker.client, broker.endpoints
+    client, ep = broker.session, broker.endpoints
     out: list[Check] = []
     # 1. reachability (and the clock, from the same round trips)
     try:

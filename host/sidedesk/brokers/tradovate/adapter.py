@@ -8,7 +8,7 @@ while a native TrailingStop trails by a fixed distance in points whose sign and 
 the public docs leave open. Native trailing stops can still be placed (`TRAILING_STOP_MARKET`
 with `callback_rate_pct`, converted to points at the current price).
 
-The contract traded per product root is its front month (contracts.py: the nearest expiry, from
+The contract traded per product root is its front month (protocol/contracts.py: the nearest expiry, from
 `contractMaturity/item` or the CME rule, rolled at expiry or `roll_days` before it); the ticket
 shows it with its expiry (`contract_details`). Contracts still held after a roll keep their rules.
 
@@ -31,16 +31,17 @@ partial close stays a plain market order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.brokers.tradovate import contracts as ct
-from sidedesk.brokers.tradovate import messages as msg
-from sidedesk.brokers.tradovate import protocol as proto
-from sidedesk.brokers.tradovate.client import Endpoints, TradovateClient, endpoints_for, wall_ms
-from sidedesk.brokers.tradovate.state import Store, product_info, rules_for
+from sidedesk.brokers.tradovate.config import Endpoints, TradovateConfig
+from sidedesk.brokers.tradovate.protocol import contracts as ct
+from sidedesk.brokers.tradovate.protocol import frames as proto
+from sidedesk.brokers.tradovate.protocol import messages as msg
+from sidedesk.brokers.tradovate.protocol.state import Store, product_info, rules_for
+from sidedesk.brokers.tradovate.session import TradovateSession, wall_ms
 from sidedesk.domain import (
     AccountSnapshot,
     BrokerError,
@@ -87,11 +88,9 @@ class TradovateBroker:
     def __init__(
         self,
         account_id: str,
-        *,
-        credentials: msg.Credentials,
+        config: TradovateConfig,
         sink: EventSink,
-        environment: str = "demo",
-        urls: Mapping[str, str] | None = None,
+        *,
         roots: tuple[str, ...] = DEFAULT_ROOTS,
         account_spec: str | None = None,
         request_timeout_s: float = 10.0,
@@ -106,13 +105,14 @@ class TradovateBroker:
         slow_retry_s: float = 300.0,
         clock: Callable[[], int] = wall_ms,
     ) -> None:
+        credentials = config.credentials
         if not credentials.name or not credentials.password or not credentials.sec:
             raise BrokerError(
                 "invalid", "a Tradovate account needs a username, a password and the API secret"
             )
         self.account_id = account_id
-        self.environment = environment
-        self.endpoints: Endpoints = endpoints_for(environment, urls)
+        self.environment = config.environment
+        self.endpoints: Endpoints = config.endpoints
         self.roots = roots
         self.account_spec = account_spec
         self._sink = sink
@@ -123,7 +123,7 @@ class TradovateBroker:
         self._slow_told: set[str] = set()  # sockets whose slow retry the trader was told about
         self.store = Store(account_id)
         self.tv_account_name = ""
-        self.client = TradovateClient(
+        self.session = TradovateSession(
             self.endpoints,
             credentials,
             on_props=self._on_props,
@@ -142,47 +142,19 @@ class TradovateBroker:
             slow_retry_s=slow_retry_s,
         )
 
-    @classmethod
-    def from_entry(
-        cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
-    ) -> TradovateBroker:
-        """From a vault entry: username, password, app_id, cid, sec, environment (live | demo |
-        simulator) and, for the simulator, `urls` {rest, ws, md}."""
-        try:
-            cid = int(entry.get("cid", 0))
-        except (TypeError, ValueError):
-            raise BrokerError("invalid", "cid must be the API client id (a whole number)") from None
-        creds = msg.Credentials(
-            name=str(entry.get("username", "")),
-            password=str(entry.get("password", "")),
-            app_id=str(entry.get("app_id") or "Sidedesk"),
-            cid=cid,
-            sec=str(entry.get("sec", "")),
-            device_id=str(entry.get("device_id", "")),
-        )
-        urls = entry.get("urls")
-        return cls(
-            account_id,
-            credentials=creds,
-            sink=sink,
-            environment=str(entry.get("environment", "demo")),
-            urls=urls if isinstance(urls, Mapping) else None,
-            **options,
-        )
-
     # -- lifecycle --------------------------------------------------------------------------------
     async def connect(self) -> None:
         self._emit(ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=wall_ms()))
         try:
-            await self.client.ensure_token()
+            await self.session.ensure_token()
             await self._load_instruments()
-            await self.client.start()
+            await self.session.start()
         except BrokerError:
-            await self.client.close()
+            await self.session.close()
             raise
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.session.close()
 
     def instruments(self) -> dict[str, InstrumentRules]:
         """The front months, plus any other contract of a known product still held (a position
@@ -208,14 +180,14 @@ class TradovateBroker:
         return out
 
     async def _load_instruments(self) -> None:
-        """Each product root's front month (contracts.py: `contract/suggest`, each candidate's
+        """Each product root's front month (protocol/contracts.py: `contract/suggest`, each candidate's
         expiry from `contractMaturity/item` or the CME rule, the roll rule) and its product's tick
         size and value per point (`product/find`)."""
         now = self._clock()
         for root in self.roots:
-            hits = await self.client.get("/contract/suggest", {"t": root, "l": "10"})
+            hits = await self.session.get("/contract/suggest", {"t": root, "l": "10"})
             listed = [await self._maturity(c) for c in ct.candidates(root, hits)]
-            product = await self.client.get("/product/find", {"name": root})
+            product = await self.session.get("/product/find", {"name": root})
             p = product_info(product) if isinstance(product, dict) else None
             choice = ct.choose_front(root, listed, now, self.roll_days)
             if choice is None or p is None:
@@ -242,7 +214,7 @@ class TradovateBroker:
         if c.maturity_id is None:
             return c
         try:
-            item = await self.client.get("/contractMaturity/item", {"id": str(c.maturity_id)})
+            item = await self.session.get("/contractMaturity/item", {"id": str(c.maturity_id)})
         except BrokerError as exc:
             if exc.code == "rate_limited":
                 raise
@@ -278,30 +250,9 @@ class TradovateBroker:
             raise BrokerError("invalid", str(exc)) from exc
         return await self._send_order("order/placeorder", body, order)
 
-    async def place_bracket(
-        self, entry: OrderRequest, *, target: Decimal | None = None, stop: Decimal | None = None
-    ) -> tuple[OrderAck, tuple[str, ...]]:
-        """`order/placeoso`: the entry and its exits (target limit and/or stop; two form an OCO),
-        which Tradovate holds Suspended until the entry fills. Returns the entry's ack and the
-        exit order ids."""
-        account_id, spec = self._account()
-        legs = []
-        if target is not None:
-            legs.append(msg.BracketLeg(OrderType.LIMIT, target))
-        if stop is not None:
-            legs.append(msg.BracketLeg(OrderType.STOP_MARKET, stop))
-        try:
-            body = msg.oso_body(entry, account_id, spec, tuple(legs))
-        except msg.RequestError as exc:
-            raise BrokerError("invalid", str(exc)) from exc
-        data = await self.client.request("order/placeoso", body, mutates=True)
-        ack = self._order_ack(data, entry)
-        exits = tuple(str(data[k]) for k in ("oso1Id", "oso2Id") if isinstance(data.get(k), int))
-        return ack, exits
-
     async def _send_order(self, endpoint: str, body: dict[str, Any], order: OrderRequest) -> OrderAck:
         # a lost reply raises the session's unknown_outcome as is: order entry looks it up
-        data = await self.client.request(endpoint, body, mutates=True)
+        data = await self.session.request(endpoint, body, mutates=True)
         return self._order_ack(data, order)
 
     def _order_ack(self, data: Any, order: OrderRequest) -> OrderAck:
@@ -362,7 +313,7 @@ class TradovateBroker:
             order_id = known.order_id
         if order_id is None or not order_id.isdigit():
             raise BrokerError("invalid", "cancel needs the Tradovate order id (or a known client id)")
-        data = await self.client.request(
+        data = await self.session.request(
             "order/cancelorder", msg.cancel_body(int(order_id), client_id or ""), mutates=True
         )
         failure = proto.failure_of(data)
@@ -407,7 +358,7 @@ class TradovateBroker:
                 )
         except msg.RequestError as exc:
             raise BrokerError("invalid", str(exc)) from exc
-        data = await self.client.request("order/modifyorder", body, mutates=True)
+        data = await self.session.request("order/modifyorder", body, mutates=True)
         failure = proto.failure_of(data)
         if failure is not None:
             raise BrokerError("rejected", f"Tradovate refused the change: {failure.text}", failure.reason)
@@ -434,7 +385,7 @@ class TradovateBroker:
         body = msg.liquidate_body(account_id, cid, automated=msg.is_automated(order.client_id))
         # its closing order may be reported before the reply, or found only by `lookup`
         self.store.liquidating[cid] = (order.client_id, max(self.store.orders, default=0))
-        data = await self.client.request("order/liquidateposition", body, mutates=True)
+        data = await self.session.request("order/liquidateposition", body, mutates=True)
         if isinstance(data, dict) and data.get("orderId") is None and proto.failure_of(data) is None:
             # accepted with no closing order: nothing was open on the contract (its orders are
             # cancelled all the same)
@@ -444,24 +395,6 @@ class TradovateBroker:
             )
         self.store.liquidating.pop(cid, None)  # answered: the reply names the closing order
         return self._order_ack(data, order)
-
-    async def liquidate(self, symbol: str) -> str | None:
-        """`order/liquidateposition`: cancel the contract's orders and close it at market; the
-        closing order's id (None when flat)."""
-        account_id, _ = self._account()
-        cid = self.store.contract_id(symbol)
-        if cid is None:
-            raise BrokerError("invalid", f"unknown Tradovate contract {symbol}")
-        data = await self.client.request(
-            "order/liquidateposition", msg.liquidate_body(account_id, cid), mutates=True
-        )
-        failure = proto.failure_of(data)
-        if failure is not None:
-            raise BrokerError(
-                "rejected", f"Tradovate refused the liquidation: {failure.text}", failure.reason
-            )
-        oid = data.get("orderId") if isinstance(data, dict) else None
-        return str(oid) if isinstance(oid, int) else None
 
     async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
         """The order with this client id, from what the account's events told us or else from the
@@ -484,7 +417,7 @@ class TradovateBroker:
             ("positions", "position/list"),
             ("cashBalances", "cashBalance/list"),
         ):
-            parts[array] = await self.client.request(endpoint)
+            parts[array] = await self.session.request(endpoint)
         self.store.load(parts)
 
     async def snapshot(self) -> AccountSnapshot:
@@ -499,7 +432,7 @@ class TradovateBroker:
         unknown = [s for s in symbols if s not in self._rules]
         if unknown:
             raise BrokerError("invalid", f"unknown Tradovate contract(s): {', '.join(unknown)}")
-        await self.client.subscribe_quotes(symbols)
+        await self.session.subscribe_quotes(symbols)
 
     # -- events -----------------------------------------------------------------------------------
     def _emit(self, ev: BrokerEvent) -> None:

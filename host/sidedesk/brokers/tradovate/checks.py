@@ -23,7 +23,7 @@ POSITION = Check("position_mode", "ok", "net: one position per contract (the onl
 
 
 async def run_checks(broker: TradovateBroker, environment: str) -> list[Check]:
-    client, ep = broker.client, broker.endpoints
+    client, ep = broker.session, broker.endpoints
     rest_host = urlsplit(ep.rest).netloc
     try:
         probe = await http_probe(ep.rest)

@@ -4,14 +4,14 @@ What shapes it (brokers.md §2; the simulator models each point):
 - A fresh REST token for every (re)connection (tokens are one-shot); login with account
   subscription ExistingAndNew; `InfoReq` modes 1-3 for the snapshot, which also subscribes.
 - Quantities are signed on the wire (negative = sell) and whole contracts. Client ids are
-  integers (`SeqClientId`), mapped from ours in `ids.py`; ASL ids survive a restart.
-- Orders are keyed by `OrgServerId`; fills come from the change in `FilledQty` (`convert.py`).
+  integers (`SeqClientId`), mapped from ours in `protocol/ids.py`; ASL ids survive a restart.
+- Orders are keyed by `OrgServerId`; fills come from the change in `FilledQty` (`protocol/convert.py`).
 - There is no native trailing stop, no reduce-only flag and no market data on the trading
   socket: ASL trails by moving a plain stop (`native_trailing_stop=False`); reduce-only orders
   are checked against the position and clipped to it here; the mark price is the one the server
   valued an open position at (its open P&L), and fills give the last price.
 - `Source` is Automatic for ASL orders (client ids `sda-…`) and Manual for everything else.
-- The server's protocol version is read at every login (`dialect.py`): v5 keeps quantities and
+- The server's protocol version is read at every login (`protocol/dialect.py`): v5 keeps quantities and
   client ids in int32, v5.1 in sint64, and the client translates every frame; client ids are
   narrowed to int32 for a v5 server; a version we do not know is not traded on.
 - The user's other sessions (their main platform) are kept by default (`keep_other_sessions`,
@@ -33,18 +33,18 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from sidedesk.brokers.common import WS_STATES, safe_emit
-from sidedesk.brokers.volumetrica import convert, errors, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.auth import ENVIRONMENTS, LIVE_AUTH_URL, Credentials
-from sidedesk.brokers.volumetrica.client import VolumetricaClient
-from sidedesk.brokers.volumetrica.convert import Contract, OrderTracker, Tracked
-from sidedesk.brokers.volumetrica.dialect import V5
-from sidedesk.brokers.volumetrica.ids import ClientIds
+from sidedesk.brokers.volumetrica.config import VolumetricaConfig
+from sidedesk.brokers.volumetrica.protocol import convert, errors, wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol.convert import Contract, OrderTracker, Tracked
+from sidedesk.brokers.volumetrica.protocol.dialect import V5
+from sidedesk.brokers.volumetrica.protocol.ids import ClientIds
+from sidedesk.brokers.volumetrica.session import VolumetricaSession
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import (
     AccountSnapshot,
@@ -111,34 +111,24 @@ class VolumetricaBroker:
     def __init__(
         self,
         account_id: str,
-        *,
-        platform_key: str,
-        login: str,
-        password: str,
+        config: VolumetricaConfig,
         sink: EventSink,
-        environment: str = "live",
-        auth_url: str | None = None,
-        contracts: Mapping[str, int] | None = None,
+        *,
         roots: Iterable[str] = DEFAULT_ROOTS,
         account_number: int | None = None,
         ping_interval_s: float = 25.0,
         request_timeout_s: float = 10.0,
         client_ids: ClientIds | None = None,
-        keep_other_sessions: bool = True,
     ) -> None:
-        if not platform_key or not login or not password:
+        creds = config.credentials
+        if not creds.platform_key or not creds.login or not creds.password:
             raise BrokerError("invalid", "a Volumetrica account needs its platform key, login and password")
-        if environment not in ENVIRONMENTS:
-            raise BrokerError(
-                "invalid",
-                f"unknown Volumetrica environment {environment!r} ({', '.join(ENVIRONMENTS)})",
-            )
-        if environment == "simulator" and not auth_url:
+        if config.environment == "simulator" and not config.auth_url:
             raise BrokerError("invalid", "the Volumetrica simulator account needs the simulator's URL")
         self.account_id = account_id
-        self.environment = environment
+        self.environment = config.environment
         self._sink = sink
-        self._user_map = {k.strip(): int(v) for k, v in (contracts or {}).items()}
+        self._user_map = {k.strip(): int(v) for k, v in config.contracts.items()}
         self._roots = tuple(r.upper() for r in roots)
         self._want_account = account_number
         self.acc_number = 0
@@ -153,46 +143,23 @@ class VolumetricaBroker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._resolving: set[int] = set()
         self.request_timeout_s = request_timeout_s
-        self.keep_other_sessions = keep_other_sessions
-        self.client = VolumetricaClient(
-            auth_url or LIVE_AUTH_URL,
-            Credentials(platform_key, login, password, ENVIRONMENTS[environment]),
+        self.keep_other_sessions = config.keep_other_sessions
+        self.session = VolumetricaSession(
+            config.auth_url,
+            creds,
             on_frame=self._on_frame,
             on_status=self._on_status,
             on_logged_in=self._on_logged_in,
             ping_interval_s=ping_interval_s,
             request_timeout_s=request_timeout_s,
-            keep_concurrent=keep_other_sessions,
+            keep_concurrent=config.keep_other_sessions,
         )
-
-    @classmethod
-    def from_entry(
-        cls, account_id: str, entry: Mapping[str, Any], sink: EventSink, **options: Any
-    ) -> VolumetricaBroker:
-        """From a vault entry: `platform_key`, `login`, `password`, `environment` (live | demo |
-        simulator; both live and demo are Volumetrica's Production), `keep_other_sessions`
-        (default true), and for the simulator `auth_url` (its base URL)."""
-        options.setdefault("keep_other_sessions", entry.get("keep_other_sessions", True) is not False)
-        return cls(
-            account_id,
-            platform_key=str(entry.get("platform_key") or ""),
-            login=str(entry.get("login") or ""),
-            password=str(entry.get("password") or ""),
-            sink=sink,
-            environment=str(entry.get("environment", "live")),
-            auth_url=entry.get("auth_url") or None,
-            **options,
-        )
-
-    @property
-    def last_send_ns(self) -> int:
-        return self.client.last_send_ns
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def connect(self) -> None:
         self._emit(ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=now_ms()))
         try:
-            await self.client.start()
+            await self.session.start()
             info = await self._info()
             self._choose_account(info)
             await self._load_contracts(info)
@@ -206,7 +173,7 @@ class VolumetricaBroker:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
-        await self.client.close()
+        await self.session.close()
 
     def instruments(self) -> dict[str, InstrumentRules]:
         return {s: convert.rules(c) for s, c in self._by_symbol.items()}
@@ -216,7 +183,7 @@ class VolumetricaBroker:
 
     # -- snapshot and contracts -------------------------------------------------------------------
     async def _info(self) -> pb.InfoRespMsg:
-        ans: pb.InfoRespMsg = await self.client.request("info", wire.info_request)
+        ans: pb.InfoRespMsg = await self.session.request("info", wire.info_request)
         return ans
 
     def _choose_account(self, info: pb.InfoRespMsg) -> None:
@@ -238,7 +205,7 @@ class VolumetricaBroker:
             log.warning("volumetrica account %s is not enabled for trading", acc.account_header)
 
     async def _contract(self, *, contract_id: int = 0, feed_symbol: str = "") -> Contract | None:
-        ans: pb.ContractRespMsg = await self.client.request(
+        ans: pb.ContractRespMsg = await self.session.request(
             "contract",
             lambda rid: wire.contract_request(rid, feed_symbol=feed_symbol, contract_id=contract_id),
         )
@@ -267,7 +234,7 @@ class VolumetricaBroker:
         for root in self._roots:
             if any(_is_root_month(s, root) for s in self._by_symbol):
                 continue
-            ans: pb.SymbolLookupRespMsg = await self.client.request(
+            ans: pb.SymbolLookupRespMsg = await self.session.request(
                 "lookup", functools.partial(_lookup_frame, text=root)
             )
             for s in ans.symbols:
@@ -388,11 +355,11 @@ class VolumetricaBroker:
             price=price,
             limit_price=limit,
         )
-        await self.client.wait_ready()
+        await self.session.wait_ready()
         fut: asyncio.Future[OrderEvent] = asyncio.get_running_loop().create_future()
         self._acks[number] = fut
         try:
-            await self.client.send(frame)
+            await self.session.send(frame)
             try:
                 ev = await asyncio.wait_for(asyncio.shield(fut), self.request_timeout_s)
             except (TimeoutError, ConnectionError) as exc:
@@ -450,11 +417,11 @@ class VolumetricaBroker:
         if not t.open:  # finished already: say what it became
             ev = convert.tracked_event(self.account_id, t)
             return OrderAck(ev.order_id, ev.client_id, ev.status, ev.filled, ev.avg_price, ev.is_conditional)
-        await self.client.wait_ready()
+        await self.session.wait_ready()
         fut: asyncio.Future[OrderEvent] = asyncio.get_running_loop().create_future()
         self._cancels[t.org_server_id] = fut
         try:
-            await self.client.send(
+            await self.session.send(
                 wire.remove(
                     org_server_id=t.org_server_id, acc_number=self.acc_number, source=source_for(t.client_id)
                 )
@@ -502,11 +469,11 @@ class VolumetricaBroker:
             source=source_for(t.client_id),
             limit_price=t.price if t.type is OrderType.STOP_LIMIT else None,
         )
-        await self.client.wait_ready()
+        await self.session.wait_ready()
         fut: asyncio.Future[OrderEvent] = asyncio.get_running_loop().create_future()
         self._acks[seq] = fut
         try:
-            await self.client.send(frame)
+            await self.session.send(frame)
             ev = await asyncio.wait_for(asyncio.shield(fut), self.request_timeout_s)
         except (TimeoutError, ConnectionError) as exc:
             raise BrokerError(
@@ -530,7 +497,7 @@ class VolumetricaBroker:
 
     async def cancel_all(self, symbol: str | None = None) -> int:
         ids = [] if symbol is None else [self._contract_for(symbol).contract_id]
-        ans: pb.CancelFlatRespMsg = await self.client.request(
+        ans: pb.CancelFlatRespMsg = await self.session.request(
             "cancel_flat",
             lambda rid: wire.cancel_flat(
                 request_id=rid,
@@ -553,7 +520,7 @@ class VolumetricaBroker:
         "not found". One list holds orders and stops; a stop comes back conditional."""
         t = self.tracker.by_client_id(client_id)
         if t is None:
-            if not self.client.ready.is_set():
+            if not self.session.ready.is_set():
                 raise BrokerError(
                     "not_connected", f"not logged in to Volumetrica: cannot look up order {client_id} yet"
                 )
@@ -665,7 +632,7 @@ class VolumetricaBroker:
         self._spawn(go())
 
     def _on_logged_in(self) -> None:
-        spoken = self.client.dialect
+        spoken = self.session.dialect
         self.ids.set_narrow(spoken is V5)  # v5 keeps client ids in an int32
         if spoken is V5 and self.keep_other_sessions:
             text = (
@@ -673,7 +640,7 @@ class VolumetricaBroker:
                 "any other platform logged in with this user has been logged off"
             )
             self._emit(NoticeEvent(self.account_id, text, level="warning", ts_ms=now_ms()))
-        st = self.client.ws.status
+        st = self.session.ws.status
         self._emit(
             ConnectionEvent(
                 self.account_id,
@@ -686,9 +653,9 @@ class VolumetricaBroker:
 
     def _on_status(self, status: WsStatus) -> None:
         state = WS_STATES.get(status.state, ConnectionState.DISCONNECTED)
-        if state is ConnectionState.CONNECTED and not self.client.ready.is_set():
+        if state is ConnectionState.CONNECTED and not self.session.ready.is_set():
             return  # the socket is open; "connected" is reported once the login succeeds
-        refusal = self.client.refusal
+        refusal = self.session.refusal
         if refusal is not None:  # our refusal of the server's protocol, not a refused key
             if status.state == "auth_failed":
                 self._emit(

@@ -16,9 +16,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sidedesk.brokers.probe import DATE_RESOLUTION_MS, http_probe
-from sidedesk.brokers.volumetrica import wire
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
-from sidedesk.brokers.volumetrica.auth import TokenRefused
+from sidedesk.brokers.volumetrica.protocol import wire
+from sidedesk.brokers.volumetrica.protocol.auth import TokenRefused
 from sidedesk.domain import BrokerError
 from sidedesk.domain.checks import Check, clock_check, skipped
 
@@ -27,7 +27,7 @@ POSITION = Check("position_mode", "ok", "net: one position per contract (the onl
 
 
 async def run_checks(broker: VolumetricaBroker, environment: str, *, in_use: bool = False) -> list[Check]:
-    client = broker.client
+    client = broker.session
     auth_host = urlsplit(client.auth_url).netloc
     try:
         probe = await http_probe(client.auth_url)

@@ -13,25 +13,10 @@ from typing import Any
 
 from sidedesk.domain import BrokerError
 
-LIVE_AUTH_URL = "https://authdxfeed.volumetricatrading.com"
 TOKEN_PATH = "/api/v2/auth/token"  # noqa: S105 (a URL path, not a secret)
 API_VERSION = 3  # the trading API version the vendor's C# sample and PDF ask for
-# The body's `environment`, as Volumetrica's Trading API v4.0 PDF (03/01/2025, "AUTH REQUEST")
-# names them: "0 - Production = used by propfirms' users", "1 - Staging = used for testing
-# purposes by propfirms' managers/developers" (public copy of the integration pack:
-# github.com/apptradescale-glitch/PropMap, "Platform Development/Trading API - v4.pdf"; the
-# VolumetricaFX platform doc of 06/2025 agrees: staging for the firm's testing, production for
-# real users and accounts). A trader's accounts - evaluation, funded, trial, training, live -
-# all live on Production, so the vault's "demo" (simulated money) and "live" both mean it.
-# ("demo" used to send Staging, where a trader's login does not exist.)
+# The body's `environment` (config.py says which one each vault environment sends).
 PRODUCTION, STAGING = 0, 1
-ENVIRONMENTS = {
-    "production": PRODUCTION,
-    "staging": STAGING,
-    "live": PRODUCTION,
-    "demo": PRODUCTION,
-    "simulator": PRODUCTION,  # the simulator ignores it
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ the user's other sessions (`keep_concurrent`, KeepConcurrentSessionOn: "default 
 there is a concurrent session, it is dropped", vendor proto v5.1), so the trader's main platform
 stays logged in beside Sidedesk; a v5 server has no such field and drops it regardless.
 
-Protocol version: every login answer says which dialect the server speaks (`dialect.py`); every
+Protocol version: every login answer says which dialect the server speaks (`protocol/dialect.py`); every
 frame after it is translated at this boundary, so the adapter sees one model. A version we do not
 know, or frames that contradict the version, end the session with `refusal` set: nothing is sent
 any more (orders are refused with that sentence), the socket is not retried, and `start` raises.
@@ -34,9 +34,9 @@ from typing import Any
 
 import aiohttp
 
-from sidedesk.brokers.volumetrica import dialect, wire
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.auth import (
+from sidedesk.brokers.volumetrica.protocol import dialect, wire
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol.auth import (
     TOKEN_PATH,
     Credentials,
     Grant,
@@ -55,7 +55,7 @@ MAX_PING_INTERVAL_S = 30.0
 LOGIN_FAILURES_BEFORE_STOP = 3
 
 
-class VolumetricaClient:
+class VolumetricaSession:
     def __init__(
         self,
         auth_url: str,
@@ -80,7 +80,7 @@ class VolumetricaClient:
         self.ping_interval_s = ping_interval_s
         self.keep_concurrent = keep_concurrent
         self.dialect: dialect.Dialect | None = None  # from this connection's login answer
-        self.refusal: str | None = None  # why this server is not traded on (dialect.py)
+        self.refusal: str | None = None  # why this server is not traded on (protocol/dialect.py)
         self._on_frame = on_frame
         self._on_logged_in = on_logged_in
         self._logged_off_window = logged_off_window_s

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.binance import fields as f
-from sidedesk.brokers.binance.fields import MalformedMessage
-from sidedesk.brokers.binance.ratelimit import RateLimitInfo, parse_rate_limits
+from sidedesk.brokers.binance.protocol import fields as f
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol.ratelimit import RateLimitInfo, parse_rate_limits
 from sidedesk.domain import InstrumentRules
 
 

@@ -1,4 +1,7 @@
-"""Binance USDⓈ-M hosts per environment: one family of hosts each, never a mix (issue #21).
+"""A Binance account's typed config: its environment, its hosts and its key, built from the vault
+entry and the host settings by `config_from`.
+
+Binance USDⓈ-M hosts per environment: one family of hosts each, never a mix (issue #21).
 
 Every request of an account (REST checks, WS API orders, the listenKey, the streams) must reach
 the same Binance backend: if REST read one account and the WS API traded another, every order
@@ -33,10 +36,12 @@ mixed the hosts. Live uses `*.binance.com` from the docs. A unit test
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from sidedesk.brokers.common import Settings, origin
 from sidedesk.domain import BrokerError
+from sidedesk.vault.entries import BinanceEntry, reveal
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +124,32 @@ def endpoints_for(environment: str, overrides: Mapping[str, str] | None = None) 
         o.get("ws_api", base.ws_api),
         o.get("stream", base.stream).rstrip("/"),
         o.get("sapi", base.sapi),
+    )
+
+
+def simulator_urls(base: str) -> dict[str, str]:
+    """The Binance simulator serves REST, the WS API and every stream route on one port."""
+    http, ws = origin(base)
+    return {"rest": http, "ws_api": f"{ws}/ws-fapi/v1", "stream": ws}
+
+
+@dataclass(frozen=True, slots=True)
+class BinanceConfig:
+    """One account: where it trades and with which key (the secrets stay out of repr)."""
+
+    environment: str  # live | testnet | simulator
+    endpoints: Endpoints
+    api_key: str = field(repr=False)
+    secret: str = field(repr=False)  # the HMAC secret, or an Ed25519/RSA PKCS#8 PEM private key
+
+
+def config_from(entry: BinanceEntry, settings: Settings) -> BinanceConfig:
+    # Binance calls its testnet "demo trading" now; both names reach the same hosts.
+    environment = "testnet" if entry.environment == "demo" else entry.environment
+    urls = None
+    if entry.environment == "simulator":
+        urls = simulator_urls(settings.simulator("binance", "`sidedesk sim binance` or `sidedesk demo`"))
+    secret = reveal(entry, "private_key_pem") or reveal(entry, "secret") or ""
+    return BinanceConfig(
+        environment, endpoints_for(environment, urls), reveal(entry, "api_key") or "", secret
     )

@@ -6,7 +6,7 @@ type, prices; a modify adds a version) and `executionReport` (filled quantity, a
 `Store` keeps the latest of each and emits an `OrderEvent` only when the assembled order changed
 (repeated status updates are dropped). Tradovate's own statuses are finer than the neutral ones
 (PendingNew, Working, PendingCancel... are all NEW), so every change of the raw status is written to
-the host log here, where it is known (`sidedesk.brokers.tradovate.state`, INFO). Fills are emitted
+the host log here, where it is known (`sidedesk.brokers.tradovate.protocol.state`, INFO). Fills are emitted
 once per fill id. Positions carry open P&L by the official formula
 `(last - netPrice) × valuePerPoint × netPos`.
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.tradovate.messages import TV_TYPES
-from sidedesk.brokers.tradovate.protocol import PropsChange, QuoteUpdate, decimal, iso_ms
+from sidedesk.brokers.tradovate.protocol.frames import PropsChange, QuoteUpdate, decimal, iso_ms
+from sidedesk.brokers.tradovate.protocol.messages import TV_TYPES
 from sidedesk.core.orders import client_id_kind
 from sidedesk.domain import (
     AccountSnapshot,

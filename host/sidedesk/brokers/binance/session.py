@@ -26,14 +26,14 @@ from typing import Any, Literal
 
 import aiohttp
 
-from sidedesk.brokers.binance import messages as msg
-from sidedesk.brokers.binance import replies
 from sidedesk.brokers.binance.clock import ClockSync, local_ms, sync
-from sidedesk.brokers.binance.environments import ENDPOINTS, Endpoints, endpoints_for
-from sidedesk.brokers.binance.errors import describe, is_clock_error
-from sidedesk.brokers.binance.events import StreamEvent, parse_stream_frame
-from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
-from sidedesk.brokers.binance.ratelimit import RateLimiter
+from sidedesk.brokers.binance.config import Endpoints
+from sidedesk.brokers.binance.protocol import messages as msg
+from sidedesk.brokers.binance.protocol import replies
+from sidedesk.brokers.binance.protocol.errors import describe, is_clock_error
+from sidedesk.brokers.binance.protocol.events import StreamEvent, parse_stream_frame
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage, ParseError
+from sidedesk.brokers.binance.protocol.ratelimit import RateLimiter
 from sidedesk.domain import BrokerError
 from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 
@@ -54,7 +54,7 @@ USER_EVENTS = (
 )
 
 
-class BinanceClient:
+class BinanceSession:
     def __init__(
         self,
         endpoints: Endpoints,
@@ -492,4 +492,4 @@ def _is_error_body(data: Mapping[str, Any]) -> bool:
     return isinstance(code, int) and code < 0
 
 
-__all__ = ["ENDPOINTS", "SENT_NS", "USER_EVENTS", "BinanceClient", "Endpoints", "endpoints_for"]
+__all__ = ["SENT_NS", "USER_EVENTS", "BinanceSession"]

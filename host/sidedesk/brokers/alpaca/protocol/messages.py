@@ -10,53 +10,14 @@ with a fractional quantity is sent as DAY (it expires at the close; the caller i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sidedesk.domain import OrderRequest, OrderType, Side, TimeInForce
 
-ENDPOINTS: dict[str, dict[str, str]] = {
-    # vault environment "demo" = Alpaca paper trading
-    "demo": {
-        "rest": "https://paper-api.alpaca.markets",
-        "stream": "wss://paper-api.alpaca.markets/stream",
-        "data": "wss://stream.data.alpaca.markets/v2/iex",
-    },
-    "live": {
-        "rest": "https://api.alpaca.markets",
-        "stream": "wss://api.alpaca.markets/stream",
-        "data": "wss://stream.data.alpaca.markets/v2/iex",
-    },
-}
-
 
 class RequestError(ValueError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoints:
-    rest: str  # base without /v2
-    stream: str  # full trading-stream URL
-    data: str  # full market-data URL
-
-
-def endpoints_for(environment: str, overrides: dict[str, str] | None = None) -> Endpoints:
-    o = dict(overrides or {})
-    base = ENDPOINTS.get(environment)
-    if base is None:
-        if environment != "simulator":
-            raise RequestError(f"unknown Alpaca environment {environment!r} (live, demo = paper, simulator)")
-        missing = [k for k in ("rest", "stream", "data") if not o.get(k)]
-        if missing:
-            raise RequestError(f"the simulator account needs URLs for {', '.join(missing)}")
-        base = {}
-    return Endpoints(
-        o.get("rest", base.get("rest", "")).rstrip("/"),
-        o.get("stream", base.get("stream", "")),
-        o.get("data", base.get("data", "")),
-    )
 
 
 def headers(key_id: str, secret: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sidedesk.brokers.tradovate.protocol import iso_ms
+from sidedesk.brokers.tradovate.protocol.frames import iso_ms
 
 MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December (CME month codes)
 DAY_MS = 86_400_000

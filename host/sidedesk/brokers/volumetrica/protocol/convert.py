@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
-from sidedesk.brokers.volumetrica.wire import to_price
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol.wire import to_price
 from sidedesk.domain import (
     BalanceEvent,
     FillEvent,

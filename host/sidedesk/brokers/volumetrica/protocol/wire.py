@@ -1,7 +1,7 @@
 """Build client frames and read server frames (pure): one protobuf message per binary frame.
 
 Every builder returns the bytes of one `ClientRequestMsg` with exactly one top-level field set
-(brokers.md §2.2), in the v5.1 model; the client translates it for a v5 server when it sends it
+(brokers.md §2.2), in the v5.1 model; the session translates it for a v5 server when it sends it
 (`dialect.py`). `parse_server` reads a frame of the server's dialect into that model and does
 not raise on bad input: a frame that is not a `ServerResponseMsg` comes back as a `ParseError`
 value (only a frame that contradicts the dialect raises `dialect.Mismatch`). Prices travel as
@@ -17,8 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from google.protobuf.message import DecodeError
 
-from sidedesk.brokers.volumetrica import dialect
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import dialect
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 
 ALL_MODES = (pb.INFO_ACCOUNT, pb.INFO_ORDERS_AND_POSITIONS, pb.INFO_POSITIONS)
 

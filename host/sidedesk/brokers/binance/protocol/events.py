@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.binance import fields as f
-from sidedesk.brokers.binance.fields import MalformedMessage, ParseError
+from sidedesk.brokers.binance.protocol import fields as f
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage, ParseError
 from sidedesk.domain import (
     BalanceEvent,
     BrokerEvent,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.tradovate.protocol import iso_ms
+from sidedesk.brokers.tradovate.protocol.frames import iso_ms
 from sidedesk.domain import OrderRequest, OrderType, Side, TimeInForce
 
 # entityTypes sent explicitly (partner docs: "the default is an empty array", brokers.md §1.4)

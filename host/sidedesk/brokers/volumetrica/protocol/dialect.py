@@ -29,7 +29,7 @@ from typing import Final
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
-from sidedesk.brokers.volumetrica import volumetrica_pb2 as pb
+from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 
 
 @dataclass(frozen=True, slots=True)

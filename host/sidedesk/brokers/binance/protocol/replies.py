@@ -1,6 +1,6 @@
 """WS API and REST results → OrderAck / OrderEvent / PositionEvent / BalanceEvent. Pure.
 
-Readers raise `MalformedMessage`; the client turns that into a BrokerError ("internal" for reads,
+Readers raise `MalformedMessage`; the session turns that into a BrokerError ("internal" for reads,
 "unknown_outcome" for order entry, since the exchange may have acted on the request).
 Optional fields (`avgPrice`, `cumQuote` were dropped in 2026) are read only when present.
 """
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sidedesk.brokers.binance import fields as f
-from sidedesk.brokers.binance.fields import MalformedMessage
+from sidedesk.brokers.binance.protocol import fields as f
+from sidedesk.brokers.binance.protocol.fields import MalformedMessage
 from sidedesk.domain import BalanceEvent, OrderAck, OrderEvent, PositionEvent
 
 _ZERO = Decimal(0)

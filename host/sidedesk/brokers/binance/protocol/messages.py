@@ -16,9 +16,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sidedesk.brokers.binance.fields import ParseError
-from sidedesk.brokers.binance.ratelimit import RateLimitInfo, parse_rate_limits
-from sidedesk.brokers.binance.signing import ParamValue, Signer, render_value, rest_payload, ws_payload
+from sidedesk.brokers.binance.protocol.fields import ParseError
+from sidedesk.brokers.binance.protocol.ratelimit import RateLimitInfo, parse_rate_limits
+from sidedesk.brokers.binance.protocol.signing import (
+    ParamValue,
+    Signer,
+    render_value,
+    rest_payload,
+    ws_payload,
+)
 from sidedesk.domain import OrderRequest, OrderType, PositionSide, TimeInForce
 from sidedesk.net import jsonfast
 

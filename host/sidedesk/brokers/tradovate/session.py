@@ -21,13 +21,13 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from sidedesk.brokers.tradovate import protocol as proto
-from sidedesk.brokers.tradovate.messages import (
+from sidedesk.brokers.tradovate.config import Endpoints
+from sidedesk.brokers.tradovate.protocol import frames as proto
+from sidedesk.brokers.tradovate.protocol.messages import (
     Credentials,
     Token,
     TokenError,
@@ -47,47 +47,11 @@ CAPTCHA_WAIT_S = 3600.0  # brokers.md §1.9: a captcha penalty means waiting abo
 LIMIT_WAIT_S = 3600.0  # a 429 has no ticket: back off for about an hour
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoints:
-    rest: str  # e.g. https://demo.tradovateapi.com/v1
-    ws: str  # trading / user data
-    md: str  # market data
-
-
-ENDPOINTS: dict[str, Endpoints] = {
-    "demo": Endpoints(
-        "https://demo.tradovateapi.com/v1",
-        "wss://demo.tradovateapi.com/v1/websocket",
-        "wss://md.tradovateapi.com/v1/websocket",
-    ),
-    "live": Endpoints(
-        "https://live.tradovateapi.com/v1",
-        "wss://live.tradovateapi.com/v1/websocket",
-        "wss://md.tradovateapi.com/v1/websocket",
-    ),
-}
-
-
-def endpoints_for(environment: str, overrides: Mapping[str, str] | None = None) -> Endpoints:
-    o = dict(overrides or {})
-    base = ENDPOINTS.get(environment)
-    if base is None:
-        if environment != "simulator":
-            raise BrokerError(
-                "invalid", f"unknown Tradovate environment {environment!r} (live, demo, simulator)"
-            )
-        missing = [k for k in ("rest", "ws", "md") if not o.get(k)]
-        if missing:
-            raise BrokerError("invalid", f"the simulator account needs URLs for {', '.join(missing)}")
-        return Endpoints(o["rest"].rstrip("/"), o["ws"], o["md"])
-    return Endpoints(o.get("rest", base.rest).rstrip("/"), o.get("ws", base.ws), o.get("md", base.md))
-
-
 def wall_ms() -> int:
     return int(time.time() * 1000)
 
 
-class TradovateClient:
+class TradovateSession:
     def __init__(
         self,
         endpoints: Endpoints,
@@ -545,4 +509,4 @@ class TradovateClient:
             self.md.start()
 
 
-__all__ = ["ENDPOINTS", "Endpoints", "TradovateClient", "endpoints_for"]
+__all__ = ["TradovateSession", "wall_ms"]

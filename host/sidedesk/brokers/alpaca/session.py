@@ -20,8 +20,9 @@ from typing import Any
 
 import aiohttp
 
-from sidedesk.brokers.alpaca import messages as msg
-from sidedesk.brokers.alpaca.parse import Malformed, error_message
+from sidedesk.brokers.alpaca.config import Endpoints
+from sidedesk.brokers.alpaca.protocol import messages as msg
+from sidedesk.brokers.alpaca.protocol.parse import Malformed, error_message
 from sidedesk.domain import BrokerError
 from sidedesk.net.ws import AuthFailed, ResilientWebSocket, WsStatus
 
@@ -47,10 +48,10 @@ def broker_error(status: int, body: Any, method: str) -> BrokerError:
     return BrokerError("invalid", f"Alpaca refused the request: {text}", code)
 
 
-class AlpacaClient:
+class AlpacaSession:
     def __init__(
         self,
-        endpoints: msg.Endpoints,
+        endpoints: Endpoints,
         key_id: str,
         secret: str,
         *,
@@ -193,4 +194,4 @@ class AlpacaClient:
             self._http = None
 
 
-__all__ = ["AlpacaClient", "Malformed", "broker_error"]
+__all__ = ["AlpacaSession", "Malformed", "broker_error"]

@@ -1,0 +1,1 @@
+"""Binance USD-M wire protocol: pure builders, parsers and signing (no I/O)."""
