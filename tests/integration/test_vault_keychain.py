@@ -21,7 +21,13 @@ __all__ = ["keychain_env"]
 
 PW = "correct horse battery staple 9"
 SMALL = KdfParams.argon2id(64, 1, 1)
-ENTRY = {"broker": "alpaca", "name": "paper", "environment": "demo", "key_id": "K" * 16, "secret_key": "S" * 40}
+ENTRY = {
+    "broker": "alpaca",
+    "name": "paper",
+    "environment": "demo",
+    "key_id": "K" * 16,
+    "secret_key": "S" * 40,
+}
 V1_FILE = Path(__file__).parent.parent / "unit" / "data" / "vault_v1.sdv"
 
 
@@ -85,7 +91,9 @@ async def test_changing_the_password_keeps_it_working(tmp_path: Path, keychain_e
     assert fresh.unattended
 
 
-async def test_turning_it_off_removes_the_slot_and_the_item(tmp_path: Path, keychain_env: dict[str, str]) -> None:
+async def test_turning_it_off_removes_the_slot_and_the_item(
+    tmp_path: Path, keychain_env: dict[str, str]
+) -> None:
     path = tmp_path / "vault.sdv"
     v = vault(path)
     await v.create(PW)

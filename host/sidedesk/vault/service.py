@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 State = Literal["absent", "locked", "unlocked"]
 DEFAULT_AUTOLOCK_S = 15 * 60.0
 BODY_VERSION = 1
+UNATTENDED_OFF = "unattended unlock is off"
 T = TypeVar("T")
 
 
@@ -141,6 +142,8 @@ class VaultService:
         # The counter lives in the store's file; this is only the state this process could not
         # write there (a read-only folder), so that the delay still holds within this process.
         self._unsaved: Throttle | None = None
+        # Why the last unattended unlock failed while it is on (shown in Setup), else None.
+        self.unattended_error: str | None = None
 
     # -- state -----------------------------------------------------------------------------------
     @property
@@ -178,6 +181,7 @@ class VaultService:
             "backup": self.store.backup.exists(),
             "retry_after_s": self.retry_after(),
             "unattended": self.unattended,
+            "unattended_error": self.unattended_error,
         }
 
     @property
@@ -322,6 +326,7 @@ class VaultService:
                     log.warning("could not take the unused key back out of the OS keychain: %s", exc)
                 raise
             opened.slots = slots
+            self.unattended_error = None
             log.info("unattended unlock on (key kept in %s)", keychain.describe())
             self._changed()
 
@@ -342,6 +347,7 @@ class VaultService:
             except KeychainError as exc:
                 warning = f"the key slot is removed, but the OS keychain item was not deleted: {exc}"
                 log.warning("%s", warning)
+            self.unattended_error = None
             log.info("unattended unlock off")
             self._changed()
             return warning
@@ -350,6 +356,15 @@ class VaultService:
         """Open the vault with the key in the OS keychain, as a service does when it starts.
         Returns None once the vault is open, otherwise why it stays locked (the password still
         opens it). Never raises: a missing, damaged or unreachable keychain is only a reason."""
+        reason = await self._unlock_unattended()
+        failed = reason is not None and reason != UNATTENDED_OFF and self.store.exists()
+        self.unattended_error = reason if failed else None
+        if failed:
+            log.warning("unattended unlock failed: %s", reason)
+            self._changed()
+        return reason
+
+    async def _unlock_unattended(self) -> str | None:
         async with self._mutex:
             if self._open is not None:
                 return None
@@ -359,7 +374,7 @@ class VaultService:
                     return "there is no vault yet"
                 header = fmt.decode_header(data)
                 if header.slots is None or header.slots.keychain is None:
-                    return "unattended unlock is off"
+                    return UNATTENDED_OFF
                 if self.keychain is None:
                     return "unattended unlock is not available in this process"
                 key = await asyncio.to_thread(self.keychain.load)
