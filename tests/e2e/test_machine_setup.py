@@ -143,11 +143,13 @@ def test_make_demo_as_root_installs_only_chromium_without_sudo(tmp_path: Path) -
     [
         (
             "fedora",
-            "sudo dnf install -y chromium xorg-x11-server-Xvfb xdotool nodejs npm dbus-daemon gnome-keyring libsecret",
+            "sudo dnf install -y chromium xorg-x11-server-Xvfb xdotool nodejs npm"
+            " dbus-daemon gnome-keyring libsecret",
         ),
         (
             "arch",
-            "sudo pacman -S --needed chromium xorg-server-xvfb xdotool nodejs npm dbus gnome-keyring libsecret",
+            "sudo pacman -S --needed chromium xorg-server-xvfb xdotool nodejs npm"
+            " dbus gnome-keyring libsecret",
         ),
     ],
 )

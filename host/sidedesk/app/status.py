@@ -58,17 +58,27 @@ class Status:
     def unprotected(self) -> list[Unprotected]:
         """Open positions without a working managed stop (core/unprotected.py decides)."""
         books, links, prot = self._books, self._links.links, self._protection
+
+        def link_live(account_id: str) -> bool:
+            link = links.get(account_id)
+            return link is not None and link.state in (LinkState.LIVE, LinkState.SYNCING)
+
         held = [
             Held(p.account_id, p.symbol, p.position_side, p.quantity)
             for account_id in links
             for p in books.portfolio.positions.positions(account_id)
         ]
-        if not self.vault_ever_unlocked:
-            held += [h for h in self._remembered if h.account_id not in links]
-
-        def link_live(account_id: str) -> bool:
-            link = links.get(account_id)
-            return link is not None and link.state in (LinkState.LIVE, LinkState.SYNCING)
+        # What the last service saw, for accounts this one does not see yet: all of them until the
+        # vault is unlocked here, then those whose link is in the list but not up with a position
+        # in the books (a reconnect that has not succeeded since the restart).
+        seen = {h.account_id for h in held}
+        held += [
+            h
+            for h in self._remembered
+            if h.account_id not in seen
+            and (h.account_id not in links if not self.vault_ever_unlocked else h.account_id in links)
+            and not link_live(h.account_id)
+        ]
 
         def asl_on(account_id: str, symbol: str, side: PositionSide) -> bool:
             if not self._settings.config.asl_enabled:
