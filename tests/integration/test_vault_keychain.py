@@ -5,7 +5,11 @@ unreachable keychain only leaves the vault locked with a clear reason."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import keyring
@@ -178,3 +182,31 @@ async def test_a_version_1_vault_gets_the_slot_and_keeps_its_password(
     restarted.lock()
     await restarted.unlock("version one vault 2026")
     assert [e.name for e in restarted.entries()] == ["paper"]
+
+
+async def test_the_command_line_turns_it_on_and_off(tmp_path: Path, keychain_env: dict[str, str]) -> None:
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.json").write_text(
+        json.dumps({"vault_kdf": {"memory_kib": 64, "iterations": 1, "lanes": 1}})
+    )
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "SIDEDESK_HOME": str(home)}
+        cmd = [sys.executable, "-m", "sidedesk.cli", "vault", *args]
+        return subprocess.run(
+            cmd, input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False
+        )
+
+    assert cli("init", "--password-stdin", stdin=f"{PW}\n").returncode == 0
+    assert "unattended unlock: off" in cli("status").stdout
+    on = cli("unattended", "on", "--password-stdin", stdin=f"{PW}\n")
+    assert on.returncode == 0 and "unattended unlock on" in on.stdout, on.stderr
+    assert "unattended unlock: on" in cli("status").stdout
+    path = home / "data" / "vault.sdv"
+    assert item(path) is not None
+    restarted = vault(path)
+    assert await restarted.unlock_unattended() is None
+    off = cli("unattended", "off", "--password-stdin", stdin=f"{PW}\n")
+    assert off.returncode == 0 and "unattended unlock off" in off.stdout
+    assert item(path) is None and "unattended unlock: off" in cli("status").stdout
