@@ -3,7 +3,9 @@
 #
 #   scripts/setup-machine.sh venv   Python's venv module (to create .venv)
 #   scripts/setup-machine.sh demo   + Chromium (the browser the demo opens)
-#   scripts/setup-machine.sh test   + Xvfb, xdotool, Node.js and npm, then the JS tests' npm packages
+#   scripts/setup-machine.sh test   + Xvfb, xdotool, Node.js and npm, then the JS tests' npm packages,
+#                                   and a Secret Service for the keychain tests (GNOME Keyring, D-Bus's
+#                                   dbus-run-session, libsecret's secret-tool)
 #
 # On Debian and Ubuntu the missing packages are installed with apt-get (through sudo when not
 # root), after one line saying what and why. Elsewhere it prints the exact command to run and
@@ -62,6 +64,9 @@ if [ "$MODE" = test ]; then
   command -v xdotool >/dev/null 2>&1 || need xdotool "presses real hotkeys in the hotkey tests"
   command -v node >/dev/null 2>&1 || need nodejs "runs the extension's JavaScript tests"
   command -v npm >/dev/null 2>&1 || need npm "installs the JavaScript tests' DOM library"
+  command -v dbus-run-session >/dev/null 2>&1 || need dbus "a private session bus for the keychain tests"
+  command -v gnome-keyring-daemon >/dev/null 2>&1 || need gnome-keyring "a real Secret Service for the keychain tests"
+  command -v secret-tool >/dev/null 2>&1 || need libsecret-tools "inspects the keychain by hand"
 fi
 
 # Package names per system, in the order of the keys above.
@@ -73,18 +78,27 @@ pkg() { # pkg OS KEY
     debian:xdotool) echo xdotool ;;
     debian:nodejs) echo nodejs ;;
     debian:npm) echo npm ;;
+    debian:dbus) echo dbus ;;
+    debian:gnome-keyring) echo gnome-keyring ;;
+    debian:libsecret-tools) echo libsecret-tools ;;
     fedora:python-venv) echo python3 ;;
     fedora:chromium) echo chromium ;;
     fedora:xvfb) echo xorg-x11-server-Xvfb ;;
     fedora:xdotool) echo xdotool ;;
     fedora:nodejs) echo nodejs ;;
     fedora:npm) echo npm ;;
+    fedora:dbus) echo dbus-daemon ;;
+    fedora:gnome-keyring) echo gnome-keyring ;;
+    fedora:libsecret-tools) echo libsecret ;;
     arch:python-venv) echo python ;;
     arch:chromium) echo chromium ;;
     arch:xvfb) echo xorg-server-xvfb ;;
     arch:xdotool) echo xdotool ;;
     arch:nodejs) echo nodejs ;;
     arch:npm) echo npm ;;
+    arch:dbus) echo dbus ;;
+    arch:gnome-keyring) echo gnome-keyring ;;
+    arch:libsecret-tools) echo libsecret ;;
     macos:python-venv) echo python ;;
     macos:chromium) echo --cask chromium ;;
     macos:nodejs) echo node ;;

@@ -1,5 +1,5 @@
 // The Setup tab's vault section: create / unlock / lock / change password, broker accounts
-// (add, remove; shown masked only), auto-lock. Secrets typed here go straight to the host and
+// (add, remove; shown masked only), auto-lock, unattended unlock (off by default). Secrets typed here go straight to the host and
 // are cleared from the form; the host never sends one back.
 //
 //   import { mountVault } from './vault.js';
@@ -70,6 +70,14 @@ const AUTOLOCK_CHOICES = [
   [60, '1 minute'], [300, '5 minutes'], [900, '15 minutes'], [1800, '30 minutes'],
   [3600, '1 hour'], [14400, '4 hours'],
 ];
+
+// What unattended unlock trades away, shown beside its switch (README: "Unattended unlock").
+const UNATTENDED_LABEL = 'Unlock without a password after a restart (unattended unlock)';
+const UNATTENDED_HINT = 'When the Sidedesk service restarts (after a crash, or at login), a random key kept in your '
+  + 'OS keychain (Secret Service, Keychain or Credential Locker) opens the vault, so the Advanced Stop Loss and the '
+  + 'watchdog resume without you. The trade-off: while it is on, anyone who can run programs as you on this '
+  + 'computer can trade and close positions, and the keychain is unlocked by your OS login alone. '
+  + 'Turning it off removes the key from the vault and from the keychain.';
 
 let uid = 0;
 
@@ -276,6 +284,37 @@ export function mountVault(root, client) {
     return field('Lock automatically after', select, 'without vault activity; it also locks when the host exits');
   }
 
+  function unattendedControl() {
+    const s = view.status ?? {};
+    const box = h('input', {
+      type: 'checkbox',
+      name: 'unattended',
+      disabled: !!view.busy,
+      onchange: async () => {
+        const enabled = box.checked;
+        try {
+          const r = await call('vault.unattended', { enabled }, enabled ? 'Storing the key in the OS keychain…' : 'Removing the key…');
+          say(enabled ? 'Unattended unlock is on.' : (r?.warning ? `Unattended unlock is off; ${r.warning}` : 'Unattended unlock is off.'));
+        } catch { /* shown */ }
+        await refresh();
+      },
+    });
+    box.checked = !!s.unattended;
+    return field(UNATTENDED_LABEL, box, UNATTENDED_HINT);
+  }
+
+  function unattendedNote() {
+    const s = view.status ?? {};
+    if (s.unattended_error) {
+      return h('p', { class: 'vault-error vault-unattended-error', role: 'alert' },
+        `Unattended unlock failed: ${s.unattended_error}. Unlock to resume protection.`);
+    }
+    if (s.state === 'locked' && s.unattended) {
+      return h('p', { class: 'vault-hint' }, 'Unattended unlock is on: the service opens the vault by itself when it restarts. Unlock to change it.');
+    }
+    return null;
+  }
+
   function entryList() {
     if (!view.entries.length) return h('p', { class: 'vault-empty' }, 'No broker accounts yet.');
     return h('ul', { class: 'vault-entries', 'aria-label': 'Broker accounts' },
@@ -416,7 +455,7 @@ export function mountVault(root, client) {
     const parts = [];
     if (!s) parts.push(h('p', {}, 'Loading…'));
     else if (s.state === 'absent') parts.push(createForm());
-    else if (s.state === 'locked') parts.push(h('p', { class: 'vault-state' }, '🔒 Locked'), unlockForm());
+    else if (s.state === 'locked') parts.push(h('p', { class: 'vault-state' }, '🔒 Locked'), unattendedNote(), unlockForm());
     else {
       parts.push(
         h('div', { class: 'vault-bar' },
@@ -426,14 +465,14 @@ export function mountVault(root, client) {
             disabled: !!view.busy,
             onclick: async () => { try { await call('vault.lock'); say('Vault locked.'); } catch { /* shown */ } await refresh(); },
           }, 'Lock now')),
-        entryList(), addForm(), changePasswordForm(), autolockControl(),
+        entryList(), addForm(), changePasswordForm(), autolockControl(), unattendedControl(), unattendedNote(),
         s.kdf ? h('p', { class: 'vault-hint' }, `Key derivation: ${s.kdf}`) : null);
     }
     if (s) parts.push(h('p', { class: 'vault-hint vault-path' }, `File: ${s.path}${s.backup ? ' (with .bak)' : ''}`));
     // The forms are kept elements (what was typed, open <details>); focus survives the move.
     const focused = document.activeElement?.closest?.('.vault') === root ? document.activeElement : null;
     if (!view.busy || !body.firstChild) {
-      body.replaceChildren(spinner ?? '', errorBox() ?? '', ...parts);
+      body.replaceChildren(spinner ?? '', errorBox() ?? '', ...parts.filter(Boolean));
       for (const b of body.querySelectorAll('form button, form select')) b.disabled = false;
       const unlock = kept.get('unlock')?.querySelector('button[type="submit"]');
       if (unlock) unlock.disabled = retryLeft() > 0;

@@ -123,11 +123,17 @@ def compose(host: Environment) -> Services:
     from sidedesk.localstream.service import LocalStream
     from sidedesk.store.journal import Journal
     from sidedesk.vault.entries import AnyEntry
+    from sidedesk.vault.keychain import OsKeychain
     from sidedesk.vault.service import VaultService
 
     settings = Settings(host.paths.config_file, host.initial_config)
     config = settings.config
-    vault = VaultService(host.paths.vault_file, kdf=vault_kdf(config), autolock_s=config.vault_autolock_s)
+    vault = VaultService(
+        host.paths.vault_file,
+        kdf=vault_kdf(config),
+        autolock_s=config.vault_autolock_s,
+        keychain=OsKeychain(host.paths.vault_file),  # unattended unlock, when the user turned it on
+    )
     topic_listeners: list[Callable[[str], None]] = []
 
     def publish(topic: str, payload: Any) -> None:
@@ -176,6 +182,7 @@ def compose(host: Environment) -> Services:
         protection=protection,
         started=host.started,
         clock=host.clock,
+        held_file=host.paths.data_dir / "held.json",
     )
 
     views: dict[str, Callable[[], Any]] = {

@@ -24,6 +24,9 @@ PROVIDES = {  # Debian package -> the command it puts on PATH
     "xdotool": "xdotool",
     "nodejs": "node",
     "npm": "npm",
+    "dbus": "dbus-run-session",
+    "gnome-keyring": "gnome-keyring-daemon",
+    "libsecret-tools": "secret-tool",
 }
 
 
@@ -99,14 +102,25 @@ def test_make_test_on_a_fresh_debian_installs_everything_with_sudo_and_says_why(
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     # One line about the system packages (what, how, why), one about the npm packages.
-    head = "make test: installing chromium xvfb xdotool nodejs npm with sudo apt-get — needed: "
+    head = (
+        "make test: installing chromium xvfb xdotool nodejs npm dbus gnome-keyring libsecret-tools"
+        " with sudo apt-get — needed: "
+    )
     assert lines[0].startswith(head)
-    for why in ("chromium (the browser", "xvfb (a virtual screen", "nodejs (runs the extension"):
+    for why in (
+        "chromium (the browser",
+        "xvfb (a virtual screen",
+        "nodejs (runs the extension",
+        "gnome-keyring (a real Secret Service for the keychain tests)",
+    ):
         assert why in lines[0]
     assert lines[1].startswith("make test: installing the JavaScript tests' packages with npm ci")
     calls = box.recorded()
     assert calls[:2] == ["sudo apt-get update -qq", "apt-get update -qq"]
-    assert "sudo apt-get install -y -qq chromium xvfb xdotool nodejs npm" in calls
+    assert (
+        "sudo apt-get install -y -qq chromium xvfb xdotool nodejs npm dbus gnome-keyring libsecret-tools"
+        in calls
+    )
     assert calls[-1] == "npm ci --no-audit --no-fund --loglevel=error"
     # The second run finds everything: nothing installed, nothing printed.
     again = box.run("test")
@@ -127,8 +141,16 @@ def test_make_demo_as_root_installs_only_chromium_without_sudo(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("os_name", "command"),
     [
-        ("fedora", "sudo dnf install -y chromium xorg-x11-server-Xvfb xdotool nodejs npm"),
-        ("arch", "sudo pacman -S --needed chromium xorg-server-xvfb xdotool nodejs npm"),
+        (
+            "fedora",
+            "sudo dnf install -y chromium xorg-x11-server-Xvfb xdotool nodejs npm"
+            " dbus-daemon gnome-keyring libsecret",
+        ),
+        (
+            "arch",
+            "sudo pacman -S --needed chromium xorg-server-xvfb xdotool nodejs npm"
+            " dbus gnome-keyring libsecret",
+        ),
     ],
 )
 def test_other_linux_systems_get_the_exact_command_and_a_clean_stop(
@@ -174,7 +196,10 @@ def test_ci_just_runs_make_test() -> None:
 
 
 def test_a_node_too_old_for_the_js_tests_is_named_with_what_to_do(tmp_path: Path) -> None:
-    box = Sandbox(tmp_path, has=("chromium", "Xvfb", "xdotool", "npm"))
+    box = Sandbox(
+        tmp_path,
+        has=("chromium", "Xvfb", "xdotool", "npm", "dbus-run-session", "gnome-keyring-daemon", "secret-tool"),
+    )
     fake(box.bin / "node", 'if [ "$1" = -p ]; then echo 12; else echo v12.22.9; fi\n')
     proc = box.run("test")
     assert proc.returncode == 1

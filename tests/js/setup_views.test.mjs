@@ -13,10 +13,10 @@ const { mountRisk } = await import('../../extension/sidepanel/risk.js');
 test.after(() => dom.close());
 
 function vaultHost({ state = 'unlocked', entries = [] } = {}) {
-  const host = { state, entries, rev: 0 };
+  const host = { state, entries, rev: 0, unattended: false };
   const status = () => ({
     state: host.state, path: '/x/vault.sdv', autolock_s: 900, entries: host.state === 'unlocked' ? host.entries.length : null,
-    kdf: null, backup: false, retry_after_s: 0,
+    kdf: null, backup: false, retry_after_s: 0, unattended: host.unattended, unattended_error: host.unattendedError ?? null,
   });
   const client = new FakeClient({
     'vault.status': status,
@@ -28,6 +28,7 @@ function vaultHost({ state = 'unlocked', entries = [] } = {}) {
       host.rev += 1;
       return { entry: summary };
     },
+    'vault.unattended': ({ enabled }) => { host.unattended = enabled; host.rev += 1; return { ...status(), warning: null }; },
     'vault.lock': () => { host.state = 'locked'; host.rev += 1; return status(); },
     'vault.unlock': ({ password }) => {
       if (password !== 'right-password-123') throw hostError('auth', 'wrong password; try again in 2 s', { retry_after_s: 0 });
@@ -159,4 +160,39 @@ test('risk limits reload when the saved settings change elsewhere, but not over 
   client.push('status', { vault: 'unlocked', settings_rev: 3 });
   await settle();
   assert.equal(input.value, '9000');
+});
+
+test('unattended unlock: off by default, its trade-off beside the switch, on and off through the host', async () => {
+  const root = dom.section('vault-unattended');
+  const { host, client } = vaultHost();
+  mountVault(root, client);
+  await settle();
+  const box = () => root.querySelector('input[name="unattended"]');
+  assert.equal(box().checked, false);
+  const label = root.querySelector(`label[for="${box().id}"]`).textContent;
+  assert.match(label, /Unlock without a password after a restart \(unattended unlock\)/);
+  const hint = root.querySelector(`#${box().getAttribute('aria-describedby')}`).textContent;
+  assert.match(hint, /anyone who can run programs as you/);
+  assert.match(hint, /unlocked by your OS login/);
+  box().checked = true;
+  box().dispatchEvent(new Event('change'));
+  await settle();
+  assert.deepEqual(client.sent.filter((r) => r.type === 'vault.unattended').map((r) => r.payload), [{ enabled: true }]);
+  assert.equal(host.unattended, true);
+  assert.equal(box().checked, true);
+  box().checked = false;
+  box().dispatchEvent(new Event('change'));
+  await settle();
+  assert.equal(host.unattended, false);
+  assert.equal(box().checked, false);
+  // locked after a failed unattended unlock: the reason, and what fixes it, with no switch to flip
+  host.state = 'locked';
+  host.unattended = true;
+  host.unattendedError = 'the key is missing from the OS keychain';
+  host.rev += 1;
+  client.statusPush();
+  await settle();
+  assert.equal(box(), null);
+  assert.match(root.querySelector('.vault-unattended-error').textContent, /missing from the OS keychain.*Unlock to resume protection/);
+  assert.ok(!root.textContent.includes('null'));
 });

@@ -39,6 +39,12 @@ def test_each_reason_and_its_order() -> None:
     assert judge(covered=False) == ["stop_missing"]
 
 
+def test_a_link_that_cannot_come_up_without_the_vault_names_the_unlock() -> None:
+    # a service restarted with the vault locked: no keys, so no link; unlocking is what fixes it
+    assert judge(live=False, ever=False, engine=False) == ["locked"]
+    assert judge(live=False, ever=True) == ["link_down"]
+
+
 def test_flat_positions_are_not_listed() -> None:
     assert judge(Held("a", "X", PositionSide.BOTH, Decimal(0)), live=False) == []
 

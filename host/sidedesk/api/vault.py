@@ -17,6 +17,7 @@ from sidedesk.vault.entries import EntryInvalid, EntrySummary
 from sidedesk.vault.service import (
     EntryNotFound,
     TooManyAttempts,
+    UnattendedUnavailable,
     VaultAbsent,
     VaultError,
     VaultIsLocked,
@@ -48,6 +49,20 @@ class VaultStatus(BaseModel):
     kdf: str | None = Field(description="key-derivation settings of the open vault")
     backup: bool = Field(description="a .bak of the previous version exists")
     retry_after_s: int = Field(description="seconds before another password attempt is accepted")
+    unattended: bool = Field(
+        False, description="unattended unlock is on: a key in the OS keychain opens the vault after a restart"
+    )
+    unattended_error: str | None = Field(
+        None, description="why the last unattended unlock failed (the vault then waits for its password)"
+    )
+
+
+class UnattendedRequest(Strict):
+    enabled: bool = Field(description="on: add the keychain slot and item; off: remove both")
+
+
+class UnattendedStatus(VaultStatus):
+    warning: str | None = Field(None, description="what could not be undone (e.g. a keychain item left)")
 
 
 class PasswordRequest(Strict):
@@ -113,6 +128,8 @@ def api_error(exc: Exception, vault: VaultService) -> ApiError:
         )
     if isinstance(exc, EntryInvalid):
         return ApiError("invalid", f"the entry is not valid: {exc}", {"errors": exc.errors})
+    if isinstance(exc, UnattendedUnavailable):
+        return ApiError("rejected", str(exc))
     if isinstance(exc, VaultBusy | VaultChanged):
         return ApiError("rejected", str(exc), {"retry": True})
     if isinstance(exc, VaultWriteError | VaultExists | VaultStoreError):
@@ -208,6 +225,24 @@ async def configure(ctx: Ctx, req: ConfigureRequest) -> VaultStatus:
             "rejected", f"auto-lock changed for this session but not saved: {exc.strerror}"
         ) from None
     return status_of(vault)
+
+
+@handler("vault.unattended", UnattendedRequest, UnattendedStatus)
+async def unattended(ctx: Ctx, req: UnattendedRequest) -> UnattendedStatus:
+    """Turn unattended unlock on or off (needs the vault unlocked). On: a random key kept in the
+    OS keychain opens the vault when the service restarts, with no password; anyone who can run
+    programs as this OS user can then trade. Off: the key slot and the keychain item are removed."""
+    vault = ctx.services.vault
+    vault.touch()
+    warning = None
+    try:
+        if req.enabled:
+            await vault.enable_unattended()
+        else:
+            warning = await vault.disable_unattended()
+    except (VaultError, VaultStoreError) as exc:
+        raise api_error(exc, vault) from None
+    return UnattendedStatus.model_validate({**vault.summary(), "warning": warning})
 
 
 @handler("vault.restore_backup", Empty, VaultStatus)

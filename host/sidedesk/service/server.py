@@ -142,8 +142,10 @@ class Service:
             server = await asyncio.start_unix_server(self._connection, sock=sock)
             self.services.localstream.start_soon()
             log.info("service %s ready (pid %d) on %s", __version__, os.getpid(), self.socket_path)
+            resume = loop.create_task(self._unattended_unlock())
             watcher = loop.create_task(self._lifetime_loop())
             await self._stop.wait()
+            resume.cancel()
             watcher.cancel()
             server.close()
             for host in list(self.sessions):
@@ -176,9 +178,29 @@ class Service:
         s = self.services.settings.config.service
         return lifetime.Policy(s.keep_protecting, s.always, s.idle_exit_s)
 
+    async def _unattended_unlock(self) -> None:
+        """A service started after a crash or at login opens the vault with the key in the OS
+        keychain when unattended unlock is on; the vault's listener then reconnects the account
+        used last, so ASL and the watchdog resume. Otherwise it stays locked, and the positions
+        the last service saw show as Unprotected with "unlock to resume protection"."""
+        assert self.services is not None
+        vault = self.services.vault
+        if vault.state != "locked":
+            return
+        reason = await vault.unlock_unattended()
+        if reason is None:
+            log.info("unattended unlock: the vault is open, protection resumes without a password")
+        else:
+            log.info("the vault stays locked until unlocked with its password: %s", reason)
+
     async def _lifetime_loop(self) -> None:
         while True:
             await asyncio.sleep(LIFETIME_CHECK_S)
+            if self.services is not None:
+                try:
+                    self.services.status.remember()
+                except Exception:  # remembering is best effort; it never stops the service
+                    log.exception("could not remember the open positions")
             self._idle, leave = lifetime.step(
                 self.policy(),
                 self._idle,

@@ -1,4 +1,4 @@
-"""`sidedesk vault init|status|add|remove|passwd|list`: the vault without a browser.
+"""`sidedesk vault init|status|add|remove|passwd|list|unattended`: the vault without a browser.
 
 Passwords come from a prompt (no echo) or, with `--password-stdin`, one per line on stdin (for
 `passwd`: old, then new). Secrets are never taken as command-line arguments (they would land in
@@ -22,6 +22,7 @@ from sidedesk.store.paths import default_paths
 from sidedesk.vault import format as fmt
 from sidedesk.vault.entries import BROKER_ENVIRONMENTS, EntryInvalid
 from sidedesk.vault.kdf import KdfParams
+from sidedesk.vault.keychain import OsKeychain
 from sidedesk.vault.service import VaultError, VaultService
 from sidedesk.vault.store import VaultStoreError
 
@@ -63,6 +64,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     rm = sub.add_parser("remove", help="remove an entry", parents=[common])
     rm.add_argument("id")
     sub.add_parser("passwd", help="change the vault password", parents=[common])
+    un = sub.add_parser(
+        "unattended",
+        help="unlock without a password after a restart: a key in the OS keychain (see the README's risk)",
+        parents=[common],
+    )
+    un.add_argument("switch", choices=("on", "off"))
 
 
 class Io:
@@ -97,7 +104,9 @@ def _service() -> VaultService:
     if config.vault_kdf is not None:
         k = config.vault_kdf
         kdf = KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
-    return VaultService(paths.vault_file, kdf=kdf, autolock_s=config.vault_autolock_s)
+    return VaultService(
+        paths.vault_file, kdf=kdf, autolock_s=config.vault_autolock_s, keychain=OsKeychain(paths.vault_file)
+    )
 
 
 def _read_entry(args: argparse.Namespace, io: Io) -> dict[str, Any]:
@@ -138,6 +147,7 @@ async def _act(args: argparse.Namespace, vault: VaultService, io: Io, out: TextI
     if action == "status":
         s = vault.summary()
         print(f"vault: {s['state']}\nfile: {s['path']}\nbackup: {'yes' if s['backup'] else 'no'}", file=out)
+        print(f"unattended unlock: {'on' if s['unattended'] else 'off'}", file=out)
         if s["retry_after_s"]:
             print(f"next password attempt in {s['retry_after_s']} s", file=out)
         return 0
@@ -168,6 +178,13 @@ async def _act(args: argparse.Namespace, vault: VaultService, io: Io, out: TextI
         elif action == "remove":
             await vault.remove(args.id)
             print(f"removed {args.id}", file=out)
+        elif action == "unattended":
+            if args.switch == "on":
+                await vault.enable_unattended()
+                print("unattended unlock on: a restarted service opens the vault with no password", file=out)
+            else:
+                warning = await vault.disable_unattended()
+                print("unattended unlock off" + (f" ({warning})" if warning else ""), file=out)
     finally:
         vault.lock()
     return 0

@@ -12,6 +12,11 @@ the writer lock, whether a password may be tried now (`throttle.begin`), and is 
 before the key derivation runs; during the wait it is refused with the time left, before the KDF
 and without looking at the password. The counter is never cached here, so other hosts and
 restarts see and extend the same one; only the right password (after the wait) resets it.
+
+Unattended unlock (opt-in): a second key slot wraps the data key with a random key kept in the
+OS keychain (vault/keychain.py), so a service restarted after a crash or at login opens the
+vault without a password (`unlock_unattended`). It is not a password attempt: it neither counts
+nor waits. Changing the password rewraps only the password slot, so it keeps working.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from sidedesk.vault.entries import (
     to_storage,
 )
 from sidedesk.vault.kdf import KdfParams, default_params, derive, password_bytes
+from sidedesk.vault.keychain import Keychain, KeychainError
 from sidedesk.vault.store import VaultBusy, VaultStore, digest
 from sidedesk.vault.throttle import Throttle
 
@@ -49,6 +55,7 @@ log = logging.getLogger(__name__)
 State = Literal["absent", "locked", "unlocked"]
 DEFAULT_AUTOLOCK_S = 15 * 60.0
 BODY_VERSION = 1
+UNATTENDED_OFF = "unattended unlock is off"
 T = TypeVar("T")
 
 
@@ -76,6 +83,10 @@ class WeakPassword(VaultError):
     pass
 
 
+class UnattendedUnavailable(VaultError):
+    """The OS keychain cannot hold the key (missing, locked, refused): nothing was changed."""
+
+
 class EntryNotFound(VaultError):
     def __init__(self, entry_id: str) -> None:
         super().__init__(f"no vault entry with id {entry_id!r}")
@@ -87,7 +98,8 @@ class _Open:
 
     params: KdfParams
     salt: bytes
-    keys: bytearray  # enc key ‖ check key
+    data_key: bytearray  # what the body is encrypted under (format.split_key)
+    slots: fmt.Slots  # each wraps `data_key`: the password's, and the keychain's when on
     digest: bytes  # of the file as last read or written here
     entries: dict[str, AnyEntry]
     # Named records that are not broker accounts (e.g. "localstream.tokens"): JSON values stored
@@ -95,7 +107,7 @@ class _Open:
     items: dict[str, Any] = field(default_factory=dict)
 
     def split(self) -> fmt.Keys:
-        return fmt.Keys(enc=bytes(self.keys[:32]), check=bytes(self.keys[32:]))
+        return fmt.split_key(bytes(self.data_key))
 
 
 def _ceil(seconds: float) -> int:
@@ -112,8 +124,10 @@ class VaultService:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         lock_timeout_s: float = 2.0,
+        keychain: Keychain | None = None,
     ) -> None:
         self.store = VaultStore(path, lock_timeout_s)
+        self.keychain = keychain
         self.kdf = kdf or default_params()
         self.kdf.check()
         self.autolock_s = autolock_s
@@ -128,6 +142,8 @@ class VaultService:
         # The counter lives in the store's file; this is only the state this process could not
         # write there (a read-only folder), so that the delay still holds within this process.
         self._unsaved: Throttle | None = None
+        # Why the last unattended unlock failed while it is on (shown in Setup), else None.
+        self.unattended_error: str | None = None
 
     # -- state -----------------------------------------------------------------------------------
     @property
@@ -164,7 +180,24 @@ class VaultService:
             "kdf": self._open.params.describe() if self._open else None,
             "backup": self.store.backup.exists(),
             "retry_after_s": self.retry_after(),
+            "unattended": self.unattended,
+            "unattended_error": self.unattended_error,
         }
+
+    @property
+    def unattended(self) -> bool:
+        """Whether the vault has a keychain slot (unattended unlock is on). Readable while locked:
+        the slot flag is in the header."""
+        if self._open is not None:
+            return self._open.slots.keychain is not None
+        data = self.store.read()
+        if data is None:
+            return False
+        try:
+            slots = fmt.decode_header(data).slots
+        except fmt.VaultFormatError:
+            return False
+        return slots is not None and slots.keychain is not None
 
     # -- activity and auto-lock ------------------------------------------------------------------
     def touch(self) -> None:
@@ -207,8 +240,10 @@ class VaultService:
                 raise VaultError(f"a vault already exists at {self.path}; unlock it instead")
             self._require_strong(password)
             salt = os.urandom(fmt.SALT_LEN)
-            keys = await self._derive(self.kdf, salt, password)
-            opened = _Open(self.kdf, salt, keys, b"", {})
+            master = await self._derive(self.kdf, salt, password)
+            data_key = os.urandom(fmt.KEY_LEN)
+            slots = fmt.Slots(fmt.password_slot(master, data_key))
+            opened = _Open(self.kdf, salt, bytearray(data_key), slots, b"", {})
             opened.digest = await self._persist(opened, {}, expect=None)
             self._set_open(opened)
             log.info("vault created (%s)", self.kdf.describe())
@@ -216,9 +251,16 @@ class VaultService:
     async def unlock(self, password: str) -> None:
         async with self._mutex:
             data, header, counted = await self._begin_attempt()
-            keys = await self._check_password(header, password, counted)
-            entries, items = self._open_body(header, keys, data)
-            self._set_open(_Open(header.params, header.salt, keys, fmt_digest(data), entries, items))
+            master, data_key = await self._check_password(header, password, counted)
+            entries, items = self._open_body(header, data_key, data)
+            if header.slots is None:  # version 1: written as version 2, under a new data key, next time
+                data_key = os.urandom(fmt.KEY_LEN)
+                slots = fmt.Slots(fmt.password_slot(master, data_key))
+            else:
+                slots = header.slots
+            opened = _Open(header.params, header.salt, bytearray(data_key), slots, fmt_digest(data), entries)
+            opened.items = items
+            self._set_open(opened)
             log.info("vault unlocked (%d entries)", len(entries))
 
     def lock(self) -> None:
@@ -236,17 +278,129 @@ class VaultService:
     async def change_password(self, old: str, new: str) -> None:
         async with self._mutex:
             data, header, counted = await self._begin_attempt()
-            keys = await self._check_password(header, old, counted)
-            entries, items = self._open_body(header, keys, data)
+            _, data_key = await self._check_password(header, old, counted)
+            entries, items = self._open_body(header, data_key, data)
             self._require_strong(new)
             if new == old:
                 raise WeakPassword("the new password is the same as the old one")
             salt = os.urandom(fmt.SALT_LEN)
-            new_keys = await self._derive(self.kdf, salt, new)
-            opened = _Open(self.kdf, salt, new_keys, fmt_digest(data), entries, items)
+            new_master = await self._derive(self.kdf, salt, new)
+            # Only the password slot changes: the data key, and so the keychain slot, stay valid.
+            # A version 1 file had the old password's key as its data key: it gets a new one.
+            keychain = header.slots.keychain if header.slots is not None else None
+            if header.slots is None:
+                data_key = os.urandom(fmt.KEY_LEN)
+            slots = fmt.Slots(fmt.password_slot(new_master, data_key), keychain)
+            opened = _Open(self.kdf, salt, bytearray(data_key), slots, fmt_digest(data), entries, items)
             opened.digest = await self._persist(opened, entries, expect=fmt_digest(data))
             self._set_open(opened)
             log.info("vault password changed (%s)", self.kdf.describe())
+
+    # -- unattended unlock (the keychain slot) ----------------------------------------------------
+    def _need_keychain(self) -> Keychain:
+        if self.keychain is None:
+            raise UnattendedUnavailable("unattended unlock is not available in this process")
+        return self.keychain
+
+    async def enable_unattended(self) -> None:
+        """Add (or renew) the keychain slot: a fresh random key, stored in the OS keychain first,
+        then the vault rewritten with the slot. Needs the vault unlocked. If either step fails,
+        the other is undone and the vault on disk keeps what it had."""
+        async with self._mutex:
+            opened = self._need_open()
+            keychain = self._need_keychain()
+            key = os.urandom(fmt.KEY_LEN)
+            slots = fmt.Slots(
+                opened.slots.password, fmt.wrap(key, bytes(opened.data_key), fmt.KEYCHAIN_LABEL)
+            )
+            try:
+                await asyncio.to_thread(keychain.save, key)
+            except KeychainError as exc:
+                raise UnattendedUnavailable(f"unattended unlock stays off: {exc}") from None
+            try:
+                opened.digest = await self._persist(opened, opened.entries, expect=opened.digest, slots=slots)
+            except BaseException:
+                try:
+                    await asyncio.to_thread(keychain.delete)
+                except KeychainError as exc:
+                    log.warning("could not take the unused key back out of the OS keychain: %s", exc)
+                raise
+            opened.slots = slots
+            self.unattended_error = None
+            log.info("unattended unlock on (key kept in %s)", keychain.describe())
+            self._changed()
+
+    async def disable_unattended(self) -> str | None:
+        """Remove the keychain slot from the vault, then the item from the OS keychain. Needs the
+        vault unlocked. Returns a warning if the item could not be deleted (the slot is gone
+        anyway, so the item opens nothing written from now on)."""
+        async with self._mutex:
+            opened = self._need_open()
+            keychain = self._need_keychain()
+            if opened.slots.keychain is not None:
+                slots = fmt.Slots(opened.slots.password)
+                opened.digest = await self._persist(opened, opened.entries, expect=opened.digest, slots=slots)
+                opened.slots = slots
+            warning = None
+            try:
+                await asyncio.to_thread(keychain.delete)
+            except KeychainError as exc:
+                warning = f"the key slot is removed, but the OS keychain item was not deleted: {exc}"
+                log.warning("%s", warning)
+            self.unattended_error = None
+            log.info("unattended unlock off")
+            self._changed()
+            return warning
+
+    async def unlock_unattended(self) -> str | None:
+        """Open the vault with the key in the OS keychain, as a service does when it starts.
+        Returns None once the vault is open, otherwise why it stays locked (the password still
+        opens it). Never raises: a missing, damaged or unreachable keychain is only a reason."""
+        reason = await self._unlock_unattended()
+        failed = reason is not None and reason != UNATTENDED_OFF and self.store.exists()
+        self.unattended_error = reason if failed else None
+        if failed:
+            log.warning("unattended unlock failed: %s", reason)
+            self._changed()
+        return reason
+
+    async def _unlock_unattended(self) -> str | None:
+        async with self._mutex:
+            if self._open is not None:
+                return None
+            try:
+                data = await asyncio.to_thread(self.store.read)
+                if data is None:
+                    return "there is no vault yet"
+                header = fmt.decode_header(data)
+                if header.slots is None or header.slots.keychain is None:
+                    return UNATTENDED_OFF
+                if self.keychain is None:
+                    return "unattended unlock is not available in this process"
+                key = await asyncio.to_thread(self.keychain.load)
+                if key is None:
+                    return (
+                        "unattended unlock is on, but its key is missing from the OS keychain: "
+                        "unlock with the password, then turn unattended unlock off and on again"
+                    )
+                data_key = fmt.data_key_from_keychain(header, key)
+                entries, items = self._open_body(header, data_key, data)
+            except fmt.SlotMismatch:
+                return (
+                    "the key in the OS keychain does not open this vault (it belongs to an older copy): "
+                    "unlock with the password, then turn unattended unlock off and on again"
+                )
+            except KeychainError as exc:
+                return str(exc)
+            except (fmt.VaultFormatError, OSError) as exc:
+                return f"the vault cannot be read: {exc}"
+            opened = _Open(
+                header.params, header.salt, bytearray(data_key), header.slots, fmt_digest(data), entries
+            )
+            opened.items = items
+            self._set_open(opened)
+            log.info("vault unlocked with the key in the OS keychain (unattended unlock)")
+            return None
 
     # -- entries ---------------------------------------------------------------------------------
     def entries(self) -> list[EntrySummary]:
@@ -336,11 +490,10 @@ class VaultService:
         if reason is not None:
             raise WeakPassword(f"password too weak: {reason}")
 
-    async def _derive(self, params: KdfParams, salt: bytes, password: str) -> bytearray:
+    async def _derive(self, params: KdfParams, salt: bytes, password: str) -> bytes:
+        """The KDF output (it opens the password slot)."""
         pw = password_bytes(password)
-        master = await asyncio.get_running_loop().run_in_executor(None, derive, params, salt, pw)
-        keys = fmt.split_key(master)
-        return bytearray(keys.enc + keys.check)
+        return await asyncio.get_running_loop().run_in_executor(None, derive, params, salt, pw)
 
     # -- the wrong-password counter (decisions in `throttle`, I/O in the store) ------------------
     def _throttle_state(self, stored: Throttle) -> Throttle:
@@ -373,17 +526,18 @@ class VaultService:
             raise TooManyAttempts(_ceil(decision.wait_s))
         return data, header, decision.state
 
-    async def _check_password(self, header: fmt.Header, password: str, counted: Throttle) -> bytearray:
-        """The keys if `password` is the vault's; the counted attempt is then reset or kept."""
-        keys = await self._derive(header.params, header.salt, password)
+    async def _check_password(
+        self, header: fmt.Header, password: str, counted: Throttle
+    ) -> tuple[bytes, bytes]:
+        """The KDF output and the data key if `password` is the vault's; the counted attempt is
+        then reset or kept."""
+        master = await self._derive(header.params, header.salt, password)
         try:
-            fmt.check_key(header, fmt.Keys(enc=bytes(keys[:32]), check=bytes(keys[32:])))
+            data_key = fmt.data_key_from_password(header, master)
         except fmt.WrongPassword:
-            for i in range(len(keys)):
-                keys[i] = 0
             raise fmt.WrongPassword(await self._bad_password(counted)) from None
         await self._good_password()
-        return keys
+        return master, data_key
 
     async def _bad_password(self, counted: Throttle) -> int:
         """The wait starts now; returns it in whole seconds."""
@@ -407,10 +561,11 @@ class VaultService:
             log.warning("could not reset the wrong-password counter: the vault lock is busy")
 
     def _open_body(
-        self, header: fmt.Header, keys: bytearray, data: bytes
+        self, header: fmt.Header, data_key: bytes, data: bytes
     ) -> tuple[dict[str, AnyEntry], dict[str, Any]]:
-        split = fmt.Keys(enc=bytes(keys[:32]), check=bytes(keys[32:]))
-        plain = fmt.decrypt(header, split, data)  # the key was checked: only damage can fail here
+        plain = fmt.decrypt(
+            header, fmt.split_key(data_key), data
+        )  # the key was checked: only damage can fail here
         try:
             body = json.loads(plain)
             if not isinstance(body, dict) or body.get("v") != BODY_VERSION:
@@ -431,19 +586,22 @@ class VaultService:
         entries: Mapping[str, AnyEntry],
         expect: bytes | None,
         items: Mapping[str, Any] | None = None,
+        slots: fmt.Slots | None = None,
     ) -> bytes:
         body: dict[str, Any] = {"v": BODY_VERSION, "entries": [to_storage(e) for e in entries.values()]}
         items = opened.items if items is None else items
         if items:  # only written when there are some, so a vault without items reads as before
             body["items"] = dict(items)
         plain = json.dumps(body, separators=(",", ":")).encode("utf-8")
-        data = fmt.encode(opened.params, opened.salt, opened.split(), plain, os.urandom(fmt.NONCE_LEN))
+        slots = opened.slots if slots is None else slots
+        data_key = bytes(opened.data_key)
+        data = fmt.encode(opened.params, opened.salt, data_key, slots, plain, os.urandom(fmt.NONCE_LEN))
         return await asyncio.to_thread(self.store.write, data, expect)
 
     @staticmethod
     def _wipe(opened: _Open) -> None:
-        for i in range(len(opened.keys)):  # best effort: the bytes we own are zeroed
-            opened.keys[i] = 0
+        for i in range(len(opened.data_key)):  # best effort: the bytes we own are zeroed
+            opened.data_key[i] = 0
         opened.entries.clear()
         opened.items.clear()
 

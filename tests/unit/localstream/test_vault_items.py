@@ -50,7 +50,9 @@ async def test_a_vault_without_items_still_opens_and_bad_items_are_damage(tmp_pa
     from sidedesk.vault import format as fmt
 
     body = json.dumps({"v": 1, "entries": [], "items": []}).encode()
-    data = fmt.encode(opened.params, opened.salt, opened.split(), body, b"\x00" * fmt.NONCE_LEN)
+    data = fmt.encode(
+        opened.params, opened.salt, bytes(opened.data_key), opened.slots, body, b"\x00" * fmt.NONCE_LEN
+    )
     (tmp_path / "v.sdv").write_bytes(data)
     with pytest.raises(fmt.VaultDamaged):
         await vault(tmp_path / "v.sdv").unlock(PW)

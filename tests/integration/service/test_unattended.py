@@ -1,0 +1,153 @@
+"""`kill -9` of the service, with unattended unlock on and off, against the Binance simulator and a
+real Secret Service (GNOME Keyring on a private D-Bus, tests/support/secret_service.py).
+
+On: a new proxy (the browser reconnecting) starts a new service, which opens the vault with the
+key in the OS keychain, reconnects the account and resumes protection: the watchdog replaces a
+stop deleted on the simulator, and no password was typed anywhere. Off: the new service stays
+locked, and its status shows the position it cannot protect as Unprotected, "unlock to resume
+protection"; the password then resumes protection."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.asl.harness import (
+    PASSWORD,
+    Desk,
+    SimThread,
+    eventually,
+    only_algo,
+    open_position,
+    start_desk,
+)
+from tests.support.secret_service import keychain_env
+
+__all__ = ["keychain_env"]
+
+SERVICE = {"enabled": True, "idle_exit_s": 0}
+SYMBOL = "SOLUSDT"
+
+
+def service_cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sidedesk.cli", "service", *args],
+        env=dict(os.environ, SIDEDESK_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def status(home: Path) -> dict[str, Any]:
+    return dict(json.loads(service_cli(home, "status").stdout))
+
+
+def remembered(home: Path) -> list[dict[str, str]]:
+    path = home / "data" / "held.json"
+    return list(json.loads(path.read_text())["positions"]) if path.exists() else []
+
+
+@pytest.fixture
+def sim() -> Iterator[SimThread]:
+    s = SimThread().start()  # one per test: each starts flat
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def crash_with_a_position(sim: SimThread, home: Path, unattended: bool) -> dict[str, Any]:
+    """A desk with ASL on the simulator's account, unattended unlock as given, a SOLUSDT long
+    with its hard stop; then the service is killed with SIGKILL. Returns the stop's `asl` event."""
+    desk, _ = start_desk(sim, home, service=SERVICE, asl_enabled=True)
+    try:
+        if unattended:
+            assert desk.call("vault.unattended", {"enabled": True})["unattended"] is True
+        assert desk.call("vault.status")["unattended"] is unattended
+        hard = open_position(desk, SYMBOL, "BUY", "1.00")
+        # the service keeps what it holds on disk (not secret) for a restart that stays locked
+        eventually(lambda: any(r["symbol"] == SYMBOL for r in remembered(home)), 10, "the position on disk")
+        pid = status(home)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        assert desk.wait(10) == 0  # the proxy follows its service out; the browser reconnects
+    finally:
+        desk.stop()
+    return hard
+
+
+def test_kill_9_with_unattended_unlock_on_resumes_protection_without_a_password(
+    sim: SimThread, tmp_path: Path, keychain_env: dict[str, str]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        hard = crash_with_a_position(sim, home, unattended=True)
+        killed = status(home)
+        assert killed.get("running") is False
+        back = Desk(home)  # a new proxy starts a new service; nobody types a password
+        try:
+            assert eventually(lambda: status(home).get("vault") == "unlocked", 20, "the vault open by itself")
+            accounts = eventually(
+                lambda: [a for a in status(home)["accounts"] if a.get("state") == "live"],
+                30,
+                "the account live",
+            )
+            assert accounts
+            # protection resumes: a stop deleted on the exchange is replaced by the watchdog
+            stop = only_algo(sim, SYMBOL)
+            assert stop["clientAlgoId"] == hard["stop_client_id"]  # rebuilt from the exchange, not re-placed
+            sim.cancel_algo(stop["clientAlgoId"])
+            replaced = only_algo(sim, SYMBOL, not_id=stop["clientAlgoId"], timeout=20)
+            assert replaced["symbol"] == SYMBOL and replaced["side"] == "SELL"
+            assert eventually(lambda: status(home)["unprotected"] == [], 20, "nothing unprotected")
+            assert back.call("vault.status")["unattended"] is True
+        finally:
+            back.stop()
+    finally:
+        service_cli(home, "stop")
+
+
+def test_kill_9_with_unattended_unlock_off_shows_the_position_unprotected(
+    sim: SimThread, tmp_path: Path, keychain_env: dict[str, str]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        hard = crash_with_a_position(sim, home, unattended=False)
+        back = Desk(home)
+        try:
+            snaps = back.call("subscribe", {"topics": ["status"]})["snapshots"]
+            panel = snaps["status"]["payload"]  # what the panel's red banner is drawn from
+            assert panel["vault"] == "locked"
+            rows = [r for r in panel["unprotected"] if r["symbol"] == SYMBOL]
+            assert len(rows) == 1 and Decimal(rows[0]["quantity"]) == 1
+            assert rows == [
+                {
+                    "account_id": rows[0]["account_id"],
+                    "symbol": SYMBOL,
+                    "position_side": "BOTH",
+                    "quantity": rows[0]["quantity"],
+                    "reason": "locked",
+                    "fix": "unlock to resume protection",
+                }
+            ]
+            assert status(home)["unprotected"] == panel["unprotected"]  # `sidedesk service status` too
+            assert back.call("vault.status")["unattended_error"] is None  # off is not a failure
+            # the password resumes protection: the account reconnects and the stop is covered again
+            back.call("vault.unlock", {"password": PASSWORD})
+            eventually(lambda: status(home)["unprotected"] == [], 30, "protection resumed after unlock")
+            assert only_algo(sim, SYMBOL)["clientAlgoId"] == hard["stop_client_id"]
+        finally:
+            back.stop()
+    finally:
+        service_cli(home, "stop")
