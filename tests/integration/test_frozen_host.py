@@ -25,6 +25,10 @@ from sidedesk.identity import DEV_EXTENSION_ID, NATIVE_HOST_NAME, origin_for
 ROOT = Path(__file__).resolve().parents[2]
 EXE_NAME = "sidedesk.exe" if os.name == "nt" else "sidedesk"
 
+# the first test's setup includes the PyInstaller build (about a minute quiet, several under load):
+# the per-test default would cut the build, not a hung test
+pytestmark = pytest.mark.timeout(660)
+
 
 @pytest.fixture(scope="session")
 def build_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
