@@ -1,5 +1,9 @@
 """The broker registry: which adapter a vault entry builds, one row per broker.
 
+A login with several accounts (Tradovate, Volumetrica) is built once per account: `account` is the
+venue's account id the adapter trades (None: the venue's default, the choice before accounts could
+be picked) and `link_id` the host's id for that account, stamped on its events.
+
 Simulator accounts get their URLs from the host settings (`simulators.binance` = the simulator's
 base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machine-specific address.
 """
@@ -73,7 +77,14 @@ def _volumetrica(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extr
     }
     if entry.environment == "simulator":
         vm["auth_url"] = _simulator(sims, "volumetrica", "`sidedesk sim volumetrica`")
-    return VolumetricaBroker.from_entry(entry.id, vm, sink, contracts=extra.volumetrica_contracts)
+    number: int | None = None
+    if extra.account is not None:
+        if not extra.account.isdigit():
+            raise BrokerError("invalid", f"a Volumetrica account is a number, not {extra.account!r}")
+        number = int(extra.account)
+    return VolumetricaBroker.from_entry(
+        extra.link_id or entry.id, vm, sink, contracts=extra.volumetrica_contracts, account_number=number
+    )
 
 
 def _alpaca(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
@@ -87,7 +98,7 @@ def _alpaca(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Op
     }
     if entry.environment == "simulator":
         ap["urls"] = alpaca_urls(_simulator(sims, "alpaca", "`sidedesk sim alpaca`"))
-    return AlpacaBroker.from_entry(entry.id, ap, sink)
+    return AlpacaBroker.from_entry(extra.link_id or entry.id, ap, sink)
 
 
 def _tradovate(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
@@ -104,7 +115,7 @@ def _tradovate(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra:
     }
     if entry.environment == "simulator":
         tv["urls"] = tradovate_urls(_simulator(sims, "tradovate", "`sidedesk sim tradovate`"))
-    return TradovateBroker.from_entry(entry.id, tv, sink)
+    return TradovateBroker.from_entry(extra.link_id or entry.id, tv, sink, account_spec=extra.account)
 
 
 def _binance(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: Options) -> Broker:
@@ -120,7 +131,7 @@ def _binance(entry: AnyEntry, sink: EventSink, sims: Mapping[str, str], extra: O
     }
     if entry.environment == "simulator":
         spec["urls"] = binance_urls(_simulator(sims, "binance", "`sidedesk sim binance` or `sidedesk demo`"))
-    return BinanceBroker.from_entry(entry.id, spec, sink)
+    return BinanceBroker.from_entry(extra.link_id or entry.id, spec, sink)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,8 @@ class Options:
     """Per-broker settings beyond the vault entry."""
 
     volumetrica_contracts: Mapping[str, int] = field(default_factory=dict)
+    account: str | None = None  # the venue's account id to trade (None: the venue's default)
+    link_id: str | None = None  # the host's id for that account (None: the entry's id)
 
 
 Builder = Callable[[AnyEntry, EventSink, Mapping[str, str], Options], Broker]
@@ -147,6 +160,9 @@ def build_broker(
     sink: EventSink,
     simulators: Mapping[str, str],
     volumetrica_contracts: Mapping[str, int] | None = None,
+    *,
+    account: str | None = None,
+    link_id: str | None = None,
 ) -> Broker:
     builder = REGISTRY.get(type(entry))
     if builder is None:
@@ -154,4 +170,4 @@ def build_broker(
             "invalid",
             f"{entry.broker} accounts are not supported by this host yet (supported: {', '.join(SUPPORTED)})",
         )
-    return builder(entry, sink, simulators, Options(volumetrica_contracts or {}))
+    return builder(entry, sink, simulators, Options(volumetrica_contracts or {}, account, link_id))
