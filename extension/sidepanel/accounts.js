@@ -93,11 +93,14 @@ export function mountAccounts(root, client) {
     return store.status?.brokers?.find?.((b) => b.account_id === acc.id) ?? acc;
   }
 
-  /** accounts.list rows, plus the accounts of a login that connected since it was listed. */
+  /** accounts.list rows (with the venue's account names the status topic has learnt since), plus
+   *  the accounts of a login that connected since it was listed. */
   function allRows(accounts) {
-    const out = [...accounts];
+    const brokers = store.status?.brokers ?? [];
+    const named = new Map(brokers.filter((b) => b.account_name).map((b) => [b.account_id, b.account_name]));
+    const out = accounts.map((a) => (named.has(a.id) ? { ...a, account_name: named.get(a.id) } : a));
     const known = new Set(out.map((a) => a.id));
-    for (const b of store.status?.brokers ?? []) {
+    for (const b of brokers) {
       if (known.has(b.account_id) || !b.entry_id) continue;
       const entry = out.find((a) => a.entry_id === b.entry_id);
       if (!entry) continue;

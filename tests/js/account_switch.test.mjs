@@ -124,3 +124,20 @@ test('Setup lists each account of a login with its name; Use picks that account'
   await settle();
   assert.deepEqual(client.sent.filter((r) => r.type === 'accounts.activate').map((r) => r.payload), [{ account_id: `${E}:2` }]);
 });
+
+test("Setup shows the venue's account name learnt after the list was loaded", async () => {
+  const { mountAccounts } = await import('../../extension/sidepanel/accounts.js');
+  const client = new FakeClient({
+    'accounts.list': () => ({ accounts: [row('1', 'DEMO1', { active: true }), row('2', '2')], active_id: `${E}:1` }),
+    'market.symbols': () => ({ symbols: [] }),
+  });
+  const root = dom.section('setup-accounts-names');
+  mountAccounts(root, client);
+  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 0, uptime_s: 1, brokers: [broker('1', 'DEMO1', { active: true }), broker('2', '2', { state: 'connecting' })] });
+  await settle();
+  const second = () => root.querySelector(`li.acct[data-account-id="${E}:2"] .acct-name`).textContent;
+  assert.match(second(), /· 2$/);
+  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 0, uptime_s: 2, brokers: [broker('1', 'DEMO1', { active: true }), broker('2', 'Funded — DEMO2')] });
+  await settle();
+  assert.match(second(), /· Funded — DEMO2/);
+});

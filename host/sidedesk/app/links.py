@@ -210,9 +210,10 @@ class AccountLinks:
                 await link.settled.wait()
             if link.state is LinkState.AUTH_FAILED:
                 raise link.last_error or BrokerError("auth", link.link.detail)
-            self._make_active(account_id)
             if venue is not None and getattr(entry, "account", None) != venue:
+                # remembered first: a panel that sees the new active account sees it remembered
                 await self._remember_choice(entry, venue)
+            self._make_active(account_id)
             if link.state is LinkState.DISCONNECTED and link.last_error is not None and wait:
                 raise link.last_error
             return link
