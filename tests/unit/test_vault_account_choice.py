@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from sidedesk.core.link_ids import link_id, split_link_id
-from sidedesk.vault.entries import EntryInvalid, parse_entry, summarize, to_storage
+from sidedesk.vault.entries import (
+    EntryInvalid,
+    TradovateEntry,
+    VolumetricaEntry,
+    parse_entry,
+    summarize,
+    to_storage,
+)
 from sidedesk.vault.kdf import KdfParams
 from sidedesk.vault.service import VaultService
 
@@ -40,7 +47,7 @@ VOLUMETRICA: dict[str, Any] = {
 @pytest.mark.parametrize("data", [TRADOVATE, VOLUMETRICA])
 def test_an_entry_saved_before_accounts_reads_as_the_default(data: dict[str, Any]) -> None:
     old = parse_entry(data)  # the stored form of an entry from before: no `account` key
-    assert getattr(old, "account") is None
+    assert isinstance(old, TradovateEntry | VolumetricaEntry) and old.account is None
     assert "account" not in to_storage(old)
     assert summarize(old).account is None
 
@@ -58,7 +65,11 @@ async def test_the_choice_round_trips_through_the_encrypted_vault(tmp_path: Path
     again = VaultService(path, kdf=SMALL)
     await again.unlock(PW)
     entry = again.get_entry(saved.id)
-    assert getattr(entry, "account") == "700002" and entry.name == "prop login (renamed)"
+    assert (
+        isinstance(entry, TradovateEntry)
+        and entry.account == "700002"
+        and entry.name == "prop login (renamed)"
+    )
     assert again.entries()[0].account == "700002"
 
 

@@ -17,8 +17,13 @@ import pytest
 
 from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
 from sidedesk.domain import OrderRequest, OrderType, Side
-from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, SimConfig
-from sidedesk_sim.volumetrica import VolumetricaSim
+from sidedesk_sim.volumetrica import (
+    BUILTIN_LOGIN,
+    BUILTIN_PASSWORD,
+    BUILTIN_PLATFORM_KEY,
+    SimConfig,
+    VolumetricaSim,
+)
 from tests.integration.volumetrica.conftest import calm
 from tests.integration.volumetrica.test_host import ES, PASSWORD, Host, SimThread
 from tests.support.eventlog import EventLog
@@ -117,7 +122,9 @@ def test_pick_switch_trade_and_protect_every_account_of_the_login(st: SimThread,
         host.until(lambda: _stops(st, FUNDED), what="the ASL stop on the funded account", timeout=15)
 
         _other_platform_buys(st, EVAL)
-        stops = host.until(lambda: _stops(st, EVAL), what="the ASL stop on the evaluation account", timeout=15)
+        stops = host.until(
+            lambda: _stops(st, EVAL), what="the ASL stop on the evaluation account", timeout=15
+        )
         assert stops[0].source == "Automatic" and abs(stops[0].quantity) == 1
     except BaseException:
         print(host.log_text()[-4000:])
