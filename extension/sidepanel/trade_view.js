@@ -129,7 +129,8 @@ const SWITCH_STATE = {
 /**
  * The Trade tab header's account switcher: every account of the active account's login (a
  * Tradovate or Volumetrica login holds several), from the accounts.list rows and the `status`
- * topic's broker rows (the login's other accounts appear there once they connect).
+ * topic's broker rows (the login's other accounts appear there once they connect, with the
+ * number of positions each holds: the other accounts' positions are visible at a glance).
  * @param {object[]} accounts accounts.list rows ({id, entry_id, account_name, venue_account, name, state})
  * @param {object[]} brokers status topic `brokers` rows ({account_id, entry_id, account_name, state})
  * @param {string|null} activeId
@@ -148,13 +149,17 @@ export function accountChoices(accounts, brokers, activeId) {
   for (const b of bros) {
     if (b.entry_id !== entry) continue;
     const known = rows.get(b.account_id);
-    rows.set(b.account_id, { id: b.account_id, name: b.account_name || known?.name || b.venue_account || b.account_id, state: b.state ?? known?.state ?? '' });
+    rows.set(b.account_id, {
+      id: b.account_id, name: b.account_name || known?.name || b.venue_account || b.account_id,
+      state: b.state ?? known?.state ?? '', held: Number.isFinite(b.open_positions) ? b.open_positions : 0,
+    });
   }
   const options = [...rows.values()]
     .sort((x, y) => x.id.localeCompare(y.id))
     .map((r) => {
       const note = SWITCH_STATE[r.state];
-      return { id: r.id, label: note ? `${r.name} (${note})` : r.name, active: r.id === activeId, state: r.state };
+      const held = r.held > 0 ? ` · ${r.held} position${r.held === 1 ? '' : 's'}` : '';
+      return { id: r.id, label: `${r.name}${held}${note ? ` (${note})` : ''}`, active: r.id === activeId, state: r.state };
     });
   return { show: options.length > 1, options };
 }

@@ -43,6 +43,11 @@ test('accounts of the login that connected since the list was loaded come from t
   assert.deepEqual(view.options.map((o) => o.label), ['DEMO1', 'DEMO2 (connecting)']);
 });
 
+test('each account of the login says how many positions it holds', () => {
+  const view = accountChoices([], [broker('1', 'DEMO1', { active: true }), broker('2', 'DEMO2', { open_positions: 1 }), broker('3', 'DEMO3', { open_positions: 2 })], `${E}:1`);
+  assert.deepEqual(view.options.map((o) => o.label), ['DEMO1', 'DEMO2 · 1 position', 'DEMO3 · 2 positions']);
+});
+
 test('no switcher for a login with one account, or with no active account', () => {
   assert.equal(accountChoices([BINANCE], [], 'b1').show, false);
   assert.equal(accountChoices([row('1', 'DEMO1')], [], `${E}:1`).show, false);

@@ -175,6 +175,8 @@ class AccountLinks:
                     "entry_id": link.entry_id,
                     "venue_account": link.venue_account,
                     "account_name": link.account_name(),
+                    # the other accounts of a login show how much they hold (the switcher)
+                    "open_positions": len(self._books.portfolio.positions.positions(link.account_id)),
                     "active": link.account_id == self.active_id,
                     **view,
                     "last_event_age_s": None if event_age is None else round(event_age, 1),

@@ -124,6 +124,11 @@ def test_pick_switch_trade_and_protect_every_account_of_the_login(sim: SimThread
         _other_platform_buys(sim, "DEMO700001")
         stop = eventually(lambda: _working_stop(sim, "DEMO700001"), 15, "the ASL stop on the other account")
         assert stop["qty"] == 1 and stop["action"] == "Sell" and str(stop["text"]).startswith("sda-")
+        # ...and visible: the status topic (the switcher) says how much each account holds
+        held = eventually(
+            lambda: (b := _brokers(desk)) and b[first]["open_positions"] == 1 and b, 10, "the count"
+        )
+        assert held[second]["open_positions"] == 1 and held[second]["active"]
     finally:
         desk.stop()
 
