@@ -69,3 +69,32 @@ async def test_the_simulator_starts_with_several_accounts() -> None:
         "SIM-FUNDED-2",
         "SIM-FUNDED-3",
     ]
+
+
+async def test_a_v5_server_lists_the_accounts_without_guessing_their_mode() -> None:
+    """A v5 account header has no Mode (its zero would read "Evaluation"): the kind stays empty,
+    and the named account still takes the orders."""
+    from sidedesk.brokers.volumetrica.adapter import VolumetricaBroker
+    from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, SimConfig
+    from tests.support.eventlog import EventLog
+    from tests.support.simthread import calm
+
+    async with VolumetricaSim(seed=3, config=SimConfig(accounts=2), protocol="5") as sim:
+        calm(sim)
+        await sim.control("price", {"symbol": ES, "price": "6000"})
+        log = EventLog()
+        b = VolumetricaBroker(
+            "v5", platform_key=BUILTIN_PLATFORM_KEY, login=BUILTIN_LOGIN, password=BUILTIN_PASSWORD,
+            sink=log, environment="simulator", auth_url=sim.base_url, account_number=123457,
+        )  # fmt: skip
+        try:
+            await b.connect()
+            assert [(a.id, a.name, a.kind, a.label) for a in b.accounts()] == [
+                ("123456", "SIM-EVAL-1", "", "SIM-EVAL-1"),
+                ("123457", "SIM-FUNDED-2", "", "SIM-FUNDED-2"),
+            ]
+            await b.place(OrderRequest(ES, Side.SELL, OrderType.MARKET, D(1), "sdmv5acct01"))
+            await until(lambda: log.of(FillEvent), what="the fill")
+            assert sim.state()["positions_by_account"] == {"123456": {}, "123457": {ES: "-1"}}
+        finally:
+            await b.close()

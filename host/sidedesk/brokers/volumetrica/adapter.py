@@ -240,8 +240,11 @@ class VolumetricaBroker:
         """The account named by `account_number`, else the first one enabled for trading (the
         choice before accounts could be picked). Every account of the login is listed."""
         accounts = list(info.account_list)
+        v5 = self.client.dialect is V5  # a v5 header has no Mode: its default would read "Evaluation"
         self._accounts = tuple(
-            BrokerAccount(str(a.account_number), a.account_header or str(a.account_number), _mode(a))
+            BrokerAccount(
+                str(a.account_number), a.account_header or str(a.account_number), "" if v5 else _mode(a)
+            )
             for a in accounts
             if not a.archived
         )
