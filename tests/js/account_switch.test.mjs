@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { FakeClient, hostError, installDom, settle } from './dom_harness.mjs';
+import { FakeClient, choose, hostError, installDom, settle, type } from './dom_harness.mjs';
 import { accountChoices } from '../../extension/sidepanel/trade_view.js';
 
 const dom = installDom();
@@ -145,4 +145,41 @@ test("Setup shows the venue's account name learnt after the list was loaded", as
   client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 0, uptime_s: 2, brokers: [broker('1', 'DEMO1', { active: true }), broker('2', 'Funded — DEMO2')] });
   await settle();
   assert.match(second(), /· Funded — DEMO2/);
+});
+
+// -- the vault form: the account can be named when the entry is added ---------------------------------
+test('the Tradovate form takes an optional account; empty sends none (the login’s first)', async () => {
+  const { mountVault } = await import('../../extension/sidepanel/vault.js');
+  const client = new FakeClient({
+    'vault.status': () => ({ state: 'unlocked', path: '/x/vault.sdv', autolock_s: 900, entries: 0, kdf: null, backup: false, retry_after_s: 0 }),
+    'vault.entries': () => ({ entries: [] }),
+    'vault.put': ({ entry }) => ({ entry: { id: 'n1', name: entry.name, broker: entry.broker, environment: entry.environment, masked: {}, secrets_set: [] } }),
+  });
+  const root = dom.section('vault-account-field');
+  mountVault(root, client);
+  await settle();
+  const form = root.querySelector('.vault-add form');
+  const get = (name) => form.querySelector(`[name="${name}"]`);
+  choose(get('broker'), 'tradovate');
+  assert.equal(get('account').required, false);
+  const fill = (name) => {
+    type(get('name'), name);
+    type(get('username'), 'trader');
+    type(get('password'), 'pw-123456');
+    type(get('cid'), '8');
+    type(get('sec'), 'secret-0001');
+  };
+  fill('first');
+  form.requestSubmit();
+  await settle();
+  assert.equal('account' in client.sent.filter((r) => r.type === 'vault.put').at(-1).payload.entry, false);
+  fill('second');
+  type(get('account'), 'APEX-1234-01');
+  form.requestSubmit();
+  await settle();
+  assert.equal(client.sent.filter((r) => r.type === 'vault.put').at(-1).payload.entry.account, 'APEX-1234-01');
+  choose(get('broker'), 'volumetrica');
+  assert.ok(get('account'), 'Volumetrica asks for the account number too');
+  choose(get('broker'), 'binance');
+  assert.equal(get('account'), null, 'a Binance key has one account: nothing to pick');
 });

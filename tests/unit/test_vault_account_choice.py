@@ -90,3 +90,10 @@ def test_binance_and_alpaca_entries_have_no_account_to_pick() -> None:
 def test_link_ids() -> None:
     assert link_id("abc", "700001") == "abc:700001" and split_link_id("abc:700001") == ("abc", "700001")
     assert link_id("abc", None) == "abc" and split_link_id("abc") == ("abc", None)
+
+
+def test_a_volumetrica_account_is_its_number() -> None:
+    assert parse_entry({**VOLUMETRICA, "account": "123457"}).account == "123457"  # type: ignore[union-attr]
+    with pytest.raises(EntryInvalid) as err:
+        parse_entry({**VOLUMETRICA, "account": "SIM-EVAL-1"})
+    assert "number" in err.value.errors[0]["problem"]

@@ -264,7 +264,9 @@ class AccountLinks:
         that its positions are shown and protected too."""
         if link.venue_account is None:
             return
-        others = [a for a in link.broker.accounts() if link_id(link.entry_id, a.id) not in self.links]
+        # an entry may name its account by id or by name (Tradovate's accountSpec): either is taken
+        taken = {li.venue_account for li in self.links.values() if li.entry_id == link.entry_id}
+        others = [a for a in link.broker.accounts() if a.id not in taken and a.name not in taken]
         if not others:
             return
         if getattr(link.entry, "keep_other_sessions", True) is False:

@@ -166,7 +166,14 @@ class VolumetricaEntry(_Base):
     # in beside Sidedesk; false makes Sidedesk's login throw them out (the vendor's default).
     # Entries saved before this field existed read as true.
     keep_other_sessions: bool = True
-    account: AccountChoice = None
+    account: AccountChoice = None  # the account number (AccNumber)
+
+    @field_validator("account")
+    @classmethod
+    def _account_number(cls, v: str | None) -> str | None:
+        if v is not None and not v.isdigit():
+            raise ValueError("must be the account's number (Volumetrica's AccNumber)")
+        return v
 
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("login",)
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("platform_key", "password")

@@ -133,16 +133,22 @@ def test_pick_switch_trade_and_protect_every_account_of_the_login(sim: SimThread
         desk.stop()
 
 
-def test_a_remembered_account_is_the_one_activated(sim: SimThread, tmp_path: Path) -> None:
-    """The choice made in Setup (the entry's `account`) is what activating the entry connects."""
+@pytest.mark.parametrize("named", [SECOND, "DEMO700002"])
+def test_a_remembered_account_is_the_one_activated(sim: SimThread, tmp_path: Path, named: str) -> None:
+    """The choice made in Setup (the entry's `account`: Tradovate's id, or its name as typed in
+    the vault form) is what activating the entry connects; the login's other account connects
+    beside it once, never the chosen one a second time."""
     config = {"watchlist": [MES], "risk": {"confirm_above_notional": None}}
     desk = start_tv_desk(tmp_path, sim, config, TvDesk)
     try:
         entry = _entry(desk)
-        desk.call("vault.put", {"entry": {"id": entry["id"], "account": SECOND}})
+        desk.call("vault.put", {"entry": {"id": entry["id"], "account": named}})
         desk.call("accounts.deactivate", {})
         row = desk.call("accounts.activate", {"account_id": entry["id"]}, timeout=30)
-        assert row["id"] == f"{entry['id']}:{SECOND}" and row["active"]
+        assert row["id"] == f"{entry['id']}:{named}" and row["active"]
         assert row["account_name"] == "DEMO700002"
+        first = f"{entry['id']}:{FIRST}"
+        eventually(lambda: _brokers(desk).get(first, {}).get("state") == "live" or None, 20, "the other one")
+        assert sorted(_brokers(desk)) == sorted([first, row["id"]])
     finally:
         desk.stop()
