@@ -1,5 +1,7 @@
 // Setup: pick the broker account the ticket and the hotkeys trade on (accounts.list / activate), and
 // test an account's connection (accounts.test: reachability, key, permissions, IP, position mode, clock).
+// A login with several accounts (Tradovate, Volumetrica) has one row per account once it has
+// connected; "Use" on one makes it the account the entry trades (remembered in the vault).
 
 import { h } from './dom.js';
 import { describeFailure } from './ticket_form.js';
@@ -35,7 +37,7 @@ export function mountAccounts(root, client) {
   const disconnect = h('button', { type: 'button', class: 'btn-small', id: 'accounts-deactivate' }, 'Disconnect');
   root.replaceChildren(
     h('div', { class: 'card-head' }, h('h2', { id: 'accounts-title' }, 'Broker account'), h('span', { class: 'head-tools' }, disconnect)),
-    h('p', { class: 'hint' }, 'The ticket, the positions and the hotkeys use the active account. Add accounts in the vault above; the list follows the vault by itself.'),
+    h('p', { class: 'hint' }, 'The ticket, the positions and the hotkeys use the active account. Add accounts in the vault above; the list follows the vault by itself. A login with several accounts lists each of them once connected: Use picks one (remembered; the Trade tab header switches too).'),
     list, result);
   root.setAttribute('aria-labelledby', 'accounts-title');
 
@@ -91,8 +93,26 @@ export function mountAccounts(root, client) {
     return store.status?.brokers?.find?.((b) => b.account_id === acc.id) ?? acc;
   }
 
+  /** accounts.list rows (with the venue's account names the status topic has learnt since), plus
+   *  the accounts of a login that connected since it was listed. */
+  function allRows(accounts) {
+    const brokers = store.status?.brokers ?? [];
+    const named = new Map(brokers.filter((b) => b.account_name).map((b) => [b.account_id, b.account_name]));
+    const out = accounts.map((a) => (named.has(a.id) ? { ...a, account_name: named.get(a.id) } : a));
+    const known = new Set(out.map((a) => a.id));
+    for (const b of brokers) {
+      if (known.has(b.account_id) || !b.entry_id) continue;
+      const entry = out.find((a) => a.entry_id === b.entry_id);
+      if (!entry) continue;
+      known.add(b.account_id);
+      out.push({ ...entry, id: b.account_id, venue_account: b.venue_account, account_name: b.account_name, remembered: false, active: b.active });
+    }
+    return out;
+  }
+
   function render() {
-    const { accounts, active_id: activeId, error } = store.accounts;
+    const { active_id: activeId, error } = store.accounts;
+    const accounts = allRows(store.accounts.accounts);
     disconnect.disabled = !activeId;
     if (error) {
       const text = error.code === 'locked'
@@ -115,8 +135,8 @@ export function mountAccounts(root, client) {
       const retry = waiting && b.attempt ? ` (attempt ${b.attempt}${b.next_retry_s ? `, next in ${Math.round(b.next_retry_s)} s` : ''}${b.slow_retry ? ', retrying slowly' : ''})` : '';
       const btn = h('button', {
         type: 'button', class: active ? 'btn-small' : 'btn-small primary',
-        'aria-label': `${active ? 'Reconnect' : 'Use'} ${acc.name}`,
-        onclick: () => run(`${active ? 'Reconnect' : 'Activate'} ${acc.name}`, () => client.request('accounts.activate', { account_id: acc.id }, { timeoutMs: 30_000 })),
+        'aria-label': `${active ? 'Reconnect' : 'Use'} ${acc.name}${acc.account_name ? ` ${acc.account_name}` : ''}`,
+        onclick: () => run(`${active ? 'Reconnect' : 'Activate'} ${acc.name}${acc.account_name ? ` (${acc.account_name})` : ''}`, () => client.request('accounts.activate', { account_id: acc.id }, { timeoutMs: 30_000 })),
       }, active ? 'Reconnect' : 'Use');
       const testing = tests.get(acc.id)?.busy === true;
       const test = h('button', {
@@ -127,7 +147,9 @@ export function mountAccounts(root, client) {
       }, testing ? 'Testing…' : 'Test');
       return h('li', { class: 'acct', dataset: { accountId: acc.id, state, active: String(active) } },
         h('span', { class: 'acct-dot', 'data-state': state, 'aria-hidden': 'true' }),
-        h('span', { class: 'acct-name' }, h('strong', {}, acc.name), active ? h('span', { class: 'tag' }, 'active') : ''),
+        h('span', { class: 'acct-name' }, h('strong', {}, acc.name),
+          acc.account_name || acc.venue_account ? h('span', { class: 'acct-venue' }, ` · ${acc.account_name || acc.venue_account}`) : '',
+          active ? h('span', { class: 'tag' }, 'active') : ''),
         h('span', { class: 'muted' }, `${acc.broker} · ${acc.environment}${acc.key_hint ? ` · ${acc.key_hint}` : ''}`),
         h('span', { class: 'acct-state' }, `${STATE_TEXT[state] ?? state}${retry}`, b.detail ? h('span', { class: 'muted' }, ` — ${b.detail}`) : ''),
         // two buttons in the row's button cell (.acct's grid has one): stacked

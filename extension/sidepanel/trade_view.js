@@ -121,6 +121,49 @@ export function accountRows(payload, accountId) {
   }));
 }
 
+const SWITCH_STATE = {
+  connecting: 'connecting', syncing: 'syncing', degraded: 'reconnecting', disconnected: 'not connected',
+  auth_failed: 'key refused', stopped: 'stopped',
+};
+
+/**
+ * The Trade tab header's account switcher: every account of the active account's login (a
+ * Tradovate or Volumetrica login holds several), from the accounts.list rows and the `status`
+ * topic's broker rows (the login's other accounts appear there once they connect, with the
+ * number of positions each holds: the other accounts' positions are visible at a glance).
+ * @param {object[]} accounts accounts.list rows ({id, entry_id, account_name, venue_account, name, state})
+ * @param {object[]} brokers status topic `brokers` rows ({account_id, entry_id, account_name, state})
+ * @param {string|null} activeId
+ * @returns {{show: boolean, options: {id: string, label: string, active: boolean, state: string}[]}}
+ */
+export function accountChoices(accounts, brokers, activeId) {
+  const accs = Array.isArray(accounts) ? accounts : [];
+  const bros = Array.isArray(brokers) ? brokers : [];
+  const active = accs.find((a) => a.id === activeId) ?? bros.find((b) => b.account_id === activeId);
+  const entry = active?.entry_id;
+  if (!activeId || !entry) return { show: false, options: [] };
+  const rows = new Map();
+  for (const a of accs) {
+    if (a.entry_id === entry) rows.set(a.id, { id: a.id, name: a.account_name || a.venue_account || a.name, state: a.state ?? '' });
+  }
+  for (const b of bros) {
+    if (b.entry_id !== entry) continue;
+    const known = rows.get(b.account_id);
+    rows.set(b.account_id, {
+      id: b.account_id, name: b.account_name || known?.name || b.venue_account || b.account_id,
+      state: b.state ?? known?.state ?? '', held: Number.isFinite(b.open_positions) ? b.open_positions : 0,
+    });
+  }
+  const options = [...rows.values()]
+    .sort((x, y) => x.id.localeCompare(y.id))
+    .map((r) => {
+      const note = SWITCH_STATE[r.state];
+      const held = r.held > 0 ? ` · ${r.held} position${r.held === 1 ? '' : 's'}` : '';
+      return { id: r.id, label: `${r.name}${held}${note ? ` (${note})` : ''}`, active: r.id === activeId, state: r.state };
+    });
+  return { show: options.length > 1, options };
+}
+
 /** The action bar's P&L text from the positions payload's totals. */
 export function totalPnl(payload) {
   const totals = payload?.totals ?? [];

@@ -1,10 +1,15 @@
 // The Trade tab's connection strip: green "live", pulsing amber "reconnecting (attempt N)", red
 // "offline — showing cached data", the active account, and the host's latest warning (log topic).
-// Also owns the "No broker account yet" empty state of the Trade tab.
+// Also owns the "No broker account yet" empty state of the Trade tab, and the account switcher:
+// when the active account's login holds several accounts (Tradovate, Volumetrica), a menu of them
+// that makes the picked one active (accounts.activate; the host remembers it in the vault entry)
+// and so re-scopes the ticket, hotkeys, positions, orders, P&L, chart and ASL views.
 
 import { h } from './dom.js';
 import { flattenControl } from './flatten.js';
 import { tradeIndicator } from './live.js';
+import { describeFailure } from './ticket_form.js';
+import { accountChoices } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 import { tidyNumbers } from './words.js';
 
@@ -22,8 +27,50 @@ export function mountTradeStatus(root, client) {
   // the one action that fixes it: a red banner nobody can miss.
   const unprotected = h('div', { class: 'unprotected', id: 'trade-unprotected', role: 'alert', hidden: true });
   const flatten = flattenControl(store, { id: 'trade-flatten', resultId: 'trade-flatten-result' });
-  const head = h('div', { class: 'trade-head' }, strip, flatten.button);
-  root.replaceChildren(head, unprotected, flatten.result, logLine);
+  const switcher = h('select', {
+    id: 'trade-account-switch', class: 'account-switch', 'aria-label': 'Account of this login to trade on',
+    title: 'The account the ticket, the hotkeys and these tables use', hidden: true,
+  });
+  const switchResult = h('p', { class: 'action-result', id: 'trade-account-result', 'aria-live': 'polite', hidden: true });
+  const head = h('div', { class: 'trade-head' }, strip, switcher, flatten.button);
+  root.replaceChildren(head, switchResult, unprotected, flatten.result, logLine);
+  let switching = false;
+
+  function renderSwitcher() {
+    const { show, options } = accountChoices(store.accounts.accounts, store.status?.brokers, store.accounts.active_id);
+    switcher.hidden = !show;
+    if (!show) { switcher.replaceChildren(); return; }
+    const key = JSON.stringify(options);
+    if (switcher.dataset.key !== key) {
+      switcher.dataset.key = key;
+      switcher.replaceChildren(...options.map((o) => h('option', { value: o.id, selected: o.active }, o.label)));
+    }
+    switcher.value = options.find((o) => o.active)?.id ?? '';
+    switcher.disabled = switching;
+  }
+
+  switcher.addEventListener('change', async () => {
+    const target = switcher.value;
+    const label = switcher.selectedOptions?.[0]?.textContent ?? target;
+    if (!target || target === store.accounts.active_id) return;
+    switching = true;
+    switcher.disabled = true;
+    switchResult.hidden = false;
+    switchResult.dataset.tone = 'busy';
+    switchResult.textContent = `Switching to ${label}…`;
+    try {
+      await client.request('accounts.activate', { account_id: target }, { timeoutMs: 30_000 });
+      switchResult.hidden = true;
+      switchResult.textContent = '';
+    } catch (err) {
+      switchResult.dataset.tone = 'error';
+      switchResult.textContent = `Switching to ${label}: ${describeFailure(err).text}`;
+    } finally {
+      switching = false;
+      await store.setActive();
+      renderSwitcher();
+    }
+  });
 
   const empty = document.getElementById('trade-empty');
   const emptyDetail = h('span', { class: 'empty-detail', id: 'trade-empty-detail' });
@@ -35,11 +82,14 @@ export function mountTradeStatus(root, client) {
     const view = tradeIndicator(client.status, store.activeBroker);
     strip.dataset.tone = view.tone;
     if (label.textContent !== view.label) label.textContent = view.label;
-    account.textContent = acc ? `${acc.name} · ${acc.broker} ${acc.environment}` : '';
+    account.textContent = acc
+      ? `${acc.name}${acc.account_name ? ` · ${acc.account_name}` : ''} · ${acc.broker} ${acc.environment}`
+      : '';
     detail.textContent = view.detail && view.tone !== 'live' ? view.detail : '';
     document.body.dataset.tradeTone = view.tone;
     renderUnprotected();
     renderEmpty();
+    renderSwitcher();
   }
 
   function renderUnprotected() {

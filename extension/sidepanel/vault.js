@@ -33,7 +33,8 @@ function envLabel(broker, env) {
   return ENV_LABELS[broker]?.[env] ?? env;
 }
 
-// [name, label, kind, auth, default] — kind: text | secret | number | pem | checkbox; `auth` limits
+// [name, label, kind, auth, default] — kind: text | optional (text that may stay empty) | secret |
+// number | pem | checkbox; `auth` limits
 // a field to one key type; `default` pre-fills a field the broker needs but rarely changes.
 const FIELDS = {
   binance: [
@@ -47,12 +48,14 @@ const FIELDS = {
     ['cid', 'API client id (cid)', 'number'],
     ['sec', 'API secret (sec)', 'secret'],
     ['app_id', 'App id', 'text', null, 'Sidedesk'],
+    ['account', 'Account (optional)', 'optional'],
   ],
   volumetrica: [
     ['login', 'Login', 'text'],
     ['password', 'Password', 'secret'],
     ['platform_key', 'Platform key', 'secret'],
     ['keep_other_sessions', 'Keep my other platform logged in', 'checkbox', null, true],
+    ['account', 'Account number (optional)', 'optional'],
   ],
   alpaca: [
     ['key_id', 'API key id', 'secret'],
@@ -62,6 +65,9 @@ const FIELDS = {
 
 const FIELD_HINTS = {
   app_id: 'The name Tradovate shows for this program; any name works',
+  account: 'The account of this login to trade (Tradovate: its id or name, e.g. APEX-1234-01; '
+    + 'Volumetrica: its number). Empty: the login’s first account; pick another any time under '
+    + 'Broker account or in the Trade tab.',
   keep_other_sessions: 'On: the platform you trade in stays logged in beside Sidedesk, and what you '
     + 'trade there shows here. Off: Sidedesk’s login logs it out (Volumetrica’s default).',
 };
@@ -385,7 +391,7 @@ export function mountVault(root, client) {
               placeholder: '-----BEGIN PRIVATE KEY-----' })
             : h('input', {
               type: kind === 'secret' ? 'password' : kind === 'number' ? 'number' : 'text',
-              name: key, required: true, autocomplete: 'off', spellcheck: 'false', min: kind === 'number' ? 0 : null,
+              name: key, required: kind !== 'optional', autocomplete: 'off', spellcheck: 'false', min: kind === 'number' ? 0 : null,
             });
           input.value = typed.get(key) ?? preset ?? '';
           inputs.set(key, [input, kind, preset]);
@@ -406,6 +412,7 @@ export function mountVault(root, client) {
           const entry = { broker: broker.value, name: name.value.trim(), environment: env.value };
           if (broker.value === 'binance') entry.auth = auth.value;
           for (const [key, [input, kind]] of inputs) {
+            if (kind === 'optional' && !input.value.trim()) continue;
             entry[key] = kind === 'number' ? Number(input.value) : kind === 'checkbox' ? input.checked : input.value;
           }
           try {

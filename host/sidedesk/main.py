@@ -145,9 +145,15 @@ def compose(host: Environment) -> Services:
             except Exception:  # a listener's failure never stops the panel's updates
                 log.exception("topic listener failed on %s", topic)
 
-    def build(entry: AnyEntry, sink: EventSink) -> Broker:
+    def build(entry: AnyEntry, sink: EventSink, account: str | None, link_id: str) -> Broker:
         c = settings.config
-        return build_broker(entry, sink, c.simulators, c.volumetrica_contracts)
+        return build_broker(
+            entry, sink, c.simulators, c.volumetrica_contracts, account=account, link_id=link_id
+        )
+
+    async def remember(entry_id: str, account: str) -> None:
+        """The account of a login the entry trades, kept in the entry (Setup shows it)."""
+        await vault.put({"id": entry_id, "account": account})
 
     notices = Notices(publish)
     recorder = Recorder(Journal(host.paths.journal_file), notices)
@@ -160,6 +166,7 @@ def compose(host: Environment) -> Services:
         settings=settings,
         entries=vault.get_entry,
         build=build,
+        remember=remember,
         books=books,
         notices=notices,
         publish_status=publish_status,

@@ -35,6 +35,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--month", default=None,
         help="pin the first listed month: H, M, U or Z + year digit, e.g. H7 (default: today's front month)",
     )  # fmt: skip
+    t.add_argument(
+        "--accounts", type=int, default=1, choices=range(1, 11), metavar="N",
+        help="accounts of the built-in user's login, 1..10 (default 1)",
+    )  # fmt: skip
     t.add_argument("--log-level", default="WARNING", help="simulator log level on stderr (default WARNING)")
     a = sub.add_parser(
         "alpaca", help="Alpaca stocks (trading REST, trading stream, market data, control plane)"
@@ -67,13 +71,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="the vendor protocol version the trading socket speaks: 5 (int32 quantities and ids, "
         "no Version at login) or 5.1 (sint64; default)",
     )  # fmt: skip
+    v.add_argument(
+        "--accounts", type=int, default=1, choices=range(1, 11), metavar="N",
+        help="accounts of the built-in login, 1..10 (default 1; the first is an evaluation, the "
+        "next ones funded)",
+    )  # fmt: skip
     v.add_argument("--log-level", default="WARNING", help="simulator log level on stderr (default WARNING)")
 
 
 async def _serve_volumetrica(args: argparse.Namespace) -> int:
     from sidedesk_sim.volumetrica import SimConfig, VolumetricaSim
 
-    config = SimConfig(tick_ms=args.tick_ms, ping_timeout_s=args.ping_timeout_s, month=args.month)
+    config = SimConfig(
+        tick_ms=args.tick_ms, ping_timeout_s=args.ping_timeout_s, month=args.month, accounts=args.accounts
+    )
     sim = VolumetricaSim(
         host=args.host, port=args.port, seed=args.seed, config=config, protocol=args.protocol
     )
@@ -84,7 +95,12 @@ async def _serve_volumetrica(args: argparse.Namespace) -> int:
 async def _serve_tradovate(args: argparse.Namespace) -> int:
     from sidedesk_sim.tradovate import SimConfig, TradovateSim
 
-    config = SimConfig(tick_ms=args.tick_ms, token_ttl_ms=int(args.token_ttl_s * 1000), month=args.month)
+    config = SimConfig(
+        tick_ms=args.tick_ms,
+        token_ttl_ms=int(args.token_ttl_s * 1000),
+        month=args.month,
+        builtin_accounts=args.accounts,
+    )
     sim = TradovateSim(host=args.host, port=args.port, seed=args.seed, config=config)
     await sim.start()
     return await _until_stopped(sim.info(), sim.stop)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sidedesk.api.dispatch import field_errors
 from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
+from sidedesk.core.link_ids import link_id, split_link_id
 from sidedesk.core.orders import Ticket
 from sidedesk.core.views import dec
 from sidedesk.domain import PositionSide, Side
@@ -40,7 +41,10 @@ class Empty(Strict):
 
 
 class AccountRow(BaseModel):
-    id: str
+    id: str = Field(
+        description="the account's id: `ENTRY:ACCOUNT` for one account of a login with several "
+        "(Tradovate, Volumetrica), else the vault entry's id"
+    )
     name: str
     broker: str
     environment: str
@@ -50,6 +54,10 @@ class AccountRow(BaseModel):
     attempt: int = 0
     next_retry_s: float | None = None
     active: bool
+    entry_id: str = Field("", description="the vault entry (login) the account belongs to")
+    venue_account: str | None = Field(None, description="the venue's id of the account, when known")
+    account_name: str = Field("", description="what the venue calls it, e.g. 'Evaluation — APEX-1234'")
+    remembered: bool = Field(False, description="the account its entry trades (Setup or the switcher)")
 
 
 class AccountsReply(BaseModel):
@@ -57,11 +65,13 @@ class AccountsReply(BaseModel):
     active_id: str | None
 
 
-def _row(svc: Services, summary: Any, link: AccountLink | None) -> AccountRow:
+def _row(svc: Services, summary: Any, link: AccountLink | None, row_id: str | None = None) -> AccountRow:
     masked = summary.masked or {}
     view: dict[str, Any] = link.link.view(time.monotonic()) if link is not None else {}
+    row_id = link.account_id if link is not None else (row_id or summary.id)
+    venue = split_link_id(row_id)[1]
     return AccountRow(
-        id=summary.id,
+        id=row_id,
         name=summary.name,
         broker=summary.broker,
         environment=summary.environment,
@@ -70,8 +80,23 @@ def _row(svc: Services, summary: Any, link: AccountLink | None) -> AccountRow:
         detail=view["detail"] if view else "",
         attempt=view["attempt"] if view else 0,
         next_retry_s=view["next_retry_s"] if view else None,
-        active=svc.links.active_id == summary.id,
+        active=svc.links.active_id == row_id,
+        entry_id=summary.id,
+        venue_account=venue,
+        account_name=link.account_name() if link is not None else (venue or ""),
+        remembered=venue is not None and venue == getattr(summary, "account", None),
     )
+
+
+def _rows(svc: Services, summary: Any) -> list[AccountRow]:
+    """One row per account of the entry's login that the host knows: the connected ones, and the
+    remembered one; an entry not connected yet (or with one account) is one row."""
+    links = [li for li in svc.links.links.values() if li.entry_id == summary.id]
+    rows = [_row(svc, summary, li) for li in sorted(links, key=lambda li: li.account_id)]
+    remembered = getattr(summary, "account", None)
+    if remembered and link_id(summary.id, remembered) not in {li.account_id for li in links}:
+        rows.append(_row(svc, summary, None, link_id(summary.id, remembered)))
+    return rows or [_row(svc, summary, None)]
 
 
 def _entries(svc: Services) -> list[Any]:
@@ -83,24 +108,29 @@ def _entries(svc: Services) -> list[Any]:
 
 @handler("accounts.list", Empty, AccountsReply)
 async def accounts_list(ctx: Ctx, req: Empty) -> AccountsReply:
-    """Broker accounts in the vault with their connection state."""
+    """Broker accounts in the vault with their connection state: one row per account of a login
+    (its other accounts are listed once the login has connected)."""
     svc = ctx.services
-    rows = [_row(svc, s, svc.links.links.get(s.id)) for s in _entries(svc)]
+    rows = [row for s in _entries(svc) for row in _rows(svc, s)]
     return AccountsReply(accounts=rows, active_id=svc.links.active_id)
 
 
 class ActivateRequest(Strict):
-    account_id: str = Field(min_length=1, max_length=64)
+    account_id: str = Field(min_length=1, max_length=140)
 
 
 @handler("accounts.activate", ActivateRequest, AccountRow)
 async def accounts_activate(ctx: Ctx, req: ActivateRequest) -> AccountRow:
-    """Connect this account and make it the one the ticket and hotkeys trade on."""
+    """Connect this account and make it the one the ticket and hotkeys trade on. `ENTRY:ACCOUNT`
+    picks one account of a login (remembered in the entry); an entry's id alone, the account it
+    remembers (or the venue's default, learnt at the first connection)."""
     svc = ctx.services
-    summary = next((s for s in _entries(svc) if s.id == req.account_id), None)
+    entry_id = split_link_id(req.account_id)[0]
+    summary = next((s for s in _entries(svc) if s.id == entry_id), None)
     if summary is None:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault")
     link = await svc.links.activate(req.account_id)
+    summary = next((s for s in _entries(svc) if s.id == entry_id), summary)  # now remembering it
     return _row(svc, summary, link)
 
 
@@ -112,7 +142,7 @@ async def accounts_deactivate(ctx: Ctx, req: Empty) -> Empty:
 
 
 class AccountTestRequest(Strict):
-    account_id: str = Field(min_length=1, max_length=64)
+    account_id: str = Field(min_length=1, max_length=140)
 
 
 class CheckRow(BaseModel):
@@ -142,7 +172,7 @@ async def accounts_test(ctx: Ctx, req: AccountTestRequest) -> AccountTestReply:
 
     svc = ctx.services
     try:
-        entry = svc.vault.get_entry(req.account_id)
+        entry = svc.vault.get_entry(split_link_id(req.account_id)[0])
     except EntryNotFound:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault") from None
     except VaultError as exc:

@@ -92,7 +92,7 @@ async def check_account(
     (a broker that allows one session per login is then not logged in a second time)."""
     out = AccountChecks(entry.id, entry.name, entry.broker, entry.environment)
     try:
-        broker = build_broker(entry, _drop, simulators, contracts)
+        broker = build_broker(entry, _drop, simulators, contracts, account=getattr(entry, "account", None))
     except BrokerError as exc:
         # the entry cannot even make an adapter (a key with spaces, no simulator configured)
         out.checks.extend(

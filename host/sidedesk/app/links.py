@@ -5,6 +5,17 @@ the adapter's socket going down or up, a retry timer firing) and carries out its
 (connect, resync, arm a timer, go live, tell the trader). Nothing here decides whether to retry
 or what the panel shows: the machine does, so a failed first connect is retried like any other
 and an auth failure is never retried in a loop.
+
+Accounts of one login. A Tradovate or Volumetrica login holds several accounts (evaluation,
+funded, one per prop firm). Each of them is an account of its own here, with its own link,
+books, P&L and ASL, named `ENTRY:ACCOUNT` (core/link_ids.py). The entry remembers
+the account the ticket and hotkeys trade (`account`): activating the entry connects that account
+(an entry saved before accounts could be picked connects once to learn the venue's default, and
+remembers it); switching to another account of the login makes that one active and remembered.
+When an account goes live, every other account of its login is connected beside it, so their
+positions are visible and protected too (each by its own session: a login's accounts are
+independent at the venue, and a session per account keeps one account's reconnect from touching
+the others).
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from sidedesk.app.notices import Notices
 from sidedesk.app.settings import Settings
 from sidedesk.core import link as lm
 from sidedesk.core.link import CONNECTED_STATES, Link, LinkState, RetryPolicy
+from sidedesk.core.link_ids import link_id, split_link_id
 from sidedesk.core.staleness import RefreshPolicy
 from sidedesk.domain import Broker, BrokerError, ConnectionEvent, ConnectionState, EventSink
 from sidedesk.domain.errors import Refused
@@ -33,8 +45,19 @@ log = logging.getLogger(__name__)
 REFRESH_CHECK_S = 5.0
 CLOSE_TIMEOUT_S = 1.0
 
-BrokerFactory = Callable[[AnyEntry, EventSink], Broker]
+# (entry, sink, the venue's account id or None for its default, the host's id for the account)
+BrokerFactory = Callable[[AnyEntry, EventSink, str | None, str], Broker]
 EntryReader = Callable[[str], AnyEntry]
+Remember = Callable[[str, str], Awaitable[None]]  # (entry id, venue account id) into the vault
+
+
+def picks_account(entry: AnyEntry) -> bool:
+    """Entries whose login may hold several accounts (they remember the one they trade)."""
+    return "account" in type(entry).model_fields
+
+
+def _discard(ev: Any) -> None:
+    """The sink of a connection opened only to list a login's accounts."""
 
 
 @dataclass
@@ -44,6 +67,7 @@ class AccountLink:
     account_id: str
     entry: AnyEntry
     broker: Broker
+    venue_account: str | None = None  # the login's account it trades (None: single-account entry)
     link: Link = field(default_factory=Link)
     refresh: RefreshPolicy = field(default_factory=lambda: RefreshPolicy(0.0))
     timer: asyncio.TimerHandle | None = None
@@ -60,6 +84,20 @@ class AccountLink:
     def tradable(self) -> bool:
         return self.link.state in CONNECTED_STATES
 
+    @property
+    def entry_id(self) -> str:
+        return self.entry.id
+
+    def account_name(self) -> str:
+        """What the venue calls the account ("Evaluation — APEX-1234"); the id until it is known."""
+        try:
+            acc = self.broker.trading_account()
+        except Exception:  # an adapter's bug must not break the status line
+            acc = None
+        if acc is not None:
+            return acc.label
+        return self.venue_account or ""
+
 
 class AccountLinks:
     def __init__(
@@ -74,8 +112,10 @@ class AccountLinks:
         policy: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        remember: Remember | None = None,
     ) -> None:
         self._settings = settings
+        self._remember = remember
         self._entries = entries
         self._build = build
         self._books = books
@@ -132,6 +172,11 @@ class AccountLinks:
                 {
                     "account_id": link.account_id,
                     "broker": link.broker.broker,
+                    "entry_id": link.entry_id,
+                    "venue_account": link.venue_account,
+                    "account_name": link.account_name(),
+                    # the other accounts of a login show how much they hold (the switcher)
+                    "open_positions": len(self._books.portfolio.positions.positions(link.account_id)),
                     "active": link.account_id == self.active_id,
                     **view,
                     "last_event_age_s": None if event_age is None else round(event_age, 1),
@@ -145,33 +190,96 @@ class AccountLinks:
     async def activate(self, account_id: str, *, wait: bool = True) -> AccountLink:
         """Connect `account_id` (if it is not already) and make it the active account.
 
-        Waits for the first attempt's answer and raises its error if it failed; a transient
-        failure leaves the link retrying on its own (the panel shows when), an auth failure waits
-        for new credentials."""
+        `account_id` is an entry's id (its remembered account, or the venue's default, learnt
+        once) or `ENTRY:ACCOUNT` (one account of the login: the switcher), which the entry then
+        remembers. Waits for the first attempt's answer and raises its error if it failed; a
+        transient failure leaves the link retrying on its own (the panel shows when), an auth
+        failure waits for new credentials."""
         async with self._activating:
+            account_id, entry, venue = await self._resolve(account_id)
             link = self.links.get(account_id)
             if link is None or link.state in (
                 LinkState.AUTH_FAILED,
                 LinkState.STOPPED,
                 LinkState.DISCONNECTED,
             ):
-                entry = self._entries(account_id)  # raises when the vault is locked or has no such entry
                 if link is not None:
                     await self._close(link)
-                link = AccountLink(account_id, entry, self._build(entry, self._books.sink_for(account_id)))
-                link.refresh = RefreshPolicy(link.broker.capabilities.snapshot_min_interval_s)
-                self.links[account_id] = link
-                self._feed(link, lm.Start())
+                link = self._start(account_id, entry, venue)
             if self._refresher is None:
                 self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
             if wait:
                 await link.settled.wait()
             if link.state is LinkState.AUTH_FAILED:
                 raise link.last_error or BrokerError("auth", link.link.detail)
+            if venue is not None and getattr(entry, "account", None) != venue:
+                # remembered first: a panel that sees the new active account sees it remembered
+                await self._remember_choice(entry, venue)
             self._make_active(account_id)
             if link.state is LinkState.DISCONNECTED and link.last_error is not None and wait:
                 raise link.last_error
             return link
+
+    async def _resolve(self, account_id: str) -> tuple[str, AnyEntry, str | None]:
+        """(the link's id, its vault entry, the venue account it trades)."""
+        entry_id, venue = split_link_id(account_id)
+        entry = self._entries(entry_id)  # raises when the vault is locked or has no such entry
+        if not picks_account(entry):
+            return entry_id, entry, None
+        venue = venue or getattr(entry, "account", None) or await self._discover(entry)
+        return link_id(entry_id, venue), entry, venue
+
+    async def _discover(self, entry: AnyEntry) -> str:
+        """An entry saved before accounts could be picked: connect once to learn the account the
+        venue's default rule trades (the account it traded before), which is then remembered."""
+        broker = self._build(entry, _discard, None, entry.id)
+        try:
+            await broker.connect()
+            chosen = broker.trading_account()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(broker.close(), CLOSE_TIMEOUT_S)
+        if chosen is None:
+            raise BrokerError("not_connected", "the broker lists no account for this login")
+        return chosen.id
+
+    async def _remember_choice(self, entry: AnyEntry, venue: str) -> None:
+        if self._remember is None:
+            return
+        try:
+            await self._remember(entry.id, venue)
+        except Exception as exc:  # trading goes on; the choice is asked again next time
+            self._notices.tell("warning", f"could not remember account {venue} for {entry.name}: {exc}")
+
+    def _start(self, account_id: str, entry: AnyEntry, venue: str | None) -> AccountLink:
+        sink = self._books.sink_for(account_id)
+        link = AccountLink(account_id, entry, self._build(entry, sink, venue, account_id), venue)
+        link.refresh = RefreshPolicy(link.broker.capabilities.snapshot_min_interval_s)
+        self.links[account_id] = link
+        self._feed(link, lm.Start())
+        return link
+
+    def _open_siblings(self, link: AccountLink) -> None:
+        """Every other account of a live link's login, connected beside it (not made active) so
+        that its positions are shown and protected too."""
+        if link.venue_account is None:
+            return
+        # an entry may name its account by id or by name (Tradovate's accountSpec): either is taken
+        taken = {li.venue_account for li in self.links.values() if li.entry_id == link.entry_id}
+        others = [a for a in link.broker.accounts() if a.id not in taken and a.name not in taken]
+        if not others:
+            return
+        if getattr(link.entry, "keep_other_sessions", True) is False:
+            # a second session of this login would throw the first one out
+            names = ", ".join(a.name for a in others)
+            self._notices.tell(
+                "warning",
+                f"{link.entry.name}: the login's other accounts ({names}) are not watched while "
+                "'keep other sessions' is off; switch it on in Setup to protect them too",
+            )
+            return
+        for acc in others:
+            self._start(link_id(link.entry_id, acc.id), link.entry, acc.id)
 
     def activate_soon(self, account_id: str) -> None:
         """After an unlock: bring the trader's last account back, retrying until it connects."""
@@ -194,10 +302,13 @@ class AccountLinks:
         self._publish_status()
 
     async def deactivate(self) -> None:
-        if self.active_id is not None and self.active_id in self.links:
-            link = self.links.pop(self.active_id)
-            self._feed(link, lm.Stop())
-            await self._close(link)
+        """Disconnect the active account and the other accounts of its login."""
+        active = self.links.get(self.active_id) if self.active_id is not None else None
+        if active is not None:
+            for link in [li for li in self.links.values() if li.entry_id == active.entry_id]:
+                self.links.pop(link.account_id)
+                self._feed(link, lm.Stop())
+                await self._close(link)
         self.active_id = None
         self._books.active_id = None
         self._settings.update(active_account=None)
@@ -257,7 +368,9 @@ class AccountLinks:
         if link.link.attempt > 1:  # a fresh adapter for each retry: nothing half-open is reused
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(link.broker.close(), CLOSE_TIMEOUT_S)
-            link.broker = self._build(link.entry, self._books.sink_for(link.account_id))
+            link.broker = self._build(
+                link.entry, self._books.sink_for(link.account_id), link.venue_account, link.account_id
+            )
         try:
             await link.broker.connect()
         except BrokerError as exc:
@@ -313,6 +426,7 @@ class AccountLinks:
         if first:
             symbols = [*self._settings.config.watchlist, *self._books.position_symbols(link.account_id)]
             self._spawn(self.watch(symbols, link, quiet=True))
+            self._open_siblings(link)
         for on_live in self.live_listeners:
             try:
                 on_live(link, first)

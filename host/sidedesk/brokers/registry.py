@@ -1,7 +1,11 @@
 """The broker registry: one row per broker, from the vault entry type it reads to the function that
 builds its typed config (`brokers/<name>/config.py`) and the adapter class that takes it
 (`brokers/<name>/adapter.py`). Every broker has the same shape, so building any account is the
-same two steps: `config_from(entry, settings)`, then `Adapter(entry.id, config, sink)`.
+same two steps: `config_from(entry, settings)`, then `Adapter(link_id, config, sink)`.
+
+A login with several accounts (Tradovate, Volumetrica) is built once per account: `account` is the
+venue's account id the adapter trades (None: the venue's default, the choice before accounts could
+be picked) and `link_id` the host's id for that account, stamped on its events.
 
 Simulator accounts get their URLs from the host settings (`simulators.binance` = the simulator's
 base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machine-specific address.
@@ -10,7 +14,7 @@ base URL, e.g. `http://127.0.0.1:8765`), so a vault entry never carries a machin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from typing import Any, cast
 
@@ -50,6 +54,9 @@ def build_broker(
     sink: EventSink,
     simulators: Mapping[str, str],
     volumetrica_contracts: Mapping[str, int] | None = None,
+    *,
+    account: str | None = None,
+    link_id: str | None = None,
 ) -> Broker:
     row = REGISTRY.get(type(entry))
     if row is None:
@@ -58,4 +65,8 @@ def build_broker(
             f"{entry.broker} accounts are not supported by this host yet (supported: {', '.join(SUPPORTED)})",
         )
     config = row.config(entry, Settings(simulators, volumetrica_contracts or {}))
-    return row.adapter_class()(entry.id, config, sink)
+    if account is not None:
+        if not hasattr(config, "account"):
+            raise BrokerError("invalid", f"a {row.name} key has one account: no account to choose")
+        config = replace(config, account=account)
+    return row.adapter_class()(link_id or entry.id, config, sink)

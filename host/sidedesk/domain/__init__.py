@@ -1,7 +1,7 @@
 """The ground floor: types every other layer shares (orders, instruments, events, the Broker
 protocol, neutral error codes). Imports nothing from the rest of Sidedesk, no I/O, no asyncio."""
 
-from sidedesk.domain.broker import Broker
+from sidedesk.domain.broker import Broker, BrokerAccount
 from sidedesk.domain.errors import ERROR_CODES, BrokerError, ErrorCode
 from sidedesk.domain.events import (
     AccountSnapshot,
@@ -33,6 +33,7 @@ __all__ = [
     "AccountSnapshot",
     "BalanceEvent",
     "Broker",
+    "BrokerAccount",
     "BrokerError",
     "BrokerEvent",
     "Capabilities",

@@ -129,8 +129,12 @@ class QuotesPayload(_Payload):
 
 
 class BrokerStatus(_Payload):
-    account_id: str
+    account_id: str = Field(description="ENTRY:ACCOUNT for one account of a login with several, else ENTRY")
     broker: str
+    entry_id: str = Field("", description="the vault entry (login) the account belongs to")
+    venue_account: str | None = Field(None, description="the venue's id of the account")
+    account_name: str = Field("", description="what the venue calls it, e.g. 'Funded — APEX-5678'")
+    open_positions: int = 0
     active: bool
     state: str
     attempt: int

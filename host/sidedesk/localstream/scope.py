@@ -4,7 +4,8 @@ Rows carry their `account_id`; rows of other accounts are removed and totals are
 over what remains, so nothing about another account leaks through a sum. Quotes are market
 data, but the symbols an account trades are not: a limited token sees the quotes of the
 watchlist and of its own accounts' positions and open orders. A token for every account
-(`accounts is None`) sees the desk's views as they are.
+(`accounts is None`) sees the desk's views as they are. A token limited to a vault entry sees
+every account of that entry's login (`ENTRY:ACCOUNT`, core/link_ids.py).
 """
 
 from __future__ import annotations
@@ -13,14 +14,22 @@ from collections.abc import Collection
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sidedesk.core.link_ids import split_link_id
 from sidedesk.core.views import MONEY_PLACES, dec
 
 Scope = frozenset[str] | None
 
 
+def _sees(account_id: Any, accounts: frozenset[str]) -> bool:
+    """The account itself, or the vault entry (login) it belongs to, is in the token's scope."""
+    if not isinstance(account_id, str):
+        return False
+    return account_id in accounts or split_link_id(account_id)[0] in accounts
+
+
 def _rows(payload: Any, key: str, accounts: frozenset[str]) -> list[Any]:
     rows = payload.get(key, []) if isinstance(payload, dict) else []
-    return [r for r in rows if isinstance(r, dict) and r.get("account_id") in accounts]
+    return [r for r in rows if isinstance(r, dict) and _sees(r.get("account_id"), accounts)]
 
 
 def positions(payload: Any, accounts: Scope) -> Any:
@@ -62,7 +71,7 @@ def asl(payload: Any, accounts: Scope) -> Any:
     kept = {
         pid: row
         for pid, row in (payload.get("positions") or {}).items()
-        if isinstance(row, dict) and row.get("account_id") in accounts
+        if isinstance(row, dict) and _sees(row.get("account_id"), accounts)
     }
     return {**payload, "positions": kept}
 

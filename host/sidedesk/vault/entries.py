@@ -61,6 +61,13 @@ Password = Annotated[SecretStr, BeforeValidator(_secret_check(1, 256, token=Fals
 Pem = Annotated[SecretStr, BeforeValidator(_secret_check(40, 4096, token=False))]
 
 
+# The account of a login the entry trades (Tradovate: the account id or name; Volumetrica: the
+# account number). Absent in entries saved before accounts could be picked: the host then trades
+# the venue's default (Tradovate: the lowest id; Volumetrica: the first enabled for trading) and
+# remembers it here once connected.
+AccountChoice = Annotated[str | None, Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
 class EntryInvalid(ValueError):
     """Field-level problems, never containing the submitted values."""
 
@@ -141,6 +148,7 @@ class TradovateEntry(_Base):
     cid: int = Field(ge=0, le=2**31 - 1)
     sec: AppSecret
     app_id: str = Field("Sidedesk", min_length=1, max_length=64)
+    account: AccountChoice = None
 
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("username",)
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("password", "sec")
@@ -158,6 +166,14 @@ class VolumetricaEntry(_Base):
     # in beside Sidedesk; false makes Sidedesk's login throw them out (the vendor's default).
     # Entries saved before this field existed read as true.
     keep_other_sessions: bool = True
+    account: AccountChoice = None  # the account number (AccNumber)
+
+    @field_validator("account")
+    @classmethod
+    def _account_number(cls, v: str | None) -> str | None:
+        if v is not None and not v.isdigit():
+            raise ValueError("must be the account's number (Volumetrica's AccNumber)")
+        return v
 
     KEY_FIELDS: ClassVar[tuple[str, ...]] = ("login",)
     SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("platform_key", "password")
@@ -277,6 +293,7 @@ class EntrySummary(BaseModel):
     broker: Broker
     environment: Environment
     auth: str | None = None
+    account: str | None = Field(None, description="the login's account it trades (none: the venue default)")
     masked: dict[str, str] = Field(description="key fields, masked to first 4 … last 4")
     secrets_set: list[str] = Field(description="names of the secret fields that hold a value")
     updated_at: float
@@ -294,6 +311,7 @@ def summarize(entry: AnyEntry) -> EntrySummary:
         broker=entry.broker,
         environment=entry.environment,
         auth=getattr(entry, "auth", None),
+        account=getattr(entry, "account", None),
         masked=masked,
         secrets_set=[n for n in entry.SECRET_FIELDS if getattr(entry, n) is not None],
         updated_at=entry.updated_at,

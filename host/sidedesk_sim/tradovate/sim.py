@@ -59,6 +59,9 @@ class SimConfig:
     # "H7" pins the first listed month
     month: str | None = None
     balance: Decimal = DEFAULT_BALANCE
+    # accounts of the built-in user (a login with several: DEMO700001, DEMO700002, ...); more
+    # users, each with 1..10 accounts, through `POST /_sim/users`
+    builtin_accounts: int = 1
 
 
 def _wall_ms() -> int:
@@ -123,7 +126,7 @@ class TradovateSim:
         self.server = SimServer(host, port, "tradovate")
         if builtin_user:
             u = BUILTIN_USER
-            self.add_user(u["name"], u["password"], int(u["cid"]), u["sec"])
+            self.add_user(u["name"], u["password"], int(u["cid"]), u["sec"], self.config.builtin_accounts)
 
     def now_ms(self) -> int:
         return self._clock()

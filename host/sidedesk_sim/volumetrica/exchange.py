@@ -125,6 +125,7 @@ class Exchange:
         self.by_feed = {c.feed_symbol: c for c in contracts}
         self.by_symbol = {c.symbol: c for c in contracts}
         self.accounts: dict[int, str] = {}  # account number -> header
+        self.modes: dict[int, int] = {}  # account number -> AccountMode
         self.orders: dict[int, VolOrder] = {}
         self._by_engine: dict[int, int] = {}
         self._by_algo: dict[int, int] = {}
@@ -134,9 +135,12 @@ class Exchange:
         self._marks: dict[tuple[int, str], Decimal] = {}
 
     # -- accounts ---------------------------------------------------------------------------------
-    def add_account(self, acc: int, header: str, balance: Decimal, now_ms: int) -> None:
+    def add_account(
+        self, acc: int, header: str, balance: Decimal, now_ms: int, mode: int = pb.MODE_EVALUATION
+    ) -> None:
         self.engine.create_account(str(acc), {self.asset: balance}, now_ms)
         self.accounts[acc] = header
+        self.modes[acc] = mode
 
     def balance(self, acc: int) -> pb.BalanceMsg:
         b = self.engine.balance(str(acc), self.asset)
@@ -161,7 +165,7 @@ class Exchange:
             status=pb.STATUS_ENABLED,
             is_trading_enabled=True,
             currency=self.asset,
-            mode=pb.MODE_EVALUATION,
+            mode=self.modes.get(acc, pb.MODE_EVALUATION),  # type: ignore[arg-type]
         )
 
     def positions(self, acc: int, snap: int, now_ms: int, *, flat: bool = True) -> list[pb.PositionInfoMsg]:
@@ -188,10 +192,19 @@ class Exchange:
             )
         return out
 
-    def info(self, acc: int, modes: AbstractSet[int], request_id: int, now_ms: int) -> pb.InfoRespMsg:
+    def info(
+        self, accounts: list[int], modes: AbstractSet[int], request_id: int, now_ms: int
+    ) -> pb.InfoRespMsg:
+        """The session's login: its accounts, and each one's orders and positions (every line
+        names its AccNumber)."""
         resp = pb.InfoRespMsg(request_id=request_id)
         if pb.INFO_ACCOUNT in modes:
-            resp.account_list.extend(self.header(a) for a in sorted(self.accounts))
+            resp.account_list.extend(self.header(a) for a in sorted(accounts) if a in self.accounts)
+        for acc in sorted(accounts):
+            self._info_of(resp, acc, modes, now_ms)
+        return resp
+
+    def _info_of(self, resp: pb.InfoRespMsg, acc: int, modes: AbstractSet[int], now_ms: int) -> None:
         if pb.INFO_ORDERS_AND_POSITIONS in modes:
             for p in self.engine.positions(str(acc)):
                 if p.amount == 0:
@@ -216,7 +229,6 @@ class Exchange:
             resp.position_list.extend(
                 self.positions(acc, pb.PositionInfoMsg.POSITION_HISTORICAL, now_ms, flat=False)
             )
-        return resp
 
     # -- orders -----------------------------------------------------------------------------------
     def _error(

@@ -8,7 +8,13 @@
   AckValue, InfoReq modes 1-3 (+ subscription), ContractReq, SymbolLookup, Order
   (insert/modify/remove, brackets), CancelFlatReq; pushes OrderInfo, PositionInfo, BalanceInfo,
   BracketInfo, LogMsg. A session without a Ping for `ping_timeout_s` (60 s) is closed.
-- Control plane under `/_sim/` (JSON): `price`, `log`, `disconnect`, `fault`, `state`, `config`.
+- Control plane under `/_sim/` (JSON): `price`, `log`, `disconnect`, `fault`, `state`, `config`,
+  `account` (`{"header"?, "mode"?, "balance"?}`: one more account for the built-in login).
+- A login holds one or more accounts (`SimConfig.accounts`, `--accounts N`; the first is
+  evaluation 123456 "SIM-EVAL-1", the next ones funded 123457 "SIM-FUNDED-2", ...): InfoResp lists
+  every account of the session's login with their orders and positions (each line carrying its
+  AccNumber), orders go to the AccNumber they name (another login's account is refused), and
+  pushes reach every session of the login.
 - Protocol `5.1` (default) or `5` (`protocol=`, `sidedesk sim volumetrica --protocol 5`): the
   trading socket reads and writes that version's wire (brokers/volumetrica/protocol/dialect.py): v5 keeps
   quantities and client ids in int32, moves IsTradingEnabled to field 5, has no Source, no
@@ -59,6 +65,7 @@ class SimConfig:
     month: str | None = None
     balance: Decimal = Decimal(50_000)
     reported_version: int | None = None  # None: the protocol's own (v5: none, v5.1: 51)
+    accounts: int = 1  # accounts of the built-in login
 
 
 @dataclass
@@ -105,8 +112,11 @@ class VolumetricaSim:
             step_ms=self.config.tick_ms,
         )
         self.exchange = Exchange(self.engine, self.contracts)
-        self.exchange.add_account(BUILTIN_ACCOUNT, "SIM-EVAL-1", self.config.balance, self.now_ms())
-        self.users: dict[str, tuple[str, list[int]]] = {BUILTIN_LOGIN: (BUILTIN_PASSWORD, [BUILTIN_ACCOUNT])}
+        if not 1 <= self.config.accounts <= 10:
+            raise ValueError("accounts must be 1..10")
+        self.users: dict[str, tuple[str, list[int]]] = {BUILTIN_LOGIN: (BUILTIN_PASSWORD, [])}
+        for _ in range(self.config.accounts):
+            self.add_account()
         self.platform_keys = {BUILTIN_PLATFORM_KEY}
         self.tokens: dict[str, str] = {}  # unused token -> user
         self.used_tokens: set[str] = set()
@@ -120,12 +130,31 @@ class VolumetricaSim:
     def now_ms(self) -> int:
         return self._now()
 
+    def add_account(
+        self, header: str | None = None, mode: int | None = None, balance: Decimal | None = None
+    ) -> int:
+        """One more account for the built-in login: its number (the first is BUILTIN_ACCOUNT, an
+        evaluation; the next ones are funded)."""
+        mine = self.users[BUILTIN_LOGIN][1]
+        number = BUILTIN_ACCOUNT + len(self.exchange.accounts)
+        first = not mine
+        kind = "EVAL" if first else "FUNDED"
+        self.exchange.add_account(
+            number,
+            header or f"SIM-{kind}-{len(mine) + 1}",
+            self.config.balance if balance is None else balance,
+            self.now_ms(),
+            mode=(pb.MODE_EVALUATION if first else pb.MODE_FUNDED) if mode is None else mode,
+        )
+        mine.append(number)
+        return number
+
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> VolumetricaSim:
         app = web.Application()
         app.router.add_post("/api/v2/auth/token", self._token)
         app.router.add_get("/trading", self._trading)
-        for name in ("price", "log", "disconnect", "fault", "config"):
+        for name in ("price", "log", "disconnect", "fault", "config", "account"):
             app.router.add_post(f"/_sim/{name}", self._control)
         app.router.add_get("/_sim/state", self._state)
         self._runner = web.AppRunner(app, access_log=None)
@@ -261,7 +290,15 @@ class VolumetricaSim:
             modes = set(req.info_req.modes) or {req.info_req.mode}
             s.subscribed = True
             await self._send(
-                s, pb.ServerResponseMsg(info_msg=self.exchange.info(acc, modes, req.info_req.request_id, now))
+                s,
+                pb.ServerResponseMsg(
+                    info_msg=self.exchange.info(
+                        [a for a in accounts if not req.info_req.accounts or a in req.info_req.accounts],
+                        modes,
+                        req.info_req.request_id,
+                        now,
+                    )
+                ),
             )
             await self._send(
                 s, pb.ServerResponseMsg(balance_info=[self.exchange.balance(a) for a in accounts])
@@ -449,6 +486,15 @@ class VolumetricaSim:
                 raise ValueError("fault needs kind reject_login | lose_order_replies and a count >= 0")
             setattr(self.faults, kind, count)
             return {"kind": kind, "count": count}
+        if name == "account":
+            mode = body.get("mode")
+            header = body.get("header")
+            number = self.add_account(
+                str(header) if header else None,
+                pb.AccountMode.Value(f"MODE_{str(mode).upper()}") if mode else None,
+                Decimal(str(body["balance"])) if "balance" in body else None,
+            )
+            return {"account": number, "header": self.exchange.accounts[number]}
         if name == "config":
             if "ping_timeout_s" in body:
                 value = float(body["ping_timeout_s"])
@@ -474,12 +520,14 @@ class VolumetricaSim:
             }
             for o in self.exchange.orders.values()
         ]
-        positions = {
-            str(p.symbol): str(p.amount) for p in self.engine.positions(str(BUILTIN_ACCOUNT)) if p.amount
+        by_account = {
+            str(acc): {str(p.symbol): str(p.amount) for p in self.engine.positions(str(acc)) if p.amount}
+            for acc in self.exchange.accounts
         }
         return {
             "orders": orders,
-            "positions": positions,
+            "positions": by_account[str(BUILTIN_ACCOUNT)],
+            "positions_by_account": by_account,
             "sessions": len(self.sessions),
             "logins": self.logins,
         }

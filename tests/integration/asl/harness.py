@@ -110,8 +110,14 @@ class Desk(HostProcess):
         return str(self.call("vault.put", {"entry": entry})["entry"]["id"])
 
     def subscribe(self) -> dict[str, Any]:
+        """Every topic; the snapshots count like events (a quote that came before the
+        subscription is only in its snapshot)."""
         snaps = self.call("subscribe", {"topics": TOPICS})["snapshots"]
-        return {k: v["payload"] for k, v in snaps.items()}
+        out = {k: v["payload"] for k, v in snaps.items()}
+        for topic, payload in out.items():
+            if topic in ("quotes", "positions"):
+                self._keep({"type": "event", "topic": topic, "payload": payload})
+        return out
 
     def wait_mark(self, symbol: str, timeout: float = WAIT_S) -> Decimal:
         def probe() -> Decimal | None:

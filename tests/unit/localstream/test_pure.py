@@ -119,3 +119,21 @@ def test_scopes() -> None:
     assert scope.restrict("quotes", quotes, a, {"BTCUSDT"}) == {"quotes": {"BTCUSDT": {}}}
     assert scope.restrict("quotes", quotes, None) == quotes
     assert scope.restrict("account", {"accounts": [{"account_id": "b"}]}, a) == {"accounts": []}
+
+
+def test_a_token_for_a_login_sees_every_account_of_it() -> None:
+    """A token limited to a vault entry sees each account of its login (`ENTRY:ACCOUNT`), and a
+    token for one account of it sees only that one."""
+    rows = {
+        "orders": [
+            {"account_id": "e1:700001", "symbol": "MESZ6"},
+            {"account_id": "e1:700002", "symbol": "ESZ6"},
+            {"account_id": "e2:1", "symbol": "NQZ6"},
+            {"account_id": "e10", "symbol": "MNQZ6"},
+        ]
+    }
+    assert [r["symbol"] for r in scope.orders(rows, frozenset({"e1"}))["orders"]] == ["MESZ6", "ESZ6"]
+    assert [r["symbol"] for r in scope.orders(rows, frozenset({"e1:700002"}))["orders"]] == ["ESZ6"]
+    asl = {"positions": {"e1:700001|MESZ6|BOTH": {"account_id": "e1:700001"}}}
+    assert scope.asl(asl, frozenset({"e1"})) == asl
+    assert scope.asl(asl, frozenset({"e2"})) == {"positions": {}}

@@ -42,6 +42,7 @@ from sidedesk.brokers.common import WS_STATES, safe_emit
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import (
     AccountSnapshot,
+    BrokerAccount,
     BrokerError,
     BrokerEvent,
     Capabilities,
@@ -163,6 +164,13 @@ class AlpacaBroker:
             await self.close()
             raise BrokerError("internal", f"Alpaca answered something unreadable at connect ({exc})") from exc
         self._clock_task = asyncio.get_running_loop().create_task(self._clock_loop(), name="alpaca-clock")
+
+    def accounts(self) -> tuple[BrokerAccount, ...]:
+        """A Alpaca key reaches one account: it is the only one listed."""
+        return (BrokerAccount("account", "Alpaca", "Paper" if self.environment != "live" else "Live"),)
+
+    def trading_account(self) -> BrokerAccount | None:
+        return self.accounts()[0]
 
     async def close(self) -> None:
         for t in [self._clock_task, self._balance_due, *self._tasks]:

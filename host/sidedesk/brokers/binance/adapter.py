@@ -32,6 +32,7 @@ from sidedesk.core.orders import close_order, make_client_id, position_side_for
 from sidedesk.core.staleness import min_refresh_interval
 from sidedesk.domain import (
     AccountSnapshot,
+    BrokerAccount,
     BrokerError,
     BrokerEvent,
     Capabilities,
@@ -159,6 +160,13 @@ class BinanceBroker:
         except BrokerError:
             await self.session.close()
             raise
+
+    def accounts(self) -> tuple[BrokerAccount, ...]:
+        """A Binance key reaches one account: it is the only one listed."""
+        return (BrokerAccount("usdm", "USDⓈ-M futures", self.environment.capitalize()),)
+
+    def trading_account(self) -> BrokerAccount | None:
+        return self.accounts()[0]
 
     async def close(self) -> None:
         await self.session.close()

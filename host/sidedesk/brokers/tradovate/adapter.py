@@ -12,7 +12,12 @@ The contract traded per product root is its front month (protocol/contracts.py: 
 `contractMaturity/item` or the CME rule, rolled at expiry or `roll_days` before it); the ticket
 shows it with its expiry (`contract_details`). Contracts still held after a roll keep their rules.
 
-The account traded is the login's first account (lowest id) unless `account_spec` names one.
+A login holds one or more accounts (`user/syncrequest` lists them; `accounts()` reports them all).
+The account traded is the one `account_spec` names (its id or its name, the accountSpec); a
+login without it trades its first account (lowest id), the choice made before accounts could be
+picked. Every order carries the traded account's `accountId` and `accountSpec`; the store keeps
+only that account's entities (`Store.mine`), so other accounts of the login never leak in. A named
+account the login does not hold refuses the connection (never a fallback to another account).
 A lost reply raises `unknown_outcome` and is never re-sent: order entry resolves it through
 `lookup` (by client id: the order version's `text`). Stop and trailing orders are conditional
 orders (`is_conditional`), as on every other broker, so the books key them alike.
@@ -44,6 +49,7 @@ from sidedesk.brokers.tradovate.protocol.state import Store, product_info, rules
 from sidedesk.brokers.tradovate.session import TradovateSession, wall_ms
 from sidedesk.domain import (
     AccountSnapshot,
+    BrokerAccount,
     BrokerError,
     BrokerEvent,
     Capabilities,
@@ -114,7 +120,7 @@ class TradovateBroker:
         self.environment = config.environment
         self.endpoints: Endpoints = config.endpoints
         self.roots = roots
-        self.account_spec = account_spec
+        self.account_spec = account_spec if account_spec is not None else config.account
         self._sink = sink
         self._rules: dict[str, InstrumentRules] = {}
         self.roll_days = roll_days  # roll this many days before expiry (0: at expiry)
@@ -123,6 +129,8 @@ class TradovateBroker:
         self._slow_told: set[str] = set()  # sockets whose slow retry the trader was told about
         self.store = Store(account_id)
         self.tv_account_name = ""
+        self._accounts: tuple[BrokerAccount, ...] = ()
+        self._missing_account: str | None = None  # the named account, when the login lacks it
         self.session = TradovateSession(
             self.endpoints,
             credentials,
@@ -149,9 +157,23 @@ class TradovateBroker:
             await self.session.ensure_token()
             await self._load_instruments()
             await self.session.start()
+            if self._missing_account is not None:
+                held = ", ".join(a.name for a in self._accounts) or "none"
+                raise BrokerError(
+                    "invalid",
+                    f"this Tradovate login has no account {self._missing_account} (it holds: {held}); "
+                    "pick one of its accounts in Setup",
+                )
         except BrokerError:
             await self.session.close()
             raise
+
+    def accounts(self) -> tuple[BrokerAccount, ...]:
+        return self._accounts
+
+    def trading_account(self) -> BrokerAccount | None:
+        tv = self.store.tv_account
+        return next((a for a in self._accounts if a.id == str(tv)), None) if tv else None
 
     async def close(self) -> None:
         await self.session.close()
@@ -443,14 +465,22 @@ class TradovateBroker:
             a for a in data.get("accounts", []) if isinstance(a, dict) and isinstance(a.get("id"), int)
         ]
         accounts.sort(key=lambda a: a["id"])
-        chosen = (
-            next((a for a in accounts if a.get("name") == self.account_spec), None)
-            if self.account_spec
-            else None
+        # the `account` entity's name is the accountSpec prop firms print (e.g. APEX-1234-01);
+        # a nickname, where the trader gave one, is shown beside it
+        self._accounts = tuple(
+            BrokerAccount(str(a["id"]), str(a.get("name") or a["id"]), str(a.get("nickname") or ""))
+            for a in accounts
         )
-        chosen = chosen or (accounts[0] if accounts else None)
+        spec = self.account_spec
+        chosen = (
+            next((a for a in accounts if spec in (str(a["id"]), a.get("name"))), None)
+            if spec
+            else (accounts[0] if accounts else None)
+        )
+        self._missing_account = spec if spec and chosen is None else None
         if chosen is None:
-            log.error("Tradovate sync lists no account")
+            log.error("Tradovate sync lists no account%s", f" named {spec}" if spec else "")
+            self.store.tv_account = 0
             return
         self.store.tv_account = chosen["id"]
         self.tv_account_name = str(chosen.get("name", ""))

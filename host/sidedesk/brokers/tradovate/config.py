@@ -61,6 +61,7 @@ class TradovateConfig:
     environment: str  # live | demo | simulator
     endpoints: Endpoints
     credentials: Credentials = field(repr=False)
+    account: str | None = None  # the account to trade, by id or name (None: the login's lowest id)
 
 
 def config_from(entry: TradovateEntry, settings: Settings) -> TradovateConfig:

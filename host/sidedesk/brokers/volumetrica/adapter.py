@@ -49,6 +49,7 @@ from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
+    BrokerAccount,
     BrokerError,
     BrokerEvent,
     Capabilities,
@@ -83,6 +84,15 @@ CAPABILITIES = Capabilities(
     quantity_unit="contracts",
     snapshot_min_interval_s=5.0,  # a Volumetrica snapshot is a few info requests on the open socket
 )
+
+
+def _mode(acc: pb.AccountHeaderMsg) -> str:
+    """The account's mode as the trader knows it: "Evaluation", "Sim funded", "Funded", ..."""
+    try:
+        name = pb.AccountMode.Name(acc.mode)
+    except ValueError:
+        return ""
+    return name.removeprefix("MODE_").replace("_", " ").capitalize()
 
 
 def now_ms() -> int:
@@ -130,8 +140,13 @@ class VolumetricaBroker:
         self._sink = sink
         self._user_map = {k.strip(): int(v) for k, v in config.contracts.items()}
         self._roots = tuple(r.upper() for r in roots)
+        if account_number is None and config.account is not None:
+            if not config.account.isdigit():
+                raise BrokerError("invalid", f"a Volumetrica account is a number, not {config.account!r}")
+            account_number = int(config.account)
         self._want_account = account_number
         self.acc_number = 0
+        self._accounts: tuple[BrokerAccount, ...] = ()
         self.currency = "USD"
         self.ids = client_ids or ClientIds()
         self.tracker = OrderTracker(account_id)
@@ -186,8 +201,24 @@ class VolumetricaBroker:
         ans: pb.InfoRespMsg = await self.session.request("info", wire.info_request)
         return ans
 
+    def accounts(self) -> tuple[BrokerAccount, ...]:
+        return self._accounts
+
+    def trading_account(self) -> BrokerAccount | None:
+        return next((a for a in self._accounts if a.id == str(self.acc_number)), None)
+
     def _choose_account(self, info: pb.InfoRespMsg) -> None:
+        """The account named by `account_number`, else the first one enabled for trading (the
+        choice before accounts could be picked). Every account of the login is listed."""
         accounts = list(info.account_list)
+        v5 = self.session.dialect is V5  # a v5 header has no Mode: its default would read "Evaluation"
+        self._accounts = tuple(
+            BrokerAccount(
+                str(a.account_number), a.account_header or str(a.account_number), "" if v5 else _mode(a)
+            )
+            for a in accounts
+            if not a.archived
+        )
         if self._want_account is not None:
             match = [a for a in accounts if a.account_number == self._want_account]
         else:

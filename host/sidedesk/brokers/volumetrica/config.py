@@ -37,6 +37,7 @@ class VolumetricaConfig:
     credentials: Credentials = field(repr=False)
     keep_other_sessions: bool = True  # log in without closing the trader's other platforms
     contracts: Mapping[str, int] = field(default_factory=dict)  # symbol -> contract id pins
+    account: str | None = None  # the account number to trade (None: the first enabled for trading)
 
 
 def config_from(entry: VolumetricaEntry, settings: Settings) -> VolumetricaConfig:
