@@ -158,7 +158,14 @@ def compose(host: Environment) -> Services:
         notices=notices,
         publish_status=publish_status,
     )
-    entry = OrderEntry(links=links, books=books, recorder=recorder, notices=notices, settings=settings)
+    entry = OrderEntry(
+        links=links,
+        books=books,
+        recorder=recorder,
+        notices=notices,
+        settings=settings,
+        vault_state=lambda: vault.state,
+    )
     protection = ProtectionService(
         settings=settings,
         books=books,
@@ -200,6 +207,11 @@ def compose(host: Environment) -> Services:
                 links.activate_soon(wanted)
 
     vault.add_listener(vault_changed)
+    if vault.state != "unlocked" and config.active_account:
+        # no keys yet (a restart after a crash, a start at login): show what the journal last knew
+        from sidedesk.app.last_known import restore_last_known
+
+        restore_last_known(books, recorder.journal, config.active_account)
     settings.on_change(publish_status)
     hub = host.hub
     hub.provide_snapshot("positions", books.positions_view)

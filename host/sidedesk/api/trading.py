@@ -19,6 +19,7 @@ from sidedesk.core.orders import Ticket
 from sidedesk.core.views import dec
 from sidedesk.domain import PositionSide, Side
 from sidedesk.store.config import RiskSettings
+from sidedesk.vault.entries import summarize
 from sidedesk.vault.service import VaultError
 
 if TYPE_CHECKING:
@@ -75,10 +76,15 @@ def _row(svc: Services, summary: Any, link: AccountLink | None) -> AccountRow:
 
 
 def _entries(svc: Services) -> list[Any]:
+    """The vault's accounts; while it is locked, the accounts still connected (their links keep
+    what protection needs), so a locked desk keeps showing them. Masked summaries only."""
     try:
         return list(svc.vault.entries())
     except VaultError as exc:
-        raise ApiError("locked", f"unlock the vault first ({exc})") from None
+        linked = [summarize(link.entry) for link in svc.links.links.values()]
+        if not linked:
+            raise ApiError("locked", f"unlock the vault first ({exc})") from None
+        return sorted(linked, key=lambda e: (e.broker, e.name.lower()))
 
 
 @handler("accounts.list", Empty, AccountsReply)

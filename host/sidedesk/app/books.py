@@ -96,22 +96,37 @@ class Books:
         self.connection_listeners: list[Callable[[str, ConnectionEvent], None]] = []
         self.user_event_listeners: list[Callable[[str, float], None]] = []
         self.broker_of: Callable[[str], str | None] = lambda account_id: None
+        # accounts shown from the journal (a service that has not reached the exchange yet):
+        # account -> ms of the last record read back; dropped at the account's first snapshot
+        self.last_known: dict[str, int] = {}
 
     # -- views (the topics' payloads) ---------------------------------------------------------
     # The panel's topics show the active account (every connected account when none is active);
     # the local stream asks for all of them (`every=True`) and scopes each token itself.
     def positions_view(self, every: bool = False) -> dict[str, Any]:
         scope = None if every else self.active_id
-        return positions_payload(
-            self.portfolio.positions,
-            asl=self.asl_info(),
-            orders=self.orders,
-            account_id=scope,
-            trailing=self.trails.level_of,
+        return self._mark_last_known(
+            positions_payload(
+                self.portfolio.positions,
+                asl=self.asl_info(),
+                orders=self.orders,
+                account_id=scope,
+                trailing=self.trails.level_of,
+            ),
+            "positions",
         )
 
     def orders_view(self, every: bool = False) -> dict[str, Any]:
-        return orders_payload(self.orders, None if every else self.active_id)
+        return self._mark_last_known(orders_payload(self.orders, None if every else self.active_id), "orders")
+
+    def _mark_last_known(self, payload: dict[str, Any], table: str) -> dict[str, Any]:
+        """Rows read back from the journal carry `last_known_ms`: the panel marks them as such."""
+        if self.last_known:
+            for row in payload[table]:
+                at = self.last_known.get(row.get("account_id", ""))
+                if at is not None:
+                    row["last_known_ms"] = at
+        return payload
 
     def account_view(self, every: bool = False) -> dict[str, Any]:
         return account_view(self.portfolio, now_ms(), None if every else self.active_id)
@@ -283,8 +298,24 @@ class Books:
             on_order(account_id, ev)
         return True
 
+    def restore(
+        self, account_id: str, snap: AccountSnapshot, events: Iterable[BrokerEvent], at_ms: int
+    ) -> None:
+        """The account's last known state, read back from the journal (core/last_known.py): its
+        last snapshot and the events after it. Not journaled again; shown as last known until the
+        account's first snapshot from the exchange replaces it."""
+        self.portfolio.apply(snap)
+        self.orders.apply_snapshot(snap)
+        for ev in events:
+            if isinstance(ev, OrderEvent):
+                self.orders.apply(ev)
+            else:
+                self.portfolio.apply(ev)
+        self.last_known[account_id] = at_ms
+
     def apply_snapshot(self, account_id: str, snap: AccountSnapshot, reason: str) -> None:
         """Replace local state by the exchange's (the exchange is the source of truth)."""
+        self.last_known.pop(account_id, None)
         before = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
         self.portfolio.apply(snap)
         self.orders.apply_snapshot(snap)

@@ -52,7 +52,7 @@ class Status:
         books, links, prot = self._books, self._links.links, self._protection
         held = [
             Held(p.account_id, p.symbol, p.position_side, p.quantity)
-            for account_id in links
+            for account_id in {*links, *books.last_known}
             for p in books.portfolio.positions.positions(account_id)
         ]
 
