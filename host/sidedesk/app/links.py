@@ -26,7 +26,8 @@ from sidedesk.core.link import CONNECTED_STATES, Link, LinkState, RetryPolicy
 from sidedesk.core.staleness import RefreshPolicy
 from sidedesk.domain import Broker, BrokerError, ConnectionEvent, ConnectionState, EventSink
 from sidedesk.domain.errors import Refused
-from sidedesk.vault.entries import AnyEntry
+from sidedesk import logs
+from sidedesk.vault.entries import AnyEntry, secret_values
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +141,14 @@ class AccountLinks:
                 }
             )
         return out
+
+    def keep_redacted(self) -> None:
+        """The vault was locked and forgot its secrets, but a connected account's link keeps its
+        keys (its stops must be signed and its sockets reopened): they stay redacted from every
+        log for as long as the process may hold them."""
+        for link in self.links.values():
+            for secret in secret_values(link.entry):
+                logs.register_secret(secret)
 
     # -- the user's choices ---------------------------------------------------------------------
     async def activate(self, account_id: str, *, wait: bool = True) -> AccountLink:

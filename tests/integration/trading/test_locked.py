@@ -102,6 +102,7 @@ def test_locked_with_a_position_shows_it_lets_risk_off_and_refuses_new_risk(sim:
         desk.call("vault.unlock", {"password": PASSWORD})
         assert desk.place(symbol="ETHUSDT", side="BUY", type="MARKET", quantity="0.1")["status"] == "placed"
         desk.call("flatten")
+        desk.assert_no_secret(sim.key()["secret"])
     finally:
         desk.stop()
 
