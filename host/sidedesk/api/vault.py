@@ -216,6 +216,8 @@ async def configure(ctx: Ctx, req: ConfigureRequest) -> VaultStatus:
         vault.set_autolock(req.autolock_s)
         changes["vault_autolock_s"] = req.autolock_s
     if req.require_unlock_to_reduce is not None:
+        if vault.state != "unlocked":  # else whoever finds the desk locked could switch it off
+            raise ApiError("locked", "unlock the vault to change what needs an unlock")
         changes["require_unlock_to_reduce"] = req.require_unlock_to_reduce
     try:
         if changes:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidedesk import logs
 from sidedesk.app.books import Books
 from sidedesk.app.notices import Notices
 from sidedesk.app.settings import Settings
@@ -26,7 +27,6 @@ from sidedesk.core.link import CONNECTED_STATES, Link, LinkState, RetryPolicy
 from sidedesk.core.staleness import RefreshPolicy
 from sidedesk.domain import Broker, BrokerError, ConnectionEvent, ConnectionState, EventSink
 from sidedesk.domain.errors import Refused
-from sidedesk import logs
 from sidedesk.vault.entries import AnyEntry, secret_values
 
 log = logging.getLogger(__name__)

@@ -82,20 +82,28 @@ def test_locked_with_a_position_shows_it_lets_risk_off_and_refuses_new_risk(sim:
             lambda: (p := desk.position("BTCUSDT")) and Decimal(p["size"]) == Decimal("0.005"),
             what="half closed",
         )
-        # Setup: "Require unlock to close, flatten and cancel"
+        # Setup: "Require unlock to close, flatten and cancel", changed only while unlocked
+        err = desk.error("vault.configure", {"require_unlock_to_reduce": True})
+        assert err.code == "locked"
+        desk.call("vault.unlock", {"password": PASSWORD})
         assert (
             desk.call("vault.configure", {"require_unlock_to_reduce": True})["require_unlock_to_reduce"]
             is True
         )
+        desk.call("vault.lock")
         for type_, payload in (
             ("position.close", {"symbol": "BTCUSDT", "fraction": "1"}),
             ("flatten", {}),
             ("orders.cancel_all", {}),
+            ("command", {"name": "flatten"}),
         ):
             err = desk.error(type_, payload)
             assert (err.code, err.message) == ("locked", LOCKED_TO_REDUCE), type_
-        assert desk.position("BTCUSDT") is not None
+        assert desk.position("BTCUSDT") is not None and desk.open_orders("BTCUSDT")
+        assert desk.error("vault.configure", {"require_unlock_to_reduce": False}).code == "locked"
+        desk.call("vault.unlock", {"password": PASSWORD})
         desk.call("vault.configure", {"require_unlock_to_reduce": False})
+        desk.call("vault.lock")
         assert desk.call("flatten")["closed"] == 1
         desk.until(desk.flat, what="flat after the flatten while locked")
         # unlocked again, opening works as before
