@@ -1,12 +1,20 @@
 // The Trade tab's connection strip: green "live", pulsing amber "reconnecting (attempt N)", red
 // "offline — showing cached data", the active account, and the host's latest warning (log topic).
-// Also owns the "No broker account yet" empty state of the Trade tab.
+// Also owns the "No broker account yet" empty state of the Trade tab, the red Unprotected banner
+// (with the one action that fixes each position) and the "Locked — unlock to trade" line.
 
 import { h } from './dom.js';
 import { flattenControl } from './flatten.js';
 import { tradeIndicator } from './live.js';
 import { tradeStore } from './trade_store.js';
 import { tidyNumbers } from './words.js';
+import { lockedView } from './trade_view.js';
+import { fixOf, positionWords } from '../lib/unprotected.js';
+
+/** Ask the panel to show the control that fixes it (panel.js focuses it). */
+export function requestFix(fix) {
+  document.dispatchEvent(new CustomEvent('sidedesk-fix', { detail: { tab: fix.tab, focus: fix.focus, reason: fix.reason } }));
+}
 
 const LOG_SHOW_MS = 30_000;
 
@@ -21,9 +29,16 @@ export function mountTradeStatus(root, client) {
   // The host's list of positions without a working managed stop (core/unprotected.py), each with
   // the one action that fixes it: a red banner nobody can miss.
   const unprotected = h('div', { class: 'unprotected', id: 'trade-unprotected', role: 'alert', hidden: true });
+  // While the vault is locked: what still works and what needs an unlock (core/lock.py), or that
+  // the rows are the journal's last known ones.
+  const lockedText = h('strong', { id: 'trade-locked-text' });
+  const lockedDetail = h('span', { class: 'locked-detail', id: 'trade-locked-detail' });
+  const unlock = h('button', { type: 'button', class: 'btn-small', id: 'trade-unlock' }, 'Unlock');
+  unlock.addEventListener('click', () => requestFix({ tab: 'setup', focus: 'vault', reason: 'locked' }));
+  const locked = h('div', { class: 'locked-line', id: 'trade-locked', role: 'status', hidden: true }, lockedText, lockedDetail, unlock);
   const flatten = flattenControl(store, { id: 'trade-flatten', resultId: 'trade-flatten-result' });
   const head = h('div', { class: 'trade-head' }, strip, flatten.button);
-  root.replaceChildren(head, unprotected, flatten.result, logLine);
+  root.replaceChildren(head, unprotected, locked, flatten.result, logLine);
 
   const empty = document.getElementById('trade-empty');
   const emptyDetail = h('span', { class: 'empty-detail', id: 'trade-empty-detail' });
@@ -39,7 +54,18 @@ export function mountTradeStatus(root, client) {
     detail.textContent = view.detail && view.tone !== 'live' ? view.detail : '';
     document.body.dataset.tradeTone = view.tone;
     renderUnprotected();
+    renderLocked();
     renderEmpty();
+  }
+
+  function renderLocked() {
+    const view = lockedView(store.status, store.positions, store.orders);
+    locked.hidden = !view;
+    document.body.dataset.locked = view ? (view.lastKnownMs ? 'last-known' : 'yes') : 'no';
+    if (!view) return;
+    locked.dataset.tone = view.tone;
+    lockedText.textContent = view.text;
+    lockedDetail.textContent = ` ${view.detail} `;
   }
 
   function renderUnprotected() {
@@ -47,10 +73,15 @@ export function mountTradeStatus(root, client) {
     unprotected.hidden = rows.length === 0;
     document.body.dataset.unprotected = rows.length ? 'yes' : 'no';
     if (!rows.length) { unprotected.replaceChildren(); return; }
+    // one button per distinct fix (one Unlock resumes every position the lock left bare)
+    const fixes = new Map(rows.map((r) => [r.reason, fixOf(r)]));
     unprotected.replaceChildren(
       h('strong', {}, rows.length === 1 ? 'Unprotected position' : `${rows.length} unprotected positions`),
       ...rows.map((r) => h('span', { class: 'unprotected-row', dataset: { reason: r.reason } },
-        `${r.symbol} ${r.position_side === 'BOTH' ? '' : `${r.position_side} `}${r.quantity}: ${r.fix}`)),
+        `${positionWords(r)}: ${r.fix}`)),
+      h('div', { class: 'unprotected-fixes' }, ...[...fixes.values()].map((f) => h('button', {
+        type: 'button', class: 'btn-small unprotected-fix', dataset: { reason: f.reason }, onclick: () => requestFix(f),
+      }, f.label))),
     );
   }
 
@@ -60,7 +91,9 @@ export function mountTradeStatus(root, client) {
     let text = 'No broker account yet — add one in Setup';
     let more = '';
     let show = true;
-    if (error) {
+    if (lastKnown()) {
+      show = false; // a host without the password: the journal's last known rows, marked as such
+    } else if (error) {
       if (error.code === 'locked') {
         more = client.status.vault === 'absent' ? '' : 'The vault is locked: unlock it in Setup to trade.';
       } else if (error.code === 'unknown_type') {
@@ -68,7 +101,7 @@ export function mountTradeStatus(root, client) {
       } else if (error.code !== 'disconnected') {
         more = `Could not list accounts [${error.code}]: ${error.message}`;
       }
-    } else if (loaded && accounts.length && !activeId) {
+    } else if (loaded && accounts.length && !activeId && !lastKnown()) {
       text = 'No active account — pick one in Setup';
     } else if (activeId) {
       show = false;
@@ -78,6 +111,10 @@ export function mountTradeStatus(root, client) {
     emptyDetail.textContent = more;
     emptyDetail.hidden = !show || !more;
     document.body.dataset.trading = show ? 'off' : 'on';
+  }
+
+  function lastKnown() {
+    return Boolean(lockedView(store.status, store.positions, store.orders)?.lastKnownMs);
   }
 
   /** The symbol a host sentence is about ("ASL BTCUSDT: …", "… 0.001 BTCUSDT at …"). */
@@ -99,5 +136,7 @@ export function mountTradeStatus(root, client) {
   store.on('status', render);
   store.on('accounts', render);
   store.on('log', showLog);
+  store.on('positions', () => { renderLocked(); renderEmpty(); });
+  store.on('orders', () => { renderLocked(); renderEmpty(); });
   render();
 }

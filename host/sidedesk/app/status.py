@@ -86,6 +86,8 @@ class Status:
             "uptime_s": round(self._clock() - self._started, 3),
             "vault": self._vault.state,
             "vault_rev": self.vault_rev,
+            # while locked, close / flatten / cancel need an unlock too (core/lock.py)
+            "require_unlock_to_reduce": self._settings.config.require_unlock_to_reduce,
             "settings_rev": self._settings.rev,
             "brokers": self._links.brokers_status(),
             "unprotected": [u.to_payload() for u in self.unprotected()],
