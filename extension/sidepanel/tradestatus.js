@@ -44,10 +44,14 @@ export function mountTradeStatus(root, client) {
   const emptyDetail = h('span', { class: 'empty-detail', id: 'trade-empty-detail' });
   if (empty) empty.after(emptyDetail);
   let logTimer = null;
+  let shownUnprotected = null;
 
   function render() {
     const acc = store.activeAccount;
-    const view = tradeIndicator(client.status, store.activeBroker);
+    const known = lastKnown() && !store.activeBroker;
+    const view = known
+      ? { tone: 'offline', label: 'last known — not connected', detail: 'unlock to reconnect' }
+      : tradeIndicator(client.status, store.activeBroker);
     strip.dataset.tone = view.tone;
     if (label.textContent !== view.label) label.textContent = view.label;
     account.textContent = acc ? `${acc.name} · ${acc.broker} ${acc.environment}` : '';
@@ -66,12 +70,17 @@ export function mountTradeStatus(root, client) {
     locked.dataset.tone = view.tone;
     lockedText.textContent = view.text;
     lockedDetail.textContent = ` ${view.detail} `;
+    // the red banner's own Unlock is the one action then; one button is enough
+    unlock.hidden = Boolean(view.lastKnownMs) && !unprotected.hidden;
   }
 
   function renderUnprotected() {
     const rows = Array.isArray(store.status?.unprotected) ? store.status.unprotected : [];
     unprotected.hidden = rows.length === 0;
     document.body.dataset.unprotected = rows.length ? 'yes' : 'no';
+    const key = JSON.stringify(rows);
+    if (key === shownUnprotected) return; // unchanged: keep the buttons (and a focus on one)
+    shownUnprotected = key;
     if (!rows.length) { unprotected.replaceChildren(); return; }
     // one button per distinct fix (one Unlock resumes every position the lock left bare)
     const fixes = new Map(rows.map((r) => [r.reason, fixOf(r)]));
@@ -136,7 +145,7 @@ export function mountTradeStatus(root, client) {
   store.on('status', render);
   store.on('accounts', render);
   store.on('log', showLog);
-  store.on('positions', () => { renderLocked(); renderEmpty(); });
-  store.on('orders', () => { renderLocked(); renderEmpty(); });
+  store.on('positions', render); // last known rows change the strip, the lock line and the empty state
+  store.on('orders', render);
   render();
 }

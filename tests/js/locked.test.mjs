@@ -13,6 +13,7 @@ const { mountTradeStatus } = await import('../../extension/sidepanel/tradestatus
 const { mountPositions } = await import('../../extension/sidepanel/positions.js');
 const { mountActionBar, barAlert } = await import('../../extension/sidepanel/actionbar.js');
 const { lockedView, LOCKED_TO_TRADE } = await import('../../extension/sidepanel/trade_view.js');
+const { failureText } = await import('../../extension/sidepanel/words.js');
 
 test.after(() => dom.close());
 
@@ -45,6 +46,9 @@ test('lockedView: nothing while unlocked; what still works while locked; last kn
   assert.equal(known.text, 'Locked — unlock to resume protection');
   assert.match(known.detail, /as of t5000/);
   assert.equal(known.lastKnownMs, 5000);
+  // the host's refusal is said as it is, not as "Vault locked: Locked — …"
+  assert.equal(failureText({ code: 'locked', message: LOCKED_TO_TRADE }).text, LOCKED_TO_TRADE);
+  assert.equal(failureText({ code: 'locked', message: 'unlock the vault first' }).text, 'Vault locked: unlock the vault first');
 });
 
 test('locked with a live account: the Trade tab stays on, says so, and Unlock leads to the password', async () => {
@@ -93,6 +97,8 @@ test('a host without the password: the last known rows are shown, marked, Unprot
   assert.equal(document.getElementById('trade-empty').hidden, true);
   assert.equal(root.querySelector('#trade-locked-text').textContent, 'Locked — unlock to resume protection');
   assert.equal(document.body.dataset.locked, 'last-known');
+  assert.equal(root.querySelector('#trade-live-label').textContent, 'last known — not connected');
+  assert.equal(root.querySelector('#trade-unlock').hidden, true); // the banner's Unlock is the one action
   const row = document.querySelector('tbody.pos[data-key="BTCUSDT:BOTH"]');
   assert.equal(row.dataset.lastKnown, 'true');
   assert.match(row.textContent, /last known/);

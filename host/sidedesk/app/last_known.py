@@ -41,6 +41,8 @@ def restore_last_known(books: Books, journal: Journal, account_id: str) -> bool:
     except ValueError as exc:  # the books refuse what does not add up (another account's rows)
         log.warning("could not show %s's last known state: %s", account_id, exc)
         return False
+    # a panel may have subscribed before the services were built (its snapshot was empty)
+    books.publish_tables()
     log.info(
         "showing %s's last known state from the journal (%d events after its last snapshot)",
         account_id,
