@@ -104,6 +104,8 @@ async def accounts_activate(ctx: Ctx, req: ActivateRequest) -> AccountRow:
     """Connect this account and make it the one the ticket and hotkeys trade on."""
     svc = ctx.services
     summary = next((s for s in _entries(svc) if s.id == req.account_id), None)
+    if summary is None and svc.vault.state == "locked":  # only the connected accounts are listed
+        raise ApiError("locked", "unlock the vault first to connect another account")
     if summary is None:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault")
     link = await svc.links.activate(req.account_id)

@@ -65,6 +65,8 @@ def test_locked_with_a_position_shows_it_lets_risk_off_and_refuses_new_risk(sim:
             desk.account_id
         ]
         assert "secret" not in json.dumps(listed)
+        assert desk.call("accounts.activate", {"account_id": desk.account_id})["active"] is True
+        assert desk.error("accounts.activate", {"account_id": "not-connected"}).code == "locked"
         # new risk is refused with the sentence the trader reads; nothing reaches the exchange
         before = len(sim.order_log())
         for side in ("BUY", "SELL"):
