@@ -6,9 +6,16 @@ import itertools
 
 import pytest
 
-from sidedesk.core.lock import LOCKED_TO_REDUCE, LOCKED_TO_TRADE, ActionKind, VaultState, decide
+from sidedesk.core.lock import (
+    LOCKED_TO_REDUCE,
+    LOCKED_TO_TRADE,
+    LOCKED_TO_UNPROTECT,
+    ActionKind,
+    VaultState,
+    decide,
+)
 
-KINDS: tuple[ActionKind, ...] = ("open", "reduce", "protect")
+KINDS: tuple[ActionKind, ...] = ("open", "reduce", "protect", "unprotect")
 STATES: tuple[VaultState, ...] = ("absent", "locked", "unlocked")
 
 # (vault, kind, switch) -> the sentence it is refused with, or None when allowed
@@ -19,6 +26,8 @@ EXPECTED: dict[tuple[VaultState, ActionKind, bool], str | None] = {
     ("locked", "reduce", True): LOCKED_TO_REDUCE,
     ("locked", "protect", False): None,
     ("locked", "protect", True): None,
+    ("locked", "unprotect", False): LOCKED_TO_UNPROTECT,
+    ("locked", "unprotect", True): LOCKED_TO_UNPROTECT,
 }
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sidedesk.core.lock import LOCKED_TO_REDUCE, LOCKED_TO_TRADE
+from sidedesk.core.lock import LOCKED_TO_REDUCE, LOCKED_TO_TRADE, LOCKED_TO_UNPROTECT
 from tests.integration.trading.conftest import PASSWORD, TOPICS, Desk, Sim, start_desk
 
 SERVICE = {"enabled": True, "idle_exit_s": 0}
@@ -77,6 +77,14 @@ def test_locked_with_a_position_shows_it_lets_risk_off_and_refuses_new_risk(sim:
         hot = desk.error("command", {"name": "buy", "ticket": {"symbol": "ETHUSDT", "quantity": "0.1"}})
         assert (hot.code, hot.message) == ("locked", LOCKED_TO_TRADE)
         assert len(sim.order_log()) == before
+        # protection cannot be weakened while locked; switching it on is always allowed
+        for type_, payload in (
+            ("asl.toggle", {"symbol": "BTCUSDT", "enabled": False}),
+            ("asl.set", {"enabled": False}),
+        ):
+            err = desk.error(type_, payload)
+            assert (err.code, err.message) == ("locked", LOCKED_TO_UNPROTECT), type_
+        desk.call("asl.toggle", {"symbol": "BTCUSDT", "enabled": True})
         # risk comes off: close half of it
         closed = desk.call("position.close", {"symbol": "BTCUSDT", "fraction": "0.5"})
         assert closed["status"] == "placed"
