@@ -165,6 +165,7 @@ def compose(host: Environment) -> Services:
         notices=notices,
         settings=settings,
         vault_state=lambda: vault.state,
+        activity=vault.touch,
     )
     protection = ProtectionService(
         settings=settings,

@@ -149,10 +149,12 @@ class OrderEntry:
         notices: Notices,
         settings: Settings,
         vault_state: Callable[[], VaultState] = lambda: "unlocked",
+        activity: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._links = links
         self._vault_state = vault_state
+        self._activity = activity
         self._books = books
         self._recorder = recorder
         self._notices = notices
@@ -175,6 +177,8 @@ class OrderEntry:
         )
         if not d.allowed:
             raise Refused("locked", d.reason, {"locked": True})
+        # a trader at work: the auto-lock counts from the last action, not the last vault request
+        self._activity()
 
     def rules(self, link: AccountLink, symbol: str) -> InstrumentRules:
         rules = link.broker.instruments().get(symbol)
