@@ -165,7 +165,7 @@ def compose(host: Environment) -> Services:
         notices=notices,
         settings=settings,
         vault_state=lambda: vault.state,
-        activity=vault.touch,
+        activity=vault.note_activity,
     )
     protection = ProtectionService(
         settings=settings,
