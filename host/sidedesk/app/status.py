@@ -53,7 +53,7 @@ class Status:
         held = [
             Held(p.account_id, p.symbol, p.position_side, p.quantity)
             for account_id in {*links, *books.last_known}
-            for p in books.portfolio.positions.positions(account_id)
+            for p in books.known_positions(account_id)
         ]
 
         def link_live(account_id: str) -> bool:
