@@ -7,7 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from sidedesk.core.last_known import Unreadable, event_of, snapshot_of
+from sidedesk.core.last_known import (
+    Cancelled,
+    CancelledAll,
+    Unreadable,
+    cancels,
+    event_of,
+    outcome_of,
+    snapshot_of,
+)
 from sidedesk.domain import (
     AccountSnapshot,
     BalanceEvent,
@@ -56,3 +64,16 @@ def test_kinds_that_are_not_replayed_and_records_that_do_not_read() -> None:
         event_of({"kind": "PositionEvent", "event": {"account_id": "a"}})  # fields missing
     with pytest.raises(Unreadable):
         snapshot_of({"snapshot": "garbage"})
+
+
+def test_cancels_answered_by_a_reply_are_replayed_too() -> None:
+    from sidedesk.domain import OrderAck
+
+    ack = OrderAck("9", "sda-BTCUSDT-L0-x", OrderStatus.CANCELED)
+    one = outcome_of(journaled({"cancel": ack}))
+    assert one == Cancelled("9", "sda-BTCUSDT-L0-x") and cancels(one, STOP)
+    assert not cancels(Cancelled("8", "other"), STOP)
+    assert outcome_of({"cancel_all": "*", "cancelled": 2}) == CancelledAll(None)
+    assert cancels(CancelledAll(None), STOP) and cancels(CancelledAll("BTCUSDT"), STOP)
+    assert not cancels(CancelledAll("ETHUSDT"), STOP)
+    assert outcome_of({"status": "ACKNOWLEDGED"}) is None  # placed orders arrive as events

@@ -20,6 +20,7 @@ from typing import Any
 from sidedesk.app.notices import Notices, Publish, now_ms
 from sidedesk.app.recorder import Recorder
 from sidedesk.core.account import Portfolio
+from sidedesk.core.last_known import Cancelled, CancelledAll, Replayed, cancels
 from sidedesk.core.orders_book import OrdersBook
 from sidedesk.core.positions import Position
 from sidedesk.core.staleness import Staleness
@@ -328,9 +329,7 @@ class Books:
             on_order(account_id, ev)
         return True
 
-    def restore(
-        self, account_id: str, snap: AccountSnapshot, events: Iterable[BrokerEvent], at_ms: int
-    ) -> None:
+    def restore(self, account_id: str, snap: AccountSnapshot, events: Iterable[Replayed], at_ms: int) -> None:
         """The account's last known state, read back from the journal (core/last_known.py): its
         last snapshot and the events after it, in books of their own. Not journaled again; shown
         as last known until the account's first snapshot from the exchange replaces it."""
@@ -340,6 +339,10 @@ class Books:
         for ev in events:
             if isinstance(ev, OrderEvent):
                 orders.apply(ev)
+            elif isinstance(ev, Cancelled | CancelledAll):
+                for o in orders.open_orders(account_id):  # a final status outranks an open one
+                    if cancels(ev, o):
+                        orders.apply(replace(o, status=OrderStatus.CANCELED))
             else:
                 portfolio.apply(ev)
         self._last_known_books[account_id] = (portfolio, orders)

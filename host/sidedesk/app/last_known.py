@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from sidedesk.app.books import Books
-from sidedesk.core.last_known import Replayed, Unreadable, event_of, snapshot_of
+from sidedesk.core.last_known import Replayed, Unreadable, event_of, outcome_of, snapshot_of
 from sidedesk.store.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def restore_last_known(books: Books, journal: Journal, account_id: str) -> bool:
     events: list[Replayed] = []
     for rec in records:
         try:
-            ev = event_of(rec.data)
+            ev = event_of(rec.data) if rec.kind == "event" else outcome_of(rec.data)
         except Unreadable as exc:
             log.warning("skipped an unreadable journaled event of %s: %s", account_id, exc)
             continue

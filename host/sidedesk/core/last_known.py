@@ -11,7 +11,7 @@ does not read back is skipped, never guessed.
 from __future__ import annotations
 
 import types
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -19,8 +19,25 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 from sidedesk.domain import AccountSnapshot, BalanceEvent, FillEvent, OrderEvent, PositionEvent
 
 T = TypeVar("T")
-Replayed = OrderEvent | FillEvent | PositionEvent | BalanceEvent
-EVENT_KINDS: dict[str, type[Replayed]] = {
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """One order gone by a reply (journaled as an outcome, not as an exchange event)."""
+
+    order_id: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledAll:
+    """Every open order (of one symbol, or all) gone by a cancel-all's reply."""
+
+    symbol: str | None
+
+
+Replayed = OrderEvent | FillEvent | PositionEvent | BalanceEvent | Cancelled | CancelledAll
+EVENT_KINDS: dict[str, type[OrderEvent | FillEvent | PositionEvent | BalanceEvent]] = {
     "OrderEvent": OrderEvent,
     "FillEvent": FillEvent,
     "PositionEvent": PositionEvent,
@@ -80,3 +97,24 @@ def event_of(record: dict[str, Any]) -> Replayed | None:
     """The exchange event an `event` record holds; None for kinds that are not replayed (notices)."""
     cls = EVENT_KINDS.get(str(record.get("kind")))
     return None if cls is None else decode(cls, record.get("event"))
+
+
+def cancels(reply: Cancelled | CancelledAll, order: OrderEvent) -> bool:
+    """Whether this cancel's reply took `order` away."""
+    if isinstance(reply, CancelledAll):
+        return reply.symbol is None or reply.symbol == order.symbol
+    return bool(reply.order_id and order.order_id == reply.order_id) or bool(
+        reply.client_id and order.client_id == reply.client_id
+    )
+
+
+def outcome_of(record: dict[str, Any]) -> Replayed | None:
+    """What an `outcome` record changed in the open orders (a cancel's or a cancel-all's reply);
+    None for the others (placed orders arrive as exchange events)."""
+    ack = record.get("cancel")
+    if isinstance(ack, dict):
+        return Cancelled(str(ack.get("order_id") or ""), str(ack.get("client_id") or ""))
+    if "cancel_all" in record:
+        symbol = record["cancel_all"]
+        return CancelledAll(None if symbol in (None, "*") else str(symbol))
+    return None

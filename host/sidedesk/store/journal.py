@@ -217,11 +217,12 @@ class Journal:
         return None if row is None else Record(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
     def events_since(self, account: str, since_id: int, limit: int) -> list[Record]:
-        """`account`'s exchange events after record `since_id`, oldest first, at most `limit`."""
+        """`account`'s exchange events and outcomes after record `since_id`, oldest first, at
+        most `limit`."""
         self.flush()
         rows = self._db.execute(
-            "SELECT id, ts_ms, kind, account, client_id, data FROM journal WHERE kind = 'event' "
-            "AND account = ? AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id, ts_ms, kind, account, client_id, data FROM journal "
+            "WHERE kind IN ('event', 'outcome') AND account = ? AND id > ? ORDER BY id LIMIT ?",
             (account, since_id, limit),
         )
         return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
