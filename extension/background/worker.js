@@ -11,6 +11,7 @@ import {
   COMMAND_TIMEOUT_MS, LOCAL_COMMANDS, MINIMISED_KEY, POSITION_KEY, TICKET_KEY, commandLabel, commandRequest,
   describeOutcome,
 } from '../lib/commands.js';
+import { FIX_KEY, NOTIFICATION_PREFIX, NOTIFIED_KEY, UnprotectedNotifier } from '../lib/unprotected.js';
 import {
   CONFIRM_KEY, CONFIRM_MESSAGE, CONFIRM_TTL_MS, answerProblem, confirmView, confirmedRequest, isLive, pendingConfirm,
 } from '../lib/confirm.js';
@@ -20,7 +21,8 @@ const native = new NativeConnection({
   lastError: () => chrome.runtime.lastError?.message,
   hello: { client: 'sidedesk-extension', client_version: chrome.runtime.getManifest().version },
 });
-const hub = new PanelHub(native, { extensionId: chrome.runtime.id });
+// The worker follows the status topic itself (panels or not): unprotected positions notify.
+const hub = new PanelHub(native, { extensionId: chrome.runtime.id, own: ['status'] });
 
 async function showOutcome(name, outcome, ctx = {}) {
   const view = describeOutcome(name, outcome, ctx);
@@ -223,6 +225,64 @@ async function runCommand(name) {
   return showOutcome(name, outcome, { ticket: context.ticket });
 }
 
+// -- unprotected positions: a desktop notification per position per episode (lib/unprotected.js) --
+// The episodes already notified are kept in chrome.storage.session, so a worker restart does not
+// notify again for a position that stayed unprotected meanwhile.
+let notifier = null;
+const notifierReady = (async () => {
+  let keys = [];
+  try { keys = (await chrome.storage.session.get(NOTIFIED_KEY))?.[NOTIFIED_KEY] ?? []; } catch (e) { console.warn('sidedesk: could not read the notified positions', e); }
+  notifier = new UnprotectedNotifier(keys);
+})();
+
+async function showUnprotected(rows) {
+  const { show, clear } = notifier.update(rows);
+  if (!show.length && !clear.length) return;
+  for (const id of clear) {
+    try { await chrome.notifications.clear(id); } catch (e) { console.warn('sidedesk: could not clear a notification', e); }
+  }
+  for (const n of show) {
+    try {
+      await chrome.notifications.create(n.id, {
+        type: 'basic',
+        iconUrl: chrome.runtime.getURL('icons/128.png'),
+        title: n.title,
+        message: n.message,
+        priority: 2,
+        requireInteraction: true, // stays until it is protected again (cleared then) or clicked
+        buttons: [{ title: n.button }],
+      });
+    } catch (e) {
+      console.warn('sidedesk: notification failed', e); // disabled by the OS or the user: the panel still shows it
+    }
+  }
+  try { await chrome.storage.session.set({ [NOTIFIED_KEY]: notifier.keys() }); } catch (e) { console.warn('sidedesk: could not keep the notified positions', e); }
+}
+
+native.onEvent((ev) => {
+  if (ev.topic !== 'status' || !Array.isArray(ev.payload?.unprotected)) return;
+  const rows = ev.payload.unprotected;
+  notifierReady.then(() => showUnprotected(rows)).catch((e) => console.error('sidedesk: unprotected notification failed', e));
+});
+
+/** A click on an unprotected notification: open the panel on the control that fixes it. */
+function openFix(id) {
+  // (a worker woken by this click has no episodes read back yet: the Trade tab's banner then)
+  const fix = notifier?.fixFor(id) ?? { tab: 'trade', focus: 'unprotected', reason: null };
+  // the panel (open, or opening) reads the wanted fix and focuses it
+  chrome.storage.session.set({ [FIX_KEY]: { tab: fix.tab, focus: fix.focus, reason: fix.reason, at: Date.now() } })
+    .catch((e) => console.warn('sidedesk: could not pass the fix to the panel', e));
+  const inTab = () => chrome.tabs.create({ url: chrome.runtime.getURL(`sidepanel/panel.html?tab=${fix.tab}&fix=${fix.focus}`) });
+  // sidePanel.open needs the click's user gesture: called at once, before any await
+  chrome.sidePanel.open({ windowId: chrome.windows.WINDOW_ID_CURRENT })
+    .catch(() => chrome.windows.getLastFocused().then((w) => chrome.sidePanel.open({ windowId: w.id })))
+    .catch(() => inTab())
+    .catch((e) => console.warn('sidedesk: could not open the panel', e));
+}
+
+chrome.notifications.onClicked.addListener((id) => { if (id.startsWith(NOTIFICATION_PREFIX)) openFix(id); });
+chrome.notifications.onButtonClicked.addListener((id) => { if (id.startsWith(NOTIFICATION_PREFIX)) openFix(id); });
+
 chrome.runtime.onConnect.addListener((port) => {
   hub.accept(port);
 });
@@ -252,7 +312,7 @@ chrome.runtime.onInstalled.addListener(() => {
 chrome.sidePanel.setPanelBehavior({ openPanelOnActionClick: true }).catch((e) => console.warn(e));
 
 // For the DevTools console and the e2e tests (reachable only from this extension's own worker).
-globalThis.sidedesk = { native, hub, runCommand, answerConfirm };
+globalThis.sidedesk = { native, hub, runCommand, answerConfirm, openFix, notifier: () => notifier };
 
 native.start();
 savedContext(); // warm the hotkeys' ticket cache

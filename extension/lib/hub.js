@@ -29,12 +29,15 @@ function topicList(value) {
 export class PanelHub {
   /**
    * @param {import('./native.js').NativeConnection} native
-   * @param {{extensionId: string}} opts
+   * @param {{extensionId: string, own?: string[]}} opts  own: topics the worker itself follows
+   *   (the status topic, for desktop notifications), kept subscribed with no panel open
    */
-  constructor(native, { extensionId }) {
+  constructor(native, { extensionId, own = [] }) {
     this.native = native;
     this.extensionId = extensionId;
+    this.own = new Set(own);
     this.panels = new Map(); // port -> Set(topic)
+    if (this.own.size) native.want([...this.own]);
     native.onStatus((status) => this.broadcast({ kind: 'status', status }));
     native.onEvent((ev) => this.broadcast({ kind: 'event', ...ev }));
     native.onNotice((n) => this.broadcast({ kind: 'notice', level: n.level, text: n.text }));
@@ -73,7 +76,7 @@ export class PanelHub {
   }
 
   _union() {
-    const all = new Set();
+    const all = new Set(this.own);
     for (const topics of this.panels.values()) for (const t of topics) all.add(t);
     return all;
   }

@@ -9,9 +9,27 @@ import { flattenControl } from './flatten.js';
 import { hotkeyConfirm } from './hotkey_confirm.js';
 import { pnlDirection, tradeIndicator } from './live.js';
 import { MINIMISED_KEY } from '../lib/commands.js';
-import { totalPnl } from './trade_view.js';
+import { lockedView, totalPnl } from './trade_view.js';
+import { fixOf, positionWords } from '../lib/unprotected.js';
+import { requestFix } from './tradestatus.js';
 import { FILL_SHOW_MS, tradeStore } from './trade_store.js';
 import { orderStatusText } from './words.js';
+
+/**
+ * The bar's alert line: an unprotected position first (red, with the one action that fixes it),
+ * else the lock (amber), else nothing.
+ */
+export function barAlert(status, positions, orders) {
+  const rows = Array.isArray(status?.unprotected) ? status.unprotected : [];
+  if (rows.length) {
+    const fix = fixOf(rows[0]);
+    const more = rows.length > 1 ? ` +${rows.length - 1}` : '';
+    return { tone: 'error', text: `Unprotected: ${positionWords(rows[0])}${more} — ${fix.label}`, fix };
+  }
+  const locked = lockedView(status, positions, orders);
+  if (locked) return { tone: 'warn', text: locked.text, fix: { tab: 'setup', focus: 'vault', reason: 'locked' } };
+  return null;
+}
 
 /** A bar button's label and accessible name from the ticket's view ({symbol, sizeText, ok}). */
 export function barButton(side, view) {
@@ -35,7 +53,8 @@ export function mountActionBar(root, client) {
   const sell = side('SELL');
   const pnl = h('span', { class: 'bar-pnl mono', id: 'bar-pnl', title: 'Total unrealized P&L' }, '—');
   const fill = h('span', { class: 'bar-fill mono', id: 'bar-fill', hidden: true });
-  const info = h('span', { class: 'bar-info' }, pnl, fill);
+  const alertLine = h('button', { type: 'button', class: 'bar-alert', id: 'bar-alert', hidden: true });
+  const info = h('span', { class: 'bar-info' }, alertLine, pnl, fill);
   const flatten = flattenControl(store, { id: 'bar-flatten', cls: 'btn-small btn-flatten bar-flatten', label: 'Flatten' });
   const restore = h('button', { type: 'button', class: 'btn-small', id: 'bar-restore', 'aria-label': 'Restore the full panel' }, '▢');
   const result = h('span', { class: 'sr-only', id: 'bar-result', 'aria-live': 'polite' });
@@ -105,6 +124,25 @@ export function mountActionBar(root, client) {
     apply(on);
     try { chrome.storage.local.set({ [MINIMISED_KEY]: on }); } catch { /* storage unavailable */ }
   }
+
+  let alertFix = null;
+  alertLine.addEventListener('click', () => {
+    if (!alertFix) return;
+    set(false); // the full panel, on the control that fixes it
+    requestFix(alertFix);
+  });
+  function renderAlert() {
+    const a = barAlert(store.status, store.positions, store.orders);
+    alertFix = a?.fix ?? null;
+    alertLine.hidden = !a;
+    alertLine.textContent = a?.text ?? '';
+    alertLine.dataset.tone = a?.tone ?? 'none';
+    if (a) alertLine.title = a.text;
+  }
+  store.on('status', renderAlert);
+  store.on('positions', renderAlert);
+  store.on('orders', renderAlert);
+  renderAlert();
 
   toggle?.addEventListener('click', () => set(document.body.dataset.minimised !== 'true'));
   restore.addEventListener('click', () => set(false));

@@ -5,6 +5,7 @@ import { HostClient } from '../lib/client.js';
 import { COMMAND_ORDER } from '../lib/commands.js';
 import { formatStatus, formatLatency, formatBytes, formatDuration, shortcutRows } from './format.js';
 import { tradeStore } from './trade_store.js';
+import { FIX_KEY } from '../lib/unprotected.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new HostClient();
@@ -275,3 +276,42 @@ if (!wanted) {
 }
 const startTab = tabs.find((t) => t.id === wanted);
 if (startTab) selectTab(startTab);
+
+// -- "the one action that fixes it": from a notification's click or the Trade tab's banner ----------
+// The control a fix focuses, by the name lib/unprotected.js gives it (the vault's password field
+// appears once the vault section has rendered: looked for a few times).
+const FIX_TARGETS = {
+  vault: '#setup-vault input[type="password"]',
+  asl: '#setup-asl input, #setup-asl',
+  accounts: '#setup-accounts button, #setup-accounts',
+  flatten: '#trade-flatten',
+  unprotected: '#trade-unprotected',
+};
+const FIX_FRESH_MS = 60_000;
+
+function applyFix(fix, tries = 20) {
+  if (!fix || typeof fix !== 'object') return;
+  const tab = tabs.find((t) => t.id === `tab-${fix.tab}`);
+  if (tab && tab.getAttribute('aria-selected') !== 'true') selectTab(tab);
+  const el = document.querySelector(FIX_TARGETS[fix.focus] ?? '[role="tablist"]');
+  if (!el && tries > 0) { setTimeout(() => applyFix(fix, tries - 1), 100); return; }
+  el?.scrollIntoView?.({ block: 'center' });
+  if (el && !el.hasAttribute('tabindex') && !/^(INPUT|BUTTON|SELECT|TEXTAREA)$/.test(el.tagName)) el.tabIndex = -1;
+  el?.focus?.();
+}
+
+document.addEventListener('sidedesk-fix', (e) => applyFix(e.detail));
+const fixParam = new URLSearchParams(location.search).get('fix');
+if (fixParam) applyFix({ tab: new URLSearchParams(location.search).get('tab') ?? 'trade', focus: fixParam });
+
+function takeFix(fix) {
+  if (!fix || !(Date.now() - (fix.at ?? 0) < FIX_FRESH_MS)) return;
+  chrome.storage.session.remove(FIX_KEY).catch(() => {});
+  applyFix(fix);
+}
+try {
+  chrome.storage.session.get(FIX_KEY).then((got) => takeFix(got?.[FIX_KEY]), () => {});
+  chrome.storage.onChanged.addListener((changes, area) => {
+    if (area === 'session' && changes[FIX_KEY]?.newValue) takeFix(changes[FIX_KEY].newValue);
+  });
+} catch { /* storage.session unavailable: the notification still opened the panel */ }

@@ -140,7 +140,9 @@ export function mountPositions(root, client) {
   function update(entry, p, selectedKey) {
     const v = positionRow(p, store.symbols);
     const c = entry.cells;
-    c.pos.replaceChildren(h('strong', {}, v.symbol), ' ', h('span', { class: `side ${v.sideClass}` }, v.side), v.leverage ? h('span', { class: 'muted' }, ` ${v.leverage}`) : '');
+    c.pos.replaceChildren(h('strong', {}, v.symbol), ' ', h('span', { class: `side ${v.sideClass}` }, v.side), v.leverage ? h('span', { class: 'muted' }, ` ${v.leverage}`) : '',
+      v.lastKnown ? h('span', { class: 'last-known', title: 'From the journal: the host has not reached the exchange since it started' }, ' last known') : '');
+    entry.tbody.dataset.lastKnown = String(v.lastKnown);
     c.pos.setAttribute('aria-pressed', String(positionKey(p) === selectedKey));
     c.pos.title = 'Show on the chart; the close-half and breakeven hotkeys act on it';
     c.size.textContent = v.size;

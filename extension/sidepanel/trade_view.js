@@ -47,6 +47,8 @@ export function positionRow(p, symbols) {
     next: p.asl_next_threshold ? price(p.asl_next_threshold) : '',
     leverage: p.leverage ? `${p.leverage}×` : '',
     asset: p.settle_asset ?? '',
+    // read back from the journal by a host that has not reached the exchange yet
+    lastKnown: Number(p.last_known_ms) > 0,
   };
 }
 
@@ -259,4 +261,37 @@ export function aslNote(t, info) {
 /** Stable key of a position for selection (survives table refreshes). */
 export function positionKey(p) {
   return p ? `${p.symbol}:${p.position_side ?? 'BOTH'}` : '';
+}
+
+export const LOCKED_TO_TRADE = 'Locked — unlock to trade';
+
+/**
+ * The Trade tab's lock line while the vault is locked (null while it is not): the desk still shows
+ * what the host knows; what needs an unlock, and whether the rows are the journal's last known
+ * ones (a host started without the password: nothing watches them until the unlock).
+ * @param {object|null} status the `status` topic payload
+ * @param {object} positions the `positions` payload; @param {object} orders the `orders` payload
+ * @param {(ms: number) => string} [when] how a time is shown
+ */
+export function lockedView(status, positions, orders, when = (ms) => new Date(ms).toLocaleTimeString()) {
+  if (status?.vault !== 'locked') return null;
+  const rows = [...(positions?.positions ?? []), ...(orders?.orders ?? [])];
+  const at = rows.reduce((m, r) => Math.max(m, Number(r?.last_known_ms) || 0), 0);
+  if (at > 0) {
+    return {
+      text: 'Locked — unlock to resume protection',
+      detail: `Showing the last known positions and orders (as of ${when(at)}): nothing watches them until you unlock.`,
+      lastKnownMs: at,
+      tone: 'error',
+    };
+  }
+  const reduce = status.require_unlock_to_reduce
+    ? 'closing, flattening and cancelling need an unlock too'
+    : 'close, flatten and cancel still work';
+  return {
+    text: LOCKED_TO_TRADE,
+    detail: `Positions, orders, P&L and ASL stay live; ${reduce}.`,
+    lastKnownMs: null,
+    tone: 'warn',
+  };
 }

@@ -1,6 +1,8 @@
 // The Trade tab's connection strip: green "live", pulsing amber "reconnecting (attempt N)", red
 // "offline — showing cached data", the active account, and the host's latest warning (log topic).
-// Also owns the "No broker account yet" empty state of the Trade tab, and the account switcher:
+// Also owns the "No broker account yet" empty state of the Trade tab, the red Unprotected banner
+// (with the one action that fixes each position), the "Locked — unlock to trade" line, and the
+// account switcher:
 // when the active account's login holds several accounts (Tradovate, Volumetrica), a menu of them
 // that makes the picked one active (accounts.activate; the host remembers it in the vault entry)
 // and so re-scopes the ticket, hotkeys, positions, orders, P&L, chart and ASL views.
@@ -9,9 +11,15 @@ import { h } from './dom.js';
 import { flattenControl } from './flatten.js';
 import { tradeIndicator } from './live.js';
 import { describeFailure } from './ticket_form.js';
-import { accountChoices } from './trade_view.js';
+import { accountChoices, lockedView } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 import { tidyNumbers } from './words.js';
+import { fixOf, positionWords } from '../lib/unprotected.js';
+
+/** Ask the panel to show the control that fixes it (panel.js focuses it). */
+export function requestFix(fix) {
+  document.dispatchEvent(new CustomEvent('sidedesk-fix', { detail: { tab: fix.tab, focus: fix.focus, reason: fix.reason } }));
+}
 
 const LOG_SHOW_MS = 30_000;
 
@@ -26,6 +34,13 @@ export function mountTradeStatus(root, client) {
   // The host's list of positions without a working managed stop (core/unprotected.py), each with
   // the one action that fixes it: a red banner nobody can miss.
   const unprotected = h('div', { class: 'unprotected', id: 'trade-unprotected', role: 'alert', hidden: true });
+  // While the vault is locked: what still works and what needs an unlock (core/lock.py), or that
+  // the rows are the journal's last known ones.
+  const lockedText = h('strong', { id: 'trade-locked-text' });
+  const lockedDetail = h('span', { class: 'locked-detail', id: 'trade-locked-detail' });
+  const unlock = h('button', { type: 'button', class: 'btn-small', id: 'trade-unlock' }, 'Unlock');
+  unlock.addEventListener('click', () => requestFix({ tab: 'setup', focus: 'vault', reason: 'locked' }));
+  const locked = h('div', { class: 'locked-line', id: 'trade-locked', role: 'status', hidden: true }, lockedText, lockedDetail, unlock);
   const flatten = flattenControl(store, { id: 'trade-flatten', resultId: 'trade-flatten-result' });
   const switcher = h('select', {
     id: 'trade-account-switch', class: 'account-switch', 'aria-label': 'Account of this login to trade on',
@@ -33,7 +48,7 @@ export function mountTradeStatus(root, client) {
   });
   const switchResult = h('p', { class: 'action-result', id: 'trade-account-result', 'aria-live': 'polite', hidden: true });
   const head = h('div', { class: 'trade-head' }, strip, switcher, flatten.button);
-  root.replaceChildren(head, switchResult, unprotected, flatten.result, logLine);
+  root.replaceChildren(head, switchResult, unprotected, locked, flatten.result, logLine);
   let switching = false;
 
   function renderSwitcher() {
@@ -76,10 +91,14 @@ export function mountTradeStatus(root, client) {
   const emptyDetail = h('span', { class: 'empty-detail', id: 'trade-empty-detail' });
   if (empty) empty.after(emptyDetail);
   let logTimer = null;
+  let shownUnprotected = null;
 
   function render() {
     const acc = store.activeAccount;
-    const view = tradeIndicator(client.status, store.activeBroker);
+    const known = lastKnown() && !store.activeBroker;
+    const view = known
+      ? { tone: 'offline', label: 'last known — not connected', detail: 'unlock to reconnect' }
+      : tradeIndicator(client.status, store.activeBroker);
     strip.dataset.tone = view.tone;
     if (label.textContent !== view.label) label.textContent = view.label;
     account.textContent = acc
@@ -88,19 +107,40 @@ export function mountTradeStatus(root, client) {
     detail.textContent = view.detail && view.tone !== 'live' ? view.detail : '';
     document.body.dataset.tradeTone = view.tone;
     renderUnprotected();
+    renderLocked();
     renderEmpty();
     renderSwitcher();
+  }
+
+  function renderLocked() {
+    const view = lockedView(store.status, store.positions, store.orders);
+    locked.hidden = !view;
+    document.body.dataset.locked = view ? (view.lastKnownMs ? 'last-known' : 'yes') : 'no';
+    if (!view) return;
+    locked.dataset.tone = view.tone;
+    lockedText.textContent = view.text;
+    lockedDetail.textContent = ` ${view.detail} `;
+    // the red banner's own Unlock is the one action then; one button is enough
+    unlock.hidden = Boolean(view.lastKnownMs) && !unprotected.hidden;
   }
 
   function renderUnprotected() {
     const rows = Array.isArray(store.status?.unprotected) ? store.status.unprotected : [];
     unprotected.hidden = rows.length === 0;
     document.body.dataset.unprotected = rows.length ? 'yes' : 'no';
+    const key = JSON.stringify(rows);
+    if (key === shownUnprotected) return; // unchanged: keep the buttons (and a focus on one)
+    shownUnprotected = key;
     if (!rows.length) { unprotected.replaceChildren(); return; }
+    // one button per distinct fix (one Unlock resumes every position the lock left bare)
+    const fixes = new Map(rows.map((r) => [r.reason, fixOf(r)]));
     unprotected.replaceChildren(
       h('strong', {}, rows.length === 1 ? 'Unprotected position' : `${rows.length} unprotected positions`),
       ...rows.map((r) => h('span', { class: 'unprotected-row', dataset: { reason: r.reason } },
-        `${r.symbol} ${r.position_side === 'BOTH' ? '' : `${r.position_side} `}${r.quantity}: ${r.fix}`)),
+        `${positionWords(r)}: ${r.fix}`)),
+      h('div', { class: 'unprotected-fixes' }, ...[...fixes.values()].map((f) => h('button', {
+        type: 'button', class: 'btn-small unprotected-fix', dataset: { reason: f.reason }, onclick: () => requestFix(f),
+      }, f.label))),
     );
   }
 
@@ -110,7 +150,9 @@ export function mountTradeStatus(root, client) {
     let text = 'No broker account yet — add one in Setup';
     let more = '';
     let show = true;
-    if (error) {
+    if (lastKnown()) {
+      show = false; // a host without the password: the journal's last known rows, marked as such
+    } else if (error) {
       if (error.code === 'locked') {
         more = client.status.vault === 'absent' ? '' : 'The vault is locked: unlock it in Setup to trade.';
       } else if (error.code === 'unknown_type') {
@@ -118,7 +160,7 @@ export function mountTradeStatus(root, client) {
       } else if (error.code !== 'disconnected') {
         more = `Could not list accounts [${error.code}]: ${error.message}`;
       }
-    } else if (loaded && accounts.length && !activeId) {
+    } else if (loaded && accounts.length && !activeId && !lastKnown()) {
       text = 'No active account — pick one in Setup';
     } else if (activeId) {
       show = false;
@@ -128,6 +170,10 @@ export function mountTradeStatus(root, client) {
     emptyDetail.textContent = more;
     emptyDetail.hidden = !show || !more;
     document.body.dataset.trading = show ? 'off' : 'on';
+  }
+
+  function lastKnown() {
+    return Boolean(lockedView(store.status, store.positions, store.orders)?.lastKnownMs);
   }
 
   /** The symbol a host sentence is about ("ASL BTCUSDT: …", "… 0.001 BTCUSDT at …"). */
@@ -149,5 +195,7 @@ export function mountTradeStatus(root, client) {
   store.on('status', render);
   store.on('accounts', render);
   store.on('log', showLog);
+  store.on('positions', render); // last known rows change the strip, the lock line and the empty state
+  store.on('orders', render);
   render();
 }

@@ -321,6 +321,27 @@ export function mountVault(root, client) {
     return null;
   }
 
+  /** Setup: while locked, may risk still come off? (changed only while unlocked; core/lock.py) */
+  function reduceLockControl() {
+    const box = h('input', {
+      type: 'checkbox',
+      name: 'require_unlock_to_reduce',
+      checked: Boolean(view.status?.require_unlock_to_reduce),
+      disabled: !!view.busy,
+      onchange: async () => {
+        const on = box.checked;
+        try {
+          await call('vault.configure', { require_unlock_to_reduce: on }, 'Saving…');
+          say(on ? 'While locked, closing, flattening and cancelling now need an unlock too.'
+            : 'While locked, you can still close, flatten and cancel.');
+        } catch { /* shown */ }
+        await refresh();
+      },
+    });
+    return field('Require unlock to close, flatten and cancel', box,
+      'While the vault is locked, buying and selling always need an unlock; with this on, taking risk off does too.');
+  }
+
   function entryList() {
     if (!view.entries.length) return h('p', { class: 'vault-empty' }, 'No broker accounts yet.');
     return h('ul', { class: 'vault-entries', 'aria-label': 'Broker accounts' },
@@ -472,7 +493,8 @@ export function mountVault(root, client) {
             disabled: !!view.busy,
             onclick: async () => { try { await call('vault.lock'); say('Vault locked.'); } catch { /* shown */ } await refresh(); },
           }, 'Lock now')),
-        entryList(), addForm(), changePasswordForm(), autolockControl(), unattendedControl(), unattendedNote(),
+        entryList(), addForm(), changePasswordForm(), autolockControl(), reduceLockControl(), unattendedControl(),
+        unattendedNote(),
         s.kdf ? h('p', { class: 'vault-hint' }, `Key derivation: ${s.kdf}`) : null);
     }
     if (s) parts.push(h('p', { class: 'vault-hint vault-path' }, `File: ${s.path}${s.backup ? ' (with .bak)' : ''}`));

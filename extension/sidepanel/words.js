@@ -310,6 +310,7 @@ export function failureText(err, info) {
   else if (code === 'rate_limited' && Number(d.retry_after_s) > 0) text = `Not sent: too many requests — try again in ${Math.ceil(Number(d.retry_after_s))} s`;
   else if (code === 'timeout') text = `No answer in time: ${message}. Check Orders before trying again`;
   else if (code === 'disconnected') text = `Not sent: ${message}`;
+  else if (code === 'locked' && /^Locked — /.test(message)) text = message; // the lock's own sentence (core/lock.py)
   else {
     const head = CODE_WORDS[code] ?? 'Failed';
     const body = tidyNumbers(message, info);

@@ -171,7 +171,15 @@ def compose(host: Environment) -> Services:
         notices=notices,
         publish_status=publish_status,
     )
-    entry = OrderEntry(links=links, books=books, recorder=recorder, notices=notices, settings=settings)
+    entry = OrderEntry(
+        links=links,
+        books=books,
+        recorder=recorder,
+        notices=notices,
+        settings=settings,
+        vault_state=lambda: vault.state,
+        activity=vault.note_activity,
+    )
     protection = ProtectionService(
         settings=settings,
         books=books,
@@ -204,6 +212,8 @@ def compose(host: Environment) -> Services:
     topic_listeners.append(localstream.notify)
 
     def vault_changed() -> None:
+        if vault.state != "unlocked":  # locked: the links keep the keys protection needs (README)
+            links.keep_redacted()
         publish_status()
         # After an unlock, reconnect the account the trader last used (its keys are readable now),
         # retrying until it connects. Locking does not disconnect: a connected account keeps
@@ -214,6 +224,11 @@ def compose(host: Environment) -> Services:
                 links.activate_soon(wanted)
 
     vault.add_listener(vault_changed)
+    if vault.state != "unlocked" and config.active_account:
+        # no keys yet (a restart after a crash, a start at login): show what the journal last knew
+        from sidedesk.app.last_known import restore_last_known
+
+        restore_last_known(books, recorder.journal, config.active_account)
     settings.on_change(publish_status)
     hub = host.hub
     hub.provide_snapshot("positions", books.positions_view)

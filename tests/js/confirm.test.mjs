@@ -195,7 +195,7 @@ test('the worker asks instead of failing, and sends the confirmed order once', a
       setBadgeBackgroundColor: async () => {},
       setTitle: async () => {},
     },
-    notifications: { create: async (n) => { notifications.push(n); } },
+    notifications: { create: async (n) => { notifications.push(n); }, onClicked: new FakeEvent(), onButtonClicked: new FakeEvent() },
   });
   await globalThis.chrome.storage.local.set({ 'sidedesk.ticket': { symbol: 'ESZ6', type: 'MARKET', quantity: '3' } });
   await import('../../extension/background/worker.js');

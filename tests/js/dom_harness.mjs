@@ -18,7 +18,7 @@ export function installDom() {
   const window = new Window({ url: 'chrome-extension://test/sidepanel/panel.html' });
   const { document } = window;
   const g = globalThis;
-  for (const name of ['window', 'document', 'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'Event', 'CSS',
+  for (const name of ['window', 'document', 'HTMLElement', 'HTMLInputElement', 'HTMLSelectElement', 'Event', 'CustomEvent', 'CSS',
     'MutationObserver', 'IntersectionObserver', 'requestAnimationFrame', 'getComputedStyle']) {
     g[name] = name === 'window' ? window : window[name];
   }

@@ -74,3 +74,9 @@ def test_listed_exactly_when_something_is_missing(
 ) -> None:
     listed = judge(live=live, ever=ever, asl=asl, engine=engine, covered=covered)
     assert bool(listed) == (not (live and asl and engine and covered))
+
+
+def test_a_link_never_made_because_the_vault_was_never_unlocked_needs_an_unlock() -> None:
+    # the journal's last known position after a restart without the password
+    assert judge(live=False, ever=False, engine=False) == ["locked"]
+    assert judge(live=False, ever=True) == ["link_down"]

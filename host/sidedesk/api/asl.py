@@ -53,6 +53,8 @@ class AslSetRequest(Strict):
 @handler("asl.set", AslSetRequest, AslState)
 async def asl_set(ctx: Ctx, req: AslSetRequest) -> AslState:
     """Switch ASL on/off and/or replace the profile (validated: levels tighten, callbacks fit the broker)."""
+    if req.enabled is False or req.profile is not None:  # weakens protection: not while locked
+        ctx.services.entry.allow("unprotect")
     profile = None
     if req.profile is not None:
         try:
@@ -80,6 +82,7 @@ class ToggleRequest(PositionRequest):
 @handler("asl.toggle", ToggleRequest, Empty)
 async def asl_toggle(ctx: Ctx, req: ToggleRequest) -> Empty:
     """ASL on or off for one position (off: its stops stay, nothing tightens or replaces them)."""
+    ctx.services.entry.allow("protect" if req.enabled else "unprotect")
     ctx.services.protection.toggle(req.symbol.upper(), PositionSide(req.position_side), req.enabled)
     return Empty()
 

@@ -20,6 +20,7 @@ from sidedesk.core.orders import Ticket
 from sidedesk.core.views import dec
 from sidedesk.domain import PositionSide, Side
 from sidedesk.store.config import RiskSettings
+from sidedesk.vault.entries import summarize
 from sidedesk.vault.service import VaultError
 
 if TYPE_CHECKING:
@@ -100,10 +101,15 @@ def _rows(svc: Services, summary: Any) -> list[AccountRow]:
 
 
 def _entries(svc: Services) -> list[Any]:
+    """The vault's accounts; while it is locked, the accounts still connected (their links keep
+    what protection needs), so a locked desk keeps showing them. Masked summaries only."""
     try:
         return list(svc.vault.entries())
     except VaultError as exc:
-        raise ApiError("locked", f"unlock the vault first ({exc})") from None
+        linked = [summarize(link.entry) for link in svc.links.links.values()]
+        if not linked:
+            raise ApiError("locked", f"unlock the vault first ({exc})") from None
+        return sorted(linked, key=lambda e: (e.broker, e.name.lower()))
 
 
 @handler("accounts.list", Empty, AccountsReply)
@@ -127,6 +133,8 @@ async def accounts_activate(ctx: Ctx, req: ActivateRequest) -> AccountRow:
     svc = ctx.services
     entry_id = split_link_id(req.account_id)[0]
     summary = next((s for s in _entries(svc) if s.id == entry_id), None)
+    if summary is None and svc.vault.state == "locked":  # only the connected accounts are listed
+        raise ApiError("locked", "unlock the vault first to connect another account")
     if summary is None:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault")
     link = await svc.links.activate(req.account_id)

@@ -55,6 +55,9 @@ class VaultStatus(BaseModel):
     unattended_error: str | None = Field(
         None, description="why the last unattended unlock failed (the vault then waits for its password)"
     )
+    require_unlock_to_reduce: bool = Field(
+        False, description="while locked, close, flatten and cancel need an unlock too (opening always does)"
+    )
 
 
 class UnattendedRequest(Strict):
@@ -98,11 +101,19 @@ class RemoveReply(BaseModel):
 
 
 class ConfigureRequest(Strict):
-    autolock_s: float = Field(ge=60, le=24 * 3600, description="lock after this long without vault activity")
+    autolock_s: float | None = Field(
+        None, ge=60, le=24 * 3600, description="lock after this long without vault activity"
+    )
+    require_unlock_to_reduce: bool | None = Field(
+        None, description="Setup: require unlock to close, flatten and cancel while locked"
+    )
 
 
-def status_of(vault: VaultService) -> VaultStatus:
-    return VaultStatus.model_validate(vault.summary())
+def status_of(vault: VaultService, ctx: Ctx | None = None) -> VaultStatus:
+    out = VaultStatus.model_validate(vault.summary())
+    if ctx is not None:
+        out.require_unlock_to_reduce = ctx.services.settings.config.require_unlock_to_reduce
+    return out
 
 
 def api_error(exc: Exception, vault: VaultService) -> ApiError:
@@ -156,35 +167,35 @@ def _sync(vault: VaultService, fn: Any, *args: Any) -> Any:
 @handler("vault.status", Empty, VaultStatus)
 async def status(ctx: Ctx, req: Empty) -> VaultStatus:
     """State (absent / locked / unlocked), file location, auto-lock and wrong-password delay."""
-    return status_of(ctx.services.vault)
+    return status_of(ctx.services.vault, ctx)
 
 
 @handler("vault.create", PasswordRequest, VaultStatus)
 async def create(ctx: Ctx, req: PasswordRequest) -> VaultStatus:
     """Create an empty vault with this password (weak passwords are refused); it opens unlocked."""
     await _run(ctx.services.vault, ctx.services.vault.create(req.password))
-    return status_of(ctx.services.vault)
+    return status_of(ctx.services.vault, ctx)
 
 
 @handler("vault.unlock", PasswordRequest, VaultStatus)
 async def unlock(ctx: Ctx, req: PasswordRequest) -> VaultStatus:
     """Open the vault. The KDF takes a moment; other messages keep being served meanwhile."""
     await _run(ctx.services.vault, ctx.services.vault.unlock(req.password))
-    return status_of(ctx.services.vault)
+    return status_of(ctx.services.vault, ctx)
 
 
 @handler("vault.lock", Empty, VaultStatus)
 async def lock(ctx: Ctx, req: Empty) -> VaultStatus:
     """Forget the keys and every decrypted secret now."""
     ctx.services.vault.lock()
-    return status_of(ctx.services.vault)
+    return status_of(ctx.services.vault, ctx)
 
 
 @handler("vault.change_password", ChangePasswordRequest, VaultStatus)
 async def change_password(ctx: Ctx, req: ChangePasswordRequest) -> VaultStatus:
     """Re-encrypt under a new password (new salt, current KDF settings), replacing the file atomically."""
     await _run(ctx.services.vault, ctx.services.vault.change_password(req.old_password, req.new_password))
-    return status_of(ctx.services.vault)
+    return status_of(ctx.services.vault, ctx)
 
 
 @handler("vault.entries", Empty, EntriesReply)
@@ -215,16 +226,22 @@ async def remove(ctx: Ctx, req: RemoveRequest) -> RemoveReply:
 
 @handler("vault.configure", ConfigureRequest, VaultStatus)
 async def configure(ctx: Ctx, req: ConfigureRequest) -> VaultStatus:
-    """Set the auto-lock delay; it is saved in the host's settings file."""
+    """Set the auto-lock delay and whether closing needs an unlock; saved in the settings file."""
     vault = ctx.services.vault
-    vault.set_autolock(req.autolock_s)
+    changes: dict[str, Any] = {}
+    if req.autolock_s is not None:
+        vault.set_autolock(req.autolock_s)
+        changes["vault_autolock_s"] = req.autolock_s
+    if req.require_unlock_to_reduce is not None:
+        if vault.state != "unlocked":  # else whoever finds the desk locked could switch it off
+            raise ApiError("locked", "unlock the vault to change what needs an unlock")
+        changes["require_unlock_to_reduce"] = req.require_unlock_to_reduce
     try:
-        ctx.services.settings.update(vault_autolock_s=req.autolock_s)
+        if changes:
+            ctx.services.settings.update(**changes)
     except OSError as exc:
-        raise ApiError(
-            "rejected", f"auto-lock changed for this session but not saved: {exc.strerror}"
-        ) from None
-    return status_of(vault)
+        raise ApiError("rejected", f"changed for this session but not saved: {exc.strerror}") from None
+    return status_of(vault, ctx)
 
 
 @handler("vault.unattended", UnattendedRequest, UnattendedStatus)
@@ -242,11 +259,17 @@ async def unattended(ctx: Ctx, req: UnattendedRequest) -> UnattendedStatus:
             warning = await vault.disable_unattended()
     except (VaultError, VaultStoreError) as exc:
         raise api_error(exc, vault) from None
-    return UnattendedStatus.model_validate({**vault.summary(), "warning": warning})
+    return UnattendedStatus.model_validate(
+        {
+            **vault.summary(),
+            "warning": warning,
+            "require_unlock_to_reduce": ctx.services.settings.config.require_unlock_to_reduce,
+        }
+    )
 
 
 @handler("vault.restore_backup", Empty, VaultStatus)
 async def restore_backup(ctx: Ctx, req: Empty) -> VaultStatus:
     """Replace a damaged vault with its `.bak`; the damaged file is kept beside it, renamed."""
     await _run(ctx.services.vault, ctx.services.vault.restore_backup())
-    return status_of(ctx.services.vault)
+    return status_of(ctx.services.vault, ctx)

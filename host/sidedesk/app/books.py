@@ -20,10 +20,12 @@ from typing import Any
 from sidedesk.app.notices import Notices, Publish, now_ms
 from sidedesk.app.recorder import Recorder
 from sidedesk.core.account import Portfolio
+from sidedesk.core.last_known import Cancelled, CancelledAll, Replayed, cancels
 from sidedesk.core.orders_book import OrdersBook
+from sidedesk.core.positions import Position
 from sidedesk.core.staleness import Staleness
 from sidedesk.core.trailing import TrailingStops
-from sidedesk.core.views import AslInfo, dec, orders_payload, positions_payload
+from sidedesk.core.views import MONEY_PLACES, AslInfo, dec, orders_payload, positions_payload
 from sidedesk.core.views import account_payload as account_view
 from sidedesk.domain import (
     AccountSnapshot,
@@ -76,6 +78,15 @@ def order_change(ev: OrderEvent, before: OrderEvent | None) -> dict[str, Any]:
     }
 
 
+def _sum_totals(totals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Unrealized P&L totals per asset, summed (live and last known rows together)."""
+    by_asset: dict[str, Decimal] = {}
+    for t in totals:
+        if t.get("unrealized_pnl") is not None:
+            by_asset[t["asset"]] = by_asset.get(t["asset"], ZERO) + Decimal(t["unrealized_pnl"])
+    return [{"asset": a, "unrealized_pnl": dec(v, MONEY_PLACES)} for a, v in sorted(by_asset.items())]
+
+
 class Books:
     def __init__(self, publish: Publish, recorder: Recorder, notices: Notices) -> None:
         self._publish = publish
@@ -96,25 +107,60 @@ class Books:
         self.connection_listeners: list[Callable[[str, ConnectionEvent], None]] = []
         self.user_event_listeners: list[Callable[[str, float], None]] = []
         self.broker_of: Callable[[str], str | None] = lambda account_id: None
+        # accounts shown from the journal (a service that has not reached the exchange yet):
+        # account -> ms of the last record read back; dropped at the account's first snapshot
+        self.last_known: dict[str, int] = {}
+        self._last_known_books: dict[str, tuple[Portfolio, OrdersBook]] = {}
 
     # -- views (the topics' payloads) ---------------------------------------------------------
     # The panel's topics show the active account (every connected account when none is active);
     # the local stream asks for all of them (`every=True`) and scopes each token itself.
     def positions_view(self, every: bool = False) -> dict[str, Any]:
         scope = None if every else self.active_id
-        return positions_payload(
+        out = positions_payload(
             self.portfolio.positions,
             asl=self.asl_info(),
             orders=self.orders,
             account_id=scope,
             trailing=self.trails.level_of,
         )
+        for account_id, (portfolio, orders) in self._known(scope):
+            known = positions_payload(portfolio.positions, orders=orders, account_id=account_id)
+            out["positions"].extend(self._marked(known["positions"], account_id))
+            out["totals"] = _sum_totals(out["totals"] + known["totals"])
+        return out
 
     def orders_view(self, every: bool = False) -> dict[str, Any]:
-        return orders_payload(self.orders, None if every else self.active_id)
+        scope = None if every else self.active_id
+        out = orders_payload(self.orders, scope)
+        for account_id, (_, orders) in self._known(scope):
+            out["orders"].extend(self._marked(orders_payload(orders, account_id)["orders"], account_id))
+        return out
+
+    # Accounts read back from the journal live in books of their own, never mixed with the live
+    # ones (their order ranks and fill memory would outlive the exchange's snapshot otherwise).
+    def _known(self, scope: str | None) -> list[tuple[str, tuple[Portfolio, OrdersBook]]]:
+        return [(a, books) for a, books in self._last_known_books.items() if scope is None or scope == a]
+
+    def _marked(self, rows: list[dict[str, Any]], account_id: str) -> list[dict[str, Any]]:
+        """Rows read back from the journal carry `last_known_ms`: the panel marks them as such."""
+        for row in rows:
+            row["last_known_ms"] = self.last_known[account_id]
+        return rows
+
+    def known_positions(self, account_id: str) -> list[Position]:
+        """The open positions the books show for `account_id`: live, else last known."""
+        known = self._last_known_books.get(account_id)
+        book = known[0] if known is not None else self.portfolio
+        return list(book.positions.positions(account_id))
 
     def account_view(self, every: bool = False) -> dict[str, Any]:
-        return account_view(self.portfolio, now_ms(), None if every else self.active_id)
+        scope = None if every else self.active_id
+        out = account_view(self.portfolio, now_ms(), scope)
+        for account_id, (portfolio, _) in self._known(scope):
+            rows = account_view(portfolio, now_ms(), account_id)["accounts"]
+            out["accounts"].extend(self._marked(rows, account_id))
+        return out
 
     def quotes_view(self) -> dict[str, Any]:
         return {
@@ -283,8 +329,29 @@ class Books:
             on_order(account_id, ev)
         return True
 
+    def restore(self, account_id: str, snap: AccountSnapshot, events: Iterable[Replayed], at_ms: int) -> None:
+        """The account's last known state, read back from the journal (core/last_known.py): its
+        last snapshot and the events after it, in books of their own. Not journaled again; shown
+        as last known until the account's first snapshot from the exchange replaces it."""
+        portfolio, orders = Portfolio(), OrdersBook()
+        portfolio.apply(snap)
+        orders.apply_snapshot(snap)
+        for ev in events:
+            if isinstance(ev, OrderEvent):
+                orders.apply(ev)
+            elif isinstance(ev, Cancelled | CancelledAll):
+                for o in orders.open_orders(account_id):  # a final status outranks an open one
+                    if cancels(ev, o):
+                        orders.apply(replace(o, status=OrderStatus.CANCELED))
+            else:
+                portfolio.apply(ev)
+        self._last_known_books[account_id] = (portfolio, orders)
+        self.last_known[account_id] = at_ms
+
     def apply_snapshot(self, account_id: str, snap: AccountSnapshot, reason: str) -> None:
         """Replace local state by the exchange's (the exchange is the source of truth)."""
+        self.last_known.pop(account_id, None)
+        self._last_known_books.pop(account_id, None)
         before = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
         self.portfolio.apply(snap)
         self.orders.apply_snapshot(snap)

@@ -25,6 +25,7 @@ from sidedesk.app.recorder import Recorder
 from sidedesk.app.settings import Settings
 from sidedesk.core import intent as im
 from sidedesk.core.intent import Intent
+from sidedesk.core.lock import ActionKind, VaultState, decide
 from sidedesk.core.orders import (
     ClientKind,
     PreflightError,
@@ -88,6 +89,7 @@ class Preview:
     decision: RiskDecision
     notional: Decimal
     quote: str
+    reduces: bool = False  # only takes risk off (reduce-only, or it shrinks the position)
 
 
 @dataclass
@@ -146,9 +148,13 @@ class OrderEntry:
         recorder: Recorder,
         notices: Notices,
         settings: Settings,
+        vault_state: Callable[[], VaultState] = lambda: "unlocked",
+        activity: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._links = links
+        self._vault_state = vault_state
+        self._activity = activity
         self._books = books
         self._recorder = recorder
         self._notices = notices
@@ -167,6 +173,17 @@ class OrderEntry:
         links.live_listeners.append(lambda link, first: self.recover_intents(link))
 
     # -- checks ---------------------------------------------------------------------------------
+    def allow(self, kind: ActionKind) -> None:
+        """Refuse a trader's action the locked vault does not allow (core/lock.py decides); what
+        protection does itself (`place`, `cancel_on` from ASL) never comes through here."""
+        d = decide(
+            self._vault_state(), kind, require_unlock_to_reduce=self._settings.config.require_unlock_to_reduce
+        )
+        if not d.allowed:
+            raise Refused("locked", d.reason, {"locked": True})
+        # a trader at work: the auto-lock counts from the last action, not the last vault request
+        self._activity()
+
     def rules(self, link: AccountLink, symbol: str) -> InstrumentRules:
         rules = link.broker.instruments().get(symbol)
         if rules is None:
@@ -203,16 +220,17 @@ class OrderEntry:
         pos = self._books.position_qty(link.account_id, ticket.symbol)
         after = pos + request.side.sign * request.quantity
         quote = rules.quote_asset or "USD"
+        reduces = request.reduce_only or abs(after) < abs(pos)
         decision = evaluate(
             self.risk_limits(str(getattr(link.broker, "broker", ""))),
             order_notional=notional,
             position_notional_after=abs(after) * ref * rules.contract_multiplier,
-            reduces_only=request.reduce_only or abs(after) < abs(pos),
+            reduces_only=reduces,
             source=source,
             orders_last_minute=self.rate.count(now_ms()),
             quote=quote,
         )
-        return Preview(link, request, decision, notional, quote)
+        return Preview(link, request, decision, notional, quote, reduces)
 
     # -- placing --------------------------------------------------------------------------------
     async def place_ticket(
@@ -226,6 +244,8 @@ class OrderEntry:
     ) -> dict[str, Any]:
         t0 = time.perf_counter_ns()
         pv = self.preview(ticket, source, kind="h" if source == "hotkey" else "m")
+        # a reduce-only ticket, or one that only shrinks the position, takes risk off
+        self.allow("reduce" if pv.reduces else "open")
         link, request, decision = pv.link, pv.request, pv.decision
         if decision.action == "refuse":
             self._recorder.now(
@@ -378,6 +398,7 @@ class OrderEntry:
     async def cancel(
         self, symbol: str, *, order_id: str | None, client_id: str | None, conditional: bool
     ) -> OrderAck:
+        self.allow("reduce")
         link = self._links.active()
         return await self.cancel_on(
             link, symbol, order_id=order_id, client_id=client_id, conditional=conditional
@@ -425,6 +446,7 @@ class OrderEntry:
     async def modify(
         self, symbol: str, order_id: str, side: Side, price: Decimal, quantity: Decimal
     ) -> OrderAck:
+        self.allow("open")  # a changed limit order can add risk (a larger size, a nearer price)
         link = self._links.active()
         rules = self.rules(link, symbol)
         try:
@@ -444,6 +466,7 @@ class OrderEntry:
         return ack
 
     async def cancel_all(self, symbol: str | None) -> int:
+        self.allow("reduce")
         return await self.cancel_all_on(self._links.active(), symbol)
 
     async def cancel_all_on(self, link: AccountLink, symbol: str | None) -> int:
@@ -457,6 +480,7 @@ class OrderEntry:
     async def close_position(
         self, symbol: str, position_side: PositionSide, fraction: Decimal, source: Source
     ) -> Placed:
+        self.allow("reduce")
         link = self._links.active()
         rules = self.rules(link, symbol)
         pos = self._books.portfolio.positions.get(link.account_id, symbol, position_side)
@@ -476,6 +500,7 @@ class OrderEntry:
     async def flatten(self, source: Source) -> dict[str, Any]:
         """Cancel every order (regular and conditional), then close every position reduce-only,
         from the exchange's own snapshot so nothing local and stale is trusted."""
+        self.allow("reduce")
         link = self._links.active()
         # ASL would answer the cancelled stops with new ones: pause it for the account while
         # everything is closed, then let it rebuild from what is left (normally nothing).

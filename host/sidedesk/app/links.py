@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sidedesk import logs
 from sidedesk.app.books import Books
 from sidedesk.app.notices import Notices
 from sidedesk.app.settings import Settings
@@ -38,9 +39,12 @@ from sidedesk.core.link_ids import link_id, split_link_id
 from sidedesk.core.staleness import RefreshPolicy
 from sidedesk.domain import Broker, BrokerError, ConnectionEvent, ConnectionState, EventSink
 from sidedesk.domain.errors import Refused
-from sidedesk.vault.entries import AnyEntry
+from sidedesk.vault.entries import AnyEntry, secret_values
 
 log = logging.getLogger(__name__)
+
+# a link in one of these states is (re)built from its vault entry when activated
+_DOWN = (LinkState.AUTH_FAILED, LinkState.STOPPED, LinkState.DISCONNECTED)
 
 REFRESH_CHECK_S = 5.0
 CLOSE_TIMEOUT_S = 1.0
@@ -186,6 +190,14 @@ class AccountLinks:
             )
         return out
 
+    def keep_redacted(self) -> None:
+        """The vault was locked and forgot its secrets, but a connected account's link keeps its
+        keys (its stops must be signed and its sockets reopened): they stay redacted from every
+        log for as long as the process may hold them."""
+        for link in self.links.values():
+            for secret in secret_values(link.entry):
+                logs.register_secret(secret)
+
     # -- the user's choices ---------------------------------------------------------------------
     async def activate(self, account_id: str, *, wait: bool = True) -> AccountLink:
         """Connect `account_id` (if it is not already) and make it the active account.
@@ -196,13 +208,14 @@ class AccountLinks:
         transient failure leaves the link retrying on its own (the panel shows when), an auth
         failure waits for new credentials."""
         async with self._activating:
-            account_id, entry, venue = await self._resolve(account_id)
             link = self.links.get(account_id)
-            if link is None or link.state in (
-                LinkState.AUTH_FAILED,
-                LinkState.STOPPED,
-                LinkState.DISCONNECTED,
-            ):
+            if link is not None and link.state not in _DOWN:
+                # connected already: its entry is the link's own (the vault may be locked now)
+                entry, venue = link.entry, split_link_id(account_id)[1]
+            else:
+                account_id, entry, venue = await self._resolve(account_id)
+                link = self.links.get(account_id)
+            if link is None or link.state in _DOWN:
                 if link is not None:
                     await self._close(link)
                 link = self._start(account_id, entry, venue)

@@ -65,8 +65,8 @@ class Status:
 
         held = [
             Held(p.account_id, p.symbol, p.position_side, p.quantity)
-            for account_id in links
-            for p in books.portfolio.positions.positions(account_id)
+            for account_id in {*links, *books.last_known}
+            for p in books.known_positions(account_id)
         ]
         # What the last service saw, for accounts this one does not see yet: all of them until the
         # vault is unlocked here, then those whose link is in the list but not up with a position
@@ -133,6 +133,8 @@ class Status:
             "uptime_s": round(self._clock() - self._started, 3),
             "vault": self._vault.state,
             "vault_rev": self.vault_rev,
+            # while locked, close / flatten / cancel need an unlock too (core/lock.py)
+            "require_unlock_to_reduce": self._settings.config.require_unlock_to_reduce,
             "settings_rev": self._settings.rev,
             "brokers": self._links.brokers_status(),
             "unprotected": [u.to_payload() for u in self.unprotected()],

@@ -7,8 +7,8 @@ running) and a working exchange-side stop covers its quantity. Anything else is 
 - `link_down`     the broker link is not live (stops on the exchange still stand, but nothing
                   watches or moves them): "reconnect the account";
 - `locked`        the vault has not been unlocked since the host started, so no link or engine
-                  runs (a service restarted after a crash still knows the positions it last saw):
-                  "unlock to resume protection";
+                  runs (the position is the journal's last known one): "unlock to resume
+                  protection";
 - `asl_off`       ASL is off for it (in Setup, or for this position): "turn ASL on";
 - `stop_missing`  no working stop covers the quantity (the watchdog is placing a safety stop):
                   "flatten, or wait for the safety stop".
@@ -81,7 +81,7 @@ def unprotected(
             continue
         reason: Reason | None
         if not link_live(h.account_id):
-            # without the vault's keys no link can come up: unlocking is the fix, not reconnecting
+            # never unlocked since the host started: no link could be made, unlocking is the fix
             reason = "link_down" if vault_ever_unlocked else "locked"
         elif not asl_on(h.account_id, h.symbol, h.position_side):
             reason = "asl_off"

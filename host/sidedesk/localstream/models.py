@@ -160,6 +160,9 @@ class StatusPayload(_Payload):
     vault: str = Field(description="absent, locked or unlocked")
     vault_rev: int = Field(description="changes whenever the vault does (unlocked, locked, an account added)")
     settings_rev: int = Field(description="changes whenever the host's saved settings do")
+    require_unlock_to_reduce: bool = Field(
+        description="while the vault is locked, close, flatten and cancel need an unlock too"
+    )
     brokers: list[BrokerStatus]
     unprotected: list[UnprotectedRow] = Field(
         description="open positions without a working managed stop, and what fixes each"

@@ -137,6 +137,8 @@ class HostConfig(BaseModel):
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     extra_extension_ids: list[str] = Field(default_factory=list)
     vault_autolock_s: float = Field(15 * 60, ge=1, le=7 * 24 * 3600)
+    # while the vault is locked, close / flatten / cancel need an unlock too (core/lock.py)
+    require_unlock_to_reduce: bool = False
     vault_kdf: VaultKdfOverride | None = None
     # broker -> base URL of a local simulator serving it (written by `sidedesk demo` / tests)
     simulators: dict[str, str] = Field(default_factory=dict)

@@ -206,6 +206,27 @@ class Journal:
         args.append(limit)
         return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in self._db.execute(sql, args)]
 
+    def last_of(self, kind: str, account: str) -> Record | None:
+        """The latest record of `kind` for `account` (e.g. its last snapshot, a `correction`)."""
+        self.flush()
+        row = self._db.execute(
+            "SELECT id, ts_ms, kind, account, client_id, data FROM journal WHERE kind = ? AND account = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (kind, account),
+        ).fetchone()
+        return None if row is None else Record(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
+
+    def events_since(self, account: str, since_id: int, limit: int) -> list[Record]:
+        """`account`'s exchange events and outcomes after record `since_id`, oldest first, at
+        most `limit`."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT id, ts_ms, kind, account, client_id, data FROM journal "
+            "WHERE kind IN ('event', 'outcome') AND account = ? AND id > ? ORDER BY id LIMIT ?",
+            (account, since_id, limit),
+        )
+        return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
     def iter_all(self) -> Iterator[Record]:
         last = 0
         while batch := self.records(since_id=last, limit=500):

@@ -205,6 +205,11 @@ class VaultService:
         self._last_activity = self.clock()
         self._arm()
 
+    def note_activity(self) -> None:
+        """Activity on a hot path (an order): no timer re-armed now; the auto-lock's timer, when
+        it fires, finds the later activity and waits again."""
+        self._last_activity = self.clock()
+
     def idle_remaining(self) -> float:
         return max(0.0, self._last_activity + self.autolock_s - self.clock())
 
