@@ -104,11 +104,11 @@ try:
 except OSError as e:
     print(type(e).__name__); sys.exit()
 body = json.dumps({"type": "proxy.hello", "service_protocol": 1}).encode()
-s.sendall(struct.pack("=I", len(body)) + body)
 s.settimeout(5)
-try:
+try:  # the service may close a refused peer before its hello is even written
+    s.sendall(struct.pack("=I", len(body)) + body)
     print("answered" if s.recv(4) else "refused")
-except ConnectionResetError:
+except (BrokenPipeError, ConnectionResetError):
     print("refused")
 """
 
