@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -35,12 +34,18 @@ def service_command() -> list[str]:
 def spawn_service() -> None:
     """Start the service in a new session (setsid): its own process group, stdio and folder, so
     closing the browser (which kills the proxy) leaves it running."""
+    import subprocess  # only when no service answers
+
+    env = dict(os.environ)
+    if env.get("SIDEDESK_HOME"):  # the service works in "/", so a relative home is made absolute
+        env["SIDEDESK_HOME"] = str(Path(env["SIDEDESK_HOME"]).expanduser().resolve())
     subprocess.Popen(
         service_command(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=str(Path.home()),
+        cwd=os.path.abspath(os.sep),  # holds no folder (or unmountable drive) busy; HOME may not exist
+        env=env,
         start_new_session=True,
         close_fds=True,
     )

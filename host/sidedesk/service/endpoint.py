@@ -55,6 +55,16 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def lock_pid(run_dir: Path) -> int | None:
+    """The pid the service wrote into its lock file, if the file holds one (it may be stale: the
+    caller checks the process)."""
+    try:
+        text = (run_dir / LOCK_NAME).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
 def peer_uid(sock: socket.socket) -> int | None:
     """The uid of the process at the other end of a connected Unix socket, or None if unknown."""
     if hasattr(socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}

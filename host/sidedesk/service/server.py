@@ -132,6 +132,8 @@ class Service:
             log.info("another service already runs for this user")
             os.close(lock)
             return 3
+        os.ftruncate(lock, 0)  # the lock file names the holder (doctor, and a stop that must kill)
+        os.write(lock, f"{os.getpid()}\n".encode())
         try:
             sock = endpoint.listen(self.socket_path)
             self.services = self._compose(self)
@@ -156,19 +158,24 @@ class Service:
         finally:
             os.close(lock)
 
-    def exposure(self) -> bool:
-        """A connected account holds a position or an open order: something to protect."""
+    def holdings(self) -> tuple[int, int]:
+        """Positions and open orders on connected accounts: what the service keeps protecting."""
         svc = self.services
         if svc is None:
-            return False
+            return 0, 0
+        positions = orders = 0
         for link in svc.links.links.values():
             if not link.tradable:
                 continue
-            if any(p.quantity for p in svc.books.portfolio.positions.positions(link.account_id)):
-                return True
-            if svc.books.open_orders(link.account_id):
-                return True
-        return False
+            positions += sum(
+                1 for p in svc.books.portfolio.positions.positions(link.account_id) if p.quantity
+            )
+            orders += len(svc.books.open_orders(link.account_id))
+        return positions, orders
+
+    def exposure(self) -> bool:
+        """A connected account holds a position or an open order: something to protect."""
+        return any(self.holdings())
 
     def policy(self) -> lifetime.Policy:
         if self.services is None:
@@ -192,6 +199,7 @@ class Service:
 
     def status(self) -> dict[str, Any]:
         svc = self.services
+        positions, orders = self.holdings()
         return {
             "pid": os.getpid(),
             "version": __version__,
@@ -199,7 +207,9 @@ class Service:
             "service_protocol": endpoint.SERVICE_PROTOCOL,
             "uptime_s": round(self.clock() - self.started, 1),
             "sessions": len(self.sessions),
-            "exposure": self.exposure(),
+            "exposure": positions > 0 or orders > 0,
+            "positions": positions,
+            "open_orders": orders,
             "vault": svc.vault.state if svc is not None else "absent",
             "accounts": svc.links.brokers_status() if svc is not None else [],
             "unprotected": [u.to_payload() for u in svc.status.unprotected()] if svc is not None else [],
