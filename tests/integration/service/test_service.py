@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from sidedesk.service import endpoint
-from tests.hostproc import HostProcess
+from tests.hostproc import HostProcess, TopicHost
 from tests.integration.asl.harness import (
     SimThread,
     eventually,
@@ -219,9 +219,42 @@ def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: 
                 return next((r for r in rows if r["symbol"] == symbol and r["level"] >= 2), None)
 
             assert eventually(at_level_2, 10, "level 2 shown to the new panel")
-            assert status(home)["exposure"] is True  # a position: the service stays
+            now = status(home)
+            assert now["exposure"] is True  # a position: the service stays
+            assert (now["positions"], now["open_orders"]) == (1, 1)  # the position and its stop
         finally:
             back.stop()
     finally:
         desk.stop()
+        service_cli(home, "stop")
+
+
+def test_two_proxies_at_once_see_each_others_orders(sim: SimThread, tmp_path: Path) -> None:
+    # two browser profiles: two proxies on one service; an order from one shows in the other
+    home = tmp_path / "home"
+    home.mkdir()
+    one, _ = start_desk(sim, home, service=SERVICE, asl_enabled=False)
+    try:
+        with TopicHost(home) as other:
+            other.call("subscribe", {"topics": ["orders"]})
+            assert status(home)["sessions"] == 2
+            symbol = "ETHUSDT"
+            price = pct_from(one.wait_mark(symbol), "-10", symbol)  # far below: it rests
+            ticket = {
+                "symbol": symbol,
+                "side": "BUY",
+                "type": "LIMIT",
+                "quantity": "0.010",
+                "price": f"{price:f}",
+            }
+            placed = one.call("order.place", {"ticket": ticket})
+
+            def shown() -> dict[str, Any] | None:
+                rows = (other.latest.get("orders") or {}).get("orders", [])
+                return next((o for o in rows if o.get("client_id") == placed["client_id"]), None)
+
+            row = other.until(shown, what="the order placed through the first proxy")
+            assert row["symbol"] == symbol and Decimal(row["price"]) == price
+    finally:
+        one.stop()
         service_cli(home, "stop")
