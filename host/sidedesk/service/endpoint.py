@@ -16,6 +16,7 @@ import socket
 import stat
 import struct
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,13 @@ def supported() -> bool:
     return os.name == "posix" and hasattr(socket, "AF_UNIX")
 
 
-def service_dir(data_dir: Path) -> Path:
+def service_dir(data_dir: Path, env: Mapping[str, str] | None = None) -> Path:
     """Where the socket and the lock live: `$XDG_RUNTIME_DIR/sidedesk` when the session has one
-    (Linux), else `run/` beside the data folder."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and not os.environ.get("SIDEDESK_HOME") and sys.platform.startswith("linux"):
+    (Linux), else `run/` beside the data folder (always with SIDEDESK_HOME). `env`: the
+    environment the service runs with (default: this process's)."""
+    env = os.environ if env is None else env
+    runtime = env.get("XDG_RUNTIME_DIR")
+    if runtime and not env.get("SIDEDESK_HOME") and sys.platform.startswith("linux"):
         return Path(runtime) / "sidedesk"
     return data_dir.parent / "run" if data_dir.name == "data" else data_dir / "run"
 
