@@ -36,6 +36,7 @@ from sidedesk.identity import DEV_EXTENSION_ID
 from sidedesk.store.config import HostConfig, VaultKdfOverride
 from sidedesk.vault import strength
 from sidedesk_sim.engine.prices import parse_path
+from tests.support import services
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -369,3 +370,4 @@ def test_interactive_demo_opens_the_panel_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert strength.problem(password) is None
     assert "[6/6] Chromium" in out and "Stopping the demo" in out
     assert not home.exists()  # Chromium was stopped and the throwaway folder removed
+    assert services.serving_pid(home) is None  # and the demo's service with it
