@@ -26,8 +26,8 @@ from sidedesk.service import endpoint
 SERVICE = {"enabled": True, "idle_exit_s": 600}
 
 
-def _socket(home: Path) -> Path:
-    return endpoint.service_dir(home / "data") / endpoint.SOCKET_NAME
+def _socket(home: Path) -> endpoint.Address:
+    return endpoint.address(home / "data", {"SIDEDESK_HOME": str(home)})
 
 
 def proxy_start(home: Path, runs: int, frozen: Path | None) -> dict[str, Any]:
@@ -95,4 +95,4 @@ def run(*, runs: int, pings: int, frozen: Path | None = None) -> dict[str, Any]:
 
 
 def _service_pid(home: Path) -> int | None:
-    return endpoint.lock_pid(_socket(home).parent)
+    return endpoint.lock_pid(endpoint.run_dir(home / "data", {"SIDEDESK_HOME": str(home)}))

@@ -70,7 +70,7 @@ def native(argv: list[str]) -> int:
             from sidedesk.native.proxy import run as proxy
 
             # the service logs each panel that attaches; the proxy writes only its errors (stderr)
-            return proxy(endpoint.service_dir(paths.data_dir) / endpoint.SOCKET_NAME, origin)
+            return proxy(endpoint.address(paths.data_dir), origin)
         _setup_logging(paths.log_file, start.log_level)
         log.warning("the service is not available on this system yet; serving in-process")
     else:

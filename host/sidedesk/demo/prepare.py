@@ -153,8 +153,7 @@ def stop_service(home: DemoHome) -> None:
     from sidedesk.service import endpoint
 
     if endpoint.supported():
-        run = endpoint.service_dir(home.root / "data", {"SIDEDESK_HOME": str(home.root)})
-        stop(run / endpoint.SOCKET_NAME)
+        stop(endpoint.address(home.root / "data", {"SIDEDESK_HOME": str(home.root)}))
 
 
 def install_host(home: DemoHome) -> str:

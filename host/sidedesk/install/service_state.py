@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +119,7 @@ def check_login_start(
         else:
             state.detail = f"installed, {state.enabled}, {state.active or 'state unknown'}"
     elif system == "darwin":
-        rc, text = run(["launchctl", "print", f"gui/{os.getuid()}/{LABEL}"])
+        rc, text = run(["launchctl", "print", f"gui/{_uid()}/{LABEL}"])
         state.enabled = "loaded" if rc == 0 else ("not loaded" if rc != 127 else None)
         state.detail = f"installed, {state.enabled}" if state.enabled else f"installed; {text}"
         if state.enabled == "not loaded":
@@ -132,21 +133,30 @@ def check_login_start(
     return state
 
 
+def _uid() -> int:
+    if sys.platform == "win32":
+        return 0
+    else:
+        return os.getuid()
+
+
 def check_service(paths: Paths) -> ServiceState:
     """Ask the running service (if any) for its status over its endpoint."""
     if not endpoint.supported():
         return ServiceState(
             False, "", detail="not available on this system yet (the host runs in the browser)"
         )
-    path = endpoint.service_dir(paths.data_dir) / endpoint.SOCKET_NAME
+    path = endpoint.address(paths.data_dir)
     try:
         sock = endpoint.connect(path)
     except OSError:
         return ServiceState(False, str(path), detail="not running (the browser starts it when a panel opens)")
     try:
-        with sock:
+        try:
             endpoint.send_frame(sock, {"type": "service.status"})
             s = endpoint.recv_frame(sock)
+        finally:
+            sock.close()
     except (OSError, endpoint.EndpointError) as exc:
         return ServiceState(False, str(path), detail=f"the service did not answer: {exc}")
     return status_state(str(path), s)

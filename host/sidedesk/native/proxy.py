@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
 import threading
 import time
@@ -33,25 +32,32 @@ def service_command() -> list[str]:
 
 def spawn_service() -> None:
     """Start the service in a new session (setsid): its own process group, stdio and folder, so
-    closing the browser (which kills the proxy) leaves it running."""
+    closing the browser (which kills the proxy) leaves it running. On Windows: detached, outside
+    the browser's job object (or through the logon task, see service/winpipe.py)."""
     import subprocess  # only when no service answers
 
     env = dict(os.environ)
     if env.get("SIDEDESK_HOME"):  # the service works in "/", so a relative home is made absolute
         env["SIDEDESK_HOME"] = str(Path(env["SIDEDESK_HOME"]).expanduser().resolve())
-    subprocess.Popen(
-        service_command(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=os.path.abspath(os.sep),  # holds no folder (or unmountable drive) busy; HOME may not exist
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
+    if sys.platform == "win32":
+        from sidedesk.install.login import TASK_NAME
+        from sidedesk.service import win32
+
+        win32.spawn_detached(service_command(), env, os.path.abspath(os.sep), TASK_NAME)
+    else:
+        subprocess.Popen(
+            service_command(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=os.path.abspath(os.sep),  # holds no folder (or drive) busy; HOME may not exist
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
 
 
-def wait_connect(path: Path, timeout: float) -> socket.socket:
+def wait_connect(path: endpoint.Address, timeout: float) -> endpoint.Conn:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -64,16 +70,18 @@ def wait_connect(path: Path, timeout: float) -> socket.socket:
             time.sleep(0.05)
 
 
-def stop_service(path: Path) -> None:
+def stop_service(path: endpoint.Address) -> None:
     """Ask a running service to stop and wait until it has let go of the socket."""
     try:
         sock = endpoint.connect(path)
     except OSError:
         return
-    with sock:
+    try:
         endpoint.send_frame(sock, {"type": "service.stop"})
         with contextlib.suppress(OSError, endpoint.EndpointError):
             endpoint.recv_frame(sock)
+    finally:
+        sock.close()
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
@@ -83,7 +91,7 @@ def stop_service(path: Path) -> None:
         time.sleep(0.05)
 
 
-def attach(path: Path, origin: str) -> socket.socket:
+def attach(path: endpoint.Address, origin: str) -> endpoint.Conn:
     """A connection to a service of our protocol: started if needed, replaced if older."""
     for attempt in range(2):
         try:
@@ -105,7 +113,7 @@ def attach(path: Path, origin: str) -> socket.socket:
     raise endpoint.EndpointError("the running Sidedesk service speaks another protocol and would not stop")
 
 
-def forward(sock: socket.socket, in_fd: int = 0, out_fd: int = 1) -> int:
+def forward(sock: endpoint.Conn, in_fd: int = 0, out_fd: int = 1) -> int:
     """Bytes both ways until either side closes; never parses a frame."""
 
     def upstream() -> None:
@@ -127,7 +135,7 @@ def forward(sock: socket.socket, in_fd: int = 0, out_fd: int = 1) -> int:
     return 0  # the service went away: Chrome sees the port close and reconnects (a new service)
 
 
-def run(socket_path: Path, origin: str) -> int:
+def run(socket_path: endpoint.Address, origin: str) -> int:
     try:
         sock = attach(socket_path, origin)
     except (OSError, endpoint.EndpointError) as exc:
