@@ -57,6 +57,8 @@ def test_the_panel_shows_the_stop_tightened_while_the_browser_was_closed(
     with trading_browser(tmp_path, sim, risk=risk) as browser:
         panel = browser.open_panel()
         panel.get_by_role("tab", name="Setup").click()
+        expect(panel.locator("#setup-service")).to_have_attribute("data-loaded", "true", timeout=TIMEOUT_MS)
+        expect(panel.locator("#service-keep")).to_be_checked()  # Setup: on by default
         row = panel.locator("#accounts-list li.acct")
         expect(row).to_have_count(1, timeout=TIMEOUT_MS)
         panel.get_by_role("button", name=f"Use {ACCOUNT_NAME}").click()

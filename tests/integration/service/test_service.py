@@ -258,3 +258,24 @@ def test_two_proxies_at_once_see_each_others_orders(sim: SimThread, tmp_path: Pa
     finally:
         one.stop()
         service_cli(home, "stop")
+
+
+def test_the_setup_switch_is_saved_and_read_by_the_running_service(home: Path) -> None:
+    with HostProcess(home) as panel:
+        info = panel.request("service.get")["ok"]
+        assert info == {
+            "enabled": True,
+            "keep_protecting": True,  # the default: stay while a position or an order exists
+            "always": False,
+            "idle_exit_s": 0,
+            "pid": status(home)["pid"],  # answered by the service, not the proxy
+        }
+        off = panel.request("service.set", {"keep_protecting": False})["ok"]
+        assert (off["keep_protecting"], off["always"]) == (False, False)
+        saved = json.loads((home / "config" / "config.json").read_text())["service"]
+        assert saved["keep_protecting"] is False and saved["enabled"] is True
+        bad = panel.request("service.set", {"always": "yes"})
+        assert bad["error"]["code"] == "invalid"
+        assert panel.request("service.set", {"always": True})["ok"]["always"] is True
+    with HostProcess(home) as again:  # the next panel reads what was chosen
+        assert again.request("service.get")["ok"]["always"] is True
