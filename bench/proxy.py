@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.common import HostPipe, cpu_seconds, median, rss_mib, summary, write_config
 from bench.order_path import native_ping
-from bench.startup import FROZEN
+from bench.startup import FROZEN, python_import
 from sidedesk.native.proxy import stop_service
 from sidedesk.service import endpoint
 
@@ -90,6 +90,7 @@ def run(*, runs: int, pings: int, frozen: Path | None = None) -> dict[str, Any]:
     out["ping_rtt_us"] = {"in-process host": direct_s, "proxy + service": via}
     out["added_per_direction_us"] = {q: (via[q] - direct_s[q]) / 2 for q in ("p50", "p99")}
     out["proxy_over_direct_p50"] = via["p50"] / direct_s["p50"]
+    out["python -c pass"] = python_import("pass", runs)  # the interpreter's own start, same run
     out["targets"] = {"first_reply_ms_frozen": 60, "idle_rss_mib": 20, "added_per_direction_us_p50": 50}
     return out
 

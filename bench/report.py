@@ -330,6 +330,10 @@ def markdown(r: dict[str, Any], plots: dict[str, str]) -> str:
                     f"| proxy start -> first reply ({name}), ms | {_f(f['p50'])} | {_f(f['p99'])} | "
                     f"{_f(s['idle_rss_mib'])} |"
                 )
+        bare = px.get("python -c pass")
+        if bare:
+            w = bare["wall_ms"]
+            out.append(f"| python -c pass (the interpreter alone), ms | {_f(w['p50'])} | {_f(w['p99'])} | |")
         for name, s in rt.items():
             out.append(f"| ping round trip, {name}, µs | {_f(s['p50'])} | {_f(s['p99'])} | |")
         added = px["added_per_direction_us"]

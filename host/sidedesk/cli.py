@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import TYPE_CHECKING
 
 from sidedesk import __version__
+
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
 
 if TYPE_CHECKING:
     import argparse

@@ -12,21 +12,33 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
 
 from sidedesk.identity import allowed_origins
 from sidedesk.store.paths import default_paths
 from sidedesk.store.startup import read_start_settings
 
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
 if TYPE_CHECKING:
     import argparse
     from pathlib import Path
+    from typing import Any, Protocol
 
     from sidedesk.api.context import Services
     from sidedesk.api.stream import Hub
     from sidedesk.store.config import HostConfig
     from sidedesk.store.paths import Paths
     from sidedesk.vault.kdf import KdfParams
+
+    class Environment(Protocol):
+        """What the services are built for: a native session, or the long-lived service."""
+
+        paths: Paths
+        initial_config: HostConfig | None
+        hub: Hub
+        started: float
+
+        def clock(self) -> float: ...
+
 
 log = logging.getLogger("sidedesk.native")
 
@@ -107,17 +119,6 @@ def vault_kdf(config: HostConfig) -> KdfParams | None:
     from sidedesk.vault.kdf import KdfParams
 
     return KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
-
-
-class Environment(Protocol):
-    """What the services are built for: a native session, or the long-lived service."""
-
-    paths: Paths
-    initial_config: HostConfig | None
-    hub: Hub
-    started: float
-
-    def clock(self) -> float: ...
 
 
 def compose(host: Environment) -> Services:

@@ -18,9 +18,21 @@ import struct
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
 
 from sidedesk.native.framing import HEADER, FrameError, encode, parse_body
+
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class Conn(Protocol):
+        """A connected endpoint, blocking: a Unix socket, or the proxy's end of a pipe (win32.PipeConn)."""
+
+        def sendall(self, data: bytes, /) -> None: ...
+        def recv(self, n: int, /) -> bytes: ...
+        def settimeout(self, timeout: float | None, /) -> None: ...
+        def close(self) -> None: ...
+
 
 SOCKET_NAME = "service.sock"
 LOCK_NAME = "service.lock"
@@ -33,15 +45,6 @@ class EndpointError(RuntimeError):
 
 
 Address = Path | str  # a Unix socket's path, or a Windows pipe's name
-
-
-class Conn(Protocol):
-    """A connected endpoint, blocking: a Unix socket, or the proxy's end of a pipe (win32.PipeConn)."""
-
-    def sendall(self, data: bytes, /) -> None: ...
-    def recv(self, n: int, /) -> bytes: ...
-    def settimeout(self, timeout: float | None, /) -> None: ...
-    def close(self) -> None: ...
 
 
 def supported() -> bool:

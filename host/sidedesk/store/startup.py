@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_MAX_INBOUND = 1024 * 1024  # = native.framing.DEFAULT_MAX_INBOUND (a test keeps them equal)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
