@@ -76,15 +76,18 @@ def native(argv: list[str]) -> int:
         print(f"sidedesk native: {msg}", file=sys.stderr)
         return 2
     if start.service_enabled:
+        from sidedesk.native import proxy
         from sidedesk.service import endpoint
 
+        reason = "the service is not available on this system"
         if endpoint.supported():  # the thin proxy: the service outlives the browser
-            from sidedesk.native.proxy import run as proxy
-
-            # the service logs each panel that attaches; the proxy writes only its errors (stderr)
-            return proxy(endpoint.address(paths.data_dir), origin)
+            try:
+                # the service logs each panel that attaches; the proxy writes only its errors
+                return proxy.run(endpoint.address(paths.data_dir), origin)
+            except (proxy.NoService, OSError) as exc:  # nothing runs or was started: safe here
+                reason = str(exc)
         _setup_logging(paths.log_file, start.log_level)
-        log.warning("the service is not available on this system yet; serving in-process")
+        log.warning("%s; serving in-process (protection stops when the browser closes)", reason)
     else:
         _setup_logging(paths.log_file, start.log_level)
     log.info("started by %s", origin)

@@ -19,6 +19,13 @@ from pathlib import Path
 from sidedesk.service import endpoint
 
 START_TIMEOUT_S = 10.0
+
+
+class NoService(OSError):
+    """No service runs and none could be started (nothing was spawned): the caller may serve
+    in-process without two engines managing the same positions."""
+
+
 STOP_TIMEOUT_S = 3.0
 CHUNK = 64 * 1024
 
@@ -97,7 +104,10 @@ def attach(path: endpoint.Address, origin: str) -> endpoint.Conn:
         try:
             sock = endpoint.connect(path)
         except OSError:
-            spawn_service()
+            try:
+                spawn_service()
+            except Exception as exc:  # the process was not created (or, on Windows, not detached)
+                raise NoService(f"the Sidedesk service could not be started: {exc}") from exc
             sock = wait_connect(path, START_TIMEOUT_S)
         sock.settimeout(START_TIMEOUT_S)
         endpoint.send_frame(
@@ -136,8 +146,11 @@ def forward(sock: endpoint.Conn, in_fd: int = 0, out_fd: int = 1) -> int:
 
 
 def run(socket_path: endpoint.Address, origin: str) -> int:
+    """Forward until either side closes. NoService propagates (nothing else was started)."""
     try:
         sock = attach(socket_path, origin)
+    except NoService:
+        raise
     except (OSError, endpoint.EndpointError) as exc:
         print(f"sidedesk native: {exc}", file=sys.stderr)
         return 1
