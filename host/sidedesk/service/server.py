@@ -164,6 +164,8 @@ class Service:
         """Build the services, accept panels until asked to stop (or the lifetime rule says so),
         then stop: journal flushed, exchange-side stops left where they are."""
         self.services = self._compose(self)
+        import sidedesk.runtime  # noqa: F401  (every panel's session: loaded once, before the first)
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # (Windows: none)
