@@ -218,7 +218,12 @@ def host_command(frozen: Path | None = None, profile_to: Path | None = None) -> 
 
 
 def write_config(home: Path, sim_rest_url: str | None, **extra: Any) -> None:
-    config: dict[str, Any] = {"vault_kdf": {"memory_kib": 64, "iterations": 1, "lanes": 1}}
+    """The host's settings. The benchmarks measure the host in the process they start (the service
+    off) unless `service=` says otherwise; bench/proxy.py measures the proxy hop beside it."""
+    config: dict[str, Any] = {
+        "vault_kdf": {"memory_kib": 64, "iterations": 1, "lanes": 1},
+        "service": {"enabled": False},
+    }
     if sim_rest_url is not None:
         config["simulators"] = {"binance": sim_rest_url}
     config.update(extra)

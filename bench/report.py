@@ -92,6 +92,22 @@ def budgets(r: dict[str, Any]) -> list[dict[str, Any]]:
             "process start -> hello reply over the pipes",
         )
         add(f"idle RSS ({label})", 60, src["idle_rss_mib"], "MiB", "max", "VmRSS 0.5 s after hello")
+    px = r.get("proxy")
+    if px:
+        frozen = px.get("frozen")
+        label = "frozen" if frozen else "source (no frozen build)"
+        start = (frozen or px["source"])["first_reply_ms"]["p50"]
+        add(f"proxy start -> first reply ({label}), p50", 60, start, "ms", "max", "service already running")
+        rss = (frozen or px["source"])["idle_rss_mib"]
+        add(f"proxy idle RSS ({label})", 20, rss, "MiB", "max", "VmRSS 0.5 s after its first reply")
+        add(
+            "proxy hop added per direction, p50",
+            50,
+            px["added_per_direction_us"]["p50"],
+            "µs",
+            "max",
+            "half the ping round trip through proxy + service less the in-process host's",
+        )
     ui = r.get("ui_load")
     if ui and "max_pushes_per_s_any_topic" in ui:
         add(
@@ -296,6 +312,39 @@ def markdown(r: dict[str, Any], plots: dict[str, str]) -> str:
                 f"\nHost RSS after the order and tick load: {_f(r['loaded_rss_mib'].get('rss'))} MiB "
                 f"(peak {_f(r['loaded_rss_mib'].get('peak'))} MiB)."
             )
+    px = r.get("proxy")
+    if px:
+        rt = px["ping_rtt_us"]
+        out += [
+            "",
+            "## 7. The proxy hop (`sidedesk native` -> `sidedesk service`)",
+            "",
+            "| | p50 | p99 | idle RSS MiB |",
+            "|---|---|---|---|",
+        ]
+        for name in ("source", "frozen"):
+            s = px.get(name)
+            if s:
+                f = s["first_reply_ms"]
+                out.append(
+                    f"| proxy start -> first reply ({name}), ms | {_f(f['p50'])} | {_f(f['p99'])} | "
+                    f"{_f(s['idle_rss_mib'])} |"
+                )
+        bare = px.get("python -c pass")
+        if bare:
+            w = bare["wall_ms"]
+            out.append(f"| python -c pass (the interpreter alone), ms | {_f(w['p50'])} | {_f(w['p99'])} | |")
+        for name, s in rt.items():
+            out.append(f"| ping round trip, {name}, µs | {_f(s['p50'])} | {_f(s['p99'])} | |")
+        added = px["added_per_direction_us"]
+        out += [
+            "",
+            f"Added per direction: p50 {_f(added['p50'])} µs, p99 {_f(added['p99'])} µs; proxied over "
+            f"in-process round trip at p50: {_f(px['proxy_over_direct_p50'], 2)}x. The service's own "
+            f"idle RSS: {_f(px.get('service_idle_rss_mib'))} MiB. CPU time of a proxy's start (source): "
+            f"{_f(px['source'].get('start_cpu_ms'))} ms."
+            + (f" {px['frozen_note']}." if px.get("frozen_note") else ""),
+        ]
     if r.get("errors"):
         out += ["", "## Benchmarks that failed", ""] + [f"- {k}: {v}" for k, v in r["errors"].items()]
     return "\n".join(out) + "\n"

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import memory, order_path, report, roundtrip, startup, ticks, ui_load
+from bench import memory, order_path, proxy, report, roundtrip, startup, ticks, ui_load
 from bench.common import ROOT, SimProcess, machine_info, rss_mib, trading_host
 
 FULL: dict[str, dict[str, Any]] = {
@@ -35,6 +35,7 @@ FULL: dict[str, dict[str, Any]] = {
     "ui_load": {"rate": 10_000, "seconds": 10.0},
     "memory": {"cycles": 5000, "warmup": 300, "checkpoints": 20, "rate": 2000},
     "startup": {"runs": 10},
+    "proxy": {"runs": 10, "pings": 2000},
 }
 SMOKE: dict[str, dict[str, Any]] = {
     "order_path": {
@@ -49,6 +50,7 @@ SMOKE: dict[str, dict[str, Any]] = {
     "ui_load": {"rate": 10_000, "seconds": 1.0},
     "memory": {"cycles": 100, "warmup": 10, "checkpoints": 4, "rate": 2000},
     "startup": {"runs": 1, "ccxt_pro": False},
+    "proxy": {"runs": 1, "pings": 100},
 }
 
 
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 host.stop()
     attempt("ticks", lambda: ticks.run(**params["ticks"]))
     attempt("startup", lambda: startup.run(**params["startup"], frozen=args.frozen))
+    attempt("proxy", lambda: proxy.run(**params["proxy"], frozen=args.frozen))
     result["elapsed_s"] = time.perf_counter() - started
     report.write(result, args.out)
     print(f"[bench] wrote {args.out / 'REPORT.md'} in {result['elapsed_s']:.0f} s", file=sys.stderr)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import services
+
 # `tests` is a package so shared helpers (tests/support/) import as `tests.support`.
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -52,3 +54,58 @@ def _isolated_log_secrets() -> Iterator[None]:
     with logs._secrets_lock:
         logs._secrets.clear()
         logs._pieces.clear()
+
+
+# -- every `sidedesk service` a test starts is stopped at the end of the scope that started it ----
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    services.mark_run()
+
+
+def _reap(before: set[int], where: str) -> None:
+    killed = services.reap_since(before)
+    if killed:
+        pytest.fail(f"{where}: sidedesk service {[s.pid for s in killed]} ignored SIGTERM and was killed")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _services_of_the_session() -> Iterator[None]:
+    before = services.pids()
+    yield
+    _reap(before, "session")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _services_of_the_module() -> Iterator[None]:
+    before = services.pids()
+    yield
+    _reap(before, "module")
+
+
+@pytest.fixture(autouse=True, scope="class")
+def _services_of_the_class() -> Iterator[None]:
+    before = services.pids()
+    yield
+    _reap(before, "class")
+
+
+@pytest.fixture(autouse=True)
+def _services_of_the_test() -> Iterator[None]:
+    before = services.pids()
+    yield
+    _reap(before, "test")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Iterator[None]:
+    """After every fixture is torn down: no service this run started may still be running."""
+    yield
+    left = services.running()
+    if left:
+        services.stop(left)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        sys.stderr.write(
+            f"\nFAILED: sidedesk service processes started by this test run were still running at "
+            f"its end (now stopped): {[(s.pid, s.home) for s in left]}\n"
+        )

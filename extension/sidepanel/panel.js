@@ -265,6 +265,7 @@ mountFeature('actionbar', './actionbar.js', 'mountActionBar', 'Action bar');
 mountFeature('setup-accounts', './accounts.js', 'mountAccounts', 'Broker account');
 mountFeature('setup-risk', './risk.js', 'mountRisk', 'Risk limits');
 mountFeature('setup-asl', './asl.js', 'mountAsl', 'Advanced Stop Loss');
+mountFeature('setup-service', './service.js', 'mountService', 'Keep protecting when the browser closes');
 mountFeature('setup-contracts', './contracts.js', 'mountContracts', 'Contracts');
 mountFeature('setup-localstream', './localstream.js', 'mountLocalStream', 'Local stream');
 

@@ -7,11 +7,15 @@ nothing it does not need.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
 from sidedesk import __version__
+
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
+
+if TYPE_CHECKING:
+    import argparse
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # not on `sidedesk native`'s path
+
     parser = argparse.ArgumentParser(prog="sidedesk", description="Sidedesk host and tools.")
     parser.add_argument("--version", action="version", version=f"sidedesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -54,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().parse_args(args)  # prints help / version / the error and exits
         build_parser().print_help()
         return 2
+    import argparse
+
     module = importlib.import_module(COMMANDS[args[0]][0])
     parser = argparse.ArgumentParser(prog=f"sidedesk {args[0]}", description=COMMANDS[args[0]][1])
     module.configure(parser)

@@ -8,27 +8,37 @@ account, but a host started by a page it does not expect should refuse rather th
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
 
 from sidedesk.identity import allowed_origins
-from sidedesk.logs import setup_logging
 from sidedesk.store.paths import default_paths
 from sidedesk.store.startup import read_start_settings
 
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
 if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+    from typing import Any, Protocol
+
     from sidedesk.api.context import Services
     from sidedesk.api.stream import Hub
     from sidedesk.store.config import HostConfig
     from sidedesk.store.paths import Paths
     from sidedesk.vault.kdf import KdfParams
+
+    class Environment(Protocol):
+        """What the services are built for: a native session, or the long-lived service."""
+
+        paths: Paths
+        initial_config: HostConfig | None
+        hub: Hub
+        started: float
+
+        def clock(self) -> float: ...
+
 
 log = logging.getLogger("sidedesk.native")
 
@@ -38,6 +48,8 @@ EXIT_DEADLINE_S = 1.2
 
 
 def _exit_soon() -> None:
+    import threading
+
     def hard_exit() -> None:
         log.error("shutdown overran %.1f s after input closed; exiting now", EXIT_DEADLINE_S)
         logging.shutdown()
@@ -49,27 +61,37 @@ def _exit_soon() -> None:
 
 
 def native(argv: list[str]) -> int:
+    """The proxy to the service (the default) or, with `"service": {"enabled": false}` or where
+    no service can run, the whole host in this process. The proxy's path imports only what it
+    uses (no asyncio, no logging handlers, no pydantic): Chrome starts it on every connect."""
     paths = default_paths()
-    setup_logging(paths.log_file)
     # only what the start path needs; the full settings load once the host is ready
     start = read_start_settings(paths.config_file)
-    logging.getLogger().setLevel(start.log_level)
     origin = next((a for a in argv if not a.startswith("--")), None)
     allowed = allowed_origins(start.extra_extension_ids)
     if origin not in allowed:
+        _setup_logging(paths.log_file, start.log_level)
         msg = f"refusing to serve origin {origin!r}: not in {allowed}"
         log.error(msg)
         print(f"sidedesk native: {msg}", file=sys.stderr)
         return 2
-    log.info("started by %s", origin)
     if start.service_enabled:
+        from sidedesk.native import proxy
         from sidedesk.service import endpoint
 
+        reason = "the service is not available on this system"
         if endpoint.supported():  # the thin proxy: the service outlives the browser
-            from sidedesk.native.proxy import run as proxy
-
-            return proxy(endpoint.service_dir(paths.data_dir) / endpoint.SOCKET_NAME, origin)
-        log.warning("the service is not available on this system yet; serving in-process")
+            try:
+                # the service logs each panel that attaches; the proxy writes only its errors
+                return proxy.run(endpoint.address(paths.data_dir), origin)
+            except (proxy.NoService, OSError) as exc:  # nothing runs or was started: safe here
+                reason = str(exc)
+        _setup_logging(paths.log_file, start.log_level)
+        log.warning("%s; serving in-process (protection stops when the browser closes)", reason)
+    else:
+        _setup_logging(paths.log_file, start.log_level)
+    log.info("started by %s", origin)
+    import asyncio
 
     from sidedesk.native.transport import StdioTransport
     from sidedesk.runtime import Host
@@ -86,6 +108,13 @@ def native(argv: list[str]) -> int:
     return 0
 
 
+def _setup_logging(path: Path, level: str) -> None:
+    from sidedesk.logs import setup_logging
+
+    setup_logging(path)
+    logging.getLogger().setLevel(level)
+
+
 def vault_kdf(config: HostConfig) -> KdfParams | None:
     k = config.vault_kdf
     if k is None:
@@ -95,20 +124,11 @@ def vault_kdf(config: HostConfig) -> KdfParams | None:
     return KdfParams.argon2id(k.memory_kib, k.iterations, k.lanes)
 
 
-class Environment(Protocol):
-    """What the services are built for: a native session, or the long-lived service."""
-
-    paths: Paths
-    initial_config: HostConfig | None
-    hub: Hub
-    started: float
-
-    def clock(self) -> float: ...
-
-
 def compose(host: Environment) -> Services:
     """Build every service once, publishing on `host.hub`. Imports stay inside: the start path
     (up to the `hello` reply) loads none of this."""
+    from contextlib import suppress
+
     from sidedesk.api.context import Services
     from sidedesk.app.books import Books
     from sidedesk.app.entry import OrderEntry
@@ -220,7 +240,7 @@ def compose(host: Environment) -> Services:
         # managing its stops.
         wanted = settings.config.active_account
         if vault.state == "unlocked" and wanted and links.active_id is None:
-            with contextlib.suppress(RuntimeError):  # no running loop: nothing to reconnect yet
+            with suppress(RuntimeError):  # no running loop: nothing to reconnect yet
                 links.activate_soon(wanted)
 
     vault.add_listener(vault_changed)

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print("sidedesk service: not available on this system yet; the host runs in the browser's process")
         return 2
     paths = default_paths()
-    sock_path = endpoint.service_dir(paths.data_dir) / endpoint.SOCKET_NAME
+    sock_path = endpoint.address(paths.data_dir)
     if args.action == "stop":
         stop_service(sock_path)
         print("sidedesk service: stopped")
@@ -37,9 +37,11 @@ def run(args: argparse.Namespace) -> int:
         except OSError:
             print(json.dumps({"running": False, "socket": str(sock_path)}))
             return 1
-        with sock:
+        try:
             endpoint.send_frame(sock, {"type": "service.status"})
             status = endpoint.recv_frame(sock)
+        finally:
+            sock.close()
         status.pop("type", None)
         print(json.dumps({"running": True, **status}, indent=2))
         return 0

@@ -63,17 +63,25 @@ def test_every_benchmark_has_numbers(smoke: tuple[dict[str, Any], Path]) -> None
     su = r["startup"]
     assert _number(su["source"]["hello_ms"]["p50"]) and _number(su["source"]["idle_rss_mib"])
     assert _number(su["peers"]["python -c 'import ccxt'"]["wall_ms"]["p50"])
+    px = r["proxy"]  # the proxy hop beside the in-process host, in the same run
+    assert _number(px["source"]["first_reply_ms"]["p50"]) and _number(px["source"]["idle_rss_mib"])
+    assert all(_number(s["p50"]) for s in px["ping_rtt_us"].values())
+    assert math.isfinite(px["added_per_direction_us"]["p50"])  # may be below 0: a ratio, not a bound
 
 
 def test_budgets_report_and_plots(smoke: tuple[dict[str, Any], Path]) -> None:
     r, out = smoke
     names = [b["budget"] for b in r["budgets"]]
-    assert len(names) == 7  # every budget of DESIGN.md has a measured figure
+    assert len(names) == 10  # every budget of DESIGN.md (and the proxy hop's) has a measured figure
     for b in r["budgets"]:
-        assert _number(b["measured"]) and isinstance(b["met"], bool)
+        added = b["budget"].startswith("proxy hop added")  # a difference of two medians: any sign
+        assert (math.isfinite(b["measured"]) if added else _number(b["measured"])) and isinstance(
+            b["met"], bool
+        )
         assert (b["miss_factor"] is None) == b["met"]
     text = (out / "REPORT.md").read_text()
     assert "## Budgets" in text and "ccxt.pro" in text and "official SDK" in text
+    assert "## 7. The proxy hop" in text and "ping round trip, proxy + service" in text
     for name in BENCHMARKS:
         png = out / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name

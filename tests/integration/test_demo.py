@@ -36,6 +36,7 @@ from sidedesk.identity import DEV_EXTENSION_ID
 from sidedesk.store.config import HostConfig, VaultKdfOverride
 from sidedesk.vault import strength
 from sidedesk_sim.engine.prices import parse_path
+from tests.support import services
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -341,10 +342,12 @@ def test_interactive_demo_opens_the_panel_and_stops_on_ctrl_c(tmp_path: Path) ->
         log = home / "logs" / "host.log"
         config = home / "config" / "config.json"
         deadline = time.monotonic() + 60
-        # The extension starts the host through the demo profile's manifest: the second start logged.
+        # The extension starts the host through the demo profile's manifest: the second start logged
+        # (by the service a panel attaches to, or by a host started in-process)
+        origin = f"chrome-extension://{DEV_EXTENSION_ID}/"
         while time.monotonic() < deadline and demo.poll() is None:
             text = log.read_text() if log.exists() else ""
-            if text.count(f"started by chrome-extension://{DEV_EXTENSION_ID}/") >= 2:
+            if text.count(f"started by {origin}") + text.count(f"panel attached ({origin})") >= 2:
                 break
             time.sleep(0.2)
         else:
@@ -367,3 +370,4 @@ def test_interactive_demo_opens_the_panel_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert strength.problem(password) is None
     assert "[6/6] Chromium" in out and "Stopping the demo" in out
     assert not home.exists()  # Chromium was stopped and the throwaway folder removed
+    assert services.serving_pid(home) is None  # and the demo's service with it

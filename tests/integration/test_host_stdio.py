@@ -18,8 +18,10 @@ from tests.hostproc import HostProcess
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[HostProcess]:
+    # the stdio host itself, in the process Chrome starts (the service off): its own pipes
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "config.json").write_text(json.dumps({"max_inbound_bytes": 4096}))
+    config = {"max_inbound_bytes": 4096, "service": {"enabled": False}}
+    (tmp_path / "config" / "config.json").write_text(json.dumps(config))
     with HostProcess(tmp_path) as h:
         yield h
 

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.hostproc import HostProcess
+from tests.support import services
 
 SMALL_KDF = {"memory_kib": 64, "iterations": 1, "lanes": 1}
 CONFIG = {"vault_kdf": SMALL_KDF, "log_level": "DEBUG"}
@@ -85,6 +86,7 @@ class VaultHost(HostProcess):
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait(10)
+        services.crash(self.home)  # the service holds the vault: it crashes too
 
 
 def ok(reply: dict[str, Any]) -> Any:
@@ -216,6 +218,7 @@ def test_crash_damage_and_backup_offer(tmp_path: Path) -> None:
         ok(host.request("vault.unlock", {"password": PW}))
         assert len(ok(host.request("vault.entries"))["entries"]) == 1
         host.close()
+    services.stop_home(tmp_path)  # the browser and the service both gone; then the file is damaged
     vault = tmp_path / "data" / "vault.sdv"
     data = bytearray(vault.read_bytes())
     data[30] ^= 0xFF  # inside the salt
@@ -240,9 +243,11 @@ def test_autolock_pushes_a_status_event(tmp_path: Path) -> None:
 
 
 def test_two_hosts_writing_second_is_refused_clearly(tmp_path: Path) -> None:
-    with VaultHost(tmp_path, CONFIG) as a:
+    # two host processes on one vault: the in-process host (one service would serve both panels)
+    config = {**CONFIG, "service": {"enabled": False}}
+    with VaultHost(tmp_path, config) as a:
         ok(a.request("vault.create", {"password": PW}))
-        with VaultHost(tmp_path, CONFIG) as b:
+        with VaultHost(tmp_path, config) as b:
             ok(b.request("vault.unlock", {"password": PW}))
             ok(a.request("vault.put", {"entry": entries_payloads()[0]}))
             e = err(b.request("vault.put", {"entry": entries_payloads()[4]}), "rejected")

@@ -196,3 +196,31 @@ test('unattended unlock: off by default, its trade-off beside the switch, on and
   assert.match(root.querySelector('.vault-unattended-error').textContent, /missing from the OS keychain.*Unlock to resume protection/);
   assert.ok(!root.textContent.includes('null'));
 });
+
+test('the keep-protecting switch saves at once and follows a change made in another panel', async () => {
+  const { mountService } = await import('../../extension/sidepanel/service.js');
+  const root = dom.section('service-1');
+  let info = { enabled: true, keep_protecting: true, always: false, idle_exit_s: 60, pid: 7 };
+  const sets = [];
+  const client = new FakeClient({
+    'service.get': () => info,
+    'service.set': (changes) => { sets.push(changes); info = { ...info, ...changes }; return info; },
+  });
+  mountService(root, client);
+  client.push('status', { vault: 'locked', settings_rev: 1 });
+  await settle();
+  const keep = root.querySelector('#service-keep');
+  assert.equal(keep.checked, true, 'on by default');
+  assert.match(root.querySelector('#service-hint').textContent, /with every browser closed/);
+  keep.checked = false;
+  keep.dispatchEvent(new dom.window.Event('change'));
+  await settle();
+  assert.deepEqual(sets, [{ keep_protecting: false }]);
+  assert.match(root.querySelector('#service-hint').textContent, /exits after 60 s/);
+  assert.equal(root.querySelector('#service-result').textContent, 'Saved.');
+  info = { ...info, keep_protecting: true, always: true }; // another panel changed both
+  client.push('status', { vault: 'locked', settings_rev: 2 });
+  await settle();
+  assert.equal(keep.checked, true);
+  assert.equal(root.querySelector('#service-always').checked, true);
+});

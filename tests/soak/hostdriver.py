@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from tests.support import services
 from tests.support.config import PASSWORD, SMALL_KDF
 from tests.support.config import write_config as write_settings
 from tests.support.hostproc import HostError, HostProcess
@@ -107,6 +108,7 @@ class Desk(HostProcess):
         """What a crash (or Chrome's SIGKILL) does: no shutdown hook runs."""
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        services.crash(self.home)  # the service holds the host's state: it crashes too
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()

@@ -30,6 +30,7 @@ PREFIXES: dict[str, str] = {
     "flatten": "sidedesk.api.trading",
     "command": "sidedesk.api.trading",
     "localstream.": "sidedesk.api.localstream",
+    "service.": "sidedesk.api.service",
 }
 DOMAINS: tuple[str, ...] = tuple(dict.fromkeys((SYSTEM, *PREFIXES.values())))
 

@@ -34,6 +34,7 @@ from sidedesk.demo.prepare import (
     fresh_home,
     install_host,
     remove_home,
+    stop_service,
 )
 from sidedesk.demo.simthread import SimError, SimThread
 from sidedesk.demo.transcript import TRANSCRIPT_NAME, Transcript
@@ -175,6 +176,7 @@ def _run(args: argparse.Namespace, progress: Progress) -> int:
         failed = code != 0
         return code
     finally:
+        stop_service(home)
         sim.stop()
         if failed or args.keep:
             progress.out.write(f"Demo folder kept: {home.root} (host log: {home.host_log})\n")

@@ -129,6 +129,7 @@ def create_vault(home: DemoHome, password: str, api_key: str, secret: str) -> di
             host.request("vault.create", {"password": password})
             put = host.request("vault.put", {"entry": demo_entry(api_key, secret)})
             host.request("vault.lock")
+        stop_service(home)
     except HostPipeError as exc:
         text = str(exc)
         if "vault.create" in text and "[invalid]" in text:
@@ -142,6 +143,17 @@ def create_vault(home: DemoHome, password: str, api_key: str, secret: str) -> di
     if not isinstance(entry, dict):
         raise DemoProblem("the host answered vault.put without an entry", f"see {home.host_log}")
     return entry
+
+
+def stop_service(home: DemoHome) -> None:
+    """Stop the demo's service, if one runs (started by the vault step or by Chromium's proxy):
+    before the browser starts (so it reads the final settings) and when the demo ends (so nothing
+    of the demo outlives its folder). Its stops on the simulator stay, as a real service's would."""
+    from sidedesk.native.proxy import stop_service as stop
+    from sidedesk.service import endpoint
+
+    if endpoint.supported():
+        stop(endpoint.address(home.root / "data", {"SIDEDESK_HOME": str(home.root)}))
 
 
 def install_host(home: DemoHome) -> str:

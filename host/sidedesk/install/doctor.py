@@ -23,6 +23,7 @@ from sidedesk.install.plan import manifest_file_name, user_data_dir_claim
 from sidedesk.install.policies import PolicyFinding, evaluate, read_linux, read_mac, read_windows
 from sidedesk.install.probe import ProbeResult, probe
 from sidedesk.install.registry import Hive, RegistryBackend, View
+from sidedesk.install.service_state import LoginStartState, Run, ServiceState
 from sidedesk.store.config import ConfigError, load_config
 from sidedesk.store.paths import Paths
 
@@ -84,6 +85,8 @@ class Report:
     vault: FileCheck
     logs: FileCheck
     config: FileCheck
+    login_start: LoginStartState | None = None
+    service: ServiceState | None = None
     status: Status = "ok"
     problems: list[str] = field(default_factory=list)
 
@@ -366,8 +369,12 @@ def run_doctor(
     timeout: float = 10.0,
     which: Which | None = None,
     user: str = "",
+    ask: Run | None = None,
 ) -> Report:
+    """`ask` runs the service manager's queries (`systemctl --user is-enabled …`); None: for real."""
     import shutil
+
+    from sidedesk.install.service_state import check_login_start, check_service, run_command
 
     config, extra = check_config(paths)
     expected = tuple(dict.fromkeys((*EXTENSION_IDS, *extra)))
@@ -389,6 +396,8 @@ def run_doctor(
         check_vault(paths),
         check_logs(paths),
         config,
+        check_login_start(platform.system, platform.home, platform.config_home, paths, ask or run_command),
+        check_service(paths),
     )
     judge(report)
     return report
@@ -468,6 +477,11 @@ def render_table(report: Report) -> str:
         lines.append(
             f"{name}: {check.path} ({MARK[check.status] if check.status != 'ok' else 'ok'}: {check.detail})"
         )
+    if report.service is not None:
+        lines.append(f"Service: {report.service.detail}")
+    if report.login_start is not None:
+        ls = report.login_start
+        lines.append(f"Start at login ({ls.kind}): {ls.path} ({ls.detail})")
     lines.append("")
     if report.problems:
         lines.append(f"Result: {len(report.problems)} problem(s)")

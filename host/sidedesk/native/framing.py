@@ -22,7 +22,10 @@ import json
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any
+
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
+if TYPE_CHECKING:
+    from typing import Any
 
 HEADER = struct.Struct("=I")
 HEADER_SIZE = HEADER.size

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -21,6 +19,13 @@ from pathlib import Path
 from sidedesk.service import endpoint
 
 START_TIMEOUT_S = 10.0
+
+
+class NoService(OSError):
+    """No service runs and none could be started (nothing was spawned): the caller may serve
+    in-process without two engines managing the same positions."""
+
+
 STOP_TIMEOUT_S = 3.0
 CHUNK = 64 * 1024
 
@@ -34,19 +39,32 @@ def service_command() -> list[str]:
 
 def spawn_service() -> None:
     """Start the service in a new session (setsid): its own process group, stdio and folder, so
-    closing the browser (which kills the proxy) leaves it running."""
-    subprocess.Popen(
-        service_command(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=str(Path.home()),
-        start_new_session=True,
-        close_fds=True,
-    )
+    closing the browser (which kills the proxy) leaves it running. On Windows: detached, outside
+    the browser's job object (or through the logon task, see service/winpipe.py)."""
+    import subprocess  # only when no service answers
+
+    env = dict(os.environ)
+    if env.get("SIDEDESK_HOME"):  # the service works in "/", so a relative home is made absolute
+        env["SIDEDESK_HOME"] = str(Path(env["SIDEDESK_HOME"]).expanduser().resolve())
+    if sys.platform == "win32":
+        from sidedesk.install.login import TASK_NAME
+        from sidedesk.service import win32
+
+        win32.spawn_detached(service_command(), env, os.path.abspath(os.sep), TASK_NAME)
+    else:
+        subprocess.Popen(
+            service_command(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=os.path.abspath(os.sep),  # holds no folder (or drive) busy; HOME may not exist
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
 
 
-def wait_connect(path: Path, timeout: float) -> socket.socket:
+def wait_connect(path: endpoint.Address, timeout: float) -> endpoint.Conn:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -59,16 +77,18 @@ def wait_connect(path: Path, timeout: float) -> socket.socket:
             time.sleep(0.05)
 
 
-def stop_service(path: Path) -> None:
+def stop_service(path: endpoint.Address) -> None:
     """Ask a running service to stop and wait until it has let go of the socket."""
     try:
         sock = endpoint.connect(path)
     except OSError:
         return
-    with sock:
+    try:
         endpoint.send_frame(sock, {"type": "service.stop"})
         with contextlib.suppress(OSError, endpoint.EndpointError):
             endpoint.recv_frame(sock)
+    finally:
+        sock.close()
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
@@ -78,13 +98,16 @@ def stop_service(path: Path) -> None:
         time.sleep(0.05)
 
 
-def attach(path: Path, origin: str) -> socket.socket:
+def attach(path: endpoint.Address, origin: str) -> endpoint.Conn:
     """A connection to a service of our protocol: started if needed, replaced if older."""
     for attempt in range(2):
         try:
             sock = endpoint.connect(path)
         except OSError:
-            spawn_service()
+            try:
+                spawn_service()
+            except Exception as exc:  # the process was not created (or, on Windows, not detached)
+                raise NoService(f"the Sidedesk service could not be started: {exc}") from exc
             sock = wait_connect(path, START_TIMEOUT_S)
         sock.settimeout(START_TIMEOUT_S)
         endpoint.send_frame(
@@ -100,7 +123,7 @@ def attach(path: Path, origin: str) -> socket.socket:
     raise endpoint.EndpointError("the running Sidedesk service speaks another protocol and would not stop")
 
 
-def forward(sock: socket.socket, in_fd: int = 0, out_fd: int = 1) -> int:
+def forward(sock: endpoint.Conn, in_fd: int = 0, out_fd: int = 1) -> int:
     """Bytes both ways until either side closes; never parses a frame."""
 
     def upstream() -> None:
@@ -122,9 +145,12 @@ def forward(sock: socket.socket, in_fd: int = 0, out_fd: int = 1) -> int:
     return 0  # the service went away: Chrome sees the port close and reconnects (a new service)
 
 
-def run(socket_path: Path, origin: str) -> int:
+def run(socket_path: endpoint.Address, origin: str) -> int:
+    """Forward until either side closes. NoService propagates (nothing else was started)."""
     try:
         sock = attach(socket_path, origin)
+    except NoService:
+        raise
     except (OSError, endpoint.EndpointError) as exc:
         print(f"sidedesk native: {exc}", file=sys.stderr)
         return 1

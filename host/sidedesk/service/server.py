@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import signal
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,58 +119,90 @@ class Service:
         return time.monotonic()
 
     @property
-    def socket_path(self) -> Path:
-        return endpoint.service_dir(self.paths.data_dir) / endpoint.SOCKET_NAME
+    def socket_path(self) -> endpoint.Address:
+        return endpoint.address(self.paths.data_dir)
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> int:
-        run_dir = endpoint.private_dir(self.socket_path.parent)
-        lock = os.open(run_dir / endpoint.LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            log.info("another service already runs for this user")
-            os.close(lock)
-            return 3
-        try:
-            sock = endpoint.listen(self.socket_path)
-            self.services = self._compose(self)
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, self._stop.set)
-            server = await asyncio.start_unix_server(self._connection, sock=sock)
-            self.services.localstream.start_soon()
-            log.info("service %s ready (pid %d) on %s", __version__, os.getpid(), self.socket_path)
-            resume = loop.create_task(self._unattended_unlock())
-            watcher = loop.create_task(self._lifetime_loop())
-            await self._stop.wait()
-            resume.cancel()
-            watcher.cancel()
-            server.close()
-            for host in list(self.sessions):
-                host.stop()
-            await self.services.close()  # journal flushed; exchange-side stops stay where they are
-            with contextlib.suppress(FileNotFoundError):
-                self.socket_path.unlink()
-            log.info("service stopped")
-            return 0
-        finally:
-            os.close(lock)
+        if sys.platform == "win32":
+            return await _run_on_pipe(self)
+        else:
+            return await self._run_on_socket()
 
-    def exposure(self) -> bool:
-        """A connected account holds a position or an open order: something to protect."""
+    if sys.platform != "win32":
+
+        async def _run_on_socket(self) -> int:
+            import fcntl  # POSIX: the lock; on Windows the pipe's first instance is
+
+            path = self.socket_path
+            assert isinstance(path, Path)
+            run_dir = endpoint.private_dir(path.parent)
+            lock = os.open(run_dir / endpoint.LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.info("another service already runs for this user")
+                os.close(lock)
+                return 3
+            os.ftruncate(lock, 0)  # the lock file names the holder (doctor, and a stop that must kill)
+            os.write(lock, f"{os.getpid()}\n".encode())
+            try:
+                sock = endpoint.listen(path)
+
+                async def listen() -> Callable[[], object]:
+                    server = await asyncio.start_unix_server(self.connection, sock=sock)
+                    return server.close
+
+                code = await self.serve(listen, str(path))
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                return code
+            finally:
+                os.close(lock)
+
+    async def serve(self, listen: Callable[[], Awaitable[Callable[[], object]]], where: str) -> int:
+        """Build the services, accept panels until asked to stop (or the lifetime rule says so),
+        then stop: journal flushed, exchange-side stops left where they are."""
+        self.services = self._compose(self)
+        import sidedesk.runtime  # noqa: F401  (every panel's session: loaded once, before the first)
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # (Windows: none)
+                loop.add_signal_handler(sig, self._stop.set)
+        close_listener = await listen()
+        self.services.localstream.start_soon()
+        log.info("service %s ready (pid %d) on %s", __version__, os.getpid(), where)
+        resume = loop.create_task(self._unattended_unlock())
+        watcher = loop.create_task(self._lifetime_loop())
+        await self._stop.wait()
+        resume.cancel()
+        watcher.cancel()
+        close_listener()
+        for host in list(self.sessions):
+            host.stop()
+        await self.services.close()
+        log.info("service stopped")
+        return 0
+
+    def holdings(self) -> tuple[int, int]:
+        """Positions and open orders on connected accounts: what the service keeps protecting."""
         svc = self.services
         if svc is None:
-            return False
+            return 0, 0
+        positions = orders = 0
         for link in svc.links.links.values():
             if not link.tradable:
                 continue
-            if any(p.quantity for p in svc.books.portfolio.positions.positions(link.account_id)):
-                return True
-            if svc.books.open_orders(link.account_id):
-                return True
-        return False
+            positions += sum(
+                1 for p in svc.books.portfolio.positions.positions(link.account_id) if p.quantity
+            )
+            orders += len(svc.books.open_orders(link.account_id))
+        return positions, orders
+
+    def exposure(self) -> bool:
+        """A connected account holds a position or an open order: something to protect."""
+        return any(self.holdings())
 
     def policy(self) -> lifetime.Policy:
         if self.services is None:
@@ -214,6 +246,7 @@ class Service:
 
     def status(self) -> dict[str, Any]:
         svc = self.services
+        positions, orders = self.holdings()
         return {
             "pid": os.getpid(),
             "version": __version__,
@@ -221,20 +254,23 @@ class Service:
             "service_protocol": endpoint.SERVICE_PROTOCOL,
             "uptime_s": round(self.clock() - self.started, 1),
             "sessions": len(self.sessions),
-            "exposure": self.exposure(),
+            "exposure": positions > 0 or orders > 0,
+            "positions": positions,
+            "open_orders": orders,
             "vault": svc.vault.state if svc is not None else "absent",
             "accounts": svc.links.brokers_status() if svc is not None else [],
             "unprotected": [u.to_payload() for u in svc.status.unprotected()] if svc is not None else [],
         }
 
     # -- connections ------------------------------------------------------------------------------
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        uid = endpoint.peer_uid(sock) if sock is not None else None
-        if uid is not None and uid != os.getuid():
-            log.warning("refused a connection from uid %d", uid)
-            writer.close()
-            return
+    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if sys.platform != "win32":  # (Windows: the pipe's DACL admits this user only)
+            sock = writer.get_extra_info("socket")
+            uid = endpoint.peer_uid(sock) if sock is not None else None
+            if uid is not None and uid != os.getuid():
+                log.warning("refused a connection from uid %d", uid)
+                writer.close()
+                return
         try:
             first = await asyncio.wait_for(self._first_frame(reader), FIRST_FRAME_TIMEOUT_S)
         except (TimeoutError, ValueError, OSError, asyncio.IncompleteReadError) as exc:
@@ -310,3 +346,27 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(Exception):
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+
+if sys.platform == "win32":
+
+    async def _run_on_pipe(self: Service) -> int:
+        """Windows: the per-user pipe (not run on this project's CI; see service/winpipe.py)."""
+        from sidedesk.service import win32, winpipe
+
+        name = str(self.socket_path)
+        sa = win32.SecurityAttributes(winpipe.sddl_for(win32.current_sid()))
+        try:
+            first = win32.create_instance(name, sa, True)  # fails if the name exists: one service
+        except OSError:
+            log.info("another service already runs for this user (or %s is taken)", name)
+            return 3
+        run_dir = endpoint.run_dir(self.paths.data_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / endpoint.LOCK_NAME).write_text(f"{os.getpid()}\n", encoding="ascii")
+        loop = asyncio.get_running_loop()
+
+        async def listen() -> Callable[[], object]:
+            return loop.create_task(win32.serve(name, sa, self.connection, first)).cancel
+
+        return await self.serve(listen, name)

@@ -122,7 +122,7 @@ class ServiceSettings(BaseModel):
     """The long-lived service (`sidedesk service`) that keeps protecting with the browser closed."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = Field(False, description="`sidedesk native` forwards to the service")
+    enabled: bool = Field(True, description="`sidedesk native` forwards to the service")
     keep_protecting: bool = Field(True, description="stay while a connected account has a position or order")
     always: bool = Field(False, description="never exit by itself")
     idle_exit_s: float = Field(

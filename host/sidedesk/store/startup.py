@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing's constant without importing typing: `sidedesk native` starts here
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_MAX_INBOUND = 1024 * 1024  # = native.framing.DEFAULT_MAX_INBOUND (a test keeps them equal)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -22,8 +25,9 @@ class StartSettings:
     status_interval_s: float = 5.0
     log_level: str = "INFO"
     extra_extension_ids: tuple[str, ...] = field(default_factory=tuple)
-    # `sidedesk native` as a thin proxy to the long-lived service (`sidedesk service`)
-    service_enabled: bool = False
+    # `sidedesk native` as a thin proxy to the long-lived service (`sidedesk service`); on unless
+    # the settings say `"service": {"enabled": false}` (the host then runs in the browser's process)
+    service_enabled: bool = True
 
 
 def _int(raw: dict[str, Any], key: str, lo: int, hi: int, default: int) -> int:
@@ -58,4 +62,4 @@ def read_start_settings(path: Path) -> StartSettings:
 
 def _service_enabled(raw: dict[str, Any]) -> bool:
     service = raw.get("service")
-    return isinstance(service, dict) and service.get("enabled") is True
+    return not (isinstance(service, dict) and service.get("enabled") is False)

@@ -10,6 +10,7 @@ import pytest
 
 from sidedesk_sim.binance.sim import SimConfig
 from tests.integration.resilience.conftest import MakeLive
+from tests.support.hostproc import HostError
 from tests.support.wait import eventually
 
 
@@ -45,11 +46,20 @@ def test_connections_closed_at_the_servers_maximum_age_are_replaced(live: MakeLi
         return max(counts, default=0)
 
     placed = []
+    lost = 0
     deadline_rotations = rotations() + 2
     while rotations() < deadline_rotations:  # bounded by wait_until below
-        placed.append(lv.desk.market("BUY", "0.002")["client_id"])
+        try:
+            placed.append(lv.desk.market("BUY", "0.002")["client_id"])
+        except HostError as exc:
+            # in flight when the server closed the connection at its maximum age: the answer is
+            # "unknown", the outcome is looked up by client id and the order never sent twice
+            if exc.code != "unknown_outcome":
+                raise
+            lost += 1
         time.sleep(0.1)
-        assert len(placed) < 60, "the connections were not rotated"
+        assert len(placed) + lost < 60, "the connections were not rotated"
+    assert lost <= 2  # at most one per rotation
     for cid in placed:
         assert len(lv.orders_with(cid)) == 1
     lv.wait_in_sync()

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from sidedesk.service import endpoint
-from tests.hostproc import HostProcess
+from tests.hostproc import HostProcess, TopicHost
 from tests.integration.asl.harness import (
     SimThread,
     eventually,
@@ -220,8 +220,66 @@ def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: 
 
             assert eventually(at_level_2, 10, "level 2 shown to the new panel")
             assert status(home)["exposure"] is True  # a position: the service stays
+
+            def holdings() -> bool:  # the position and its one stop (the replaced one settles)
+                now = status(home)
+                return (now["positions"], now["open_orders"]) == (1, 1)
+
+            assert eventually(holdings, 10, "one position and its stop")
         finally:
             back.stop()
     finally:
         desk.stop()
         service_cli(home, "stop")
+
+
+def test_two_proxies_at_once_see_each_others_orders(sim: SimThread, tmp_path: Path) -> None:
+    # two browser profiles: two proxies on one service; an order from one shows in the other
+    home = tmp_path / "home"
+    home.mkdir()
+    one, _ = start_desk(sim, home, service=SERVICE, asl_enabled=False)
+    try:
+        with TopicHost(home) as other:
+            other.call("subscribe", {"topics": ["orders"]})
+            assert status(home)["sessions"] == 2
+            symbol = "ETHUSDT"
+            price = pct_from(one.wait_mark(symbol), "-10", symbol)  # far below: it rests
+            ticket = {
+                "symbol": symbol,
+                "side": "BUY",
+                "type": "LIMIT",
+                "quantity": "0.010",
+                "price": f"{price:f}",
+            }
+            placed = one.call("order.place", {"ticket": ticket})
+
+            def shown() -> dict[str, Any] | None:
+                rows = (other.latest.get("orders") or {}).get("orders", [])
+                return next((o for o in rows if o.get("client_id") == placed["client_id"]), None)
+
+            row = other.until(shown, what="the order placed through the first proxy")
+            assert row["symbol"] == symbol and Decimal(row["price"]) == price
+    finally:
+        one.stop()
+        service_cli(home, "stop")
+
+
+def test_the_setup_switch_is_saved_and_read_by_the_running_service(home: Path) -> None:
+    with HostProcess(home) as panel:
+        info = panel.request("service.get")["ok"]
+        assert info == {
+            "enabled": True,
+            "keep_protecting": True,  # the default: stay while a position or an order exists
+            "always": False,
+            "idle_exit_s": 0,
+            "pid": status(home)["pid"],  # answered by the service, not the proxy
+        }
+        off = panel.request("service.set", {"keep_protecting": False})["ok"]
+        assert (off["keep_protecting"], off["always"]) == (False, False)
+        saved = json.loads((home / "config" / "config.json").read_text())["service"]
+        assert saved["keep_protecting"] is False and saved["enabled"] is True
+        bad = panel.request("service.set", {"always": "yes"})
+        assert bad["error"]["code"] == "invalid"
+        assert panel.request("service.set", {"always": True})["ok"]["always"] is True
+    with HostProcess(home) as again:  # the next panel reads what was chosen
+        assert again.request("service.get")["ok"]["always"] is True

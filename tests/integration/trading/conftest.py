@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.support import services
 from tests.support.config import PASSWORD, SMALL_KDF
 from tests.support.config import write_config as write_settings
 from tests.support.hostproc import READ_S, HostError, HostProcess
@@ -250,6 +251,7 @@ class Desk(HostProcess):
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+        services.crash(self.home)  # the service holds the host's state: it crashes too
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()

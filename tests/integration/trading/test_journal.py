@@ -133,7 +133,8 @@ def test_every_intent_has_an_outcome_and_nothing_acknowledged_is_lost_after_kill
 
 
 def test_journal_is_closed_cleanly_when_the_browser_closes_the_port(sim: Sim, home: Path) -> None:
-    desk = start_desk(home, sim, watchlist=["BTCUSDT"])
+    # the host in the browser's process (the service off): closing the port ends it
+    desk = start_desk(home, sim, watchlist=["BTCUSDT"], service={"enabled": False})
     try:
         sim.price("BTCUSDT", "60000")
         desk.wait_mark("BTCUSDT", "60000")

@@ -34,6 +34,7 @@ from tests.integration.trading.conftest import (
     start_desk,
     write_config,
 )
+from tests.support import services
 from tests.support.wait import WAIT_S
 
 STREAM_LATE_S = 4 * WAIT_S  # the held-up user stream: never what a wait below sees
@@ -48,6 +49,7 @@ def test_an_unlock_whose_first_connect_is_banned_retries_until_live(sim: Sim, tm
     home = tmp_path / "home"
     first = start_desk(home, sim)
     first.stop()  # the host exits; the trader's account is remembered in the settings
+    services.stop_home(home)  # (the service too: the next host starts with the vault locked)
     desk = Desk(home)
     try:
         desk.subscribe("status", "log")
