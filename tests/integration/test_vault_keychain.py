@@ -15,6 +15,7 @@ from pathlib import Path
 import keyring
 import pytest
 
+from sidedesk.install.doctor import unattended_state
 from sidedesk.vault import format as fmt
 from sidedesk.vault.kdf import KdfParams
 from sidedesk.vault.keychain import SERVICE_NAME, OsKeychain, item_name
@@ -205,8 +206,10 @@ async def test_the_command_line_turns_it_on_and_off(tmp_path: Path, keychain_env
     assert "unattended unlock: on" in cli("status").stdout
     path = home / "data" / "vault.sdv"
     assert item(path) is not None
+    assert unattended_state(path).startswith("unattended unlock: on")  # what `sidedesk doctor` says
     restarted = vault(path)
     assert await restarted.unlock_unattended() is None
     off = cli("unattended", "off", "--password-stdin", stdin=f"{PW}\n")
     assert off.returncode == 0 and "unattended unlock off" in off.stdout
     assert item(path) is None and "unattended unlock: off" in cli("status").stdout
+    assert unattended_state(path) == "unattended unlock: off"

@@ -340,7 +340,23 @@ def check_vault(paths: Paths) -> FileCheck:
         )
     if st.st_uid != os.geteuid():
         return FileCheck(str(path), True, "warn", f"owned by uid {st.st_uid}, not you ({os.geteuid()})")
-    return FileCheck(str(path), True, "ok", f"mode {mode:o}, {st.st_size} bytes")
+    return FileCheck(str(path), True, "ok", f"mode {mode:o}, {st.st_size} bytes; {unattended_state(path)}")
+
+
+def unattended_state(path: Path) -> str:
+    """Whether the vault has a keychain slot (unattended unlock), read from its header alone: no
+    password, no keychain access."""
+    from sidedesk.vault.format import VaultFormatError, decode_header
+
+    try:
+        with path.open("rb") as f:
+            header = decode_header(f.read())
+    except (OSError, VaultFormatError) as exc:
+        return f"unattended unlock: unknown ({exc})"
+    on = header.slots is not None and header.slots.keychain is not None
+    return (
+        "unattended unlock: on (the OS keychain opens it after a restart)" if on else "unattended unlock: off"
+    )
 
 
 def check_logs(paths: Paths) -> FileCheck:
