@@ -66,8 +66,11 @@ def encode(data: object) -> str:
         return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=False)
 
 
-class _Encoded(str):
-    """A record's data already encoded (written ahead): stored as is."""
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """A queued record's data that is also in the write-ahead file."""
+
+    data: object
 
 
 _INSERT = "INSERT INTO journal (ts_ms, kind, account, client_id, data) VALUES (?, ?, ?, ?, ?)"
@@ -105,7 +108,7 @@ class Journal:
 
     def _fold_left_ahead(self) -> int:
         """Fold what a killed host wrote ahead but never folded; returns how many records.
-        A record folded before the kill (the file is emptied just after) is not added twice."""
+        A record already folded (the file is emptied only now and then) is not added twice."""
         rows = []
         for rec in ahead.read(self.ahead_path):
             if rec.kind not in KINDS:
@@ -186,17 +189,17 @@ class Journal:
     ) -> None:
         """Put one record on disk now, in the write-ahead file (an order's intent, before its
         frame leaves); it is committed to SQLite with the next `flush` or `append`, in arrival
-        order, and a host killed before that folds it at its next start."""
+        order, and a host killed before that folds it at its next start. `data` is encoded
+        again for SQLite at the fold (off the order's path): it must not change meanwhile."""
         if kind not in KINDS:
             raise ValueError(f"unknown journal kind {kind!r}")
         ts = ts_ms if ts_ms is not None else int(time.time() * 1000)
-        text = _Encoded(encode(data))
         try:
-            self._ahead.write(ahead.line(ts, kind, account, client_id, text))
+            self._ahead.write(ahead.line(ts, kind, account, client_id, data, _default))
         except OSError as exc:
             log.exception("write-ahead failed")
             raise JournalError(f"could not write the journal: {exc}") from exc
-        self._pending.append((ts, kind, account, client_id, text))
+        self._pending.append((ts, kind, account, client_id, _Ahead(data)))
 
     def append_soon(
         self,
@@ -222,12 +225,10 @@ class Journal:
     def flush(self) -> None:
         if self._pending:
             self._commit(None)
-        else:
-            self._ahead.empty()
 
     def _commit(self, last: tuple[int, str, str | None, str | None, object] | None) -> int:
-        """One transaction: the queue, then `last`; then the write-ahead file is emptied (all
-        of it is in SQLite). Returns `last`'s id (0 without one)."""
+        """One transaction: the queue, then `last`; then all of the write-ahead file is in
+        SQLite. Returns `last`'s id (0 without one)."""
         rows, self._pending = self._pending, []
         rowid: int | None = 0
         try:
@@ -241,7 +242,7 @@ class Journal:
                     self._db.executemany(
                         _INSERT,
                         [
-                            (ts, kind, acc, cid, data if type(data) is _Encoded else encode(data))
+                            (ts, kind, acc, cid, encode(data.data if type(data) is _Ahead else data))
                             for ts, kind, acc, cid, data in rows
                         ],
                     )
@@ -251,10 +252,10 @@ class Journal:
         except sqlite3.Error as exc:
             # what was written ahead is on disk: keep it queued (and in its file) for the next try;
             # queued events are dropped, as they were not acknowledged to anyone
-            self._pending = [r for r in rows if type(r[4]) is _Encoded] + self._pending
+            self._pending = [r for r in rows if type(r[4]) is _Ahead] + self._pending
             log.exception("journal write failed (%d records)", len(rows) + (last is not None))
             raise JournalError(f"could not write the journal: {exc}") from exc
-        self._ahead.empty()
+        self._ahead.folded()
         return rowid or 0
 
     def records(
@@ -301,6 +302,7 @@ class Journal:
         try:
             self.flush()
             self.checkpoint()
+            self._ahead.empty()  # all of it is in SQLite
         finally:
             self._ahead.close()
             self._db.close()
