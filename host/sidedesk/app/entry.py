@@ -1,11 +1,12 @@
 """Order entry: tickets become validated, risk-checked orders, each run through the order
 intent machine (`core/intent.py`), the same for every broker.
 
-Write-ahead: the intent is committed to the journal before its frame can leave (the machine
-hands out `Send` only for `Journaled`). Every reply is applied to local order state at once
-(a place's ack, a cancel, a cancel-all, a modify), so nothing waits for a user stream that may
-be down. A lost reply is resolved here, once for all brokers: the order is looked up by client
-id with back-off until the exchange says yes or no; it is never re-sent.
+Write-ahead: the intent is on disk (the journal's write-ahead file) before its frame can leave
+(the machine hands out `Send` only for `Journaled`); its outcome is committed before the reply.
+Every reply is applied to local order state at once (a place's ack, a cancel, a cancel-all, a
+modify), so nothing waits for a user stream that may be down. A lost reply is resolved here,
+once for all brokers: the order is looked up by client id with back-off until the exchange says
+yes or no; it is never re-sent.
 """
 
 from __future__ import annotations
@@ -283,8 +284,9 @@ class OrderEntry:
         account_id = link.account_id
         intent = Intent(request.client_id)
         intent_data = {"source": source, "request": request}
-        # alone and first: the burst's queued exchange events are committed just after, off this path
-        if not self._recorder.now("intent", intent_data, account_id, request.client_id, ahead=True):
+        # on disk (the write-ahead file, ~1 µs) before the frame leaves; committed to SQLite at
+        # the end of this burst, while the exchange answers, and at the latest with the outcome
+        if not self._recorder.ahead("intent", intent_data, account_id, request.client_id):
             raise Refused(
                 "internal", "the journal could not record the order, so it was not sent; see the log"
             )
