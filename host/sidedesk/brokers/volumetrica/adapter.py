@@ -677,7 +677,12 @@ class VolumetricaBroker:
         if t is None and self.session.dialect is not V5:
             await self._history()
             t = self.tracker.by_client_id(client_id)
-        return None if t is None else convert.tracked_event(self.account_id, t)
+        if t is None:  # a close that never happened claims nothing later
+            for cid, flat in list(self._flattening.items()):
+                if flat.client_id == client_id:
+                    del self._flattening[cid]
+            return None
+        return convert.tracked_event(self.account_id, t)
 
     async def _history(self) -> None:
         """The account's orders of the current session (AccountHistoricalSessionReq, Orders),
