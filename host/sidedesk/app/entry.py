@@ -295,8 +295,9 @@ class OrderEntry:
         self.rate.record(now_ms())
         intent, _ = im.step(intent, im.Sent(), self._clock())
         # without reduce-only, a whole close takes the position's stops down with it, at the venue
-        # (Tradovate liquidatePosition) or in the adapter (Alpaca frees the shares they hold): ASL
-        # must not answer their cancel with a new stop that the closing fill would leave behind
+        # (Tradovate liquidatePosition, Volumetrica FLAT_CANCEL) or in the adapter (Alpaca frees
+        # the shares they hold): ASL must not answer their cancel with a new stop that the closing
+        # fill would leave behind
         hold_off = request.closes_position and not link.broker.capabilities.reduce_only
         if hold_off and source != "asl":
             self.on_closing(account_id, request.symbol, request.position_side, request.client_id)
@@ -522,7 +523,8 @@ class OrderEntry:
         snapshot, each position's close and the cancels of its symbol's orders go out together,
         nothing awaited between them, then the other orders' cancels, then the same final sweep.
         Where the close itself cancels its symbol's orders at the venue (`close_cancels_orders`:
-        Tradovate's liquidatePosition) the close goes alone and the venue takes the stops down."""
+        Tradovate's liquidatePosition, Volumetrica's FLAT_CANCEL) the close goes alone and the
+        venue takes the stops down."""
         errors: list[str] = []
         kind: Literal["h", "m"] = "h" if source == "hotkey" else "m"
         if link.broker.capabilities.reduce_only:

@@ -23,7 +23,8 @@ class Capabilities:
     # user stream earns a refresh (Binance: a tenth of its weight budget); 0: no limit of ours
     snapshot_min_interval_s: float = 0.0
     # an order with `closes_position` also cancels the symbol's working orders at the venue
-    # (Tradovate liquidatePosition): flatten sends no cancels of its own for that symbol
+    # (Tradovate liquidatePosition, Volumetrica FLAT_CANCEL): flatten sends no cancels of its
+    # own for that symbol
     close_cancels_orders: bool = False
 
 

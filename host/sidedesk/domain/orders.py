@@ -100,8 +100,9 @@ class OrderRequest:
     activation_price: Decimal | None = None
     price_protect: bool = False
     # closes the whole position: where the venue has a route that closes a position and cancels
-    # its working orders in one command (Tradovate's liquidatePosition), the adapter sends it there
-    # so the venue itself takes the position's stops down with it (issue #21)
+    # its working orders in one command (Tradovate's liquidatePosition, Volumetrica's
+    # FLAT_CANCEL), the adapter sends it there so the venue itself takes the position's stops
+    # down with it (issue #21)
     closes_position: bool = False
 
 

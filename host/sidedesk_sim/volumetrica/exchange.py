@@ -75,6 +75,10 @@ class VolOrder:
     static_brackets: bool = False
     oco_group: int = 0
     oco_parent: int = 0
+    # what cancelled it: the request ("OrderRemove", "CancelFlatReq FLAT_CANCEL", "CancelFlatReq
+    # CANCEL") or the venue's own link ("oco": a sibling bracket leg filled). Not on the wire:
+    # the simulator's record for tests, like the Tradovate simulator's
+    canceled_by: str | None = None
 
     @property
     def pending(self) -> int:
@@ -456,9 +460,11 @@ class Exchange:
                 message_timestamp=now_ms,
             )
             return [_push(acc, order_info=[info])]
-        return self._cancel(o, now_ms)
+        return self._cancel(o, now_ms, "OrderRemove")
 
-    def _cancel(self, o: VolOrder, now_ms: int) -> list[Push]:
+    def _cancel(self, o: VolOrder, now_ms: int, by: str) -> list[Push]:
+        if o.canceled_by is None:
+            o.canceled_by = by  # kept only if the order ends cancelled (below)
         acc = str(o.acc)
         if o.engine_id is not None:
             out = self.engine.cancel_order(acc, o.contract.symbol, order_id=o.engine_id, now_ms=now_ms)
@@ -467,13 +473,23 @@ class Exchange:
         else:
             return []
         pushes = self.absorb(out.events, now_ms)
-        if o.state == pb.OrderInfoMsg.SUBMITTED:  # no engine event said so (should not happen)
+        if o.state == pb.OrderInfoMsg.SUBMITTED and o.open:  # no engine event said so
             o.state = pb.OrderInfoMsg.CANCELED
             pushes.append(_push(o.acc, order_info=[o.info(now_ms=now_ms)]))
+        if o.state != pb.OrderInfoMsg.CANCELED:
+            o.canceled_by = None  # it filled or failed first
         return pushes
 
     def cancel_flat(self, acc: int, m: pb.CancelFlatReqMsg, now_ms: int) -> list[Push]:
+        """CancelFlatReq on one account, its `contract_ids` (none: all). The vendor's proto says
+        FLAT "Flat position, if any, opened", CANCEL "Cancel all orders", FLAT_CANCEL "Cancel
+        orders and flat positions", and no more: not in what order, nor whether the closing
+        order is placed before the working ones are gone. The conservative order is modelled:
+        the contract's working orders are cancelled first, then the position is closed at
+        market (an unsourced market order, SeqClientId -1), all in one venue step, so no stop
+        can fire on the closing fill's way out."""
         resp = pb.CancelFlatRespMsg(request_id=m.request_id, acc_number=acc)
+        by = f"CancelFlatReq {pb.CancelFlatReqMsg.Action.Name(m.action)}"
         pushes: list[Push] = []
         wanted = set(m.contract_ids)
         if m.acc_number != acc:
@@ -482,7 +498,7 @@ class Exchange:
         if m.action in (pb.CancelFlatReqMsg.CANCEL, pb.CancelFlatReqMsg.FLAT_CANCEL):
             for o in list(self.orders.values()):
                 if o.acc == acc and o.open and (not wanted or o.contract.contract_id in wanted):
-                    pushes += self._cancel(o, now_ms)
+                    pushes += self._cancel(o, now_ms, by)
                     resp.items.add(
                         is_position=False,
                         feed_symbol=o.contract.feed_symbol,
@@ -507,6 +523,20 @@ class Exchange:
                     is_position=True, feed_symbol=c.feed_symbol, contract_id=c.contract_id, position_id=-1
                 )
         return [*pushes, _push(acc, cancel_flat_msg=resp)]
+
+    def history(
+        self, accounts: list[int], m: pb.AccountHistoricalSessionReqMsg
+    ) -> pb.AccountHistoricalSessionRespMsg:
+        """AccountHistoricalSessionReq: the orders of the session (the simulator's whole life:
+        it has no 16:05 CT reset), finished ones too, of the requested accounts of the login.
+        Trades and fills are not modelled: only Orders (or All) is answered with anything."""
+        resp = pb.AccountHistoricalSessionRespMsg(request_id=m.request_id)
+        wanted = set(m.account_ids) & set(accounts) if m.account_ids else set(accounts)
+        if m.entity in (pb.HISTORY_ALL, pb.HISTORY_ORDERS):
+            resp.orders.extend(
+                o.info(pb.OrderInfoMsg.HISTORICAL) for o in self.orders.values() if o.acc in wanted
+            )
+        return resp
 
     # -- engine events ----------------------------------------------------------------------------
     def _order_of(self, engine_id: int, algo_id: int | None) -> VolOrder | None:
@@ -599,7 +629,7 @@ class Exchange:
             for leg in parent.legs if parent is not None else []:
                 sib = self.orders.get(leg.child)
                 if sib is not None and sib is not o and sib.open:
-                    pushes += self._cancel(sib, now_ms)
+                    pushes += self._cancel(sib, now_ms, "oco")
         return pushes
 
     def mark_updates(self, now_ms: int) -> list[Push]:

@@ -15,6 +15,11 @@
   every account of the session's login with their orders and positions (each line carrying its
   AccNumber), orders go to the AccNumber they name (another login's account is refused), and
   pushes reach every session of the login.
+- CancelFlatReq (FLAT, CANCEL, FLAT_CANCEL on an account's contracts): working orders cancelled
+  first, then the position closed at market, in one venue step (`Exchange.cancel_flat` says why);
+  each order records what cancelled it (`VolOrder.canceled_by`). AccountHistoricalSessionReq
+  (v5.1) answers the session's orders, finished ones too. `lose_order_replies` also swallows a
+  CancelFlatReq's OrderInfo and answer.
 - Protocol `5.1` (default) or `5` (`protocol=`, `sidedesk sim volumetrica --protocol 5`): the
   trading socket reads and writes that version's wire (brokers/volumetrica/protocol/dialect.py): v5 keeps
   quantities and client ids in int32, moves IsTradingEnabled to field 5, has no Source, no
@@ -326,7 +331,14 @@ class VolumetricaSim:
             await self._dispatch(pushes)
         elif req.HasField("cancel_flat_req"):
             a = req.cancel_flat_req.acc_number if req.cancel_flat_req.acc_number in accounts else acc
-            await self._dispatch(self.exchange.cancel_flat(a, req.cancel_flat_req, now))
+            pushes = self.exchange.cancel_flat(a, req.cancel_flat_req, now)
+            if self.faults.lose_order_replies > 0:  # executed, nothing of it sent back
+                self.faults.lose_order_replies -= 1
+                pushes = [(a, m) for a, m in pushes if not m.order_info and not m.HasField("cancel_flat_msg")]
+            await self._dispatch(pushes)
+        elif req.HasField("account_historical_session_req"):  # v5.1 only: v5 reads no field 17
+            resp = self.exchange.history(accounts, req.account_historical_session_req)
+            await self._send(s, pb.ServerResponseMsg(account_historical_session_resp=resp))
 
     async def _login(self, s: Session, req: pb.LoginRequestMsg) -> None:
         self.logins += 1

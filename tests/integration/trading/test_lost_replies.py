@@ -304,6 +304,21 @@ async def test_volumetrica_lost_reply(volumetrica: VolumetricaSim, desk_for: Cal
     assert desk.booked(str(working[0].org_server_id), conditional=False)
 
 
+async def test_volumetrica_lost_reply_of_an_order_that_filled_is_found(
+    volumetrica: VolumetricaSim, desk_for: Callable[..., Any]
+) -> None:
+    # was: the reply and the fill went unseen, the snapshot lists only working orders, so the
+    # lookup said "not found" and the intent was closed as never placed with the position open;
+    # the session's order history (AccountHistoricalSessionReq, v5.1) lists it filled
+    desk: Desk = await desk_for("volumetrica", volumetrica.base_url, VOLUMETRICA_ENTRY)
+    desk.link.broker.request_timeout_s = 0.5  # type: ignore[attr-defined]
+    await volumetrica.control("fault", {"kind": "lose_order_replies", "count": 1})
+    await desk.place_ticket(symbol=ES, side=Side.BUY, type="MARKET", quantity=D(1))
+    cid = desk.last_intent()
+    assert await desk.resolved(cid) == [UNKNOWN, "FILLED"]
+    assert len(volumetrica.exchange.orders) == 1  # never re-sent
+
+
 async def test_volumetrica_lookup_that_cannot_ask_is_retried_not_taken_for_not_found(
     volumetrica: VolumetricaSim, desk_for: Callable[..., Any]
 ) -> None:

@@ -1,10 +1,19 @@
-"""Issue #21 on Volumetrica (no reduce-only flag), through the real host process with ASL on: after
-a close, the ASL stop is cancelled right behind the closing fill, before the market moves through
-where it was; flatten sends each close with its stops' cancels right behind it.
+"""Issue #21 on Volumetrica (no reduce-only flag), through the real host process with ASL on, on
+a protocol v5 and a v5.1 server.
 
-On the engine before the fix the stop stayed for the grace period (3 s) after the closing fill,
-and the price move 1 s after the close fired it and opened a short (test_close fails); flatten
-cancelled the stop first and closed after a snapshot (test_flatten fails: bare position).
+A close of the whole position from Sidedesk (the panel's close, the panel's flatten, the flatten
+hotkey) goes out as `CancelFlatReq` FLAT_CANCEL for the account and contract, which cancels the
+contract's working orders and closes the position in one request: the simulator's record shows
+the ASL stop cancelled by that request (`canceled_by`), in the same venue step as the closing
+fill, with no OrderRemove of ours for it and no second stop. A close from outside Sidedesk (the
+trader's other platform) cannot be linked to our stop: the host's cancel at flat is the backstop,
+and the record shows our OrderRemove right behind the fill, before the market moves. A partial
+close stays a plain market order of ours, and the venue cancels nothing.
+
+Measured on the engine before the first fix: the stop stayed for the grace period (3 s) after the
+closing fill, and the price move 1 s after the close fired it and opened a short. Before the
+FLAT_CANCEL route, a close sent the stop's cancel itself, a round trip after the fill (the
+record shows OrderRemove; test_close fails on `canceled_by`).
 """
 
 from __future__ import annotations
@@ -50,9 +59,9 @@ _ALGO = {AlgoStatus.NEW: "working", AlgoStatus.CANCELED: "cancelled", AlgoStatus
 class Venue:
     """The Volumetrica simulator and what the tests read from it."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: str) -> None:
         async def start() -> VolumetricaSim:
-            sim = await VolumetricaSim(seed=5).start()
+            sim = await VolumetricaSim(seed=5, protocol=protocol).start()
             calm(sim)
             return sim
 
@@ -68,8 +77,8 @@ class Venue:
         return self.loop.call(lambda: list(self.sim.exchange.orders.values()))
 
     def stops(self) -> list[Any]:
-        """ASL's stops: the host sends them as Automatic stop orders."""
-        return [o for o in self.orders() if o.order_type == pb.ORDER_STOP and o.source == "Automatic"]
+        """ASL's stops: the tests place no other stop order (a v5 server has no Source to tell)."""
+        return [o for o in self.orders() if o.order_type == pb.ORDER_STOP]
 
     def net(self) -> int:
         return self.loop.call(lambda: int(sum(p.amount for p in self.sim.engine.positions(self.account))))
@@ -108,21 +117,44 @@ class Venue:
         self.loop.stop(self.sim.stop)
 
 
-@pytest.fixture(scope="module")
-def venue() -> Iterator[Venue]:
-    v = Venue()
+@pytest.fixture(scope="module", params=["5", "5.1"])
+def venue(request: pytest.FixtureRequest) -> Iterator[Venue]:
+    v = Venue(request.param)
     yield v
     v.stop()
 
 
-def open_long(venue: Venue, host: TopicHost) -> Any:
-    """BUY 1 ES at 6000 through the host; returns the ASL stop once it works on the venue."""
+def open_long(venue: Venue, host: TopicHost, qty: int = 1) -> Any:
+    """BUY `qty` ES at 6000 through the host; returns the ASL stop once it works on the venue."""
     venue.price(Decimal(6000), tick=False)
     host.call(
         "order.place",
-        {"ticket": {"symbol": ES, "side": "BUY", "type": "MARKET", "quantity": "1"}, "source": "panel"},
+        {"ticket": {"symbol": ES, "side": "BUY", "type": "MARKET", "quantity": str(qty)}, "source": "panel"},
     )
-    return poll(lambda: next((o for o in venue.stops() if o.open), None), 15, "the ASL stop working")
+    return poll(
+        lambda: next((o for o in venue.stops() if o.open and o.quantity == -qty), None),
+        15,
+        "the ASL stop working",
+    )
+
+
+def other_platform_sell(venue: Venue, qty: int) -> None:
+    """The trader's other platform (same login) sells at market: an order Sidedesk did not send."""
+
+    async def go() -> None:
+        sim = venue.sim
+        c = sim.exchange.by_symbol[ES]
+        ins = pb.OrderInsertMsg(
+            contract_id=c.contract_id,
+            seq_client_id=77,
+            quantity=-qty,
+            order_type=pb.ORDER_MARKET,
+            acc_number=BUILTIN_ACCOUNT,
+            source=pb.SOURCE_MANUAL,
+        )
+        await sim._dispatch(sim.exchange.insert(BUILTIN_ACCOUNT, ins, sim.now_ms()))
+
+    venue.loop.run(go())
 
 
 def close_and_check(venue: Venue, tmp_path: Path, how: str) -> None:
@@ -132,10 +164,15 @@ def close_and_check(venue: Venue, tmp_path: Path, how: str) -> None:
         assert stop.quantity == -1
         before = {o.org_server_id for o in venue.orders()}
         since = venue.loop.call(venue.log_len)
+        reply = None
         if how == "close":
-            host.call("position.close", {"symbol": ES})
-        else:
+            reply = host.call("position.close", {"symbol": ES})
+        elif how == "flatten":
             assert host.call("flatten", {})["closed"] == 1
+        elif how == "hotkey":
+            assert host.call("command", {"name": "flatten"})["result"]["closed"] == 1
+        else:
+            other_platform_sell(venue, 1)
 
         def close_order() -> Any:
             return next(
@@ -156,20 +193,78 @@ def close_and_check(venue: Venue, tmp_path: Path, how: str) -> None:
         time.sleep(0.2)  # a stop the move fired has filled by now
         close = close_order()
         assert close is not None
-        stops = {str(o.org_server_id) for o in venue.stops() if o.org_server_id >= stop.org_server_id}
-        verdict = check_stops_follow_close(
-            venue.sequence(since), str(close.org_server_id), stops, close_first=True
-        )
+        ours = [o for o in venue.stops() if o.org_server_id >= stop.org_server_id]
+        stops = {str(o.org_server_id) for o in ours}
+        seq = venue.sequence(since)
+        outside = how == "outside"
+        verdict = check_stops_follow_close(seq, str(close.org_server_id), stops, close_first=outside)
         assert venue.net() == 0, "a stop fired after the close and opened a position"
         assert not [o for o in venue.stops() if o.open], "an ASL stop is left on the venue"
-        report("volumetrica", how, verdict)
+        causes = {o.org_server_id: o.canceled_by for o in ours}
+        if outside:
+            # no link to another platform's order: our OrderRemove, right behind the fill
+            assert set(causes.values()) == {"OrderRemove"}, causes
+        else:
+            # the venue's own doing: the close's request cancelled the stop, in the fill's step
+            assert set(causes.values()) == {"CancelFlatReq FLAT_CANCEL"}, causes
+            assert stops == {str(stop.org_server_id)}, f"ASL placed another stop during the close: {causes}"
+            assert close.org_client_id == -1  # the venue's closing order, not an insert of ours
+            assert verdict.after_fill_ms <= 0 and verdict.fill_ms - min(verdict.cancels_ms.values()) == 0
+            if reply is not None:  # the host claimed it for the intent: the reply names it
+                assert reply["order_id"] == str(close.org_server_id), reply
+                assert reply["client_id"] and not reply["client_id"].startswith("vol-"), reply
+        report(f"volumetrica v{venue.sim.protocol}", how, verdict, seq)
     finally:
         host.stop()
 
 
-def test_close_cancels_the_stop_right_behind_the_fill(venue: Venue, tmp_path: Path) -> None:
+def test_close_goes_out_as_flat_cancel_which_cancels_the_stop(venue: Venue, tmp_path: Path) -> None:
     close_and_check(venue, tmp_path, "close")
 
 
-def test_flatten_sends_the_close_and_the_stop_cancel_back_to_back(venue: Venue, tmp_path: Path) -> None:
+def test_flatten_flat_cancels_each_position_with_its_stops(venue: Venue, tmp_path: Path) -> None:
     close_and_check(venue, tmp_path, "flatten")
+
+
+def test_flatten_hotkey_flat_cancels_the_position_with_its_stops(venue: Venue, tmp_path: Path) -> None:
+    close_and_check(venue, tmp_path, "hotkey")
+
+
+def test_a_close_from_another_platform_is_followed_by_our_cancel(venue: Venue, tmp_path: Path) -> None:
+    close_and_check(venue, tmp_path, "outside")
+
+
+def test_a_partial_close_stays_a_plain_order_of_ours(venue: Venue, tmp_path: Path) -> None:
+    """Half of 2 ES: a market order with our client id; the venue cancels nothing (ASL resizes
+    its stop), and nothing goes out as CancelFlatReq."""
+    host = start_host(tmp_path / "partial", {"volumetrica": venue.sim.base_url}, [ES], ENTRY)
+    try:
+        stop = open_long(venue, host, qty=2)
+        before = {o.org_server_id for o in venue.orders()}
+        host.call("position.close", {"symbol": ES, "fraction": "0.5"})
+        close = poll(
+            lambda: next(
+                (
+                    o
+                    for o in venue.orders()
+                    if o.org_server_id not in before and o.order_type == pb.ORDER_MARKET and o.filled == -1
+                ),
+                None,
+            ),
+            10,
+            "the partial close filled",
+        )
+        assert close.quantity == -1 and close.org_client_id not in (0, -1)  # an insert of ours
+        assert venue.net() == 1
+        mine = [o for o in venue.orders() if o.org_server_id >= stop.org_server_id]
+        assert not [o for o in mine if (o.canceled_by or "").startswith("CancelFlatReq")]
+        poll(
+            lambda: next((o for o in venue.stops() if o.open and o.quantity == -1), None),
+            15,
+            "the stop resized",
+        )
+        assert stop.canceled_by in (None, "OrderRemove")  # ASL's own resize, if it replaced it
+        host.call("position.close", {"symbol": ES})  # the rest: the venue is flat for the next test
+        poll(lambda: venue.net() == 0 and not [o for o in venue.stops() if o.open], 10, "flat, no stop")
+    finally:
+        host.stop()

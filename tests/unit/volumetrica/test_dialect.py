@@ -96,6 +96,36 @@ def test_server_frames_in_each_version() -> None:
     assert dialect.encode_server(login, dialect.V5) == h("0a 02 08 01")
 
 
+def test_v5_frames_lack_what_v5_lacks() -> None:
+    """A v5 server sends no PositionInfo.Utc (its position ends at field 14), no FLAT_CANCEL Items
+    and no session history, and reads no Source on CancelFlatReq: a simulator in v5 that sent
+    Utc made the host date the position by the venue and the fill by its arrival, and double it."""
+    pos = pb.PositionInfoMsg(contract_id=4242, open_quantity=-1, acc_number=123456, utc=1_700_000_000_000)
+    answer = pb.CancelFlatRespMsg(request_id=3, acc_number=123456)
+    answer.items.add(is_position=True, contract_id=4242, position_id=-1)
+    history = pb.AccountHistoricalSessionRespMsg(request_id=4)
+    msg = pb.ServerResponseMsg(
+        position_info=[pos], cancel_flat_msg=answer, account_historical_session_resp=history
+    )
+    v5 = dialect.decode_server(dialect.encode_server(msg, dialect.V5), dialect.V5)
+    assert v5.position_info[0].open_quantity == -1 and v5.position_info[0].utc == 0
+    assert v5.cancel_flat_msg.request_id == 3 and not v5.cancel_flat_msg.items
+    assert not v5.HasField("account_historical_session_resp")
+    v51 = dialect.decode_server(dialect.encode_server(msg, dialect.V5_1), dialect.V5_1)
+    assert v51.position_info[0].utc == pos.utc and len(v51.cancel_flat_msg.items) == 1
+    flat = wire.cancel_flat(
+        request_id=5, acc_number=123456, action=pb.CancelFlatReqMsg.FLAT_CANCEL, source=pb.SOURCE_MANUAL,
+        contract_ids=[4242],
+    )  # fmt: skip
+    read = dialect.decode_client(dialect.encode_client(flat, dialect.V5), dialect.V5).cancel_flat_req
+    assert read.action == pb.CancelFlatReqMsg.FLAT_CANCEL and list(read.contract_ids) == [4242]
+    assert read.source == pb.SOURCE_UNKNOWN  # v5 has no Source there
+    asked = dialect.decode_client(
+        dialect.encode_client(wire.history_request(6, [123456]), dialect.V5), dialect.V5
+    )
+    assert not asked.HasField("account_historical_session_req")
+
+
 def test_the_version_named_at_login() -> None:
     assert dialect.from_login(pb.LoginResponseMsg(success=True)) is dialect.V5  # v5: no such field
     assert dialect.from_login(pb.LoginResponseMsg(success=True, version=51)) is dialect.V5_1

@@ -22,8 +22,18 @@ What shapes it (brokers.md §2; the simulator models each point):
 - `LogMsg` texts reach the desk as `NoticeEvent`s (the panel's log).
 - An order unanswered within `request_timeout_s` raises `unknown_outcome` and is never re-sent:
   order entry resolves it through `lookup`, which raises when it cannot ask (not logged in, the
-  snapshot failed) rather than report "not found". The venue lists only working orders
-  (InfoReq), so an order that was lost and then filled while unseen is not found by it.
+  snapshot failed) rather than report "not found". The snapshot (InfoReq) lists only working
+  orders, so an order that finished while unseen (a lost reply, then filled) is looked for in the
+  current session's history (`AccountHistoricalSessionReq`, Orders; v5.1 only: v5 has no such
+  request, and there only the updates already received can find it).
+- A close of the whole position (`OrderRequest.closes_position`, at market) goes out as
+  `CancelFlatReq` with FLAT_CANCEL for the link's account and that one contract: per the vendor's
+  proto, "Cancel orders and flat positions", so the venue takes the position's stops down with
+  the close and none outlives it (the host's cancel at flat stays the backstop). The request
+  carries no client id of ours: its closing order (the next market order on the contract, of
+  the closing side, that is not ours; told by its OrderInfo or found by `lookup` after a lost
+  reply) takes the intent's client id. It also cancels the contract's other working orders (a
+  resting entry or target: the README says so); a partial close stays a plain market order.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -43,7 +54,7 @@ from sidedesk.brokers.volumetrica.protocol import convert, errors, wire
 from sidedesk.brokers.volumetrica.protocol import volumetrica_pb2 as pb
 from sidedesk.brokers.volumetrica.protocol.convert import Contract, OrderTracker, Tracked
 from sidedesk.brokers.volumetrica.protocol.dialect import V5
-from sidedesk.brokers.volumetrica.protocol.ids import ClientIds
+from sidedesk.brokers.volumetrica.protocol.ids import FOREIGN_PREFIX, ClientIds
 from sidedesk.brokers.volumetrica.session import VolumetricaSession
 from sidedesk.core.asl import ids as asl_ids
 from sidedesk.domain import (
@@ -83,6 +94,7 @@ CAPABILITIES = Capabilities(
     fractional_quantity=False,
     quantity_unit="contracts",
     snapshot_min_interval_s=5.0,  # a Volumetrica snapshot is a few info requests on the open socket
+    close_cancels_orders=True,  # a whole close goes out as CancelFlatReq FLAT_CANCEL (see `place`)
 )
 
 
@@ -105,6 +117,13 @@ def source_for(client_id: str) -> int:
 
 def _lookup_frame(rid: int, *, text: str) -> bytes:
     return wire.symbol_lookup(rid, text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flat:
+    client_id: str  # the intent's
+    after: int  # the highest OrgServerId known when the request left
+    sign: int  # the closing side: +1 buys (closes a short), -1 sells
 
 
 def _is_root_month(symbol: str, root: str) -> bool:
@@ -157,6 +176,12 @@ class VolumetricaBroker:
         self._cancels: dict[int, asyncio.Future[OrderEvent]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._resolving: set[int] = set()
+        # whole closes in flight (CancelFlatReq FLAT_CANCEL): contract id -> the close waiting
+        # for its closing order, which takes the intent's client id (`_order_client_id`)
+        self._flattening: dict[int, _Flat] = {}
+        self._claimed: dict[int, str] = {}  # OrgServerId of a claimed closing order -> client id
+        self._flat_acks: dict[str, asyncio.Future[OrderEvent]] = {}
+        self._high_oid = 0  # the highest OrgServerId seen: a closing order comes after it
         self.request_timeout_s = request_timeout_s
         self.keep_other_sessions = config.keep_other_sessions
         self.session = VolumetricaSession(
@@ -301,7 +326,7 @@ class VolumetricaBroker:
             if line.snap_type == pb.OrderInfoMsg.HIST_POS or line.acc_number not in (0, self.acc_number):
                 continue
             live.add(line.org_server_id)
-            self.tracker.apply(line, c, self._client_id(line.org_client_id, line.contract_id), now)
+            self.tracker.apply(line, c, self._order_client_id(line), now)
         for oid, t in list(self.tracker.orders.items()):
             if t.open and oid not in live:
                 del self.tracker.orders[oid]  # finished while we were away; the positions say how
@@ -326,6 +351,25 @@ class VolumetricaBroker:
     def _client_id(self, number: int, contract_id: int) -> str:
         c = self._contracts.get(contract_id)
         return self.ids.name(number, c.symbol if c is not None else "")
+
+    def _order_client_id(self, info: pb.OrderInfoMsg) -> str:
+        """The order's client id: ours by its number, or the intent's when it is the closing
+        order of a whole close in flight (the module docstring says how it is told)."""
+        oid = info.org_server_id
+        self._high_oid = max(self._high_oid, oid)
+        claimed = self._claimed.get(oid)
+        if claimed is not None:
+            return claimed
+        name = self._client_id(info.org_client_id, info.contract_id)
+        flat = self._flattening.get(info.contract_id)
+        if flat is None or info.order_type != pb.ORDER_MARKET or oid <= flat.after:
+            return name
+        signed = info.pending_qty + info.filled_qty
+        if not name.startswith(FOREIGN_PREFIX) or signed * flat.sign < 0:
+            return name  # one of ours, or not of the closing side
+        del self._flattening[info.contract_id]
+        self._claimed[oid] = flat.client_id
+        return flat.client_id
 
     # -- orders -----------------------------------------------------------------------------------
     def _contract_for(self, symbol: str) -> Contract:
@@ -358,6 +402,8 @@ class VolumetricaBroker:
                 "invalid", f"Volumetrica orders have no time in force {order.time_in_force.value}"
             )
         qty = self._fit_reduce_only(order) if order.reduce_only else self._whole(order.quantity)
+        if order.closes_position and order.type is OrderType.MARKET:
+            return await self._flatten(order, c)
         price = limit = None
         if order.type is OrderType.LIMIT:
             price = order.price
@@ -406,6 +452,75 @@ class VolumetricaBroker:
             raise BrokerError(
                 "rejected",
                 f"Volumetrica refused the order: {ev.reject_reason or 'no reason given'}",
+                "order_error",
+                reason=errors.place_reason(order.type, ev.reject_reason),
+            )
+        return OrderAck(
+            ev.order_id,
+            ev.client_id,
+            ev.status,
+            ev.filled,
+            ev.avg_price,
+            ev.is_conditional,
+            ev.update_time_ms,
+        )
+
+    async def _flatten(self, order: OrderRequest, c: Contract) -> OrderAck:
+        """A whole close as CancelFlatReq FLAT_CANCEL on this account and contract (the module
+        docstring says why). Sent once; an unanswered one is `unknown_outcome`, for `lookup`."""
+        await self.session.wait_ready()
+        self._flattening[c.contract_id] = _Flat(order.client_id, self._high_oid, order.side.sign)
+        fut: asyncio.Future[OrderEvent] = asyncio.get_running_loop().create_future()
+        self._flat_acks[order.client_id] = fut
+        deadline = time.monotonic() + self.request_timeout_s
+        try:
+            try:
+                ans: pb.CancelFlatRespMsg = await self.session.request(
+                    "cancel_flat",
+                    lambda rid: wire.cancel_flat(
+                        request_id=rid,
+                        acc_number=self.acc_number,
+                        action=pb.CancelFlatReqMsg.FLAT_CANCEL,
+                        source=source_for(order.client_id),
+                        contract_ids=[c.contract_id],
+                    ),
+                )
+            except BrokerError as exc:  # it may have left: never re-sent, looked up
+                raise BrokerError(
+                    "unknown_outcome",
+                    f"Volumetrica did not confirm the close of {order.symbol} ({exc.message}); "
+                    "checking whether it happened",
+                ) from exc
+            if ans.errors:
+                self._flattening.pop(c.contract_id, None)
+                raise BrokerError(
+                    "rejected",
+                    "Volumetrica could not close: " + "; ".join(e.error for e in ans.errors),
+                    "order_error",
+                )
+            # v5.1 lists what it did (v5's answer has no Items): no position item, nothing to close
+            closed = any(i.is_position and i.contract_id == c.contract_id for i in ans.items)
+            if self.session.dialect is not V5 and not closed and not fut.done():
+                self._flattening.pop(c.contract_id, None)
+                raise BrokerError(
+                    "rejected",
+                    f"Volumetrica had no {order.symbol} position to close",
+                    reason="order_not_found",
+                )
+            try:
+                ev = await asyncio.wait_for(asyncio.shield(fut), max(0.0, deadline - time.monotonic()))
+            except TimeoutError as exc:
+                raise BrokerError(
+                    "unknown_outcome",
+                    f"Volumetrica closed {order.symbol} but did not show the closing order in "
+                    f"{self.request_timeout_s:g} s; checking for it",
+                ) from exc
+        finally:
+            self._flat_acks.pop(order.client_id, None)
+        if ev.status is OrderStatus.REJECTED:
+            raise BrokerError(
+                "rejected",
+                f"Volumetrica refused the close: {ev.reject_reason or 'no reason given'}",
                 "order_error",
                 reason=errors.place_reason(order.type, ev.reject_reason),
             )
@@ -545,10 +660,12 @@ class VolumetricaBroker:
         return sum(1 for i in ans.items if not i.is_position)
 
     async def lookup(self, symbol: str, client_id: str, *, conditional: bool = False) -> OrderEvent | None:
-        """The order with this client id: tracked from its updates, or listed by a fresh snapshot
-        (working orders; finished ones we saw are tracked). None only when Volumetrica was asked
-        and lists none; a lookup that cannot ask raises, so it is tried again, never taken for
-        "not found". One list holds orders and stops; a stop comes back conditional."""
+        """The order with this client id: tracked from its updates, listed by a fresh snapshot
+        (working orders), or, on v5.1, found in the session's history (finished orders: one that
+        filled while its reply was lost). None only when Volumetrica was asked and lists none; a
+        lookup that cannot ask raises, so it is tried again, never taken for "not found". One
+        list holds orders and stops; a stop comes back conditional. A whole close's closing
+        order is claimed for the intent wherever it is found."""
         t = self.tracker.by_client_id(client_id)
         if t is None:
             if not self.session.ready.is_set():
@@ -557,7 +674,33 @@ class VolumetricaBroker:
                 )
             await self.snapshot()  # raises BrokerError if Volumetrica does not answer
             t = self.tracker.by_client_id(client_id)
-        return None if t is None else convert.tracked_event(self.account_id, t)
+        if t is None and self.session.dialect is not V5:
+            await self._history()
+            t = self.tracker.by_client_id(client_id)
+        if t is None:  # a close that never happened claims nothing later
+            for cid, flat in list(self._flattening.items()):
+                if flat.client_id == client_id:
+                    del self._flattening[cid]
+            return None
+        return convert.tracked_event(self.account_id, t)
+
+    async def _history(self) -> None:
+        """The account's orders of the current session (AccountHistoricalSessionReq, Orders),
+        into the tracker. Their fills are in the positions already: none is emitted."""
+        ans: pb.AccountHistoricalSessionRespMsg = await self.session.request(
+            "history", lambda rid: wire.history_request(rid, [self.acc_number])
+        )
+        now = now_ms()
+        for line in ans.orders:
+            if line.acc_number not in (0, self.acc_number) or line.snap_type == pb.OrderInfoMsg.HIST_POS:
+                continue
+            if line.contract_id not in self._contracts and line.contract_id > 0:
+                await self._contract(contract_id=line.contract_id)
+            if line.org_server_id in self.tracker.orders:
+                continue  # known from its updates, which are newer than a cache
+            line = pb.OrderInfoMsg.FromString(line.SerializeToString())
+            line.snap_type = pb.OrderInfoMsg.HISTORICAL  # read as a snapshot line: no fill
+            self.tracker.apply(line, self._contracts.get(line.contract_id), self._order_client_id(line), now)
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         raise BrokerError(
@@ -612,7 +755,7 @@ class VolumetricaBroker:
         if c is None and info.contract_id > 0:
             self._later(info.contract_id, lambda: self._on_order(info, now_ms()))
             return
-        ev, fill = self.tracker.apply(info, c, self._client_id(info.org_client_id, info.contract_id), now)
+        ev, fill = self.tracker.apply(info, c, self._order_client_id(info), now)
         if ev is None:
             return
         self._emit(ev)
@@ -626,10 +769,15 @@ class VolumetricaBroker:
             fut = self._acks.get(key)
             if fut is not None and not fut.done():
                 fut.set_result(ev)
+        flat = self._flat_acks.get(ev.client_id)
+        if flat is not None and not flat.done():
+            flat.set_result(ev)
         fut = self._cancels.get(info.org_server_id)
         if fut is not None and not fut.done() and (not ev.status.is_open or ev.reject_reason):
             fut.set_result(ev)
         self.tracker.forget_closed()
+        for oid in [o for o in self._claimed if o not in self.tracker.orders]:
+            del self._claimed[oid]  # forgotten with its order
 
     def _on_position(self, info: pb.PositionInfoMsg, now: int) -> None:
         c = self._contracts.get(info.contract_id)

@@ -88,6 +88,7 @@ class VolumetricaSession:
         self._token: str | None = None
         self._ids = itertools.count(1)
         self._pending: dict[tuple[str, int], asyncio.Future[Any]] = {}
+        self._history: dict[int, pb.AccountHistoricalSessionRespMsg] = {}  # answers in parts
         self.ready = asyncio.Event()
         self.login_failures = 0
         self.login_reason = ""
@@ -227,6 +228,8 @@ class VolumetricaSession:
             self._resolve("lookup", msg.symbol_lookup.request_id, msg.symbol_lookup)
         if msg.HasField("cancel_flat_msg"):
             self._resolve("cancel_flat", msg.cancel_flat_msg.request_id, msg.cancel_flat_msg)
+        if msg.HasField("account_historical_session_resp"):
+            self._history_part(msg.account_historical_session_resp)
         if msg.HasField("logged_off"):
             self._logged_off.append(time.monotonic())
             self.ready.clear()
@@ -263,6 +266,16 @@ class VolumetricaSession:
         log.error("volumetrica: %s", why)
         self._fail_pending(why)
         self.ws.reconnect(why)  # the next attempt's _url raises AuthFailed: the socket stops
+
+    def _history_part(self, part: pb.AccountHistoricalSessionRespMsg) -> None:
+        """The history answer may come in parts (IsPartial): the request resolves with them all."""
+        rid = part.request_id
+        if ("history", rid) not in self._pending:
+            return
+        whole = self._history.setdefault(rid, pb.AccountHistoricalSessionRespMsg(request_id=rid))
+        whole.orders.extend(part.orders)
+        if not part.is_partial:
+            self._resolve("history", rid, self._history.pop(rid))
 
     def _resolve(self, kind: str, rid: int, value: Any) -> None:
         fut = self._pending.pop((kind, rid), None)
@@ -312,5 +325,6 @@ class VolumetricaSession:
             raise BrokerError("not_connected", why) from exc
         finally:
             self._pending.pop((kind, rid), None)
+            self._history.pop(rid, None)
             if not fut.done():
                 fut.cancel()

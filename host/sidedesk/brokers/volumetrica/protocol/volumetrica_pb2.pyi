@@ -98,6 +98,14 @@ class OrderPositionFilter(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FILTER_SELL: _ClassVar[OrderPositionFilter]
     FILTER_WINNER: _ClassVar[OrderPositionFilter]
     FILTER_LOSER: _ClassVar[OrderPositionFilter]
+
+class AccountHistoricalEntity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HISTORY_ALL: _ClassVar[AccountHistoricalEntity]
+    HISTORY_ORDERS: _ClassVar[AccountHistoricalEntity]
+    HISTORY_TRADES: _ClassVar[AccountHistoricalEntity]
+    HISTORY_FILLS: _ClassVar[AccountHistoricalEntity]
+    HISTORY_FILL_TRADES: _ClassVar[AccountHistoricalEntity]
 SUBSCRIPTION_UNDEFINED: AccountSubscriptionMode
 SUBSCRIPTION_MANUAL: AccountSubscriptionMode
 SUBSCRIPTION_EXISTING: AccountSubscriptionMode
@@ -153,9 +161,14 @@ FILTER_BUY: OrderPositionFilter
 FILTER_SELL: OrderPositionFilter
 FILTER_WINNER: OrderPositionFilter
 FILTER_LOSER: OrderPositionFilter
+HISTORY_ALL: AccountHistoricalEntity
+HISTORY_ORDERS: AccountHistoricalEntity
+HISTORY_TRADES: AccountHistoricalEntity
+HISTORY_FILLS: AccountHistoricalEntity
+HISTORY_FILL_TRADES: AccountHistoricalEntity
 
 class ClientRequestMsg(_message.Message):
-    __slots__ = ("login_req", "ping", "info_req", "contract_req", "order", "log_msg", "symbol_lookup", "cancel_flat_req")
+    __slots__ = ("login_req", "ping", "info_req", "contract_req", "order", "log_msg", "symbol_lookup", "cancel_flat_req", "account_historical_session_req")
     LOGIN_REQ_FIELD_NUMBER: _ClassVar[int]
     PING_FIELD_NUMBER: _ClassVar[int]
     INFO_REQ_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +177,7 @@ class ClientRequestMsg(_message.Message):
     LOG_MSG_FIELD_NUMBER: _ClassVar[int]
     SYMBOL_LOOKUP_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FLAT_REQ_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_HISTORICAL_SESSION_REQ_FIELD_NUMBER: _ClassVar[int]
     login_req: LoginRequestMsg
     ping: PingMsg
     info_req: InfoReqMsg
@@ -172,10 +186,11 @@ class ClientRequestMsg(_message.Message):
     log_msg: LogInfoMsg
     symbol_lookup: SymbolLookupReqMsg
     cancel_flat_req: CancelFlatReqMsg
-    def __init__(self, login_req: _Optional[_Union[LoginRequestMsg, _Mapping]] = ..., ping: _Optional[_Union[PingMsg, _Mapping]] = ..., info_req: _Optional[_Union[InfoReqMsg, _Mapping]] = ..., contract_req: _Optional[_Union[ContractReqMsg, _Mapping]] = ..., order: _Optional[_Iterable[_Union[OrderMsg, _Mapping]]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupReqMsg, _Mapping]] = ..., cancel_flat_req: _Optional[_Union[CancelFlatReqMsg, _Mapping]] = ...) -> None: ...
+    account_historical_session_req: AccountHistoricalSessionReqMsg
+    def __init__(self, login_req: _Optional[_Union[LoginRequestMsg, _Mapping]] = ..., ping: _Optional[_Union[PingMsg, _Mapping]] = ..., info_req: _Optional[_Union[InfoReqMsg, _Mapping]] = ..., contract_req: _Optional[_Union[ContractReqMsg, _Mapping]] = ..., order: _Optional[_Iterable[_Union[OrderMsg, _Mapping]]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupReqMsg, _Mapping]] = ..., cancel_flat_req: _Optional[_Union[CancelFlatReqMsg, _Mapping]] = ..., account_historical_session_req: _Optional[_Union[AccountHistoricalSessionReqMsg, _Mapping]] = ...) -> None: ...
 
 class ServerResponseMsg(_message.Message):
-    __slots__ = ("login_msg", "pong", "info_msg", "balance_info", "contract_msg", "order_info", "logged_off", "log_msg", "symbol_lookup", "position_info", "cancel_flat_msg", "bracket_info")
+    __slots__ = ("login_msg", "pong", "info_msg", "balance_info", "contract_msg", "order_info", "logged_off", "log_msg", "symbol_lookup", "position_info", "cancel_flat_msg", "bracket_info", "account_historical_session_resp")
     LOGIN_MSG_FIELD_NUMBER: _ClassVar[int]
     PONG_FIELD_NUMBER: _ClassVar[int]
     INFO_MSG_FIELD_NUMBER: _ClassVar[int]
@@ -188,6 +203,7 @@ class ServerResponseMsg(_message.Message):
     POSITION_INFO_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FLAT_MSG_FIELD_NUMBER: _ClassVar[int]
     BRACKET_INFO_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_HISTORICAL_SESSION_RESP_FIELD_NUMBER: _ClassVar[int]
     login_msg: LoginResponseMsg
     pong: PongMsg
     info_msg: InfoRespMsg
@@ -200,7 +216,8 @@ class ServerResponseMsg(_message.Message):
     position_info: _containers.RepeatedCompositeFieldContainer[PositionInfoMsg]
     cancel_flat_msg: CancelFlatRespMsg
     bracket_info: _containers.RepeatedCompositeFieldContainer[BracketInfoMsg]
-    def __init__(self, login_msg: _Optional[_Union[LoginResponseMsg, _Mapping]] = ..., pong: _Optional[_Union[PongMsg, _Mapping]] = ..., info_msg: _Optional[_Union[InfoRespMsg, _Mapping]] = ..., balance_info: _Optional[_Iterable[_Union[BalanceMsg, _Mapping]]] = ..., contract_msg: _Optional[_Union[ContractRespMsg, _Mapping]] = ..., order_info: _Optional[_Iterable[_Union[OrderInfoMsg, _Mapping]]] = ..., logged_off: _Optional[_Union[LoggedOffMsg, _Mapping]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupRespMsg, _Mapping]] = ..., position_info: _Optional[_Iterable[_Union[PositionInfoMsg, _Mapping]]] = ..., cancel_flat_msg: _Optional[_Union[CancelFlatRespMsg, _Mapping]] = ..., bracket_info: _Optional[_Iterable[_Union[BracketInfoMsg, _Mapping]]] = ...) -> None: ...
+    account_historical_session_resp: AccountHistoricalSessionRespMsg
+    def __init__(self, login_msg: _Optional[_Union[LoginResponseMsg, _Mapping]] = ..., pong: _Optional[_Union[PongMsg, _Mapping]] = ..., info_msg: _Optional[_Union[InfoRespMsg, _Mapping]] = ..., balance_info: _Optional[_Iterable[_Union[BalanceMsg, _Mapping]]] = ..., contract_msg: _Optional[_Union[ContractRespMsg, _Mapping]] = ..., order_info: _Optional[_Iterable[_Union[OrderInfoMsg, _Mapping]]] = ..., logged_off: _Optional[_Union[LoggedOffMsg, _Mapping]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupRespMsg, _Mapping]] = ..., position_info: _Optional[_Iterable[_Union[PositionInfoMsg, _Mapping]]] = ..., cancel_flat_msg: _Optional[_Union[CancelFlatRespMsg, _Mapping]] = ..., bracket_info: _Optional[_Iterable[_Union[BracketInfoMsg, _Mapping]]] = ..., account_historical_session_resp: _Optional[_Union[AccountHistoricalSessionRespMsg, _Mapping]] = ...) -> None: ...
 
 class LoginRequestMsg(_message.Message):
     __slots__ = ("token", "otp_code", "is_manual_account_subscribe", "keep_concurrent_session_on", "account_subscription_mode")
@@ -818,6 +835,26 @@ class CancelFlatError(_message.Message):
     error: str
     def __init__(self, contract_id: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
+class AccountHistoricalSessionReqMsg(_message.Message):
+    __slots__ = ("request_id", "account_ids", "entity")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    account_ids: _containers.RepeatedScalarFieldContainer[int]
+    entity: AccountHistoricalEntity
+    def __init__(self, request_id: _Optional[int] = ..., account_ids: _Optional[_Iterable[int]] = ..., entity: _Optional[_Union[AccountHistoricalEntity, str]] = ...) -> None: ...
+
+class AccountHistoricalSessionRespMsg(_message.Message):
+    __slots__ = ("request_id", "orders", "is_partial")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    IS_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    orders: _containers.RepeatedCompositeFieldContainer[OrderInfoMsg]
+    is_partial: bool
+    def __init__(self, request_id: _Optional[int] = ..., orders: _Optional[_Iterable[_Union[OrderInfoMsg, _Mapping]]] = ..., is_partial: _Optional[bool] = ...) -> None: ...
+
 class ClientRequestMsgV5(_message.Message):
     __slots__ = ("login_req", "ping", "info_req", "contract_req", "order", "log_msg", "symbol_lookup", "cancel_flat_req")
     LOGIN_REQ_FIELD_NUMBER: _ClassVar[int]
@@ -835,8 +872,8 @@ class ClientRequestMsgV5(_message.Message):
     order: _containers.RepeatedCompositeFieldContainer[OrderMsgV5]
     log_msg: LogInfoMsg
     symbol_lookup: SymbolLookupReqMsg
-    cancel_flat_req: CancelFlatReqMsg
-    def __init__(self, login_req: _Optional[_Union[LoginRequestMsgV5, _Mapping]] = ..., ping: _Optional[_Union[PingMsg, _Mapping]] = ..., info_req: _Optional[_Union[InfoReqMsg, _Mapping]] = ..., contract_req: _Optional[_Union[ContractReqMsg, _Mapping]] = ..., order: _Optional[_Iterable[_Union[OrderMsgV5, _Mapping]]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupReqMsg, _Mapping]] = ..., cancel_flat_req: _Optional[_Union[CancelFlatReqMsg, _Mapping]] = ...) -> None: ...
+    cancel_flat_req: CancelFlatReqMsgV5
+    def __init__(self, login_req: _Optional[_Union[LoginRequestMsgV5, _Mapping]] = ..., ping: _Optional[_Union[PingMsg, _Mapping]] = ..., info_req: _Optional[_Union[InfoReqMsg, _Mapping]] = ..., contract_req: _Optional[_Union[ContractReqMsg, _Mapping]] = ..., order: _Optional[_Iterable[_Union[OrderMsgV5, _Mapping]]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupReqMsg, _Mapping]] = ..., cancel_flat_req: _Optional[_Union[CancelFlatReqMsgV5, _Mapping]] = ...) -> None: ...
 
 class ServerResponseMsgV5(_message.Message):
     __slots__ = ("login_msg", "pong", "info_msg", "balance_info", "contract_msg", "order_info", "logged_off", "log_msg", "symbol_lookup", "position_info", "cancel_flat_msg", "bracket_info")
@@ -861,10 +898,32 @@ class ServerResponseMsgV5(_message.Message):
     logged_off: LoggedOffMsg
     log_msg: LogInfoMsg
     symbol_lookup: SymbolLookupRespMsg
-    position_info: _containers.RepeatedCompositeFieldContainer[PositionInfoMsg]
-    cancel_flat_msg: CancelFlatRespMsg
+    position_info: _containers.RepeatedCompositeFieldContainer[PositionInfoMsgV5]
+    cancel_flat_msg: CancelFlatRespMsgV5
     bracket_info: _containers.RepeatedCompositeFieldContainer[BracketInfoMsgV5]
-    def __init__(self, login_msg: _Optional[_Union[LoginResponseMsgV5, _Mapping]] = ..., pong: _Optional[_Union[PongMsg, _Mapping]] = ..., info_msg: _Optional[_Union[InfoRespMsgV5, _Mapping]] = ..., balance_info: _Optional[_Iterable[_Union[BalanceMsg, _Mapping]]] = ..., contract_msg: _Optional[_Union[ContractRespMsg, _Mapping]] = ..., order_info: _Optional[_Iterable[_Union[OrderInfoMsgV5, _Mapping]]] = ..., logged_off: _Optional[_Union[LoggedOffMsg, _Mapping]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupRespMsg, _Mapping]] = ..., position_info: _Optional[_Iterable[_Union[PositionInfoMsg, _Mapping]]] = ..., cancel_flat_msg: _Optional[_Union[CancelFlatRespMsg, _Mapping]] = ..., bracket_info: _Optional[_Iterable[_Union[BracketInfoMsgV5, _Mapping]]] = ...) -> None: ...
+    def __init__(self, login_msg: _Optional[_Union[LoginResponseMsgV5, _Mapping]] = ..., pong: _Optional[_Union[PongMsg, _Mapping]] = ..., info_msg: _Optional[_Union[InfoRespMsgV5, _Mapping]] = ..., balance_info: _Optional[_Iterable[_Union[BalanceMsg, _Mapping]]] = ..., contract_msg: _Optional[_Union[ContractRespMsg, _Mapping]] = ..., order_info: _Optional[_Iterable[_Union[OrderInfoMsgV5, _Mapping]]] = ..., logged_off: _Optional[_Union[LoggedOffMsg, _Mapping]] = ..., log_msg: _Optional[_Union[LogInfoMsg, _Mapping]] = ..., symbol_lookup: _Optional[_Union[SymbolLookupRespMsg, _Mapping]] = ..., position_info: _Optional[_Iterable[_Union[PositionInfoMsgV5, _Mapping]]] = ..., cancel_flat_msg: _Optional[_Union[CancelFlatRespMsgV5, _Mapping]] = ..., bracket_info: _Optional[_Iterable[_Union[BracketInfoMsgV5, _Mapping]]] = ...) -> None: ...
+
+class CancelFlatReqMsgV5(_message.Message):
+    __slots__ = ("request_id", "acc_number", "contract_ids", "action")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_IDS_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    acc_number: int
+    contract_ids: _containers.RepeatedScalarFieldContainer[int]
+    action: CancelFlatReqMsg.Action
+    def __init__(self, request_id: _Optional[int] = ..., acc_number: _Optional[int] = ..., contract_ids: _Optional[_Iterable[int]] = ..., action: _Optional[_Union[CancelFlatReqMsg.Action, str]] = ...) -> None: ...
+
+class CancelFlatRespMsgV5(_message.Message):
+    __slots__ = ("request_id", "acc_number", "errors")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    request_id: int
+    acc_number: int
+    errors: _containers.RepeatedCompositeFieldContainer[CancelFlatError]
+    def __init__(self, request_id: _Optional[int] = ..., acc_number: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[CancelFlatError, _Mapping]]] = ...) -> None: ...
 
 class LoginRequestMsgV5(_message.Message):
     __slots__ = ("token", "otp_code", "is_manual_account_subscribe")
@@ -894,9 +953,9 @@ class InfoRespMsgV5(_message.Message):
     account_list: _containers.RepeatedCompositeFieldContainer[AccountHeaderMsgV5]
     order_list: _containers.RepeatedCompositeFieldContainer[OrderInfoMsgV5]
     request_id: int
-    position_list: _containers.RepeatedCompositeFieldContainer[PositionInfoMsg]
+    position_list: _containers.RepeatedCompositeFieldContainer[PositionInfoMsgV5]
     bracket_list: _containers.RepeatedCompositeFieldContainer[BracketInfoMsgV5]
-    def __init__(self, account_list: _Optional[_Iterable[_Union[AccountHeaderMsgV5, _Mapping]]] = ..., order_list: _Optional[_Iterable[_Union[OrderInfoMsgV5, _Mapping]]] = ..., request_id: _Optional[int] = ..., position_list: _Optional[_Iterable[_Union[PositionInfoMsg, _Mapping]]] = ..., bracket_list: _Optional[_Iterable[_Union[BracketInfoMsgV5, _Mapping]]] = ...) -> None: ...
+    def __init__(self, account_list: _Optional[_Iterable[_Union[AccountHeaderMsgV5, _Mapping]]] = ..., order_list: _Optional[_Iterable[_Union[OrderInfoMsgV5, _Mapping]]] = ..., request_id: _Optional[int] = ..., position_list: _Optional[_Iterable[_Union[PositionInfoMsgV5, _Mapping]]] = ..., bracket_list: _Optional[_Iterable[_Union[BracketInfoMsgV5, _Mapping]]] = ...) -> None: ...
 
 class AccountHeaderMsgV5(_message.Message):
     __slots__ = ("account_number", "account_header", "account_description", "balance", "is_trading_enabled", "status")
@@ -913,6 +972,38 @@ class AccountHeaderMsgV5(_message.Message):
     is_trading_enabled: bool
     status: AccountStatus
     def __init__(self, account_number: _Optional[int] = ..., account_header: _Optional[str] = ..., account_description: _Optional[str] = ..., balance: _Optional[_Union[BalanceMsg, _Mapping]] = ..., is_trading_enabled: _Optional[bool] = ..., status: _Optional[_Union[AccountStatus, str]] = ...) -> None: ...
+
+class PositionInfoMsgV5(_message.Message):
+    __slots__ = ("contract_id", "open_quantity", "open_price", "margin_used", "daily_bought", "daily_sold", "daily_pl", "has_open_pl", "open_pl", "daily_commissions", "snap_type", "acc_number", "feed_symbol", "isin")
+    CONTRACT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPEN_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    OPEN_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_USED_FIELD_NUMBER: _ClassVar[int]
+    DAILY_BOUGHT_FIELD_NUMBER: _ClassVar[int]
+    DAILY_SOLD_FIELD_NUMBER: _ClassVar[int]
+    DAILY_PL_FIELD_NUMBER: _ClassVar[int]
+    HAS_OPEN_PL_FIELD_NUMBER: _ClassVar[int]
+    OPEN_PL_FIELD_NUMBER: _ClassVar[int]
+    DAILY_COMMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    SNAP_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACC_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    FEED_SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    ISIN_FIELD_NUMBER: _ClassVar[int]
+    contract_id: int
+    open_quantity: int
+    open_price: float
+    margin_used: float
+    daily_bought: int
+    daily_sold: int
+    daily_pl: float
+    has_open_pl: bool
+    open_pl: float
+    daily_commissions: float
+    snap_type: PositionInfoMsg.SnapType
+    acc_number: int
+    feed_symbol: str
+    isin: str
+    def __init__(self, contract_id: _Optional[int] = ..., open_quantity: _Optional[int] = ..., open_price: _Optional[float] = ..., margin_used: _Optional[float] = ..., daily_bought: _Optional[int] = ..., daily_sold: _Optional[int] = ..., daily_pl: _Optional[float] = ..., has_open_pl: _Optional[bool] = ..., open_pl: _Optional[float] = ..., daily_commissions: _Optional[float] = ..., snap_type: _Optional[_Union[PositionInfoMsg.SnapType, str]] = ..., acc_number: _Optional[int] = ..., feed_symbol: _Optional[str] = ..., isin: _Optional[str] = ...) -> None: ...
 
 class OrderMsgV5(_message.Message):
     __slots__ = ("order_insert", "order_remove", "order_modify")

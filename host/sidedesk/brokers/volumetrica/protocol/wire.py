@@ -186,6 +186,16 @@ def cancel_flat(
     return _frame(msg)
 
 
+def history_request(request_id: int, accounts: Iterable[int], entity: int = pb.HISTORY_ORDERS) -> bytes:
+    """AccountHistoricalSessionReq (v5.1): the current session's orders (finished ones too)."""
+    msg = pb.ClientRequestMsg()
+    r = msg.account_historical_session_req
+    r.request_id = request_id
+    r.account_ids.extend(accounts)
+    r.entity = entity  # type: ignore[assignment]
+    return _frame(msg)
+
+
 def parse_server(
     frame: str | bytes, spoken: dialect.Dialect | None = dialect.V5_1
 ) -> pb.ServerResponseMsg | ParseError:
