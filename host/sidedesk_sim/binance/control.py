@@ -328,7 +328,7 @@ def set_clock(sim: BinanceSim, body: dict[str, Any]) -> Any:
     if isinstance(skew, bool) or not isinstance(skew, int):
         raise BadRequest("skew_ms must be an integer (milliseconds, may be negative)")
     sim.skew_ms = skew
-    return {"skew_ms": skew, "serverTime": sim.now_ms()}
+    return {"skew_ms": skew, "serverTime": sim.server_time_ms()}
 
 
 def rate_limits(sim: BinanceSim, body: dict[str, Any]) -> Any:

@@ -62,7 +62,7 @@ async def handle(sim: BinanceSim, request: web.Request) -> web.Response:
         if delay is not None:
             await asyncio.sleep(delay.ms / 1000)
         lose = sim.faults.take("lose_reply", route)
-        result = sim.exchange.call(name, Ctx(params, identity, ip, "rest", sim.now_ms()))
+        result = sim.exchange.call(name, Ctx(params, identity, ip, "rest", sim.now_ms(), sim.skew_ms))
         if lose is not None:
             log.warning("fault: %s executed, reply replaced by %d", route, lose.status)
             raise BinanceError(-1000, status=lose.status, msg=UNKNOWN_OUTCOME_MSG)
@@ -98,5 +98,5 @@ def _authenticate(
         raise mandatory("timestamp")
     if not verify(identity, payload, signature):
         raise BinanceError(-1022)
-    check_timestamp(params, now)
+    check_timestamp(params, now + sim.skew_ms)
     return identity

@@ -150,7 +150,7 @@ async def _process(sim: BinanceSim, conn: Conn, session: Session, text: str) -> 
             if ep.orders and account is not None:
                 sim.limiter.charge_order(account, now)
             lose = sim.faults.take("lose_reply", method)
-            result = sim.exchange.call(method, Ctx(p, identity, conn.ip, "ws", now))
+            result = sim.exchange.call(method, Ctx(p, identity, conn.ip, "ws", now, sim.skew_ms))
             if lose is not None:
                 log.warning("fault: %s executed, reply replaced by %d", method, lose.status)
                 raise BinanceError(-1000, status=lose.status, msg=UNKNOWN_OUTCOME_MSG)
@@ -203,7 +203,7 @@ def _authenticate(
         identity = session.identity
         if "apiKey" in params and params["apiKey"] != identity.api_key:
             raise BinanceError(-2015)
-    check_timestamp(p, now)
+    check_timestamp(p, now + sim.skew_ms)
     return identity
 
 
@@ -213,7 +213,7 @@ def _session(
     if method == "session.logon":
         identity = _identity(sim, params.get("apiKey"))
         _check_signature(identity, params)
-        check_timestamp(Params.from_ws(params), now)
+        check_timestamp(Params.from_ws(params), now + sim.skew_ms)
         if identity.kind != "ed25519":
             # Docs: "Only Ed25519 keys are supported for this feature." The futures error is undocumented
             # (binance.md §11 #1); spot answers -2028, which means something else on futures, so the
@@ -222,12 +222,12 @@ def _session(
             raise BinanceError(-1002, msg=f"{kind} API key is not supported.")
         session.identity = identity
         session.authorized_since = now
-        return session.status(now)
+        return session.status(now + sim.skew_ms)
     if method == "session.logout":
         session.identity = None
         session.authorized_since = None
-        return session.status(now)
-    return session.status(now)
+        return session.status(now + sim.skew_ms)
+    return session.status(now + sim.skew_ms)
 
 
 __all__ = ["Session", "handle"]
