@@ -51,6 +51,7 @@ class AccountLink:
     last_error: BrokerError | None = None
     syncing: asyncio.Task[None] | None = None
     sync_again: str | None = None  # a resync asked for while one was in flight
+    quoted: set[str] = field(default_factory=set)  # symbols its adapter streams quotes for
 
     @property
     def state(self) -> LinkState:
@@ -86,7 +87,6 @@ class AccountLinks:
         self._rand = rand
         self.links: dict[str, AccountLink] = {}
         self.active_id: str | None = None
-        self._watch: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activating = asyncio.Lock()
         self._refresher: asyncio.Task[None] | None = None
@@ -214,11 +214,13 @@ class AccountLinks:
                 "invalid", f"not traded on this account: {', '.join(unknown)}", {"field": "symbols"}
             )
         wanted = [s.upper() for s in symbols if s.upper() in known]
-        new = [s for s in dict.fromkeys(wanted) if s not in self._watch]
+        # per link: a new link (the account activated again, another account) has a new adapter
+        # that streams nothing yet
+        new = [s for s in dict.fromkeys(wanted) if s not in link.quoted]
         if new:
             await link.broker.subscribe_quotes(new)
-            self._watch.update(new)
-        return sorted(self._watch)
+            link.quoted.update(new)
+        return sorted(link.quoted)
 
     def resync_soon(self, account_id: str, reason: str) -> None:
         link = self.links.get(account_id)
@@ -258,6 +260,7 @@ class AccountLinks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(link.broker.close(), CLOSE_TIMEOUT_S)
             link.broker = self._build(link.entry, self._books.sink_for(link.account_id))
+            link.quoted.clear()
         try:
             await link.broker.connect()
         except BrokerError as exc:
@@ -310,7 +313,7 @@ class AccountLinks:
 
     def _went_live(self, link: AccountLink, first: bool) -> None:
         self._books.set_rules(link.broker.instruments())
-        if first:
+        if first or not link.quoted:  # not first: a fresh adapter after a retry streams nothing yet
             symbols = [*self._settings.config.watchlist, *self._books.position_symbols(link.account_id)]
             self._spawn(self.watch(symbols, link, quiet=True))
         for on_live in self.live_listeners:
