@@ -1,5 +1,6 @@
 """Helpers shared by the trading e2e tests (no tests here): the Binance simulator in a thread, its
-control plane, and a vault with the simulator's HMAC test key created through the host API.
+control plane, a vault with the simulator's HMAC test key created through the host API, and the
+state every trading test starts from (`live_and_flat`), whatever ran before it on the same browser.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from sidedesk.demo.simthread import SimThread  # the demo's simulator thread, shared
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk
+from tests.support.wait import eventually
 
 # Small Argon2id parameters: the vault is real, the KDF just cheap (the host config allows it).
 SMALL_KDF = {"memory_kib": 64, "iterations": 1, "lanes": 1}
@@ -77,3 +79,47 @@ def create_vault_account(browser: SidedeskBrowser, sim: SimThread) -> str:
     put = host_request(browser, "vault.put", {"entry": entry})
     assert "ok" in put, f"vault.put failed: {put}"
     return str(put["ok"]["entry"]["id"])
+
+
+# What the panel keeps in chrome.storage.local between pages: the last ticket (the hotkeys' order),
+# the selected position and the minimised bar.
+PANEL_STORAGE = ["sidedesk.ticket", "sidedesk.position", "sidedesk.minimised"]
+
+
+# Each test's reset is the host's own flatten, which reads the exchange's snapshot and open orders
+# (about 100 of Binance's 2400 request weight a minute): the module's simulator advertises room
+# for that on top of the tests' own trading. Set before the host connects, which reads it then.
+RESET_WEIGHT_PER_MINUTE = 24_000
+
+
+@contextlib.contextmanager
+def reset_sim(seed: int) -> Iterator[SimThread]:
+    """The simulator for a module whose tests each start from `live_and_flat`."""
+    with SimThread(seed=seed) as sim:
+        sim.control("POST", "/rate-limits", {"weight_per_minute": RESET_WEIGHT_PER_MINUTE})
+        yield sim
+
+
+def open_orders(sim: SimThread) -> list[Any]:
+    got = sim.control("GET", "/orders", {"account": "main"})
+    return [*got["orders"], *got["algoOrders"]]
+
+
+def live_and_flat(browser: SidedeskBrowser, sim: SimThread) -> None:
+    """Where each trading test starts: the vault unlocked (a test may have killed the host), the
+    simulator account active, nothing open on it (the host's own flatten), and no panel state saved
+    by an earlier test. Through the host API: the tests of activation itself use the panel."""
+    status = host_request(browser, "vault.status", {})
+    assert "ok" in status, status
+    if status["ok"]["state"] == "locked":
+        unlocked = host_request(browser, "vault.unlock", {"password": VAULT_PASSWORD})
+        assert "ok" in unlocked, unlocked
+    entries = host_request(browser, "vault.entries", {})["ok"]["entries"]
+    account_id = next(e["id"] for e in entries if e["name"] == ACCOUNT_NAME)
+    active = host_request(browser, "accounts.activate", {"account_id": account_id})
+    assert "ok" in active, f"{active}\n{browser.host_log()[-3000:]}"
+    flat = host_request(browser, "flatten", {})
+    assert "ok" in flat, flat
+    eventually(lambda: not open_orders(sim), what="no order left on the simulator account")
+    browser.service_worker.evaluate("(keys) => chrome.storage.local.remove(keys)", PANEL_STORAGE)
+    browser.page_errors.clear()
