@@ -51,7 +51,8 @@ class AccountLink:
     last_error: BrokerError | None = None
     syncing: asyncio.Task[None] | None = None
     sync_again: str | None = None  # a resync asked for while one was in flight
-    quoted: set[str] = field(default_factory=set)  # symbols its adapter streams quotes for
+    quoted: set[str] = field(default_factory=set)  # symbols `quotes_by` streams quotes for
+    quotes_by: Broker | None = None  # the adapter `quoted` is about (a retry builds a new one)
 
     @property
     def state(self) -> LinkState:
@@ -214,8 +215,10 @@ class AccountLinks:
                 "invalid", f"not traded on this account: {', '.join(unknown)}", {"field": "symbols"}
             )
         wanted = [s.upper() for s in symbols if s.upper() in known]
-        # per link: a new link (the account activated again, another account) has a new adapter
-        # that streams nothing yet
+        # per link and adapter: a new link (the account activated again, another account) or a
+        # retry's fresh adapter streams nothing yet
+        if link.quotes_by is not link.broker:
+            link.quoted, link.quotes_by = set(), link.broker
         new = [s for s in dict.fromkeys(wanted) if s not in link.quoted]
         if new:
             await link.broker.subscribe_quotes(new)
@@ -260,7 +263,6 @@ class AccountLinks:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(link.broker.close(), CLOSE_TIMEOUT_S)
             link.broker = self._build(link.entry, self._books.sink_for(link.account_id))
-            link.quoted.clear()
         try:
             await link.broker.connect()
         except BrokerError as exc:
@@ -313,7 +315,7 @@ class AccountLinks:
 
     def _went_live(self, link: AccountLink, first: bool) -> None:
         self._books.set_rules(link.broker.instruments())
-        if first or not link.quoted:  # not first: a fresh adapter after a retry streams nothing yet
+        if first or link.quotes_by is not link.broker:  # or a retry's fresh adapter
             symbols = [*self._settings.config.watchlist, *self._books.position_symbols(link.account_id)]
             self._spawn(self.watch(symbols, link, quiet=True))
         for on_live in self.live_listeners:
