@@ -71,7 +71,7 @@ async def handle(sim: BinanceSim, request: web.Request) -> web.Response:
         headers = sim.limiter.headers(ip, account, sim.now_ms())
         if exc.status in (418, 429) and exc.data is not None:
             headers["Retry-After"] = str(max(1, (int(exc.data["retryAfter"]) - sim.now_ms()) // 1000))
-        return _json(exc.body(), exc.status, headers)
+        return _json(sim.error_body(exc), exc.status, headers)
 
 
 def _authenticate(

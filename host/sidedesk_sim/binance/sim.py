@@ -147,6 +147,18 @@ class BinanceSim:
         """
         return self._clock() + self.skew_ms
 
+    def error_body(self, exc: BinanceError) -> dict[str, Any]:
+        """An error as a client reads it: the times in its `data` (a 429/418's `serverTime` and
+        `retryAfter`) on the clock the exchange reports, so `retryAfter - serverTime` holds."""
+        body = exc.body()
+        data = body.get("data")
+        if self.skew_ms and isinstance(data, dict):
+            body["data"] = {
+                k: v + self.skew_ms if k in ("serverTime", "retryAfter") and isinstance(v, int) else v
+                for k, v in data.items()
+            }
+        return body
+
     # ---- URLs ------------------------------------------------------------------------------------
     @property
     def port(self) -> int:

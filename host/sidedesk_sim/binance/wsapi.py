@@ -67,7 +67,7 @@ async def handle(sim: BinanceSim, request: web.Request) -> web.StreamResponse:
     try:
         sim.limiter.charge_weight(ip, 5, sim.now_ms())  # a handshake costs 5 weight
     except BinanceError as exc:
-        return web.json_response(exc.body(), status=exc.status)
+        return web.json_response(sim.error_body(exc), status=exc.status)
     ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
     await ws.prepare(request)
     conn = Conn(sim, ws, request, "ws-api")
@@ -160,7 +160,7 @@ async def _process(sim: BinanceSim, conn: Conn, session: Session, text: str) -> 
         reply["result"] = result
     except BinanceError as exc:
         reply["status"] = exc.status
-        reply["error"] = exc.body()
+        reply["error"] = sim.error_body(exc)
     if rate_limits:
         reply["rateLimits"] = sim.limiter.ws_rate_limits(conn.ip, account, sim.now_ms())
     conn.send(json.dumps(reply, ensure_ascii=False))

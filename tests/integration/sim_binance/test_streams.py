@@ -302,3 +302,20 @@ async def test_clock_skew_is_our_clock_drifting_and_event_times_stay_monotonic(
     assert [f["E"] for f in [*before, *after]] == sorted(f["E"] for f in [*before, *after]), times
     assert all(abs(t - ours) < 5_000 for t in times), (times, ours)
     await ws.close()
+
+
+async def test_a_ban_reports_its_end_on_the_drifted_clock(
+    sim: BinanceSim, http: aiohttp.ClientSession, rest: Rest
+) -> None:
+    """With our clock drifted, the exchange's `serverTime` and a ban's `retryAfter` stay on one
+    clock: a client that subtracts them waits as long as the ban lasts, however far we drifted."""
+    st, _ = await control(http, sim, "POST", "/clock", {"skew_ms": -8_000})
+    assert st == 200
+    st, _ = await control(http, sim, "POST", "/rate-limits", {"force": [418], "ban_ms": 60_000})
+    assert st == 200
+    status, body, headers = await rest.call("GET", "/fapi/v1/time", signed=False, key=False)
+    assert status == 418, body
+    left_ms = body["data"]["retryAfter"] - body["data"]["serverTime"]
+    assert 0 < left_ms <= 60_000, body
+    assert abs(left_ms - int(headers["Retry-After"]) * 1000) < 2_000, (body, headers)
+    assert abs(body["data"]["serverTime"] - (sim.now_ms() - 8_000)) < 1_000, body
