@@ -28,7 +28,6 @@ from tests.e2e.test_trading_support import (
     SimThread,
     live_and_flat,
     open_orders,
-    reset_sim,
     trading_browser,
 )
 
@@ -61,8 +60,11 @@ COUNT_REQUESTS_JS = """() => {
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimThread]:
-    with reset_sim(seed=5) as s:
+    s = SimThread(seed=5).start()
+    try:
         yield s
+    finally:
+        s.stop()
 
 
 @pytest.fixture(scope="module")

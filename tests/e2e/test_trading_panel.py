@@ -24,7 +24,6 @@ from tests.e2e.test_trading_support import (
     SimThread,
     host_request,
     live_and_flat,
-    reset_sim,
     trading_browser,
 )
 
@@ -36,8 +35,11 @@ LIVE_MS = 1_000  # issue 6: a position opened elsewhere shows up within 1 s
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimThread]:
-    with reset_sim(seed=1) as s:
+    s = SimThread(seed=1).start()
+    try:
         yield s
+    finally:
+        s.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sidedesk.demo.simthread import SimThread  # the demo's simulator thread, shared
+from sidedesk.demo.simthread import SimError, SimThread  # the demo's simulator thread, shared
 from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk
 from tests.support.wait import eventually
 
@@ -86,20 +86,6 @@ def create_vault_account(browser: SidedeskBrowser, sim: SimThread) -> str:
 PANEL_STORAGE = ["sidedesk.ticket", "sidedesk.position", "sidedesk.minimised"]
 
 
-# Each test's reset is the host's own flatten, which reads the exchange's snapshot and open orders
-# (about 100 of Binance's 2400 request weight a minute): the module's simulator advertises room
-# for that on top of the tests' own trading. Set before the host connects, which reads it then.
-RESET_WEIGHT_PER_MINUTE = 24_000
-
-
-@contextlib.contextmanager
-def reset_sim(seed: int) -> Iterator[SimThread]:
-    """The simulator for a module whose tests each start from `live_and_flat`."""
-    with SimThread(seed=seed) as sim:
-        sim.control("POST", "/rate-limits", {"weight_per_minute": RESET_WEIGHT_PER_MINUTE})
-        yield sim
-
-
 def open_orders(sim: SimThread) -> list[Any]:
     got = sim.control("GET", "/orders", {"account": "main"})
     return [*got["orders"], *got["algoOrders"]]
@@ -107,8 +93,9 @@ def open_orders(sim: SimThread) -> list[Any]:
 
 def live_and_flat(browser: SidedeskBrowser, sim: SimThread) -> None:
     """Where each trading test starts: the vault unlocked (a test may have killed the host), the
-    simulator account active, nothing open on it (the host's own flatten), and no panel state saved
-    by an earlier test. Through the host API: the tests of activation itself use the panel."""
+    simulator account active, nothing open on it, and no panel state saved by an earlier test.
+    Through the host API and the simulator's control plane (no request weight: a reset per test
+    must not eat the account's budget); the tests of activation and flatten use the panel."""
     status = host_request(browser, "vault.status", {})
     assert "ok" in status, status
     if status["ok"]["state"] == "locked":
@@ -118,8 +105,25 @@ def live_and_flat(browser: SidedeskBrowser, sim: SimThread) -> None:
     account_id = next(e["id"] for e in entries if e["name"] == ACCOUNT_NAME)
     active = host_request(browser, "accounts.activate", {"account_id": account_id})
     assert "ok" in active, f"{active}\n{browser.host_log()[-3000:]}"
-    flat = host_request(browser, "flatten", {})
-    assert "ok" in flat, flat
-    eventually(lambda: not open_orders(sim), what="no order left on the simulator account")
+    eventually(lambda: close_everything(sim), what="nothing open on the simulator account")
     browser.service_worker.evaluate("(keys) => chrome.storage.local.remove(keys)", PANEL_STORAGE)
     browser.page_errors.clear()
+
+
+def close_everything(sim: SimThread) -> bool:
+    """Positions closed, then orders and stops cancelled, from the exchange's side (the host hears
+    it on its streams: its stops then go without being replaced); True once nothing was left."""
+    positions = sim.control("GET", "/positions", {"account": "main"})
+    for p in positions:
+        sim.control("POST", "/positions", {"account": "main", "symbol": p["symbol"], "amount": "0",
+                                           "position_side": p["positionSide"]})  # fmt: skip
+    book = sim.control("GET", "/orders", {"account": "main"})
+    for o in book["orders"]:
+        with contextlib.suppress(SimError):  # filled or cancelled meanwhile
+            sim.control(
+                "POST", "/cancel", {"account": "main", "symbol": o["symbol"], "orderId": o["orderId"]}
+            )
+    for a in book["algoOrders"]:
+        with contextlib.suppress(SimError):
+            sim.control("POST", "/cancel", {"account": "main", "algoId": a["algoId"]})
+    return not positions and not book["orders"] and not book["algoOrders"]
