@@ -18,27 +18,11 @@ if str(ROOT) not in sys.path:
 SOAK_TIMEOUT_S = 600
 
 
-_DEFINED_AT = pytest.StashKey[int]()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)  # outside pytest-randomly's wrapper
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
-    """The soak's timeout; and around pytest-randomly's shuffle, a module marked `in_order` (a
-    story whose tests build on each other, not yet split into independent tests) keeps its tests
-    in the order they are written, in the places the shuffle gave them."""
-    for n, item in enumerate(items):
-        item.stash[_DEFINED_AT] = n
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The soak's tests get the soak's timeout (unless they name their own)."""
+    for item in items:
         if item.get_closest_marker("soak") is not None and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(SOAK_TIMEOUT_S))
-    yield  # every other plugin's reordering (pytest-randomly's shuffle)
-    places: dict[str, list[int]] = {}
-    for i, item in enumerate(items):
-        if item.get_closest_marker("in_order") is not None:
-            places.setdefault(item.nodeid.split("::")[0], []).append(i)
-    for where in places.values():
-        written = sorted((items[i] for i in where), key=lambda it: it.stash[_DEFINED_AT])
-        for i, item in zip(where, written, strict=True):
-            items[i] = item
 
 
 @pytest.fixture(autouse=True)

@@ -131,6 +131,15 @@ export class PnlAnnouncer {
   reset() { this.last = null; }
 
   /**
+   * Take `total` as said without saying it: a position that opened or closed was just announced,
+   * and the P&L's "first value" in the same moment would replace that sentence before it is read.
+   */
+  heard(total, nowMs) {
+    const value = toFloat(total);
+    if (value !== null) this.last = { value, sign: Math.sign(value), atMs: nowMs };
+  }
+
+  /**
    * @param {string} total decimal string
    * @param {string} asset e.g. "USDT"
    * @param {number} nowMs

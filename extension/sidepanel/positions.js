@@ -201,8 +201,10 @@ export function mountPositions(root, client) {
     // A snapshot (panel opened, resync) is not news: only live changes are announced as such.
     const changes = snapshot ? [] : positionChanges(prevPositions, list);
     prevPositions = list;
-    if (changes.length) say(changes.join('. '));
-    else if (t.raw !== null) say(announcer.consider(t.raw, t.asset, Date.now()));
+    if (changes.length) {
+      say(changes.join('. '));
+      if (t.raw !== null) announcer.heard(t.raw, Date.now()); // the P&L follows at its own pace
+    } else if (t.raw !== null) say(announcer.consider(t.raw, t.asset, Date.now()));
     if (!list.length) announcer.reset();
   }
 

@@ -1,7 +1,8 @@
 """The foundation slice in a real Chromium: panel -> service worker -> native port -> host, and back.
 
-The tests in this module share one browser (module-scoped fixture) and run in order: connect,
-diagnostics, a keyboard command's answer, then a host crash and the reconnect.
+The tests in this module share one browser (module-scoped fixture) and each opens its own panel,
+so they run alone and in any order: connect, diagnostics, a keyboard command's answer, a host crash
+and the reconnect (the worker starts a new host; the tests after it use that one).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +21,28 @@ from sidedesk import PROTOCOL_VERSION, __version__
 from sidedesk.identity import DEV_EXTENSION_ID
 from tests.e2e.conftest import SidedeskBrowser, snapshot
 
-# in_order: its tests build on each other (one browser and host for the module); to be split.
-pytestmark = [pytest.mark.e2e, pytest.mark.in_order]
+pytestmark = pytest.mark.e2e
 
 TIMEOUT_MS = 15_000
 PANEL_HEIGHT = 600
 
 
-@pytest.fixture(scope="module")
-def panel(sidedesk: SidedeskBrowser) -> Page:
-    return sidedesk.open_panel()
+@pytest.fixture
+def panel(sidedesk: SidedeskBrowser) -> Iterator[Page]:
+    """A new panel page on the Trade tab (the tab a first start shows), closed after the test."""
+    sidedesk.page_errors.clear()
+    page = sidedesk.open_panel("?tab=trade")
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+def connected(sidedesk: SidedeskBrowser, panel: Page) -> None:
+    try:
+        expect(panel.locator("#status-state")).to_have_text("Connected", timeout=TIMEOUT_MS)
+    except AssertionError:
+        raise AssertionError(f"panel never connected; host log:\n{sidedesk.host_log()}") from None
 
 
 def test_extension_id_is_pinned_by_the_manifest_key(sidedesk: SidedeskBrowser) -> None:
@@ -38,10 +52,7 @@ def test_extension_id_is_pinned_by_the_manifest_key(sidedesk: SidedeskBrowser) -
 def test_panel_shows_connected_with_host_version(
     sidedesk: SidedeskBrowser, panel: Page, artifacts: Path
 ) -> None:
-    try:
-        expect(panel.locator("#status-state")).to_have_text("Connected", timeout=TIMEOUT_MS)
-    except AssertionError:
-        raise AssertionError(f"panel never connected; host log:\n{sidedesk.host_log()}") from None
+    connected(sidedesk, panel)
     expect(panel.locator("#status-host")).to_have_text(f"host {__version__}")
     expect(panel.locator("#status-protocol")).to_have_text(f"protocol v{PROTOCOL_VERSION}")
     # The first ping follows hello at once, so a round trip is shown.
@@ -55,6 +66,7 @@ def test_panel_shows_connected_with_host_version(
 def test_setup_tab_shows_diagnostics_and_shortcuts(
     sidedesk: SidedeskBrowser, panel: Page, artifacts: Path
 ) -> None:
+    connected(sidedesk, panel)
     panel.get_by_role("tab", name="Setup").click()
     expect(panel.get_by_role("tab", name="Setup")).to_have_attribute("aria-selected", "true")
     expect(panel.locator("#panel-setup")).to_be_visible()
@@ -63,6 +75,7 @@ def test_setup_tab_shows_diagnostics_and_shortcuts(
     # Diagnostics: the hello facts and the host's `stats` reply, refreshed on demand.
     expect(panel.locator("#diag-host-version")).to_have_text(__version__)
     expect(panel.locator("#diag-ext-id")).to_have_text(DEV_EXTENSION_ID)
+    expect(panel.locator("#diag-pid")).to_have_text(re.compile(r"^[1-9]\d*$"), timeout=TIMEOUT_MS)
     pid = int(panel.locator("#diag-pid").inner_text())
     assert pid > 0
     expect(panel.locator("#diag-stats")).to_have_attribute("data-loaded", "true", timeout=TIMEOUT_MS)
@@ -106,6 +119,7 @@ def test_setup_tab_shows_diagnostics_and_shortcuts(
 
 def test_keyboard_command_shows_the_hosts_answer(sidedesk: SidedeskBrowser, panel: Page) -> None:
     # Real key presses need X (a separate suite); here the worker's command path is driven directly.
+    connected(sidedesk, panel)
     worker = sidedesk.service_worker
     expected = worker.evaluate(
         """async () => {
@@ -133,6 +147,9 @@ def test_keyboard_command_shows_the_hosts_answer(sidedesk: SidedeskBrowser, pane
 def test_killing_the_host_shows_reconnecting_then_connected_with_a_new_pid(
     sidedesk: SidedeskBrowser, panel: Page, artifacts: Path
 ) -> None:
+    connected(sidedesk, panel)
+    panel.get_by_role("tab", name="Setup").click()
+    expect(panel.locator("#diag-pid")).to_have_text(re.compile(r"^[1-9]\d*$"), timeout=TIMEOUT_MS)
     pid = int(panel.locator("#diag-pid").inner_text())
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
     assert b"sidedesk" in cmdline, f"pid {pid} is not the host: {cmdline!r}"

@@ -1,8 +1,9 @@
 """The Trade tab against the Binance simulator, in a real Chromium with the real host.
 
-One browser and one simulator for the module; the tests run in order: activate the account from
-Setup, place a market and a limit order, cancel, see the exchange's errors, a position opened
-elsewhere, P&L following the price, a dropped connection, and a reopened panel.
+One browser and one simulator for the module; the tests run alone and in any order, each on a new
+panel with the account live and flat (`live_and_flat`): activate the account from Setup, place a
+market and a limit order, cancel, see the exchange's errors, a position opened elsewhere, P&L
+following the price, a dropped connection, and a reopened panel.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SidedeskBrowser, snapshot
-from tests.e2e.test_trading_support import ACCOUNT_NAME, SimThread, host_request, trading_browser
+from tests.e2e.test_trading_support import (
+    ACCOUNT_NAME,
+    PANEL_STORAGE,
+    SimThread,
+    host_request,
+    live_and_flat,
+    trading_browser,
+)
 
-# in_order: its tests build on each other (one browser and host for the module); to be split.
-pytestmark = [pytest.mark.e2e, pytest.mark.in_order]
+pytestmark = pytest.mark.e2e
 
 TIMEOUT_MS = 15_000
 LIVE_MS = 1_000  # issue 6: a position opened elsewhere shows up within 1 s
@@ -44,9 +51,34 @@ def browser(tmp_path_factory: pytest.TempPathFactory, sim: SimThread) -> Iterato
         yield b
 
 
-@pytest.fixture(scope="module")
-def panel(browser: SidedeskBrowser) -> Page:
-    return browser.open_panel()
+@pytest.fixture
+def panel(browser: SidedeskBrowser, sim: SimThread) -> Iterator[Page]:
+    """A new panel on the Trade tab, the account live and flat, no ticket saved."""
+    live_and_flat(browser, sim)
+    page = browser.open_panel("?tab=trade")
+    try:
+        expect(page.locator("#trade-live")).to_have_attribute("data-tone", "live", timeout=TIMEOUT_MS)
+        expect(page.locator("#ticket-badge")).to_have_text("Live", timeout=TIMEOUT_MS)
+        # the positions snapshot is in: a position opened from now on is news, announced as such
+        expect(page.locator("#trade-positions .age")).to_have_text(
+            re.compile(r"^updated "), timeout=TIMEOUT_MS
+        )
+        yield page
+    finally:
+        page.close()
+
+
+@pytest.fixture
+def first_panel(browser: SidedeskBrowser) -> Iterator[Page]:
+    """A new panel with no account active yet (as after unlocking), on the Trade tab."""
+    assert "ok" in host_request(browser, "accounts.deactivate", {})
+    browser.service_worker.evaluate("(keys) => chrome.storage.local.remove(keys)", PANEL_STORAGE)
+    browser.page_errors.clear()
+    page = browser.open_panel("?tab=trade")
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def position_rows(page: Page, symbol: str) -> Any:
@@ -54,8 +86,9 @@ def position_rows(page: Page, symbol: str) -> Any:
 
 
 def test_activate_the_simulator_account_from_setup(
-    browser: SidedeskBrowser, panel: Page, artifacts: Path
+    browser: SidedeskBrowser, first_panel: Page, artifacts: Path
 ) -> None:
+    panel = first_panel
     expect(panel.locator("#status-state")).to_have_text("Connected", timeout=TIMEOUT_MS)
     panel.get_by_role("tab", name="Setup").click()
     row = panel.locator("#accounts-list li.acct")
@@ -152,6 +185,7 @@ def test_limit_order_rests_and_is_cancelled_from_the_orders_table(panel: Page, s
     market = sim.control("GET", "/market", {"symbol": "BTCUSDT"})
     price = (Decimal(market["mark"]) * Decimal("0.97")).quantize(Decimal("0.1"))
     ticket = panel.locator("#trade-ticket")
+    ticket.locator('input[name="notional"]').fill("300")
     ticket.get_by_role("radio", name="Limit").check()
     ticket.locator('input[name="price"]').fill(str(price))
     ticket.get_by_label("Post-only").check()
@@ -177,7 +211,7 @@ def test_limit_order_rests_and_is_cancelled_from_the_orders_table(panel: Page, s
     expect(orders).to_have_count(0, timeout=TIMEOUT_MS)
     assert sim.control("GET", "/orders", {"account": "main"})["orders"] == []
     ticket.get_by_role("radio", name="Market").check()
-    ticket.get_by_label("Post-only").is_disabled()
+    expect(ticket.get_by_label("Post-only")).to_be_disabled()
 
 
 def test_errors_are_shown_verbatim_and_a_confirmation_is_asked(panel: Page, sim: SimThread) -> None:
@@ -208,7 +242,6 @@ def test_errors_are_shown_verbatim_and_a_confirmation_is_asked(panel: Page, sim:
     expect(confirm).to_be_hidden()
     expect(result).to_have_text("Not sent.")
     assert len(sim.control("GET", "/order-log", {"account": "main"})) == before
-    notional.fill("300")
 
 
 def test_a_position_opened_elsewhere_appears_and_pnl_follows_the_price(
@@ -245,7 +278,11 @@ def test_a_position_opened_elsewhere_appears_and_pnl_follows_the_price(
 
 
 def test_close_a_quarter_and_breakeven_from_the_positions_table(panel: Page, sim: SimThread) -> None:
+    mark = sim.control("GET", "/market", {"symbol": "BTCUSDT"})["mark"]
+    sim.control("POST", "/positions", {"account": "main", "symbol": "BTCUSDT", "amount": "0.008",
+                                       "entry_price": mark})  # fmt: skip
     row = position_rows(panel, "BTCUSDT")
+    expect(row.locator(".pos-size")).to_have_text("0.008 BTC", timeout=TIMEOUT_MS)
     size_before = Decimal(row.locator(".pos-size").get_attribute("data-size") or "0")
     before = len(sim.control("GET", "/order-log", {"account": "main"}))
     row.get_by_role("button", name="Close 25 % of BTCUSDT").click()
@@ -326,8 +363,18 @@ def test_indicator_turns_amber_then_green_when_the_simulator_drops_the_connectio
 
 
 def test_reopening_the_panel_rehydrates_at_once(
-    browser: SidedeskBrowser, panel: Page, artifacts: Path
+    browser: SidedeskBrowser, panel: Page, sim: SimThread, artifacts: Path
 ) -> None:
+    # A long from the ticket (which saves it) and a short opened elsewhere...
+    panel.locator('#trade-ticket input[name="notional"]').fill("300")
+    panel.locator("#ticket-buy").click()
+    expect(panel.locator("#ticket-result")).to_have_text(re.compile(r"^Bought "), timeout=TIMEOUT_MS)
+    eth = sim.control("GET", "/market", {"symbol": "ETHUSDT"})["mark"]
+    sim.control("POST", "/positions", {"account": "main", "symbol": "ETHUSDT", "amount": "-0.5",
+                                       "entry_price": eth})  # fmt: skip
+    expect(position_rows(panel, "ETHUSDT")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(position_rows(panel, "BTCUSDT")).to_have_count(1, timeout=TIMEOUT_MS)
+    # ...then the panel closed and opened again.
     panel.close()
     page = browser.open_panel()
     # Everything comes from the host's snapshots: no new exchange event is needed.

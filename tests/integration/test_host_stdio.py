@@ -7,13 +7,13 @@ import struct
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.hostproc import HostProcess
+from tests.support.wait import WAIT_S
 
 
 @pytest.fixture
@@ -93,19 +93,15 @@ def test_ten_thousand_frames_in_a_burst_are_all_answered(host: HostProcess) -> N
 def test_stdin_closed_mid_frame_exits_cleanly(host: HostProcess) -> None:
     host.request("hello")
     host.write_raw(struct.pack("=I", 100) + b'{"v":1')
-    t0 = time.monotonic()
     host.close_stdin()
-    assert host.wait(5) == 0
-    assert time.monotonic() - t0 < 2.0
+    assert host.wait(WAIT_S) == 0  # by itself (how soon is EXIT_DEADLINE_S's job, not a stopwatch's)
     assert "middle of a frame" in host.log_text()
 
 
-def test_eof_exits_well_within_two_seconds(host: HostProcess) -> None:
+def test_eof_exits_cleanly_with_a_subscription_running(host: HostProcess) -> None:
     host.request("subscribe", {"topics": ["status"]})
-    t0 = time.monotonic()
     host.close_stdin()
-    assert host.wait(5) == 0
-    assert time.monotonic() - t0 < 2.0
+    assert host.wait(WAIT_S) == 0
 
 
 def test_garbage_length_prefix_ends_the_session_cleanly(host: HostProcess) -> None:

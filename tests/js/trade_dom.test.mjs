@@ -197,6 +197,24 @@ test('positions show prices on the tick and sizes on the step with their unit', 
   assert.ok(store.positions.positions.length === 1);
 });
 
+test('a position opened on an empty table is announced, not replaced by the P&L pushed right after it', async () => {
+  const client = tradingHost();
+  await connected(client);
+  const root = dom.section('positions-2');
+  mountPositions(root, client);
+  client.push('positions', { positions: [], totals: [] }, { snapshot: true });
+  const eth = (mark, pnl) => ({
+    positions: [{ id: 'acc|ETHUSDT|BOTH', account_id: 'acc', symbol: 'ETHUSDT', position_side: 'BOTH', side: 'SHORT', size: '0.5',
+      quantity: '-0.5', entry: '2998.04', mark, unrealized_pnl: pnl, roe_pct: '0', liquidation_price: '0', leverage: 5 }],
+    totals: [{ asset: 'USDT', unrealized_pnl: pnl }],
+  });
+  // The opening and the next mark's push, within one frame (the host sends them milliseconds apart).
+  client.push('positions', eth('2998.33', '-0.145'));
+  client.push('positions', eth('2997.56', '0.24'));
+  await settle(20);
+  assert.match(root.querySelector('#pnl-announce').textContent, /^Opened SHORT ETHUSDT 0\.5/);
+});
+
 test('an accounts listing answered late (started while locked) does not replace the newer one', async () => {
   let releaseOld;
   let calls = 0;

@@ -79,6 +79,8 @@ class AccountLink:
     last_error: BrokerError | None = None
     syncing: asyncio.Task[None] | None = None
     sync_again: str | None = None  # a resync asked for while one was in flight
+    quoted: set[str] = field(default_factory=set)  # symbols `quotes_by` streams quotes for
+    quotes_by: Broker | None = None  # the adapter `quoted` is about (a retry builds a new one)
 
     @property
     def state(self) -> LinkState:
@@ -130,7 +132,6 @@ class AccountLinks:
         self._rand = rand
         self.links: dict[str, AccountLink] = {}
         self.active_id: str | None = None
-        self._watch: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activating = asyncio.Lock()
         self._refresher: asyncio.Task[None] | None = None
@@ -338,11 +339,15 @@ class AccountLinks:
                 "invalid", f"not traded on this account: {', '.join(unknown)}", {"field": "symbols"}
             )
         wanted = [s.upper() for s in symbols if s.upper() in known]
-        new = [s for s in dict.fromkeys(wanted) if s not in self._watch]
+        # per link and adapter: a new link (the account activated again, another account) or a
+        # retry's fresh adapter streams nothing yet
+        if link.quotes_by is not link.broker:
+            link.quoted, link.quotes_by = set(), link.broker
+        new = [s for s in dict.fromkeys(wanted) if s not in link.quoted]
         if new:
             await link.broker.subscribe_quotes(new)
-            self._watch.update(new)
-        return sorted(self._watch)
+            link.quoted.update(new)
+        return sorted(link.quoted)
 
     def resync_soon(self, account_id: str, reason: str) -> None:
         link = self.links.get(account_id)
@@ -436,7 +441,7 @@ class AccountLinks:
 
     def _went_live(self, link: AccountLink, first: bool) -> None:
         self._books.set_rules(link.broker.instruments())
-        if first:
+        if first or link.quotes_by is not link.broker:  # or a retry's fresh adapter
             symbols = [*self._settings.config.watchlist, *self._books.position_symbols(link.account_id)]
             self._spawn(self.watch(symbols, link, quiet=True))
             self._open_siblings(link)

@@ -119,6 +119,8 @@ class Conn:
     in_flight: int = 0  # size of the frame the writer is handing to the socket (0: none)
     pinger: asyncio.Task[None] | None = None
     closing: asyncio.Task[None] | None = None
+    # a close decided while replies wait in the outbox (the rate limit): sent first, then closed
+    close_after: tuple[int, str, str] | None = None
 
     @property
     def buffered(self) -> int:
@@ -364,9 +366,14 @@ class LocalStreamServer:
                 self._error(
                     conn, None, "rate_limited", f"over {limit:g} messages/s for this token; slow down"
                 )
-            if conn.strikes >= MAX_STRIKES:
-                self._close(conn, CLOSE_POLICY, "message rate limit exceeded", "rate_limited")
+            if conn.strikes >= MAX_STRIKES and conn.close_after is None:
+                # the answers to the frames it accepted and the error saying why go out first: the
+                # reader can take a whole burst before the writer runs once
+                conn.close_after = (CLOSE_POLICY, "message rate limit exceeded", "rate_limited")
+                conn.wake.set()
             return
+        if conn.close_after is not None:
+            return  # closing: nothing more is answered
         conn.strikes = 0
         if isinstance(raw, bytes):
             self.stats.errors["bad_request"] += 1
@@ -488,6 +495,9 @@ class LocalStreamServer:
                     finally:
                         conn.in_flight = 0
                     self.stats.delivered(self.clock() - out.created)
+                if conn.close_after is not None and conn.closing is None:
+                    self._close(conn, *conn.close_after)
+                    return
 
     async def _keepalive(self, conn: Conn) -> None:
         """The connection's watchdog: a heartbeat (and a protocol ping, whose pong counts as

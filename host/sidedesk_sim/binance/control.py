@@ -218,6 +218,16 @@ def set_position(sim: BinanceSim, body: dict[str, Any]) -> Any:
     return [wire.position_v2(p, inst) for p in sim.engine.positions(account, symbol)]
 
 
+def positions(sim: BinanceSim, body: dict[str, Any]) -> Any:
+    """The account's open positions, as /fapi/v3/positionRisk shows them (no weight, no key)."""
+    account = _account(sim, body)
+    return [
+        wire.position_v2(p, sim.engine.instrument(p.symbol))
+        for p in sim.engine.positions(account)
+        if p.amount != 0
+    ]
+
+
 def place_order(sim: BinanceSim, body: dict[str, Any]) -> Any:
     """Place an order "as another platform" (the exchange's own UI, another bot): same validation
     and events as a client order, no signature or rate limit. `params` are Binance order params."""
@@ -328,7 +338,7 @@ def set_clock(sim: BinanceSim, body: dict[str, Any]) -> Any:
     if isinstance(skew, bool) or not isinstance(skew, int):
         raise BadRequest("skew_ms must be an integer (milliseconds, may be negative)")
     sim.skew_ms = skew
-    return {"skew_ms": skew, "serverTime": sim.now_ms()}
+    return {"skew_ms": skew, "serverTime": sim.server_time_ms()}
 
 
 def rate_limits(sim: BinanceSim, body: dict[str, Any]) -> Any:
@@ -384,6 +394,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any]]] = [
     ("POST", "/keys", set_key),
     ("POST", "/deposit", deposit),
     ("POST", "/positions", set_position),
+    ("GET", "/positions", positions),
     ("POST", "/orders", place_order),
     ("GET", "/orders", open_orders),
     ("POST", "/cancel", cancel),

@@ -54,6 +54,11 @@ class Ctx:
     ip: str
     transport: Transport
     now_ms: int
+    skew_ms: int = 0  # the client's clock drift (`BinanceSim.server_time_ms`)
+
+    @property
+    def server_time_ms(self) -> int:
+        return self.now_ms + self.skew_ms
 
     @property
     def account(self) -> str:
@@ -114,11 +119,11 @@ class Exchange:
         return {}
 
     def time(self, c: Ctx) -> dict[str, Any]:
-        return {"serverTime": c.now_ms}
+        return {"serverTime": c.server_time_ms}
 
     def exchange_info(self, c: Ctx) -> dict[str, Any]:
         return wire.exchange_info(
-            dict(self.engine.instruments), self.limiter.exchange_info_limits(), c.now_ms
+            dict(self.engine.instruments), self.limiter.exchange_info_limits(), c.server_time_ms
         )
 
     def _symbols(self, p: Params) -> list[Instrument]:

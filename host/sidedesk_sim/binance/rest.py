@@ -62,7 +62,7 @@ async def handle(sim: BinanceSim, request: web.Request) -> web.Response:
         if delay is not None:
             await asyncio.sleep(delay.ms / 1000)
         lose = sim.faults.take("lose_reply", route)
-        result = sim.exchange.call(name, Ctx(params, identity, ip, "rest", sim.now_ms()))
+        result = sim.exchange.call(name, Ctx(params, identity, ip, "rest", sim.now_ms(), sim.skew_ms))
         if lose is not None:
             log.warning("fault: %s executed, reply replaced by %d", route, lose.status)
             raise BinanceError(-1000, status=lose.status, msg=UNKNOWN_OUTCOME_MSG)
@@ -71,7 +71,7 @@ async def handle(sim: BinanceSim, request: web.Request) -> web.Response:
         headers = sim.limiter.headers(ip, account, sim.now_ms())
         if exc.status in (418, 429) and exc.data is not None:
             headers["Retry-After"] = str(max(1, (int(exc.data["retryAfter"]) - sim.now_ms()) // 1000))
-        return _json(exc.body(), exc.status, headers)
+        return _json(sim.error_body(exc), exc.status, headers)
 
 
 def _authenticate(
@@ -98,5 +98,5 @@ def _authenticate(
         raise mandatory("timestamp")
     if not verify(identity, payload, signature):
         raise BinanceError(-1022)
-    check_timestamp(params, now)
+    check_timestamp(params, now + sim.skew_ms)
     return identity

@@ -93,6 +93,7 @@ class BinanceSim:
         self.seed = seed
         self.config = config or SimConfig()
         self._clock = clock or _wall_ms
+        # Our (the client's) clock's drift, as the exchange's time minus ours: see `server_time_ms`.
         self.skew_ms = 0
         self.run_clock = run_clock
         self.engine = Engine(list(instruments) if instruments else default_instruments(), seed, self._clock())
@@ -133,8 +134,30 @@ class BinanceSim:
         return ident
 
     def now_ms(self) -> int:
-        """Server time: the clock plus any injected skew."""
+        """The exchange's own clock: engine, events (E/T), limits and listenKeys; it never jumps."""
+        return self._clock()
+
+    def server_time_ms(self) -> int:
+        """The exchange's time as a drifted client meets it: `serverTime` and the timestamp check.
+
+        Client and simulator share this computer's clock, so "our clock is `skew_ms` behind the
+        exchange's" is modelled where the two clocks meet: the time the exchange reports and the
+        `timestamp`/`recvWindow` rule (-1021). A real exchange's clock does not jump when ours
+        does, so its event times stay on `now_ms` and stay monotonic.
+        """
         return self._clock() + self.skew_ms
+
+    def error_body(self, exc: BinanceError) -> dict[str, Any]:
+        """An error as a client reads it: the times in its `data` (a 429/418's `serverTime` and
+        `retryAfter`) on the clock the exchange reports, so `retryAfter - serverTime` holds."""
+        body = exc.body()
+        data = body.get("data")
+        if self.skew_ms and isinstance(data, dict):
+            body["data"] = {
+                k: v + self.skew_ms if k in ("serverTime", "retryAfter") and isinstance(v, int) else v
+                for k, v in data.items()
+            }
+        return body
 
     # ---- URLs ------------------------------------------------------------------------------------
     @property

@@ -67,7 +67,7 @@ async def handle(sim: BinanceSim, request: web.Request) -> web.StreamResponse:
     try:
         sim.limiter.charge_weight(ip, 5, sim.now_ms())  # a handshake costs 5 weight
     except BinanceError as exc:
-        return web.json_response(exc.body(), status=exc.status)
+        return web.json_response(sim.error_body(exc), status=exc.status)
     ws = web.WebSocketResponse(autoping=False, max_msg_size=1 << 20)
     await ws.prepare(request)
     conn = Conn(sim, ws, request, "ws-api")
@@ -150,7 +150,7 @@ async def _process(sim: BinanceSim, conn: Conn, session: Session, text: str) -> 
             if ep.orders and account is not None:
                 sim.limiter.charge_order(account, now)
             lose = sim.faults.take("lose_reply", method)
-            result = sim.exchange.call(method, Ctx(p, identity, conn.ip, "ws", now))
+            result = sim.exchange.call(method, Ctx(p, identity, conn.ip, "ws", now, sim.skew_ms))
             if lose is not None:
                 log.warning("fault: %s executed, reply replaced by %d", method, lose.status)
                 raise BinanceError(-1000, status=lose.status, msg=UNKNOWN_OUTCOME_MSG)
@@ -160,7 +160,7 @@ async def _process(sim: BinanceSim, conn: Conn, session: Session, text: str) -> 
         reply["result"] = result
     except BinanceError as exc:
         reply["status"] = exc.status
-        reply["error"] = exc.body()
+        reply["error"] = sim.error_body(exc)
     if rate_limits:
         reply["rateLimits"] = sim.limiter.ws_rate_limits(conn.ip, account, sim.now_ms())
     conn.send(json.dumps(reply, ensure_ascii=False))
@@ -203,7 +203,7 @@ def _authenticate(
         identity = session.identity
         if "apiKey" in params and params["apiKey"] != identity.api_key:
             raise BinanceError(-2015)
-    check_timestamp(p, now)
+    check_timestamp(p, now + sim.skew_ms)
     return identity
 
 
@@ -213,7 +213,7 @@ def _session(
     if method == "session.logon":
         identity = _identity(sim, params.get("apiKey"))
         _check_signature(identity, params)
-        check_timestamp(Params.from_ws(params), now)
+        check_timestamp(Params.from_ws(params), now + sim.skew_ms)
         if identity.kind != "ed25519":
             # Docs: "Only Ed25519 keys are supported for this feature." The futures error is undocumented
             # (binance.md §11 #1); spot answers -2028, which means something else on futures, so the
@@ -222,12 +222,12 @@ def _session(
             raise BinanceError(-1002, msg=f"{kind} API key is not supported.")
         session.identity = identity
         session.authorized_since = now
-        return session.status(now)
+        return session.status(now + sim.skew_ms)
     if method == "session.logout":
         session.identity = None
         session.authorized_since = None
-        return session.status(now)
-    return session.status(now)
+        return session.status(now + sim.skew_ms)
+    return session.status(now + sim.skew_ms)
 
 
 __all__ = ["Session", "handle"]

@@ -22,6 +22,7 @@ from tests.integration.asl.harness import (
     shape,
     to_tick,
 )
+from tests.support.wait import WAIT_S
 
 CASES = [
     # symbol, entry side, quantity, the price moves (percent from entry) that reach levels 1, 2, 3
@@ -85,7 +86,15 @@ def test_every_level_places_new_then_cancels_old(
         (ids[2], trailing, stop_side, "CANCELED"),
     ]
 
-    # the asl topic: every transition, in order, with the replace latency on each confirmation
+    # the asl topic: every transition, in order, with the replace latency on each confirmation (the
+    # last one, level 2's stop cancelled, may still be on its way when level 3 is confirmed)
+    desk.wait_asl(
+        symbol,
+        lambda e: e["transition"] == "canceled" and e["detail"] == ids[2],
+        WAIT_S,
+        "the last cancel",
+        ev0,
+    )
     events = desk.asl_for(symbol)[ev0:]
     got = [
         (

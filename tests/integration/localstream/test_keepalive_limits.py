@@ -30,6 +30,26 @@ async def silent_client(url: str, secret: str) -> tuple[asyncio.StreamReader, as
     return reader, writer
 
 
+def masked_text(payload: bytes) -> bytes:
+    """One client text frame (FIN, masked, as RFC 6455 requires of clients), under 64 KiB."""
+    mask = os.urandom(4)
+    size = len(payload)
+    head = bytes([0x81, 0x80 | size]) if size < 126 else bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of the unmasked frames a server sent, in order."""
+    out, i = [], 0
+    while i + 2 <= len(data):
+        size, i0 = data[i + 1] & 0x7F, i + 2
+        if size == 126:
+            size, i0 = int.from_bytes(data[i + 2 : i + 4], "big"), i + 4
+        out.append((data[i] & 0x0F, data[i0 : i0 + size]))
+        i = i0 + size
+    return out
+
+
 async def test_heartbeats_keep_a_responsive_client_and_silence_disconnects(host: Host) -> None:
     env = await Env(host).setup(heartbeat_s=0.1, idle_timeout_s=0.4)
     _, secret = await env.token("all")
@@ -91,3 +111,24 @@ async def test_message_rate_limit_per_token(host: Host) -> None:
     stats = env.svc.stats()
     assert stats["disconnects"].get("rate_limited") == 1 and stats["errors"]["rate_limited"] >= 50
     await ok.close()
+
+
+async def test_a_burst_read_at_once_is_answered_before_the_rate_limit_closes_it(host: Host) -> None:
+    """All 200 frames arrive in one write, so the server reads them before its writer runs once:
+    the answers to the burst it accepted and the error saying why still go out before the close
+    (they were dropped: the close started first and the writer stops sending once closing)."""
+    env = await Env(host).setup(max_messages_per_s=5, heartbeat_s=30)
+    _, noisy = await env.token("noisy")
+    reader, writer = await silent_client(env.url, noisy)
+    try:
+        pings = (json.dumps({"type": "ping", "id": i}).encode() for i in range(200))
+        writer.write(b"".join(masked_text(p) for p in pings))
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 10)  # up to the server's close and EOF
+    finally:
+        writer.close()
+    frames = server_frames(data)
+    texts = [json.loads(p) for op, p in frames if op == 0x1]
+    assert frames and frames[-1][0] == 0x8 and frames[-1][1][:2] == (1008).to_bytes(2, "big"), frames[-3:]
+    assert sum(m["type"] == "pong" for m in texts) >= 10, texts  # the burst
+    assert [m["code"] for m in texts if m["type"] == "error"] == ["rate_limited"]

@@ -65,15 +65,21 @@ def test_connections_closed_at_the_servers_maximum_age_are_replaced(live: MakeLi
     lv.wait_in_sync()
 
 
-# Only our clock behind the exchange's is modelled here. The simulator models "our clock ahead"
-# (-8 s) by moving its own clock back, so exchange timestamps go backwards mid-session, which a
-# real exchange never does: the host's event-time ordering then drops the fill's balance update
-# until the next full resync, or not, depending on timing (see the closing note of this change).
-@pytest.mark.parametrize("skew_ms", [15_000])
+# Our clock drifting either way from the exchange's: behind it (+) or ahead of it (-8 s: our
+# timestamps 1 s or more ahead of its time are refused too). The simulator judges timestamps by its
+# time plus the drift while its event times stay monotonic, as a real exchange's do.
+@pytest.mark.parametrize("skew_ms", [-8_000, 8_000, 15_000])
 def test_clock_skew_is_resynced_and_each_order_placed_once(live: MakeLive, skew_ms: int) -> None:
     lv = live()
+    lv.desk.market("BUY", "0.006")  # a position and a balance before the drift
+    lv.wait_in_sync()
     lv.st.skew(skew_ms)  # our timestamps now fall outside recvWindow: -1021
     reply = lv.desk.market("SELL", "0.003")  # WS API: rejected, clock resynced, sent once more
     assert len(lv.orders_with(reply["client_id"])) == 1
+    # The offset measured is kept: the next order goes out once, with no second -1021.
+    again = lv.desk.market("SELL", "0.002")
+    assert len(lv.orders_with(again["client_id"])) == 1
     assert lv.desk.call("orders.cancel_all", {}) == {"cancelled": 0}  # REST signs with the same clock
+    assert len(re.findall(r"-1021; resyncing the clock", lv.desk.log_text())) == 1, lv.desk.log_text()[-3000:]
+    # Every fill, position and balance update of the orders on either side of the drift applied.
     lv.wait_in_sync()

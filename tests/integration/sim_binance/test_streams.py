@@ -8,6 +8,7 @@ import asyncio
 from decimal import Decimal
 
 import aiohttp
+import pytest
 from simclient import Rest, WsApi, control, no_frame, recv_until
 
 from sidedesk_sim.binance import BinanceSim, SimConfig
@@ -269,3 +270,52 @@ async def test_control_plane_accounts_positions_and_behind_the_back_cancel(
         assert r.status == 400
     st, info = await control(http, sim, "GET", "/info")
     assert info["rest"] == sim.rest_url and any(k["account"] == "bob" for k in info["keys"])
+
+
+@pytest.mark.parametrize("skew_ms", [8_000, -8_000])
+async def test_clock_skew_is_our_clock_drifting_and_event_times_stay_monotonic(
+    sim: BinanceSim, http: aiohttp.ClientSession, rest: Rest, wsapi: WsApi, skew_ms: int
+) -> None:
+    """The clock fault stands for OUR clock drifting from the exchange's: the exchange reports its
+    time `skew_ms` away from ours and judges timestamps by it (-1021 until the client resyncs),
+    while its own clock, the event times E/T of the user stream, goes on without a jump."""
+    key = await _listen_key(rest)
+    ws = await http.ws_connect(f"{sim.stream_url}/private/ws/{key}")
+    market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010"}
+    assert (await wsapi.call("order.place", market))["status"] == 200
+    before = await recv_until(ws, lambda f: f["e"] == "ACCOUNT_UPDATE")
+    st, _ = await control(http, sim, "POST", "/clock", {"skew_ms": skew_ms})
+    assert st == 200
+    # Signed with our (drifted) clock: outside the exchange's recvWindow, on both transports.
+    assert (await wsapi.call("order.place", market))["error"]["code"] == -1021
+    status, body, _ = await rest.call("GET", "/fapi/v2/balance")
+    assert status == 400 and body["code"] == -1021
+    # The exchange's time, as a client resyncing reads it, is `skew_ms` from ours.
+    ours = sim.now_ms()
+    served = (await rest.call("GET", "/fapi/v1/time", signed=False, key=False))[1]["serverTime"]
+    assert abs(served - ours - skew_ms) < 1_000, (served, ours)
+    # Resynced (timestamp = our clock + the offset measured): accepted, and its events follow the
+    # earlier ones in time, on the exchange's own clock.
+    assert (await wsapi.call("order.place", {**market, "timestamp": ours + skew_ms}))["status"] == 200
+    after = await recv_until(ws, lambda f: f["e"] == "ACCOUNT_UPDATE")
+    times = [f["E"] for f in [*before, *after]] + [f["o"]["T"] for f in [*before, *after] if "o" in f]
+    assert [f["E"] for f in [*before, *after]] == sorted(f["E"] for f in [*before, *after]), times
+    assert all(abs(t - ours) < 5_000 for t in times), (times, ours)
+    await ws.close()
+
+
+async def test_a_ban_reports_its_end_on_the_drifted_clock(
+    sim: BinanceSim, http: aiohttp.ClientSession, rest: Rest
+) -> None:
+    """With our clock drifted, the exchange's `serverTime` and a ban's `retryAfter` stay on one
+    clock: a client that subtracts them waits as long as the ban lasts, however far we drifted."""
+    st, _ = await control(http, sim, "POST", "/clock", {"skew_ms": -8_000})
+    assert st == 200
+    st, _ = await control(http, sim, "POST", "/rate-limits", {"force": [418], "ban_ms": 60_000})
+    assert st == 200
+    status, body, headers = await rest.call("GET", "/fapi/v1/time", signed=False, key=False)
+    assert status == 418, body
+    left_ms = body["data"]["retryAfter"] - body["data"]["serverTime"]
+    assert 0 < left_ms <= 60_000, body
+    assert abs(left_ms - int(headers["Retry-After"]) * 1000) < 2_000, (body, headers)
+    assert abs(body["data"]["serverTime"] - (sim.now_ms() - 8_000)) < 1_000, body

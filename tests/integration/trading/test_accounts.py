@@ -100,6 +100,24 @@ def test_activate_list_and_deactivate_against_the_simulator(sim: Sim, tmp_path: 
         desk.assert_no_secret(sim.key()["secret"])
 
 
+def test_quotes_flow_on_a_new_link_after_the_account_is_activated_again(sim: Sim, tmp_path: Path) -> None:
+    """The symbols a link streams quotes for belong to that link: the account activated again (a
+    new link, a new adapter) subscribes them anew. The host kept one set for every link, so the new
+    link never asked for what the old one had watched and its marks stopped moving."""
+    with _desk(tmp_path, sim) as desk:
+        account_id = desk.put_account(sim.key())
+        desk.subscribe("quotes")
+        desk.activate(account_id)
+        assert "ETHUSDT" in desk.call("market.watch", {"symbols": ["ETHUSDT"]})["symbols"]
+        sim.price("ETHUSDT", "3010.5", mark="3010.5")
+        desk.wait_mark("ETHUSDT", "3010.5")
+        assert desk.call("accounts.deactivate") == {}
+        desk.activate(account_id)
+        assert "ETHUSDT" in desk.call("market.watch", {"symbols": ["ETHUSDT"]})["symbols"]
+        sim.price("ETHUSDT", "3020.5", mark="3020.5")
+        desk.wait_mark("ETHUSDT", "3020.5")
+
+
 def test_refused_credentials_say_so_without_the_secret(sim: Sim, tmp_path: Path) -> None:
     with _desk(tmp_path, sim) as desk:
         key = {"apiKey": sim.key()["apiKey"], "secret": WRONG_SECRET}

@@ -117,7 +117,10 @@ def test_mes_through_the_host_with_asl(sim: SimThread, tmp_path: Path) -> None:
     desk = start_tv_desk(tmp_path, sim, config, TvDesk)
     try:
         desk.subscribe()
-        desk.wait_mark(MES)
+        try:
+            desk.wait_mark(MES)
+        except AssertionError as exc:  # once seen under load: say what the host's md link did
+            raise AssertionError(f"{exc}\nhost log:\n{desk.log_text()[-4000:]}") from None
         desk.call(
             "order.place", {"ticket": {"symbol": MES, "side": "BUY", "type": "MARKET", "quantity": "2"}}
         )

@@ -1,11 +1,11 @@
-"""Issue #22: the panel tells the truth in a trader's first hour. One real-Chromium check per defect.
+"""Issue #22: the panel tells the truth in a trader's first hour, on the Trade tab (Setup's checks
+are in test_first_hour_setup.py): a Flatten all button (the hotkey's Desk.flatten) that a double
+press runs once; the minimised bar names what BUY and SELL send, shows the last fill and a
+connection dot that follows the link; messages in a trader's words with every price on the tick.
 
-Setup: the key type no longer resets the environment; a saved account shows in the list without
-a Reload; Diagnostics follows the vault; "Vault locked." does not stay under a wrong-password
-alert; the Tradovate form asks for the app id the README mentions. Trade: a Flatten all button
-(the hotkey's Desk.flatten) that a double press runs once; the minimised bar names what BUY and
-SELL send, shows the last fill and a connection dot that follows the link; messages in a trader's
-words with every price on the tick.
+One browser and one simulator for the module (Playwright's sync API runs one browser at a time, so
+Setup's per-test browsers live in the other module); each test opens its own panel on a live, flat
+account (`live_and_flat`), so they run alone and in any order.
 
 Each of these fails against the extension before this work (run with SIDEDESK_E2E_EXTENSION=<an
 older extension/ folder> to see it).
@@ -19,22 +19,21 @@ import signal
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from playwright.sync_api import Page, expect
 
-from sidedesk.demo.simthread import SimThread
-from tests.e2e.conftest import SidedeskBrowser, launch_sidedesk, snapshot
-from tests.e2e.test_trading_support import ACCOUNT_NAME, SMALL_KDF, host_request, trading_browser
+from tests.e2e.conftest import SidedeskBrowser
+from tests.e2e.test_trading_support import (
+    SimThread,
+    live_and_flat,
+    open_orders,
+    trading_browser,
+)
 
-# in_order: its tests build on each other (one browser and host for the module); to be split.
-pytestmark = [pytest.mark.e2e, pytest.mark.in_order]
+pytestmark = pytest.mark.e2e
 
 TIMEOUT_MS = 15_000
-PASSWORD = "e2e-First-Hour-Vault-5512"
 BTC_PRICE = re.compile(r"(?<![\d.,])\d{2},\d{3}(?:\.(\d+))?")  # BTCUSDT prices, about 60,000
 
 
@@ -59,126 +58,6 @@ COUNT_REQUESTS_JS = """() => {
 }"""
 
 
-# -- Setup ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def setup_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidedeskBrowser]:
-    # Closed before the trading browser starts: Playwright's sync API runs one instance at a time.
-    root = tmp_path_factory.mktemp("first-hour-setup")
-    config = {"status_interval_s": 1.0, "vault_kdf": SMALL_KDF}
-    with launch_sidedesk(root / "profile", root / "home", host_config=config) as browser:
-        yield browser
-
-
-def ed25519_pem() -> str:
-    key = Ed25519PrivateKey.generate()
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
-
-
-def created(browser: SidedeskBrowser) -> Page:
-    """The panel on Setup with a new, unlocked, empty vault (created through the form)."""
-    panel = browser.open_panel("?tab=setup")
-    expect(panel.locator("#status-state")).to_have_text("Connected", timeout=TIMEOUT_MS)
-    panel.get_by_label("New vault password").fill(PASSWORD)
-    panel.get_by_label("Repeat the password").fill(PASSWORD)
-    panel.get_by_role("button", name="Create vault").click()
-    expect(panel.locator("#setup-vault")).to_contain_text("Unlocked", timeout=TIMEOUT_MS)
-    return panel
-
-
-def add_ed25519_account(panel: Page, name: str = "Ed key") -> Any:
-    """Add account: Binance, environment live, *then* the key type (below it in the form)."""
-    panel.locator(".vault-add summary").click()
-    form = panel.locator(".vault-add form")
-    form.get_by_label("Broker").select_option("binance")
-    form.get_by_label("Environment").select_option("live")
-    form.get_by_label("API key", exact=True).fill("E2eFirstHourEd25519KeyId0001")
-    form.get_by_label("Key type").select_option("ed25519")
-    form.get_by_label("Account name").fill(name)
-    form.get_by_label("Ed25519 private key (PEM)").fill(ed25519_pem())
-    return form
-
-
-def test_choosing_the_key_type_keeps_the_environment(setup_browser: SidedeskBrowser) -> None:
-    panel = created(setup_browser)
-    form = add_ed25519_account(panel)
-    expect(form.get_by_label("Environment")).to_have_value("live")  # it went back to testnet
-    expect(form.get_by_label("API key", exact=True)).to_have_value("E2eFirstHourEd25519KeyId0001")
-    form.get_by_role("button", name="Save account").click()
-    expect(panel.locator(".vault-live")).to_contain_text("Saved Ed key (binance · live)", timeout=TIMEOUT_MS)
-    entries = host_request(setup_browser, "vault.entries", {})["ok"]["entries"]
-    assert [(e["name"], e["environment"], e["auth"]) for e in entries] == [("Ed key", "live", "ed25519")]
-    assert setup_browser.page_errors == []
-
-
-def test_a_saved_account_is_listed_at_once_without_a_reload_button(setup_browser: SidedeskBrowser) -> None:
-    panel = created(setup_browser)
-    expect(panel.locator("#accounts-list")).to_contain_text(
-        "No broker accounts in the vault yet", timeout=TIMEOUT_MS
-    )
-    add_ed25519_account(panel).get_by_role("button", name="Save account").click()
-    row = panel.locator("#accounts-list li.acct")
-    expect(row).to_have_count(1, timeout=TIMEOUT_MS)
-    expect(row).to_contain_text("Ed key")
-    expect(row).to_contain_text("binance · live")
-    expect(panel.locator("#accounts-reload")).to_have_count(0)
-    # Removed elsewhere (another panel, the host API): this panel follows.
-    entry_id = host_request(setup_browser, "vault.entries", {})["ok"]["entries"][0]["id"]
-    assert "ok" in host_request(setup_browser, "vault.remove", {"id": entry_id})
-    expect(row).to_have_count(0, timeout=TIMEOUT_MS)
-    expect(panel.locator(".vault-entries")).to_have_count(0, timeout=TIMEOUT_MS)
-
-
-def test_diagnostics_show_the_vault_as_it_is(setup_browser: SidedeskBrowser) -> None:
-    panel = created(setup_browser)
-    expect(panel.locator("#diag-vault")).to_have_text("unlocked", timeout=TIMEOUT_MS)  # it said "absent"
-    panel.get_by_role("button", name="Lock now").click()
-    expect(panel.locator("#diag-vault")).to_have_text("locked", timeout=TIMEOUT_MS)
-
-
-def test_a_wrong_password_alert_stands_alone(setup_browser: SidedeskBrowser) -> None:
-    panel = created(setup_browser)
-    vault = panel.locator("#setup-vault")
-    panel.get_by_role("button", name="Lock now").click()
-    expect(panel.locator(".vault-live")).to_have_text("Vault locked.", timeout=TIMEOUT_MS)
-    panel.get_by_label("Vault password").fill("not-the-password-123")
-    panel.get_by_role("button", name=re.compile(r"^Unlock")).click()
-    expect(vault.get_by_role("alert")).to_contain_text("wrong password", timeout=TIMEOUT_MS)
-    expect(panel.locator(".vault-live")).to_have_text("")  # "Vault locked." stayed under the alert
-    # Unlocked elsewhere (the host API standing in for another panel): this panel follows.
-    panel.wait_for_function(
-        "() => !document.querySelector('#setup-vault button[type=submit]')?.textContent.includes('wait')",
-        timeout=30_000,
-    )
-    assert "ok" in host_request(setup_browser, "vault.unlock", {"password": PASSWORD})
-    expect(vault).to_contain_text("Unlocked", timeout=TIMEOUT_MS)
-
-
-def test_the_tradovate_form_asks_for_the_app_id_and_forms_keep_what_was_typed(
-    setup_browser: SidedeskBrowser, artifacts: Path
-) -> None:
-    panel = created(setup_browser)
-    panel.locator(".vault-add summary").click()
-    form = panel.locator(".vault-add form")
-    form.get_by_label("Environment").select_option("live")
-    form.get_by_label("Broker").select_option("tradovate")
-    expect(form.get_by_label("Environment")).to_have_value("live")  # tradovate has live too
-    expect(form.get_by_label("App id")).to_have_value("Sidedesk")
-    for label in ("Username", "Password", "API client id (cid)", "API secret (sec)"):
-        expect(form.get_by_label(label, exact=True)).to_be_visible()
-    form.get_by_label("Username").fill("trader-one")
-    form.get_by_label("Account name").fill("Tradovate demo")
-    panel.wait_for_timeout(2_500)  # two status pushes (every second in this config) re-render the section
-    expect(form.get_by_label("Username")).to_have_value("trader-one")
-    expect(form.get_by_label("Account name")).to_have_value("Tradovate demo")
-    snapshot(panel, artifacts, "first-hour-setup")
-    assert setup_browser.page_errors == []
-
-
-# -- Trade ----------------------------------------------------------------------------------------
-
-
 @pytest.fixture(scope="module")
 def sim() -> Iterator[SimThread]:
     s = SimThread(seed=5).start()
@@ -196,26 +75,22 @@ def browser(tmp_path_factory: pytest.TempPathFactory, sim: SimThread) -> Iterato
         yield b
 
 
-@pytest.fixture(scope="module")
-def panel(browser: SidedeskBrowser) -> Page:
-    page = browser.open_panel("?tab=setup")
-    expect(page.locator("#status-state")).to_have_text("Connected", timeout=TIMEOUT_MS)
-    page.get_by_role("button", name=f"Use {ACCOUNT_NAME}").click()
-    expect(page.locator("#accounts-list li.acct")).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
-    page.get_by_role("tab", name="Trade").click()
-    expect(page.locator("#ticket-badge")).to_have_text("Live", timeout=TIMEOUT_MS)
-    return page
+@pytest.fixture
+def panel(browser: SidedeskBrowser, sim: SimThread) -> Iterator[Page]:
+    """A new panel on the Trade tab, the account live and flat, no ticket saved."""
+    live_and_flat(browser, sim)
+    page = browser.open_panel("?tab=trade")
+    try:
+        expect(page.locator("#ticket-badge")).to_have_text("Live", timeout=TIMEOUT_MS)
+        yield page
+    finally:
+        page.close()
 
 
 def sent(browser: SidedeskBrowser) -> dict[str, int]:
     counts = browser.service_worker.evaluate("() => globalThis.__sent ?? {}")
     assert isinstance(counts, dict)
     return counts
-
-
-def open_orders(sim: SimThread) -> list[Any]:
-    got = sim.control("GET", "/orders", {"account": "main"})
-    return [*got["orders"], *got["algoOrders"]]
 
 
 def buy_from_ticket(panel: Page, notional: str = "300") -> None:
@@ -264,8 +139,9 @@ def test_refusals_say_what_happened_with_the_code_as_detail(panel: Page) -> None
 def test_flatten_all_in_the_trade_tab_flattens_once_on_a_double_press(
     browser: SidedeskBrowser, panel: Page, sim: SimThread
 ) -> None:
+    buy_from_ticket(panel)
     row = panel.locator('#trade-positions tbody.pos[data-symbol="BTCUSDT"]')
-    expect(row).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(row.locator(".asl-level")).to_have_text("hard stop", timeout=TIMEOUT_MS)
     assert open_orders(sim), "the ASL stop is open"
     before = len([e for e in sim.control("GET", "/order-log", {"account": "main"}) if e["kind"] == "order"])
     browser.service_worker.evaluate(COUNT_REQUESTS_JS)
@@ -326,8 +202,10 @@ def test_the_minimised_bar_names_what_it_sends_shows_the_fill_and_flattens(
 def test_the_bar_dot_turns_amber_when_the_broker_link_drops_and_red_or_amber_when_the_host_dies(
     browser: SidedeskBrowser, panel: Page, sim: SimThread
 ) -> None:
+    panel.locator("#minimise-toggle").click()
+    expect(panel.locator("#actionbar")).to_be_visible()
     dot = panel.locator("#bar-dot")
-    expect(dot).to_have_attribute("data-tone", "live")
+    expect(dot).to_have_attribute("data-tone", "live", timeout=TIMEOUT_MS)
     panel.evaluate(
         """() => {
           const el = document.getElementById('bar-dot');
