@@ -5,6 +5,7 @@
 
 import { h } from './dom.js';
 import { describeFailure } from './ticket_form.js';
+import { listedAccounts } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 
 // The host's account link states (core/link.py): what each is called here.
@@ -93,26 +94,9 @@ export function mountAccounts(root, client) {
     return store.status?.brokers?.find?.((b) => b.account_id === acc.id) ?? acc;
   }
 
-  /** accounts.list rows (with the venue's account names the status topic has learnt since), plus
-   *  the accounts of a login that connected since it was listed. */
-  function allRows(accounts) {
-    const brokers = store.status?.brokers ?? [];
-    const named = new Map(brokers.filter((b) => b.account_name).map((b) => [b.account_id, b.account_name]));
-    const out = accounts.map((a) => (named.has(a.id) ? { ...a, account_name: named.get(a.id) } : a));
-    const known = new Set(out.map((a) => a.id));
-    for (const b of brokers) {
-      if (known.has(b.account_id) || !b.entry_id) continue;
-      const entry = out.find((a) => a.entry_id === b.entry_id);
-      if (!entry) continue;
-      known.add(b.account_id);
-      out.push({ ...entry, id: b.account_id, venue_account: b.venue_account, account_name: b.account_name, remembered: false, active: b.active });
-    }
-    return out;
-  }
-
   function render() {
     const { active_id: activeId, error } = store.accounts;
-    const accounts = allRows(store.accounts.accounts);
+    const accounts = listedAccounts(store.accounts.accounts, store.status?.brokers);
     disconnect.disabled = !activeId;
     if (error) {
       const text = error.code === 'locked'

@@ -123,6 +123,39 @@ export function accountRows(payload, accountId) {
   }));
 }
 
+/**
+ * Setup's account rows: the accounts.list rows (with the venue's account names the status topic
+ * has learnt since), and after each login's rows its accounts that connected since the list was
+ * loaded. A login's entry-alone row (listed before any of its accounts was known) gives way as
+ * soon as the status topic lists an account of that login, as accounts.list itself then does:
+ * while its first activation connects, the login is not listed twice (the entry and its account).
+ * @param {object[]} accounts accounts.list rows
+ * @param {object[]} brokers status topic `brokers` rows
+ * @returns {object[]} rows shaped like accounts.list's
+ */
+export function listedAccounts(accounts, brokers) {
+  const accs = Array.isArray(accounts) ? accounts : [];
+  const bros = Array.isArray(brokers) ? brokers : [];
+  const named = new Map(bros.filter((b) => b.account_name).map((b) => [b.account_id, b.account_name]));
+  const listed = new Set(accs.map((a) => a.id));
+  const unlisted = new Map(); // entry id -> the status rows of its accounts the list lacks
+  for (const b of bros) {
+    if (listed.has(b.account_id) || !b.entry_id || !accs.some((a) => a.entry_id === b.entry_id)) continue;
+    unlisted.set(b.entry_id, [...(unlisted.get(b.entry_id) ?? []), b]);
+  }
+  const resolved = new Set(bros.filter((b) => b.entry_id && b.account_id !== b.entry_id).map((b) => b.entry_id));
+  const out = [];
+  accs.forEach((a, i) => {
+    const entryAlone = a.id === a.entry_id && resolved.has(a.entry_id);
+    if (!entryAlone) out.push(named.has(a.id) ? { ...a, account_name: named.get(a.id) } : a);
+    if (accs.slice(i + 1).some((x) => x.entry_id === a.entry_id)) return;
+    for (const b of unlisted.get(a.entry_id) ?? []) {
+      out.push({ ...a, id: b.account_id, venue_account: b.venue_account, account_name: b.account_name, remembered: false, active: b.active, state: b.state });
+    }
+  });
+  return out;
+}
+
 const SWITCH_STATE = {
   connecting: 'connecting', syncing: 'syncing', degraded: 'reconnecting', disconnected: 'not connected',
   auth_failed: 'key refused', stopped: 'stopped',
@@ -139,8 +172,8 @@ const SWITCH_STATE = {
  * @returns {{show: boolean, options: {id: string, label: string, active: boolean, state: string}[]}}
  */
 export function accountChoices(accounts, brokers, activeId) {
-  const accs = Array.isArray(accounts) ? accounts : [];
   const bros = Array.isArray(brokers) ? brokers : [];
+  const accs = listedAccounts(accounts, bros);
   const active = accs.find((a) => a.id === activeId) ?? bros.find((b) => b.account_id === activeId);
   const entry = active?.entry_id;
   if (!activeId || !entry) return { show: false, options: [] };

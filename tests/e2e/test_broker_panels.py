@@ -78,7 +78,9 @@ def until(probe: Callable[[], T | None], what: str) -> T:
 
 def activate(browser: SidedeskBrowser, panel: Page, broker: str, name: str | None = None) -> None:
     """Make the broker's account the active one from Setup (unless it is already), then go back
-    to the Trade tab. The tests run in any order: each activates the account it trades."""
+    to the Trade tab. The tests run in any order: each activates the account it trades. The row is
+    found by the login's name, strictly: the login is listed once throughout (its entry-alone row,
+    then the account its first activation connects), or the expects fail at once."""
     name = name or VAULT_ENTRIES[broker]["name"]
     panel.get_by_role("tab", name="Setup").click()
     row = panel.locator("#accounts-list li.acct").filter(has_text=name)

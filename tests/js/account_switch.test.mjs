@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { FakeClient, choose, hostError, installDom, settle, type } from './dom_harness.mjs';
-import { accountChoices } from '../../extension/sidepanel/trade_view.js';
+import { accountChoices, listedAccounts } from '../../extension/sidepanel/trade_view.js';
 
 const dom = installDom();
 const { mountTradeStatus } = await import('../../extension/sidepanel/tradestatus.js');
@@ -53,6 +53,33 @@ test('no switcher for a login with one account, or with no active account', () =
   assert.equal(accountChoices([row('1', 'DEMO1')], [], `${E}:1`).show, false);
   assert.equal(accountChoices([row('1', 'DEMO1'), row('2', 'DEMO2')], [], null).show, false);
   assert.deepEqual(accountChoices(undefined, undefined, 'x'), { show: false, options: [] });
+});
+
+// A login saved before accounts could be picked is listed by its entry alone until it connects; its
+// first activation connects the venue's default account as ENTRY:ACCOUNT. The status topic shows that
+// account before accounts.list is loaded again: the login must not show twice meanwhile.
+const ENTRY_ALONE = { ...row('1', ''), id: E, venue_account: null, account_name: '', state: 'disconnected' };
+
+test('the entry-alone row gives way to the account its login connects (no second row for it)', () => {
+  const rows = listedAccounts([BINANCE, ENTRY_ALONE], [broker('1', '', { state: 'connecting' })]);
+  assert.deepEqual(rows.map((r) => r.id), ['b1', `${E}:1`]);
+  assert.equal(rows[1].name, 'Prop login');
+  assert.equal(rows[1].venue_account, '1');
+  // a single-account login is listed by its entry id and stays listed while it connects
+  const binance = { account_id: 'b1', broker: 'binance', entry_id: 'b1', account_name: 'USDⓈ-M futures', state: 'connecting' };
+  assert.deepEqual(listedAccounts([BINANCE, ENTRY_ALONE], [binance]).map((r) => r.id), ['b1', E]);
+  assert.deepEqual(listedAccounts([ENTRY_ALONE], []).map((r) => r.id), [E], 'not connected yet: the entry');
+});
+
+test("a login's accounts that connect later are listed with it, after its listed ones", () => {
+  const other = { ...row('9', 'Other'), id: 'e2:9', entry_id: 'e2', name: 'Other login' };
+  const rows = listedAccounts([row('1', 'DEMO1', { active: true }), other], [broker('1', 'DEMO1', { active: true }), broker('2', 'DEMO2')]);
+  assert.deepEqual(rows.map((r) => r.id), [`${E}:1`, `${E}:2`, 'e2:9']);
+});
+
+test('no switcher while the first activation of an entry-alone login resolves to one account', () => {
+  const view = accountChoices([ENTRY_ALONE], [broker('1', 'DEMO1', { active: true, state: 'connecting' })], `${E}:1`);
+  assert.deepEqual(view, { show: false, options: [{ id: `${E}:1`, label: 'DEMO1 (connecting)', active: true, state: 'connecting' }] });
 });
 
 // -- the header ------------------------------------------------------------------------------------
@@ -145,6 +172,25 @@ test("Setup shows the venue's account name learnt after the list was loaded", as
   client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 0, uptime_s: 2, brokers: [broker('1', 'DEMO1', { active: true }), broker('2', 'Funded — DEMO2')] });
   await settle();
   assert.match(second(), /· Funded — DEMO2/);
+});
+
+test('Setup: while an entry-alone login first connects, one row for it, then its account', async () => {
+  const { mountAccounts } = await import('../../extension/sidepanel/accounts.js');
+  const client = new FakeClient({
+    'accounts.list': () => ({ accounts: [ENTRY_ALONE], active_id: null }),
+    'market.symbols': () => ({ symbols: [] }),
+  });
+  const root = dom.section('setup-accounts-entry-alone');
+  mountAccounts(root, client);
+  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 0, uptime_s: 1, brokers: [] });
+  await settle();
+  const rows = () => [...root.querySelectorAll('li.acct')].map((r) => [r.dataset.accountId, r.dataset.state]);
+  assert.deepEqual(rows(), [[E, 'disconnected']]);
+  // the activation connected the default account; accounts.list has not been loaded again yet
+  client.push('status', { vault: 'unlocked', vault_rev: 1, settings_rev: 0, uptime_s: 2, brokers: [broker('1', '1', { state: 'connecting' })] });
+  await settle();
+  assert.deepEqual(rows(), [[`${E}:1`, 'connecting']], 'the login is listed once');
+  assert.match(root.querySelector('li.acct .acct-name').textContent, /^Prop login · 1/);
 });
 
 // -- the vault form: the account can be named when the entry is added ---------------------------------
