@@ -260,7 +260,11 @@ def compose(host: Environment) -> Services:
 
     def forget_removed_accounts() -> None:
         """Last known rows of an account whose entry is gone from the vault are not shown."""
-        kept = {e.id for e in vault.entries()}
+        try:
+            kept = {e.id for e in vault.entries()}
+        except Exception:  # the vault listener never fails for this
+            log.exception("could not list the vault's entries")
+            return
         dropped = [a for a in list(books.last_known) if split_link_id(a)[0] not in kept]
         for account_id in dropped:
             books.drop_last_known(account_id)

@@ -45,7 +45,8 @@ log = logging.getLogger("sidedesk.service")
 
 FIRST_FRAME_TIMEOUT_S = 5.0
 LIFETIME_CHECK_S = 1.0
-UNATTENDED_RETRY_S = 30.0  # a locked service at login retries the keychain this often
+UNATTENDED_RETRY_S = 30.0  # a locked service at login retries the keychain this often...
+UNATTENDED_RETRIES = 240  # ...for two hours; then it waits for the password (and says so)
 # a proxy that stops reading is dropped before its session's output can bloat the service
 MAX_PENDING_OUTPUT = 8 * 1024 * 1024
 READ_CHUNK = 64 * 1024
@@ -119,6 +120,7 @@ class Service:
         self._unattended_task: asyncio.Task[None] | None = None
         self._unattended_at: float | None = None
         self._unattended_reason: str | None = None
+        self._unattended_tries = 0
 
     def clock(self) -> float:
         return time.monotonic()
@@ -249,7 +251,18 @@ class Service:
             return False
         if self._unattended_at is not None and self.clock() - self._unattended_at < UNATTENDED_RETRY_S:
             return False
-        return svc.vault.unattended
+        self._unattended_at = self.clock()  # the header is read at most this often too
+        if not svc.vault.unattended:
+            return False
+        self._unattended_tries += 1
+        if self._unattended_tries > UNATTENDED_RETRIES:
+            if self._unattended_tries == UNATTENDED_RETRIES + 1:
+                log.warning(
+                    "unattended unlock: the keychain did not answer in %d tries; waiting for the password",
+                    UNATTENDED_RETRIES,
+                )
+            return False
+        return True
 
     async def _lifetime_loop(self) -> None:
         while True:
