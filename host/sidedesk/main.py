@@ -132,6 +132,7 @@ def compose(host: Environment) -> Services:
     from sidedesk.api.context import Services
     from sidedesk.app.books import Books
     from sidedesk.app.entry import OrderEntry
+    from sidedesk.app.last_known import restore_all_last_known
     from sidedesk.app.links import AccountLinks
     from sidedesk.app.notices import Notices
     from sidedesk.app.protection import ProtectionService
@@ -139,6 +140,7 @@ def compose(host: Environment) -> Services:
     from sidedesk.app.settings import Settings
     from sidedesk.app.status import Status
     from sidedesk.brokers.registry import build_broker
+    from sidedesk.core.link_ids import split_link_id
     from sidedesk.domain import Broker, EventSink
     from sidedesk.localstream.service import LocalStream
     from sidedesk.store.journal import Journal
@@ -217,7 +219,6 @@ def compose(host: Environment) -> Services:
         protection=protection,
         started=host.started,
         clock=host.clock,
-        held_file=host.paths.data_dir / "held.json",
     )
 
     views: dict[str, Callable[[], Any]] = {
@@ -231,24 +232,51 @@ def compose(host: Environment) -> Services:
     localstream = LocalStream(settings, vault, lambda topic: views[topic]())
     topic_listeners.append(localstream.notify)
 
+    unlocked_before = False
+
     def vault_changed() -> None:
+        nonlocal unlocked_before
         if vault.state != "unlocked":  # locked: the links keep the keys protection needs (README)
             links.keep_redacted()
+        opened = vault.state == "unlocked" and not unlocked_before
+        unlocked_before = vault.state == "unlocked"
+        if vault.state == "unlocked":
+            forget_removed_accounts()
         publish_status()
         # After an unlock, reconnect the account the trader last used (its keys are readable now),
-        # retrying until it connects. Locking does not disconnect: a connected account keeps
-        # managing its stops.
+        # retrying until it connects, and every other account the last service held something on
+        # (another login's, a sibling of the login): until each is up with its own snapshot, its
+        # last known positions stay Unprotected. Locking does not disconnect: a connected account
+        # keeps managing its stops.
+        if not opened:
+            return
         wanted = settings.config.active_account
-        if vault.state == "unlocked" and wanted and links.active_id is None:
-            with suppress(RuntimeError):  # no running loop: nothing to reconnect yet
+        with suppress(RuntimeError):  # no running loop: nothing to reconnect yet
+            if wanted and links.active_id is None:
                 links.activate_soon(wanted)
+            for account_id in sorted(books.last_known):
+                if account_id != wanted and books.holds_last_known(account_id):
+                    links.connect_soon(account_id)
+
+    def forget_removed_accounts() -> None:
+        """Last known rows of an account whose entry is gone from the vault are not shown."""
+        try:
+            kept = {e.id for e in vault.entries()}
+        except Exception:  # the vault listener never fails for this
+            log.exception("could not list the vault's entries")
+            return
+        dropped = [a for a in list(books.last_known) if split_link_id(a)[0] not in kept]
+        for account_id in dropped:
+            books.drop_last_known(account_id)
+        if dropped:
+            log.info("no longer showing the last known state of removed accounts: %s", ", ".join(dropped))
+            books.publish_tables()
 
     vault.add_listener(vault_changed)
-    if vault.state != "unlocked" and config.active_account:
+    if vault.state != "unlocked":
         # no keys yet (a restart after a crash, a start at login): show what the journal last knew
-        from sidedesk.app.last_known import restore_last_known
-
-        restore_last_known(books, recorder.journal, config.active_account)
+        # of every account, and name its positions as Unprotected until each account reconnects
+        restore_all_last_known(books, recorder.journal)
     settings.on_change(publish_status)
     hub = host.hub
     hub.provide_snapshot("positions", books.positions_view)

@@ -77,3 +77,35 @@ def test_cancels_answered_by_a_reply_are_replayed_too() -> None:
     assert cancels(CancelledAll(None), STOP) and cancels(CancelledAll("BTCUSDT"), STOP)
     assert not cancels(CancelledAll("ETHUSDT"), STOP)
     assert outcome_of({"status": "ACKNOWLEDGED"}) is None  # placed orders arrive as events
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("symbol", ["x"]),
+        ("ts_ms", "x"),
+        ("ts_ms", True),
+        ("reduce_only", "yes"),
+        ("quantity", "sNaN"),
+        ("quantity", "Infinity"),
+        ("quantity", ["1"]),
+        ("client_id", {"a": 1}),
+    ],
+)
+def test_a_field_of_the_wrong_type_is_unreadable_never_a_type_error(field: str, value: object) -> None:
+    # regression: strings and ints were passed on unchecked, and the dataclass (or the books,
+    # later) raised TypeError out of the service's start
+    record = journaled({"kind": "OrderEvent", "event": STOP})
+    event = record["event"]
+    assert isinstance(event, dict)
+    key = "update_time_ms" if field == "ts_ms" else field
+    event[key] = value
+    with pytest.raises(Unreadable):
+        event_of(record)
+    snap = journaled({"reason": "connected", "snapshot": SNAP})
+    body = snap["snapshot"]
+    assert isinstance(body, dict)
+    if field in ("ts_ms", "account_id"):
+        body[field] = value
+        with pytest.raises(Unreadable):
+            snapshot_of(snap)

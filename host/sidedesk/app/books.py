@@ -21,6 +21,7 @@ from sidedesk.app.notices import Notices, Publish, now_ms
 from sidedesk.app.recorder import Recorder
 from sidedesk.core.account import Portfolio
 from sidedesk.core.last_known import Cancelled, CancelledAll, Replayed, cancels
+from sidedesk.core.link_ids import split_link_id
 from sidedesk.core.orders_book import OrdersBook
 from sidedesk.core.positions import Position
 from sidedesk.core.staleness import Staleness
@@ -348,10 +349,30 @@ class Books:
         self._last_known_books[account_id] = (portfolio, orders)
         self.last_known[account_id] = at_ms
 
+    def drop_last_known(self, account_id: str) -> bool:
+        """Stop showing `account_id`'s last known state (its own snapshot came, or its account
+        is gone from the vault); whether there was one."""
+        self._last_known_books.pop(account_id, None)
+        return self.last_known.pop(account_id, None) is not None
+
+    def holds_last_known(self, account_id: str) -> bool:
+        """Whether `account_id`'s last known state has an open position or an open order."""
+        known = self._last_known_books.get(account_id)
+        if known is None:
+            return False
+        portfolio, orders = known
+        return any(p.quantity for p in portfolio.positions.positions(account_id)) or bool(
+            orders.open_orders(account_id)
+        )
+
     def apply_snapshot(self, account_id: str, snap: AccountSnapshot, reason: str) -> None:
         """Replace local state by the exchange's (the exchange is the source of truth)."""
-        self.last_known.pop(account_id, None)
-        self._last_known_books.pop(account_id, None)
+        self.drop_last_known(account_id)
+        entry_id, venue = split_link_id(account_id)
+        if venue is not None:
+            # the rows journaled under the entry's id alone (before its login's accounts could be
+            # picked) were this login's: `ENTRY:ACCOUNT` replaces them
+            self.drop_last_known(entry_id)
         before = {p.key: p.quantity for p in self.portfolio.positions.positions(account_id)}
         self.portfolio.apply(snap)
         self.orders.apply_snapshot(snap)

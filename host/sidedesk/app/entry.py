@@ -387,8 +387,13 @@ class OrderEntry:
 
     def recover_intents(self, link: AccountLink) -> None:
         """Intents on disk with no outcome (a crash between send and answer): look each up."""
+        # intents journaled under the entry's id alone (a Tradovate or Volumetrica entry before
+        # its login's accounts could be picked) were sent on the account the entry remembers
+        mine = {link.account_id}
+        if self._remembered_account_link(link):
+            mine.add(link.entry_id)
         for rec in self._recorder.journal.open_intents():
-            if rec.account != link.account_id or rec.client_id is None or rec.client_id in self.pending:
+            if rec.account not in mine or rec.client_id is None or rec.client_id in self.pending:
                 continue
             req = rec.data.get("request")
             if not isinstance(req, dict) or not isinstance(req.get("symbol"), str):
@@ -396,6 +401,17 @@ class OrderEntry:
             conditional = str(req.get("type", "")) not in ("MARKET", "LIMIT")
             p = Pending(Intent(rec.client_id), link.account_id, req["symbol"], conditional)
             self._feed(p, im.Recovered())
+
+    def _remembered_account_link(self, link: AccountLink) -> bool:
+        """Whether `link` trades its entry's remembered account: the one it names, or (an entry
+        that names none yet) the first of its login's links, which the venue's default chose."""
+        if link.venue_account is None:
+            return False
+        remembered = getattr(link.entry, "account", None)
+        if remembered is not None:
+            return bool(remembered == link.venue_account)
+        first = next((li for li in self._links.links.values() if li.entry_id == link.entry_id), None)
+        return first is link
 
     # -- replies to other requests ----------------------------------------------------------------
     async def cancel(

@@ -305,6 +305,33 @@ class AccountLinks:
         except Exception as exc:  # told, not raised: nobody is waiting for this reply
             self._notices.tell("warning", f"could not reconnect account {account_id}: {exc}")
 
+    def connect_soon(self, account_id: str) -> None:
+        """After an unlock: reconnect an account the last service knew (not made active), so its
+        positions are watched and protected again; retried by its link until it connects."""
+        self._spawn(self._connect_quietly(account_id))
+
+    async def _connect_quietly(self, account_id: str) -> None:
+        try:
+            async with self._activating:
+                link = self.links.get(account_id)
+                if link is not None and link.state not in _DOWN:
+                    return
+                account_id, entry, venue = await self._resolve(account_id)
+                link = self.links.get(account_id)
+                if link is not None and link.state not in _DOWN:
+                    return
+                if getattr(entry, "keep_other_sessions", True) is False and any(
+                    li.entry_id == entry.id for li in self.links.values()
+                ):
+                    return  # a second session of this login would throw the first one out
+                if link is not None:
+                    await self._close(link)
+                self._start(account_id, entry, venue)
+                if self._refresher is None:
+                    self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+        except Exception as exc:  # told, not raised: nobody is waiting for this reply
+            self._notices.tell("warning", f"could not reconnect account {account_id}: {exc}")
+
     def _make_active(self, account_id: str) -> None:
         switched = self.active_id != account_id
         self.active_id = account_id

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from sidedesk import PROTOCOL_VERSION, __version__
@@ -19,7 +17,6 @@ from sidedesk.core.asl import PositionKey
 from sidedesk.core.link import LinkState
 from sidedesk.core.unprotected import Held, Unprotected, unprotected
 from sidedesk.domain import PositionSide
-from sidedesk.store.held import load_held, save_held
 from sidedesk.vault.service import VaultService
 
 
@@ -34,7 +31,6 @@ class Status:
         protection: ProtectionService,
         started: float,
         clock: Callable[[], float] = time.monotonic,
-        held_file: Path | None = None,
     ) -> None:
         self._vault = vault
         self._links = links
@@ -46,38 +42,29 @@ class Status:
         self._clock = clock
         self.vault_rev = 0  # bumped on every vault change (unlock, lock, an account added or removed)
         vault.add_listener(self._vault_changed)
-        # What the last service saw on its live accounts: until the vault is unlocked here, these
-        # are the positions nothing protects (store/held.py).
-        self._held_file = held_file
-        self._remembered = _parse_held(load_held(held_file)) if held_file is not None else []
 
     def _vault_changed(self) -> None:
         self.vault_rev += 1
         self.vault_ever_unlocked |= self._vault.state == "unlocked"
 
     def unprotected(self) -> list[Unprotected]:
-        """Open positions without a working managed stop (core/unprotected.py decides)."""
+        """Open positions without a working managed stop (core/unprotected.py decides). The books
+        are the one source: live accounts, and every account shown as last known from the journal
+        (app/last_known.py), which stays unprotected until its own link is up with a snapshot."""
         books, links, prot = self._books, self._links.links, self._protection
 
         def link_live(account_id: str) -> bool:
             link = links.get(account_id)
-            return link is not None and link.state in (LinkState.LIVE, LinkState.SYNCING)
+            return (
+                link is not None
+                and link.state in (LinkState.LIVE, LinkState.SYNCING)
+                and account_id not in books.last_known
+            )
 
         held = [
             Held(p.account_id, p.symbol, p.position_side, p.quantity)
-            for account_id in {*links, *books.last_known}
+            for account_id in sorted({*links, *books.last_known})
             for p in books.known_positions(account_id)
-        ]
-        # What the last service saw, for accounts this one does not see yet: all of them until the
-        # vault is unlocked here, then those whose link is in the list but not up with a position
-        # in the books (a reconnect that has not succeeded since the restart).
-        seen = {h.account_id for h in held}
-        held += [
-            h
-            for h in self._remembered
-            if h.account_id not in seen
-            and (h.account_id not in links if not self.vault_ever_unlocked else h.account_id in links)
-            and not link_live(h.account_id)
         ]
 
         def asl_on(account_id: str, symbol: str, side: PositionSide) -> bool:
@@ -98,33 +85,6 @@ class Status:
             covered=covered,
         )
 
-    def remember(self) -> None:
-        """Keep the positions of every live account on disk (only when they changed), so a
-        restart with the vault locked still names them. Accounts not live keep their last rows."""
-        if self._held_file is None:
-            return
-        live = {a for a, link in self._links.links.items() if link.state is LinkState.LIVE}
-        if not live:
-            return
-        current = [h for h in self._remembered if h.account_id not in live] + [
-            Held(p.account_id, p.symbol, p.position_side, p.quantity)
-            for account_id in sorted(live)
-            for p in self._books.portfolio.positions.positions(account_id)
-        ]
-        if current == self._remembered:
-            return
-        rows = [
-            {
-                "account_id": h.account_id,
-                "symbol": h.symbol,
-                "position_side": h.position_side.value,
-                "quantity": format(h.quantity, "f"),
-            }
-            for h in current
-        ]
-        if save_held(self._held_file, rows):
-            self._remembered = current
-
     def payload(self) -> dict[str, Any]:
         return {
             "host_version": __version__,
@@ -139,15 +99,3 @@ class Status:
             "brokers": self._links.brokers_status(),
             "unprotected": [u.to_payload() for u in self.unprotected()],
         }
-
-
-def _parse_held(rows: list[dict[str, str]]) -> list[Held]:
-    out: list[Held] = []
-    for r in rows:
-        try:
-            out.append(
-                Held(r["account_id"], r["symbol"], PositionSide(r["position_side"]), Decimal(r["quantity"]))
-            )
-        except (ValueError, InvalidOperation):  # a row this build cannot read is skipped
-            continue
-    return out

@@ -49,23 +49,35 @@ class Unreadable(ValueError):
     pass
 
 
+# the JSON types a primitive field may be read back from (bool is an int to Python: refused)
+_PRIMITIVES: dict[type, tuple[type, ...]] = {str: (str,), int: (int,), bool: (bool,), float: (int, float)}
+
+
 def _value(tp: Any, v: Any) -> Any:
+    """`v` as a `tp`, checked: a wrong type is `Unreadable`, never passed on to fail later."""
     if v is None:
         return None
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
         options = [a for a in get_args(tp) if a is not type(None)]
-        return _value(options[0], v) if len(options) == 1 else v
+        if len(options) != 1:
+            raise Unreadable(f"cannot read a field of type {tp}")
+        return _value(options[0], v)
     if origin is tuple:
         inner = get_args(tp)[0]
         if not isinstance(v, list):
             raise Unreadable(f"expected a list, got {type(v).__name__}")
         return tuple(_value(inner, item) for item in v)
     if tp is Decimal:
+        if not isinstance(v, str | int) or isinstance(v, bool):
+            raise Unreadable(f"expected a number as a string, got {type(v).__name__}")
         try:
-            return Decimal(str(v))
+            d = Decimal(v)
         except InvalidOperation:
             raise Unreadable(f"not a number: {str(v)[:20]!r}") from None
+        if not d.is_finite():  # NaN, sNaN, Infinity: no quantity or price is one
+            raise Unreadable(f"not a finite number: {str(v)[:20]!r}")
+        return d
     if isinstance(tp, type) and issubclass(tp, Enum):
         try:
             return tp(v)
@@ -73,6 +85,11 @@ def _value(tp: Any, v: Any) -> Any:
             raise Unreadable(f"not a {tp.__name__}: {str(v)[:20]!r}") from None
     if isinstance(tp, type) and is_dataclass(tp):
         return decode(tp, v)
+    allowed = _PRIMITIVES.get(tp)
+    if allowed is None:
+        raise Unreadable(f"cannot read a field of type {tp}")
+    if not isinstance(v, allowed) or (tp is not bool and isinstance(v, bool)):
+        raise Unreadable(f"expected {tp.__name__}, got {type(v).__name__}")
     return v
 
 
@@ -84,7 +101,7 @@ def decode(cls: type[T], data: Any) -> T:
     kwargs = {f.name: _value(hints[f.name], data[f.name]) for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError, ArithmeticError) as exc:  # a field missing, a check refusing
         raise Unreadable(f"{cls.__name__}: {exc}") from None
 
 

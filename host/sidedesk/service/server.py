@@ -45,6 +45,8 @@ log = logging.getLogger("sidedesk.service")
 
 FIRST_FRAME_TIMEOUT_S = 5.0
 LIFETIME_CHECK_S = 1.0
+UNATTENDED_RETRY_S = 30.0  # a locked service at login retries the keychain this often...
+UNATTENDED_RETRIES = 240  # ...for two hours; then it waits for the password (and says so)
 # a proxy that stops reading is dropped before its session's output can bloat the service
 MAX_PENDING_OUTPUT = 8 * 1024 * 1024
 READ_CHUNK = 64 * 1024
@@ -114,6 +116,11 @@ class Service:
         self.sessions: set[Host] = set()
         self._stop = asyncio.Event()
         self._idle = lifetime.Idle()
+        # unattended unlock: the attempt in flight, when the last began, and why it failed
+        self._unattended_task: asyncio.Task[None] | None = None
+        self._unattended_at: float | None = None
+        self._unattended_reason: str | None = None
+        self._unattended_tries = 0
 
     def clock(self) -> float:
         return time.monotonic()
@@ -173,10 +180,10 @@ class Service:
         close_listener = await listen()
         self.services.localstream.start_soon()
         log.info("service %s ready (pid %d) on %s", __version__, os.getpid(), where)
-        resume = loop.create_task(self._unattended_unlock())
+        self._unattended_task = loop.create_task(self._unattended_unlock())
         watcher = loop.create_task(self._lifetime_loop())
         await self._stop.wait()
-        resume.cancel()
+        self._unattended_task.cancel()
         watcher.cancel()
         close_listener()
         for host in list(self.sessions):
@@ -186,22 +193,26 @@ class Service:
         return 0
 
     def holdings(self) -> tuple[int, int]:
-        """Positions and open orders on connected accounts: what the service keeps protecting."""
+        """Positions and open orders on connected accounts: what the service keeps protecting;
+        and positions the journal last knew on accounts not up yet (a start with the vault
+        locked): what it must say are unprotected, and resume once unlocked."""
         svc = self.services
         if svc is None:
             return 0, 0
         positions = orders = 0
         for link in svc.links.links.values():
-            if not link.tradable:
+            if not link.tradable or link.account_id in svc.books.last_known:
                 continue
             positions += sum(
                 1 for p in svc.books.portfolio.positions.positions(link.account_id) if p.quantity
             )
             orders += len(svc.books.open_orders(link.account_id))
+        for account_id in svc.books.last_known:
+            positions += sum(1 for p in svc.books.known_positions(account_id) if p.quantity)
         return positions, orders
 
     def exposure(self) -> bool:
-        """A connected account holds a position or an open order: something to protect."""
+        """A position or an open order to protect, or a last known position nothing protects yet."""
         return any(self.holdings())
 
     def policy(self) -> lifetime.Policy:
@@ -212,27 +223,55 @@ class Service:
 
     async def _unattended_unlock(self) -> None:
         """A service started after a crash or at login opens the vault with the key in the OS
-        keychain when unattended unlock is on; the vault's listener then reconnects the account
-        used last, so ASL and the watchdog resume. Otherwise it stays locked, and the positions
-        the last service saw show as Unprotected with "unlock to resume protection"."""
+        keychain when unattended unlock is on; the vault's listener then reconnects the accounts
+        the last service held something on, so ASL and the watchdog resume. Otherwise it stays
+        locked, and the positions the journal last knew show as Unprotected with "unlock to
+        resume protection". A keychain not reachable yet (a login whose keyring opens a little
+        later) is tried again from the lifetime loop."""
         assert self.services is not None
         vault = self.services.vault
         if vault.state != "locked":
             return
+        self._unattended_at = self.clock()
         reason = await vault.unlock_unattended()
         if reason is None:
             log.info("unattended unlock: the vault is open, protection resumes without a password")
-        else:
+        elif reason != self._unattended_reason:  # once per reason: a retry every 30 s says it once
             log.info("the vault stays locked until unlocked with its password: %s", reason)
+        self._unattended_reason = reason
+
+    def _unattended_due(self) -> bool:
+        """While the vault has never been opened here and unattended unlock is on: try again every
+        UNATTENDED_RETRY_S (one attempt at a time). A vault locked after an unlock (by the trader,
+        or the auto-lock) stays locked."""
+        svc = self.services
+        if svc is None or svc.vault.state != "locked" or svc.status.vault_ever_unlocked:
+            return False
+        if self._unattended_task is not None and not self._unattended_task.done():
+            return False
+        if self._unattended_at is not None and self.clock() - self._unattended_at < UNATTENDED_RETRY_S:
+            return False
+        self._unattended_at = self.clock()  # the header is read at most this often too
+        if not svc.vault.unattended:
+            return False
+        self._unattended_tries += 1
+        if self._unattended_tries > UNATTENDED_RETRIES:
+            if self._unattended_tries == UNATTENDED_RETRIES + 1:
+                log.warning(
+                    "unattended unlock: the keychain did not answer in %d tries; waiting for the password",
+                    UNATTENDED_RETRIES,
+                )
+            return False
+        return True
 
     async def _lifetime_loop(self) -> None:
         while True:
             await asyncio.sleep(LIFETIME_CHECK_S)
-            if self.services is not None:
-                try:
-                    self.services.status.remember()
-                except Exception:  # remembering is best effort; it never stops the service
-                    log.exception("could not remember the open positions")
+            try:
+                if self._unattended_due():
+                    self._unattended_task = asyncio.get_running_loop().create_task(self._unattended_unlock())
+            except Exception:  # a retry's failure never stops the service
+                log.exception("could not retry the unattended unlock")
             self._idle, leave = lifetime.step(
                 self.policy(),
                 self._idle,

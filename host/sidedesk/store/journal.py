@@ -289,16 +289,25 @@ class Journal:
         ).fetchone()
         return None if row is None else Record(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
+    def last_of_each(self, kind: str) -> dict[str, int]:
+        """Every account with a record of `kind`, and the id of its latest one."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT account, MAX(id) FROM journal WHERE kind = ? AND account IS NOT NULL GROUP BY account",
+            (kind,),
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def events_since(self, account: str, since_id: int, limit: int) -> list[Record]:
-        """`account`'s exchange events and outcomes after record `since_id`, oldest first, at
-        most `limit`."""
+        """`account`'s exchange events and outcomes after record `since_id`, oldest first: the
+        newest `limit` of them (the latest state matters most when there are more)."""
         self.flush()
         rows = self._db.execute(
             "SELECT id, ts_ms, kind, account, client_id, data FROM journal "
-            "WHERE kind IN ('event', 'outcome') AND account = ? AND id > ? ORDER BY id LIMIT ?",
+            "WHERE kind IN ('event', 'outcome') AND account = ? AND id > ? ORDER BY id DESC LIMIT ?",
             (account, since_id, limit),
-        )
-        return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        ).fetchall()
+        return [Record(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in reversed(rows)]
 
     def iter_all(self) -> Iterator[Record]:
         last = 0

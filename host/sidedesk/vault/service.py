@@ -363,8 +363,8 @@ class VaultService:
         opens it). Never raises: a missing, damaged or unreachable keychain is only a reason."""
         reason = await self._unlock_unattended()
         failed = reason is not None and reason != UNATTENDED_OFF and self.store.exists()
-        self.unattended_error = reason if failed else None
-        if failed:
+        previous, self.unattended_error = self.unattended_error, reason if failed else None
+        if failed and reason != previous:  # a service retrying says each reason once
             log.warning("unattended unlock failed: %s", reason)
             self._changed()
         return reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from sidedesk.vault.keychain import OsKeychain
 from tests.integration.asl.harness import (
     PASSWORD,
     Desk,
@@ -52,9 +54,22 @@ def status(home: Path) -> dict[str, Any]:
     return dict(json.loads(service_cli(home, "status").stdout))
 
 
-def remembered(home: Path) -> list[dict[str, str]]:
-    path = home / "data" / "held.json"
-    return list(json.loads(path.read_text())["positions"]) if path.exists() else []
+def logs(home: Path) -> str:
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in (home / "logs").glob("*.log"))
+
+
+def journaled(home: Path, symbol: str) -> bool:
+    """The journal holds an exchange event of `symbol` (what a locked restart reads back)."""
+    db = sqlite3.connect(f"file:{home / 'data' / 'journal.sqlite3'}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT data FROM journal WHERE kind IN ('event', 'correction') AND data LIKE ?", (f"%{symbol}%",)
+        ).fetchall()
+    except sqlite3.Error:  # not created yet
+        return False
+    finally:
+        db.close()
+    return bool(rows)
 
 
 @pytest.fixture
@@ -75,8 +90,8 @@ def crash_with_a_position(sim: SimThread, home: Path, unattended: bool) -> dict[
             assert desk.call("vault.unattended", {"enabled": True})["unattended"] is True
         assert desk.call("vault.status")["unattended"] is unattended
         hard = open_position(desk, SYMBOL, "BUY", "1.00")
-        # the service keeps what it holds on disk (not secret) for a restart that stays locked
-        eventually(lambda: any(r["symbol"] == SYMBOL for r in remembered(home)), 10, "the position on disk")
+        # journaled (not secret): a restart that stays locked reads it back
+        eventually(lambda: journaled(home, SYMBOL), 10, "the position in the journal")
         pid = status(home)["pid"]
         os.kill(pid, signal.SIGKILL)
         assert desk.wait(10) == 0  # the proxy follows its service out; the browser reconnects
@@ -149,5 +164,46 @@ def test_kill_9_with_unattended_unlock_off_shows_the_position_unprotected(
             assert only_algo(sim, SYMBOL)["clientAlgoId"] == hard["stop_client_id"]
         finally:
             back.stop()
+    finally:
+        service_cli(home, "stop")
+
+
+def test_a_service_started_at_login_before_the_keychain_opens_stays_and_unlocks_when_it_does(
+    sim: SimThread, tmp_path: Path, keychain_env: dict[str, str]
+) -> None:
+    """Started at login (no panel, `idle_exit_s` 0) while the keychain does not hold the key yet: the
+    position the journal last knew keeps the service up, Unprotected, and the keychain is tried
+    again until it answers; then protection resumes with no password. Before, only connected
+    accounts counted as exposure (it left at once) and the keychain was tried once."""
+    home = tmp_path / "home"
+    home.mkdir()
+    try:
+        crash_with_a_position(sim, home, unattended=True)
+        chain = OsKeychain(home / "data" / "vault.sdv")
+        key = chain.load()
+        assert key is not None and chain.delete()  # a keyring that is not open yet
+        login = subprocess.Popen(
+            [sys.executable, "-m", "sidedesk.cli", "service", "--foreground"],
+            env=dict(os.environ, SIDEDESK_HOME=str(home)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            st = eventually(lambda: (s := status(home)).get("unprotected") and s, 20, "the locked status")
+            assert st["vault"] == "locked" and st["exposure"] is True
+            assert [(u["symbol"], u["reason"]) for u in st["unprotected"]] == [(SYMBOL, "locked")]
+            # the first attempt has failed (the status may answer before it does)...
+            eventually(lambda: "key is missing from the OS keychain" in logs(home), 20, "the first attempt")
+            chain.save(key)  # ...then the keyring opens
+            eventually(lambda: status(home).get("vault") == "unlocked", 60, "the vault open by a retry")
+            eventually(lambda: status(home)["unprotected"] == [], 30, "protection resumed")
+            assert login.poll() is None
+        finally:
+            service_cli(home, "stop")
+            try:
+                login.wait(20)
+            except subprocess.TimeoutExpired:
+                login.kill()
+                login.wait(10)
     finally:
         service_cli(home, "stop")

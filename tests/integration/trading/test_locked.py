@@ -16,6 +16,7 @@ from typing import Any
 
 from sidedesk.core.lock import LOCKED_TO_REDUCE, LOCKED_TO_TRADE, LOCKED_TO_UNPROTECT
 from tests.integration.trading.conftest import PASSWORD, TOPICS, Desk, Sim, start_desk
+from tests.support.wait import eventually
 
 SERVICE = {"enabled": True, "idle_exit_s": 0}
 
@@ -175,3 +176,95 @@ def test_a_service_restarted_without_the_password_shows_the_last_known_position_
     finally:
         back.stop()
         service_cli(home, "stop")
+
+
+def test_every_account_is_read_back_and_reconnected_and_its_position_stays_unprotected_until_then(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """Two logins connected (the one used last, and another still connected beside it), each with a
+    position, then a crash. The restart shows both as last known and Unprotected (`locked`); the
+    unlock reconnects both, not only the active one, and neither position leaves the list until
+    its own account is live again (ASL is off here, so live means `asl_off`). Before, the read-back
+    covered the active account only and the other one was never reconnected: its row vanished."""
+    home = tmp_path / "home"
+    desk = start_desk(home, sim, service=SERVICE, status_interval_s=0.2)
+    try:
+        main_id = desk.account_id
+        ident = sim.new_account("second")
+        other_id = desk.put_account({"apiKey": ident["apiKey"], "secret": ident["secret"]}, name="second")
+        desk.activate(other_id)
+        desk.place(symbol="ETHUSDT", side="BUY", type="MARKET", quantity="0.5")
+        desk.until(lambda: desk.position("ETHUSDT"), what="the other account's position")
+        desk.activate(main_id)  # the other login stays connected beside it
+        desk.place(symbol="SOLUSDT", side="BUY", type="MARKET", quantity="1.00")
+        desk.until(lambda: desk.position("SOLUSDT"), what="the position")
+        pid = int(service_cli(home, "status")["pid"])
+        os.kill(pid, signal.SIGKILL)
+        assert desk.wait(10) == 0
+    finally:
+        desk.stop()
+    back = Desk(home)
+    try:
+        assert back.call("hello", {"client": "test"})["vault"] == "locked"
+        back.subscribe(*TOPICS)
+
+        def rows() -> list[tuple[str, str, str]]:
+            return sorted(
+                (u["account_id"], u["symbol"], u["reason"]) for u in status(back).get("unprotected", [])
+            )
+
+        locked = [(main_id, "SOLUSDT", "locked"), (other_id, "ETHUSDT", "locked")]
+        back.until(lambda: rows() == sorted(locked), what="both positions unprotected while locked")
+        back.call("vault.unlock", {"password": PASSWORD})
+        live = sorted([(main_id, "SOLUSDT", "asl_off"), (other_id, "ETHUSDT", "asl_off")])
+
+        def settled() -> bool:
+            now = rows()
+            # never gone from the list on the way: locked/link_down until its own account is live
+            assert {(a, s) for a, s, _ in now} == {(a, s) for a, s, _ in live}, now
+            return now == live
+
+        back.until(settled, 30, "both accounts reconnected, their positions live")
+        states = {b["account_id"]: b["state"] for b in status(back)["brokers"]}
+        assert states == {main_id: "live", other_id: "live"}
+        assert back.call("accounts.list")["active_id"] == main_id
+        back.call("flatten")
+    finally:
+        back.stop()
+        service_cli(home, "stop")
+
+
+def test_a_service_started_at_login_with_the_vault_locked_stays_for_the_positions_it_last_knew(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """A service started without a panel (at login), the vault locked and `idle_exit_s` 0: the
+    position the journal last knew is exposure, so it stays to say it is unprotected (and to
+    resume once unlocked). Before, only connected accounts counted and it left at once."""
+    home = tmp_path / "home"
+    desk = start_desk(home, sim, service=SERVICE, status_interval_s=0.2)
+    try:
+        desk.place(symbol="SOLUSDT", side="BUY", type="MARKET", quantity="1.00")
+        desk.until(lambda: desk.position("SOLUSDT"), what="the position")
+        os.kill(int(service_cli(home, "status")["pid"]), signal.SIGKILL)
+        assert desk.wait(10) == 0
+    finally:
+        desk.stop()
+    env = dict(os.environ, SIDEDESK_HOME=str(home))
+    login = subprocess.Popen(
+        [sys.executable, "-m", "sidedesk.cli", "service", "--foreground"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        st = eventually(lambda: (s := service_cli(home, "status")).get("unprotected") and s, 20, "the status")
+        assert [(u["symbol"], u["reason"]) for u in st["unprotected"]] == [("SOLUSDT", "locked")]
+        assert st["vault"] == "locked" and st["exposure"] is True and st["positions"] == 1
+        assert login.poll() is None
+    finally:
+        service_cli(home, "stop")
+        try:
+            login.wait(20)
+        except subprocess.TimeoutExpired:
+            login.kill()
+            login.wait(10)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +20,11 @@ from typing import Any
 import pytest
 
 from sidedesk.brokers.tradovate.adapter import TradovateBroker
-from sidedesk.domain import OrderRequest, OrderType, Side
+from sidedesk.domain import AccountSnapshot, OrderRequest, OrderType, PositionEvent, PositionSide, Side
+from sidedesk.store.journal import Journal
 from sidedesk_sim.tradovate import SimConfig, TradovateSim
 from tests.integration.tradovate.conftest import config_for
-from tests.integration.tradovate.test_host import MES, SimThread, TvDesk, start_tv_desk
+from tests.integration.tradovate.test_host import MES, PASSWORD, SimThread, TvDesk, start_tv_desk
 from tests.support.eventlog import EventLog
 from tests.support.wait import eventually
 
@@ -145,3 +147,61 @@ def test_a_remembered_account_is_the_one_activated(sim: SimThread, tmp_path: Pat
         assert sorted(_brokers(desk)) == sorted([first, row["id"]])
     finally:
         desk.stop()
+
+
+def test_an_entry_upgraded_to_its_accounts_keeps_its_journal_in_flight_and_last_known(
+    sim: SimThread, tmp_path: Path
+) -> None:
+    """A build before accounts could be picked journaled under the entry's id alone (`ENTRY`); this
+    one trades `ENTRY:ACCOUNT`. After the upgrade: an order in flight at the crash, journaled under
+    `ENTRY`, is looked up once the remembered account is live (it had been skipped: never looked
+    up); and the last known position restored under `ENTRY` goes when that account's snapshot
+    lands (it had stayed: a phantom Unprotected row beside the live account)."""
+    # in-process (no service left running): the restart below starts with the vault locked
+    desk = start_tv_desk(tmp_path, sim, {"watchlist": [MES], "service": {"enabled": False}}, TvDesk)
+    try:
+        entry_id = _entry(desk)["id"]
+    finally:
+        desk.stop()
+    # what the old build left: the trader's account by the entry's id, a snapshot holding 3 MES
+    # (the simulator holds none), and an intent with no outcome
+    config = tmp_path / "config" / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "active_account": entry_id}))
+    journal = Journal(tmp_path / "data" / "journal.sqlite3")
+    pos = PositionEvent(entry_id, MES, PositionSide.BOTH, Decimal(3), Decimal("5000.25"))
+    journal.append(
+        "correction",
+        {"reason": "connected", "snapshot": AccountSnapshot(entry_id, (), (pos,), ())},
+        account=entry_id,
+    )
+    request = OrderRequest(MES, Side.BUY, OrderType.MARKET, Decimal(1), "sda-inflight-1")
+    journal.append(
+        "intent", {"source": "ticket", "request": request}, account=entry_id, client_id="sda-inflight-1"
+    )
+    journal.close()
+
+    back = TvDesk(tmp_path)
+    try:
+        assert back.call("hello", {"client": "test"})["vault"] == "locked"
+        first = f"{entry_id}:{FIRST}"
+
+        def unprotected() -> list[tuple[str, str]]:
+            snap = back.call("subscribe", {"topics": ["status"]})["snapshots"]["status"]["payload"]
+            return [(u["account_id"], u["reason"]) for u in snap["unprotected"]]
+
+        # the old build's last known position (the services are built just after `hello`)
+        eventually(lambda: unprotected() == [(entry_id, "locked")], 20, "the last known position")
+        back.call("vault.unlock", {"password": PASSWORD})
+        eventually(lambda: _brokers(back).get(first, {}).get("state") == "live", 30, "the account live")
+        eventually(lambda: unprotected() == [], 20, "the old last known position gone")
+
+        def looked_up() -> bool:
+            j = Journal(tmp_path / "data" / "journal.sqlite3")
+            try:
+                return bool(j.records(kind="outcome", client_id="sda-inflight-1"))
+            finally:
+                j.close()
+
+        eventually(looked_up, 30, "the in-flight order looked up on the remembered account")
+    finally:
+        back.stop()
