@@ -3,7 +3,8 @@ default) is a thin proxy to the running `sidedesk service`; this measures what t
 beside the in-process host (`"service": {"enabled": false}`) in the same run:
 
 - proxy start -> first reply: a new proxy process, a service already running, `hello` written at
-  once (as Chrome does) and its reply read (from source, and frozen when a build exists);
+  once (as Chrome does) and its reply read (from source, and frozen when a build exists: the
+  small `sidedesk-native` the manifests name, or the main executable in a build without it);
 - the proxy's idle RSS, 0.5 s after that reply;
 - `ping` round trips through proxy + service against the in-process host; the added latency per
   direction is half the difference of the medians (both ends are the same host code).
@@ -20,6 +21,7 @@ from typing import Any
 from bench.common import HostPipe, cpu_seconds, median, rss_mib, summary, write_config
 from bench.order_path import native_ping
 from bench.startup import FROZEN, python_import
+from sidedesk.install.launcher import frozen_host
 from sidedesk.native.proxy import stop_service
 from sidedesk.service import endpoint
 
@@ -67,7 +69,8 @@ def run(*, runs: int, pings: int, frozen: Path | None = None) -> dict[str, Any]:
                 out: dict[str, Any] = {"source": proxy_start(service_home, runs, None)}
                 exe = frozen if frozen is not None else FROZEN
                 if exe.is_file():
-                    out["frozen"] = proxy_start(service_home, runs, exe)
+                    out["frozen"] = proxy_start(service_home, runs, frozen_host(exe))
+                    out["frozen_exe"] = frozen_host(exe).name
                 else:
                     out["frozen"] = None
                     out["frozen_note"] = (

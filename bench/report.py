@@ -95,7 +95,7 @@ def budgets(r: dict[str, Any]) -> list[dict[str, Any]]:
     px = r.get("proxy")
     if px:
         frozen = px.get("frozen")
-        label = "frozen" if frozen else "source (no frozen build)"
+        label = f"frozen {px.get('frozen_exe', '')}".strip() if frozen else "source (no frozen build)"
         start = (frozen or px["source"])["first_reply_ms"]["p50"]
         add(f"proxy start -> first reply ({label}), p50", 60, start, "ms", "max", "service already running")
         rss = (frozen or px["source"])["idle_rss_mib"]

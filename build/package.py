@@ -3,7 +3,9 @@
     python build/package.py [--out DIR]      (default: build/out)
 
 Produces in DIR:
-  dist/sidedesk/                      the frozen host (onedir; `sidedesk` or `sidedesk.exe`)
+  dist/sidedesk/                      the frozen host (onedir): `sidedesk` (the host and command
+                                      line) and `sidedesk-native` (the proxy the browsers start);
+                                      `.exe` on Windows
   sidedesk-<version>-<os>-<arch>.tar.gz (.zip on Windows): a folder holding the frozen host,
                                       the unpacked `extension/`, the store zip and INSTALL.txt
   sidedesk-extension-<version>.zip    the extension for store upload: manifest without "key"

@@ -64,10 +64,12 @@ def native(argv: list[str]) -> int:
     """The proxy to the service (the default) or, with `"service": {"enabled": false}` or where
     no service can run, the whole host in this process. The proxy's path imports only what it
     uses (no asyncio, no logging handlers, no pydantic): Chrome starts it on every connect."""
+    from sidedesk.native import launch
+
     paths = default_paths()
     # only what the start path needs; the full settings load once the host is ready
     start = read_start_settings(paths.config_file)
-    origin = next((a for a in argv if not a.startswith("--")), None)
+    origin = launch.origin_of(argv)
     allowed = allowed_origins(start.extra_extension_ids)
     if origin not in allowed:
         _setup_logging(paths.log_file, start.log_level)
@@ -76,16 +78,13 @@ def native(argv: list[str]) -> int:
         print(f"sidedesk native: {msg}", file=sys.stderr)
         return 2
     if start.service_enabled:
-        from sidedesk.native import proxy
-        from sidedesk.service import endpoint
-
-        reason = "the service is not available on this system"
-        if endpoint.supported():  # the thin proxy: the service outlives the browser
-            try:
-                # the service logs each panel that attaches; the proxy writes only its errors
-                return proxy.run(endpoint.address(paths.data_dir), origin)
-            except (proxy.NoService, OSError) as exc:  # nothing runs or was started: safe here
-                reason = str(exc)
+        if launch.IN_PROCESS_FLAG in argv:  # `sidedesk-native` found no service and none started
+            reason = "the native proxy reached no service"
+        else:  # the thin proxy: the service outlives the browser
+            outcome = launch.via_service(paths.data_dir, origin)
+            if isinstance(outcome, int):
+                return outcome  # the service logs each panel that attaches; the proxy only errors
+            reason = outcome
         _setup_logging(paths.log_file, start.log_level)
         log.warning("%s; serving in-process (protection stops when the browser closes)", reason)
     else:

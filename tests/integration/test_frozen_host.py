@@ -1,7 +1,9 @@
 """The frozen host, built once per session with build/package.py (PyInstaller onedir).
 
 Checks what a user of the release gets: the stdio smoke test (hello, exit on EOF within Chrome's
-2 s), self-registration from the frozen binary, `doctor` run from it, and the release archive
+2 s), `sidedesk-native` (what the manifests name) proxying to a running service and, with the
+service off, serving in-process through the main executable, self-registration from the frozen
+binary, `doctor` run from it, and the release archive
 (frozen host + extension + a store zip without "key") unpacked and installed with one command.
 """
 
@@ -24,6 +26,7 @@ from sidedesk.identity import DEV_EXTENSION_ID, NATIVE_HOST_NAME, origin_for
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE_NAME = "sidedesk.exe" if os.name == "nt" else "sidedesk"
+NATIVE_EXE_NAME = "sidedesk-native.exe" if os.name == "nt" else "sidedesk-native"
 
 # the first test's setup includes the PyInstaller build (about a minute quiet, several under load):
 # the per-test default would cut the build, not a hung test
@@ -50,6 +53,13 @@ def frozen_exe(build_out: Path) -> Path:
     return exe
 
 
+@pytest.fixture(scope="session")
+def native_exe(build_out: Path) -> Path:
+    exe = build_out / "dist" / "sidedesk" / NATIVE_EXE_NAME
+    assert exe.is_file() and os.access(exe, os.X_OK)
+    return exe
+
+
 def frame(obj: dict[str, Any]) -> bytes:
     body = json.dumps(obj).encode()
     return struct.pack("=I", len(body)) + body
@@ -65,14 +75,17 @@ def env_with(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "SIDEDESK_HOME": str(tmp_path / "sd"), "HOME": str(tmp_path / "home")}
 
 
-def test_frozen_host_answers_hello_and_exits_on_eof(frozen_exe: Path, tmp_path: Path) -> None:
+def chrome_session(exe: Path, env: dict[str, str]) -> Path | None:
+    """Start `exe` as Chrome does, `hello` and an unknown type answered, then stdin closed: it must
+    be gone within Chrome's 2 s. Returns the program the process was running once it answered
+    (read from /proc; None where there is none), which tells a proxy from an in-process host."""
     proc = subprocess.Popen(
-        [str(frozen_exe), origin_for(DEV_EXTENSION_ID)],
+        [str(exe), origin_for(DEV_EXTENSION_ID)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env_with(tmp_path),
-        cwd=frozen_exe.parent,  # Chrome starts hosts in their own folder
+        env=env,
+        cwd=exe.parent,  # Chrome starts hosts in their own folder
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -84,9 +97,12 @@ def test_frozen_host_answers_hello_and_exits_on_eof(frozen_exe: Path, tmp_path: 
         proc.stdin.write(frame({"v": 1, "id": 2, "type": "no_such_type", "payload": {}}))
         proc.stdin.flush()
         assert read_frame(proc.stdout)["error"]["code"] == "unknown_type"
+        image = Path(f"/proc/{proc.pid}/exe")
+        running = image.resolve() if image.exists() else None
         proc.stdin.close()
         # Chrome SIGKILLs a host 2 s after closing its stdin: it must be gone by then
         assert proc.wait(timeout=2) == 0
+        return running
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -94,6 +110,44 @@ def test_frozen_host_answers_hello_and_exits_on_eof(frozen_exe: Path, tmp_path: 
         proc.stdout.close()
         assert proc.stderr is not None
         proc.stderr.close()
+
+
+def test_frozen_host_answers_hello_and_exits_on_eof(frozen_exe: Path, tmp_path: Path) -> None:
+    chrome_session(frozen_exe, env_with(tmp_path))
+
+
+def test_native_exe_proxies_to_a_running_service(frozen_exe: Path, native_exe: Path, tmp_path: Path) -> None:
+    env = env_with(tmp_path)
+    res = subprocess.run(
+        [str(frozen_exe), "service", "start"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    try:
+        running = chrome_session(native_exe, env)
+        if running is not None:  # still the small executable: it forwarded, it did not exec the host
+            assert running == native_exe.resolve()
+        status = subprocess.run(
+            [str(frozen_exe), "service", "status"], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert status.returncode == 0 and json.loads(status.stdout)["running"] is True
+    finally:
+        subprocess.run([str(frozen_exe), "service", "stop"], env=env, capture_output=True, timeout=60)
+
+
+def test_native_exe_serves_in_process_through_the_main_exe_with_the_service_off(
+    frozen_exe: Path, native_exe: Path, tmp_path: Path
+) -> None:
+    env = env_with(tmp_path)
+    config = tmp_path / "sd" / "config" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"service": {"enabled": False}}), encoding="utf-8")
+    running = chrome_session(native_exe, env)
+    if running is not None:  # the host runs in the browser's process: the main executable's
+        assert running == frozen_exe.resolve()
+    status = subprocess.run(
+        [str(frozen_exe), "service", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert status.returncode == 1 and json.loads(status.stdout)["running"] is False
 
 
 def test_frozen_host_refuses_an_unknown_origin(frozen_exe: Path, tmp_path: Path) -> None:
@@ -108,7 +162,9 @@ def test_frozen_host_refuses_an_unknown_origin(frozen_exe: Path, tmp_path: Path)
     assert res.stdout == b""
 
 
-def test_frozen_binary_registers_itself_and_doctor_approves(frozen_exe: Path, tmp_path: Path) -> None:
+def test_frozen_binary_registers_itself_and_doctor_approves(
+    frozen_exe: Path, native_exe: Path, tmp_path: Path
+) -> None:
     profile = tmp_path / "profile"
     env = env_with(tmp_path)
     res = subprocess.run(
@@ -116,7 +172,8 @@ def test_frozen_binary_registers_itself_and_doctor_approves(frozen_exe: Path, tm
     )
     assert res.returncode == 0, res.stderr
     manifest = json.loads((profile / "NativeMessagingHosts" / f"{NATIVE_HOST_NAME}.json").read_text())
-    assert manifest["path"] == str(frozen_exe.resolve())  # no launcher: the executable itself
+    # no launcher: the small proxy executable beside the main one
+    assert manifest["path"] == str(native_exe.resolve())
     assert not (tmp_path / "sd" / "data" / "bin").exists()
     res = subprocess.run(
         [str(frozen_exe), "doctor", "--json", "--user-data-dir", str(profile)],

@@ -60,7 +60,19 @@ def test_host_command_for_a_source_install(tmp_path: Path) -> None:
 
 def test_host_command_for_a_frozen_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     exe = tmp_path / "sidedesk"
+    exe.write_bytes(b"")
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "executable", str(exe))
+    # a build without the small proxy executable: the main one is its own host
     cmd = launcher.host_command("linux", tmp_path / "bin", {"SIDEDESK_HOME": "/x"})
     assert cmd == launcher.HostCommand(exe.resolve(), None)
+    # the release: the manifest names `sidedesk-native`, the main executable's neighbour
+    (tmp_path / "sidedesk-native").write_bytes(b"")
+    cmd = launcher.host_command("linux", tmp_path / "bin", {"SIDEDESK_HOME": "/x"})
+    assert cmd == launcher.HostCommand((tmp_path / "sidedesk-native").resolve(), None)
+
+
+def test_frozen_host_keeps_the_windows_suffix(tmp_path: Path) -> None:
+    exe = tmp_path / "sidedesk.exe"
+    (tmp_path / "sidedesk-native.exe").write_bytes(b"")
+    assert launcher.frozen_host(exe) == tmp_path / "sidedesk-native.exe"

@@ -28,8 +28,10 @@ FORBIDDEN = (
         ["sidedesk.native.proxy"],
         # the whole path `sidedesk native ORIGIN` takes before it forwards
         ["sidedesk.cli", "sidedesk.main", "sidedesk.native.proxy", "sidedesk.store.startup"],
+        # all that the frozen `sidedesk-native` runs (build/native_entry.py)
+        ["sidedesk.native.launch", "sidedesk.native.proxy"],
     ],
-    ids=["proxy", "native-entry"],
+    ids=["proxy", "native-entry", "frozen-native"],
 )
 def test_the_proxy_imports_nothing_heavy(modules: list[str]) -> None:
     code = (

@@ -1,10 +1,12 @@
 """What the manifest's `path` points at.
 
-A frozen build (PyInstaller) is its own host: the manifest points at the executable, which runs as
-the native host when its first argument is an origin. A source install has no single executable,
-so `install` writes a small launcher that runs this very interpreter with `-m sidedesk.cli native`;
-the absolute interpreter path matters because the browser's PATH is not the shell's, and
-`SIDEDESK_HOME` is baked in when it was set, because the browser does not inherit it either.
+A frozen build (PyInstaller) is its own host: the manifest points at `sidedesk-native`, the small
+executable beside `sidedesk` that proxies to the service (and runs `sidedesk` when the host must
+serve in-process), so the browser's every connect starts only the proxy's bundle. A source install
+has no single executable, so `install` writes a small launcher that runs this very interpreter with
+`-m sidedesk.cli native`; the absolute interpreter path matters because the browser's PATH is not
+the shell's, and `SIDEDESK_HOME` is baked in when it was set, because the browser does not inherit
+it either.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sidedesk
+from sidedesk.native.launch import NATIVE_EXE_STEM
 
 LAUNCHER_STEM = "sidedesk-host"
 
@@ -95,11 +98,18 @@ def needs_pythonpath(parent: Path) -> bool:
     return True
 
 
+def frozen_host(exe: Path) -> Path:
+    """`sidedesk-native` beside the frozen `sidedesk`; the executable itself in a build without
+    it (it, too, runs as the host when its first argument is an origin)."""
+    native = exe.with_name(NATIVE_EXE_STEM + exe.suffix)
+    return native if native.is_file() else exe
+
+
 def host_command(system: str, bin_dir: Path, env: dict[str, str] | None = None) -> HostCommand:
     """The command the manifest should name for the running sidedesk (frozen or from source)."""
     env = dict(os.environ if env is None else env)
     if getattr(sys, "frozen", False):
-        return HostCommand(Path(sys.executable).resolve(), None)
+        return HostCommand(frozen_host(Path(sys.executable).resolve()), None)
     parent = package_parent()
     pythonpath = str(parent) if needs_pythonpath(parent) else None
     python = str(Path(sys.executable).absolute())

@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from sidedesk.native.launch import main_command
 from sidedesk.service import endpoint
 
 START_TIMEOUT_S = 10.0
@@ -31,10 +32,9 @@ CHUNK = 64 * 1024
 
 
 def service_command() -> list[str]:
-    """How to run `sidedesk service --foreground` from this installation."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "service", "--foreground"]
-    return [sys.executable, "-m", "sidedesk.cli", "service", "--foreground"]
+    """How to run `sidedesk service --foreground` from this installation (frozen: the main
+    executable, also when this is the small `sidedesk-native`)."""
+    return main_command(["service", "--foreground"])
 
 
 def spawn_service() -> None:

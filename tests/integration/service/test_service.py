@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from sidedesk.service import endpoint
-from tests.hostproc import HostProcess, TopicHost
+from tests.hostproc import ORIGIN, HostProcess, TopicHost
 from tests.integration.asl.harness import (
     SimThread,
     eventually,
@@ -163,6 +163,19 @@ def test_a_bad_first_frame_cannot_stop_the_service(home: Path) -> None:
         assert endpoint.recv_frame(old)["type"] == "proxy.refused"
         old.close()
         assert h.request("ping", {"t": 3.0})["ok"]["t"] == 3.0
+
+
+def test_in_process_when_the_native_proxy_reached_no_service(home: Path) -> None:
+    """`sidedesk-native` (frozen) found no service and none started: it runs `sidedesk native ORIGIN
+    --in-process`, which serves here with the service still on in the settings, and starts none."""
+    with HostProcess(home, args=[ORIGIN, "--in-process"]) as h:
+        assert h.request("hello", {})["ok"]["protocol_version"] == 1
+        assert h.request("vault.create", {"password": PASSWORD})["ok"]["state"] == "unlocked"
+        assert not sock_path(home).exists()
+        assert status(home)["running"] is False
+        h.close_stdin()
+        assert h.wait(5) == 0
+    assert "serving in-process" in (home / "logs" / "host.log").read_text(encoding="utf-8")
 
 
 def test_kill_9_of_the_service_starts_a_new_one_for_the_next_panel(home: Path) -> None:
