@@ -114,7 +114,8 @@ def test_eof_ends_the_host_even_mid_kdf(tmp_path: Path) -> None:
     # A vault created with a slow KDF keeps a worker thread busy well past Chrome's 2 s grace;
     # the host leaves anyway (the write is atomic, so the vault is either absent or whole).
     (tmp_path / "config").mkdir()
-    slow = {"vault_kdf": {"memory_kib": 65536, "iterations": 60, "lanes": 1}}
+    # the host in the browser's process (a proxy would leave at once; the service's KDF is its own)
+    slow = {"vault_kdf": {"memory_kib": 65536, "iterations": 60, "lanes": 1}, "service": {"enabled": False}}
     (tmp_path / "config" / "config.json").write_text(json.dumps(slow))
     with HostProcess(tmp_path) as h:
         assert h.request("ping", {})["ok"]

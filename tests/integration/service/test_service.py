@@ -232,11 +232,17 @@ def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: 
             assert eventually(at_level_2, 10, "level 2 shown to the new panel")
             assert status(home)["exposure"] is True  # a position: the service stays
 
-            def holdings() -> bool:  # the position and its one stop (the replaced one settles)
-                now = status(home)
-                return (now["positions"], now["open_orders"]) == (1, 1)
+            seen: list[tuple[int, int]] = []
 
-            assert eventually(holdings, 10, "one position and its stop")
+            def holdings() -> bool:  # the position and its one stop
+                now = status(home)
+                seen.append((now["positions"], now["open_orders"]))
+                return seen[-1] == (1, 1)
+
+            try:
+                eventually(holdings, 20, "one position and its stop")
+            except AssertionError as exc:  # what the service counted meanwhile
+                raise AssertionError(f"{exc}; (positions, open orders) seen: {seen}") from None
         finally:
             back.stop()
     finally:
