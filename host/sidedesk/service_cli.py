@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sidedesk.logs import setup_logging
-    from sidedesk.native.proxy import spawn_service, stop_service, wait_connect
+    from sidedesk.native.proxy import stop_service, wait_connect
     from sidedesk.store.paths import default_paths
     from sidedesk.store.startup import read_start_settings
 
@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
             print("sidedesk service: already running")
             return 0
         except OSError:
-            spawn_service()
-            wait_connect(sock_path, 10.0).close()
+            wait_connect(sock_path, 10.0).close()  # starts it (again, if an old one was leaving)
             print("sidedesk service: started")
             return 0
     start = read_start_settings(paths.config_file)

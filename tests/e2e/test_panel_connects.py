@@ -168,7 +168,9 @@ def test_killing_the_host_shows_reconnecting_then_connected_with_a_new_pid(
     new_pid = int(panel.locator("#diag-pid").inner_text())
     assert new_pid != pid
     seen = panel.evaluate("() => window.__seen")
-    assert "Reconnecting (attempt 1)" in seen, seen
+    # attempt 1, or N+1 when the connection that was killed followed N failed attempts less than
+    # the stable period (10 s) before: the counter is not reset by a connection that short
+    assert any(re.fullmatch(r"Reconnecting \(attempt [1-9]\d*\)", s) for s in seen), seen
     assert seen[-1] == "Connected"
     expect(panel.locator("#diag-log")).to_contain_text("Native host has exited.")
     # The worker kept one port: requests work again against the new process.

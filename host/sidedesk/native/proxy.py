@@ -28,6 +28,7 @@ class NoService(OSError):
 
 
 STOP_TIMEOUT_S = 3.0
+RESPAWN_S = 2.0
 CHUNK = 64 * 1024
 
 
@@ -65,16 +66,32 @@ def spawn_service() -> None:
 
 
 def wait_connect(path: endpoint.Address, timeout: float) -> endpoint.Conn:
-    deadline = time.monotonic() + timeout
+    """A connection to the service, started if none answers: within `timeout` seconds."""
+    return reach(path, time.monotonic() + timeout)
+
+
+def reach(path: endpoint.Address, deadline: float) -> endpoint.Conn:
+    """Connect, starting the service when nothing listens. A service started while an old one is
+    still on its way out (listener closed, lock still held) leaves at once, so one that has not
+    answered after RESPAWN_S is started again; the lock keeps it to one service."""
+    spawned_at: float | None = None
     while True:
         try:
             return endpoint.connect(path)
         except OSError:
-            if time.monotonic() > deadline:
-                raise endpoint.EndpointError(
-                    f"the Sidedesk service did not start (no answer on {path})"
-                ) from None
-            time.sleep(0.05)
+            pass
+        now = time.monotonic()
+        if now > deadline:
+            raise endpoint.EndpointError(f"the Sidedesk service did not start (no answer on {path})")
+        if spawned_at is None or now - spawned_at >= RESPAWN_S:
+            try:
+                spawn_service()
+            except Exception as exc:  # the process was not created (or, on Windows, not detached)
+                if spawned_at is None:
+                    raise NoService(f"the Sidedesk service could not be started: {exc}") from exc
+                raise endpoint.EndpointError(f"the Sidedesk service could not be started: {exc}") from exc
+            spawned_at = now
+        time.sleep(0.05)
 
 
 def stop_service(path: endpoint.Address) -> None:
@@ -99,28 +116,33 @@ def stop_service(path: endpoint.Address) -> None:
 
 
 def attach(path: endpoint.Address, origin: str) -> endpoint.Conn:
-    """A connection to a service of our protocol: started if needed, replaced if older."""
-    for attempt in range(2):
+    """A connection to a service of our protocol: started if needed, replaced if older. A service
+    that accepts and then closes before answering is stopping (its idle exit raced this panel):
+    wait for it to go and reach the next one, within START_TIMEOUT_S overall."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    replaced = False
+    while True:
+        sock = reach(path, deadline)
         try:
-            sock = endpoint.connect(path)
-        except OSError:
-            try:
-                spawn_service()
-            except Exception as exc:  # the process was not created (or, on Windows, not detached)
-                raise NoService(f"the Sidedesk service could not be started: {exc}") from exc
-            sock = wait_connect(path, START_TIMEOUT_S)
-        sock.settimeout(START_TIMEOUT_S)
-        endpoint.send_frame(
-            sock, {"type": "proxy.hello", "service_protocol": endpoint.SERVICE_PROTOCOL, "origin": origin}
-        )
-        answer = endpoint.recv_frame(sock)
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            endpoint.send_frame(
+                sock, {"type": "proxy.hello", "service_protocol": endpoint.SERVICE_PROTOCOL, "origin": origin}
+            )
+            answer = endpoint.recv_frame(sock)
+        except (OSError, endpoint.EndpointError):
+            sock.close()
+            if time.monotonic() > deadline:
+                raise endpoint.EndpointError("the Sidedesk service closed without answering") from None
+            time.sleep(0.05)
+            continue
         if answer.get("type") == "proxy.welcome":
             sock.settimeout(None)
             return sock
         sock.close()
-        if attempt == 0:  # a service of another protocol: replace it (its stops stay on the exchange)
-            stop_service(path)
-    raise endpoint.EndpointError("the running Sidedesk service speaks another protocol and would not stop")
+        if replaced:
+            raise endpoint.EndpointError("the running service speaks another protocol and would not stop")
+        stop_service(path)  # a service of another protocol: replace it (its stops stay on the exchange)
+        replaced = True
 
 
 def forward(sock: endpoint.Conn, in_fd: int = 0, out_fd: int = 1) -> int:

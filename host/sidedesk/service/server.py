@@ -303,6 +303,14 @@ class Service:
 
     # -- connections ------------------------------------------------------------------------------
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One local client. Cancelled only when the service stops: end quietly (on Python 3.11
+        asyncio's stream callback logs a cancelled connection task as an error)."""
+        try:
+            await self._connection(reader, writer)
+        except asyncio.CancelledError:
+            writer.close()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if sys.platform != "win32":  # (Windows: the pipe's DACL admits this user only)
             sock = writer.get_extra_info("socket")
             uid = endpoint.peer_uid(sock) if sock is not None else None
