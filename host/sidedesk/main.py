@@ -232,8 +232,9 @@ def compose(host: Environment) -> Services:
     topic_listeners.append(localstream.notify)
 
     def vault_changed() -> None:
-        if vault.state != "unlocked":  # locked: the links keep the keys protection needs (README)
-            links.keep_redacted()
+        # a connected account's link keeps its keys whatever the vault now holds (locked, the
+        # entry removed, its key rotated): they stay redacted (README)
+        links.keep_redacted()
         publish_status()
         # After an unlock, reconnect the account the trader last used (its keys are readable now),
         # retrying until it connects. Locking does not disconnect: a connected account keeps

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sidedesk.api.errors import ApiError
 from sidedesk.api.registry import handler
 
 if TYPE_CHECKING:
@@ -54,5 +55,13 @@ async def set_(ctx: Ctx, req: SetRequest) -> ServiceInfo:
     """Change when the service leaves by itself (saved; the running service applies it at once)."""
     settings = ctx.services.settings
     changes = req.model_dump(exclude_none=True)
-    settings.update(service=settings.config.service.model_copy(update=changes))
+    current = settings.config.service
+    if any(value is False and getattr(current, name) for name, value in changes.items()):
+        # switching off what keeps protecting with the browser closed weakens protection:
+        # refused while locked (core/lock.py), like ASL switched off
+        ctx.services.entry.allow("unprotect")
+    try:
+        settings.update(service=current.model_copy(update=changes))
+    except OSError as exc:
+        raise ApiError("rejected", f"changed for this session but not saved: {exc.strerror}") from None
     return _info(ctx)
