@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sidedesk.api.errors import ApiError
+from sidedesk.api.errors import ApiError, Refused
 from sidedesk.api.registry import handler
 
 if TYPE_CHECKING:
     from sidedesk.api.context import Ctx
+
+
+LOCKED_TO_STOP_PROTECTING = "Locked — unlock to let the service stop protecting when the browser closes"
 
 
 class Empty(BaseModel):
@@ -59,7 +62,10 @@ async def set_(ctx: Ctx, req: SetRequest) -> ServiceInfo:
     if any(value is False and getattr(current, name) for name, value in changes.items()):
         # switching off what keeps protecting with the browser closed weakens protection:
         # refused while locked (core/lock.py), like ASL switched off
-        ctx.services.entry.allow("unprotect")
+        try:
+            ctx.services.entry.allow("unprotect")
+        except Refused as exc:  # the lock's sentence, said of what this switches off
+            raise ApiError(exc.code, LOCKED_TO_STOP_PROTECTING, exc.details) from None
     try:
         settings.update(service=current.model_copy(update=changes))
     except OSError as exc:

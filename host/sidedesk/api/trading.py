@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sidedesk.api.dispatch import field_errors
-from sidedesk.api.errors import ApiError
+from sidedesk.api.errors import ApiError, Refused
 from sidedesk.api.registry import handler
 from sidedesk.core.link_ids import link_id, split_link_id
 from sidedesk.core.orders import Ticket
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sidedesk.app.links import AccountLink
 
 Money = Decimal
+LOCKED_TO_DISCONNECT = "Locked — unlock to disconnect (it stops ASL and the watchdog for this login)"
 
 
 class Strict(BaseModel):
@@ -153,7 +154,10 @@ async def accounts_activate(ctx: Ctx, req: ActivateRequest) -> AccountRow:
 async def accounts_deactivate(ctx: Ctx, req: Empty) -> Empty:
     """Disconnect the active account (positions and exchange-side stops stay on the exchange).
     It stops ASL and the watchdog for the login, so it needs an unlock (core/lock.py)."""
-    ctx.services.entry.allow("unprotect")
+    try:
+        ctx.services.entry.allow("unprotect")
+    except Refused as exc:  # the lock's sentence, said of what this stops
+        raise ApiError(exc.code, LOCKED_TO_DISCONNECT, exc.details) from None
     await ctx.services.links.deactivate()
     return Empty()
 

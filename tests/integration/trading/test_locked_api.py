@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from sidedesk.core.lock import LOCKED_TO_UNPROTECT
+from sidedesk.api.service import LOCKED_TO_STOP_PROTECTING
+from sidedesk.api.trading import LOCKED_TO_DISCONNECT
 from tests.integration.trading.conftest import OPEN_RISK, PASSWORD, Desk, Sim, eventually, start_desk
 
 WRONG_SECRET = "f" * 64
@@ -132,12 +133,12 @@ def test_connecting_an_account_that_is_not_up_asks_for_an_unlock(locked: tuple[D
 def test_disconnect_and_keep_protecting_off_are_refused_while_locked(locked: tuple[Desk, str]) -> None:
     desk, _ = locked
     err = desk.error("accounts.deactivate")
-    assert (err.code, err.message) == ("locked", LOCKED_TO_UNPROTECT)
+    assert (err.code, err.message) == ("locked", LOCKED_TO_DISCONNECT)
     assert desk.call("accounts.list")["active_id"] == desk.account_id
     assert desk.call("service.get")["keep_protecting"] is True
     for change in ({"keep_protecting": False}, {"always": True, "keep_protecting": False}):
         err = desk.error("service.set", change)
-        assert (err.code, err.message) == ("locked", LOCKED_TO_UNPROTECT), change
+        assert (err.code, err.message) == ("locked", LOCKED_TO_STOP_PROTECTING), change
     info = desk.call("service.get")
     assert (info["keep_protecting"], info["always"]) == (True, False)
     # what keeps protecting longer is always allowed
