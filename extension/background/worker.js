@@ -11,7 +11,9 @@ import {
   COMMAND_TIMEOUT_MS, LOCAL_COMMANDS, MINIMISED_KEY, POSITION_KEY, TICKET_KEY, commandLabel, commandRequest,
   describeOutcome,
 } from '../lib/commands.js';
-import { FIX_KEY, NOTIFICATION_PREFIX, NOTIFIED_KEY, UnprotectedNotifier } from '../lib/unprotected.js';
+import {
+  FIX_KEY, NOTIFICATION_PREFIX, NOTIFIED_KEY, UnprotectedNotifier, accountLabel, fixActsOnAccount, unprotectedKey,
+} from '../lib/unprotected.js';
 import {
   CONFIRM_KEY, CONFIRM_MESSAGE, CONFIRM_TTL_MS, answerProblem, confirmView, confirmedRequest, isLive, pendingConfirm,
 } from '../lib/confirm.js';
@@ -235,8 +237,25 @@ const notifierReady = (async () => {
   notifier = new UnprotectedNotifier(keys);
 })();
 
-async function showUnprotected(rows) {
-  const { show, clear } = notifier.update(rows);
+// accounts.list's rows, to name each notification's account (read again when one is not there),
+// and the status topic's brokers (the venue's names, and which account is active)
+let accountRows = [];
+let lastBrokers = [];
+
+async function labelsFor(rows, brokers) {
+  const fresh = rows.filter((r) => r && typeof r.account_id === 'string' && !notifier.open.has(unprotectedKey(r)));
+  if (fresh.some((r) => !accountRows.some((a) => a.id === r.account_id))) {
+    try {
+      accountRows = (await native.request('accounts.list', {}, { timeoutMs: 5_000 }))?.accounts ?? accountRows;
+    } catch (e) {
+      console.warn('sidedesk: could not list the accounts to name them', e); // the venue's name or the id then
+    }
+  }
+  return (accountId) => accountLabel(accountId, accountRows, brokers);
+}
+
+async function showUnprotected(rows, brokers) {
+  const { show, clear } = notifier.update(rows, await labelsFor(rows, brokers));
   if (!show.length && !clear.length) return;
   for (const id of clear) {
     try { await chrome.notifications.clear(id); } catch (e) { console.warn('sidedesk: could not clear a notification', e); }
@@ -262,16 +281,32 @@ async function showUnprotected(rows) {
 native.onEvent((ev) => {
   if (ev.topic !== 'status' || !Array.isArray(ev.payload?.unprotected)) return;
   const rows = ev.payload.unprotected;
-  notifierReady.then(() => showUnprotected(rows)).catch((e) => console.error('sidedesk: unprotected notification failed', e));
+  const brokers = Array.isArray(ev.payload.brokers) ? ev.payload.brokers : [];
+  lastBrokers = brokers;
+  notifierReady.then(() => showUnprotected(rows, brokers)).catch((e) => console.error('sidedesk: unprotected notification failed', e));
 });
+
+/** The fix's own account made the active one (Flatten and Turn ASL on act on the active
+ * account), then the panel told which control to focus. */
+async function passFix(fix) {
+  if (fix.account_id && fixActsOnAccount(fix)) {
+    try {
+      const active = lastBrokers.find((b) => b?.active)?.account_id;
+      if (active !== fix.account_id) await native.request('accounts.activate', { account_id: fix.account_id }, { timeoutMs: 30_000 });
+    } catch (e) {
+      const text = `Could not switch to the unprotected position's account: ${e?.message ?? e}`;
+      hub.broadcast({ kind: 'notice', level: 'error', text });
+    }
+  }
+  // the panel (open, or opening) reads the wanted fix and focuses it
+  await chrome.storage.session.set({ [FIX_KEY]: { tab: fix.tab, focus: fix.focus, reason: fix.reason, at: Date.now() } });
+}
 
 /** A click on an unprotected notification: open the panel on the control that fixes it. */
 function openFix(id) {
   // (a worker woken by this click has no episodes read back yet: the Trade tab's banner then)
   const fix = notifier?.fixFor(id) ?? { tab: 'trade', focus: 'unprotected', reason: null };
-  // the panel (open, or opening) reads the wanted fix and focuses it
-  chrome.storage.session.set({ [FIX_KEY]: { tab: fix.tab, focus: fix.focus, reason: fix.reason, at: Date.now() } })
-    .catch((e) => console.warn('sidedesk: could not pass the fix to the panel', e));
+  passFix(fix).catch((e) => console.warn('sidedesk: could not pass the fix to the panel', e));
   const inTab = () => chrome.tabs.create({ url: chrome.runtime.getURL(`sidepanel/panel.html?tab=${fix.tab}&fix=${fix.focus}`) });
   // sidePanel.open needs the click's user gesture: called at once, before any await
   chrome.sidePanel.open({ windowId: chrome.windows.WINDOW_ID_CURRENT })

@@ -39,15 +39,37 @@ export function positionWords(row) {
   return `${row.symbol}${side} ${row.quantity ?? ''}`.trim();
 }
 
-/** What chrome.notifications.create gets for one row (its id is stable per position). */
-export function notificationFor(row) {
+/**
+ * What the trader calls account `accountId`: its vault entry's name, with the venue's name of
+ * the account when the login holds several ("Apex · DEMO700002"), from `accounts.list` rows; else
+ * the venue's name from the status topic's brokers; else the id itself.
+ */
+export function accountLabel(accountId, accounts = [], brokers = []) {
+  const listed = (Array.isArray(accounts) ? accounts : []).find((a) => a?.id === accountId);
+  if (listed?.name) {
+    const venue = listed.account_name && listed.account_name !== listed.name ? ` · ${listed.account_name}` : '';
+    return `${listed.name}${venue}`;
+  }
+  const link = (Array.isArray(brokers) ? brokers : []).find((b) => b?.account_id === accountId);
+  return link?.account_name || String(accountId ?? '');
+}
+
+/** Whether the fix acts on the row's own account (Flatten, Turn ASL on, Reconnect): it must
+ * make that account the active one first. Unlock is the vault's, for every account at once. */
+export function fixActsOnAccount(fix) {
+  return fix?.reason !== 'locked';
+}
+
+/** What chrome.notifications.create gets for one row (its id is stable per position); `label`
+ * names its account (accountLabel). */
+export function notificationFor(row, label = row?.account_id) {
   const fix = fixOf(row);
   return {
     id: `${NOTIFICATION_PREFIX}${unprotectedKey(row)}`,
-    title: `Sidedesk — unprotected: ${positionWords(row)}`,
-    message: `No working managed stop protects it: ${fix.text || fix.label}.`,
+    title: `Sidedesk — unprotected: ${positionWords(row)} on ${label}`,
+    message: `No working managed stop protects it on account ${label}: ${fix.text || fix.label}.`,
     button: fix.label,
-    fix,
+    fix: { ...fix, account_id: row.account_id },
   };
 }
 
@@ -61,21 +83,22 @@ export class UnprotectedNotifier {
   }
 
   /**
-   * The host's latest list of unprotected positions -> what to show and what to clear.
+   * The host's latest list of unprotected positions -> what to show and what to clear;
+   * `labelOf(accountId)` names each row's account in its notification.
    * @returns {{show: ReturnType<typeof notificationFor>[], clear: string[]}}
    */
-  update(rows) {
+  update(rows, labelOf = (accountId) => accountId) {
     const now = new Map((Array.isArray(rows) ? rows : []).filter(valid).map((r) => [unprotectedKey(r), r]));
     const show = [];
     const clear = [];
     for (const [key, row] of now) {
       const known = this.open.get(key);
-      const fix = fixOf(row);
+      const fix = { ...fixOf(row), account_id: row.account_id };
       if (known) {
         known.fix = fix; // same episode: no new notification, but a click fixes today's reason
         continue;
       }
-      const n = notificationFor(row);
+      const n = notificationFor(row, labelOf(row.account_id));
       this.open.set(key, { id: n.id, fix });
       show.push(n);
     }

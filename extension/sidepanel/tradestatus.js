@@ -14,7 +14,7 @@ import { describeFailure } from './ticket_form.js';
 import { accountChoices, lockedView } from './trade_view.js';
 import { tradeStore } from './trade_store.js';
 import { tidyNumbers } from './words.js';
-import { fixOf, positionWords } from '../lib/unprotected.js';
+import { accountLabel, fixActsOnAccount, fixOf, positionWords } from '../lib/unprotected.js';
 
 /** Ask the panel to show the control that fixes it (panel.js focuses it). */
 export function requestFix(fix) {
@@ -128,20 +128,54 @@ export function mountTradeStatus(root, client) {
     const rows = Array.isArray(store.status?.unprotected) ? store.status.unprotected : [];
     unprotected.hidden = rows.length === 0;
     document.body.dataset.unprotected = rows.length ? 'yes' : 'no';
-    const key = JSON.stringify(rows);
+    const labelOf = (id) => accountLabel(id, store.accounts.accounts, store.status?.brokers);
+    const key = JSON.stringify([rows, rows.map((r) => labelOf(r.account_id))]);
     if (key === shownUnprotected) return; // unchanged: keep the buttons (and a focus on one)
     shownUnprotected = key;
     if (!rows.length) { unprotected.replaceChildren(); return; }
-    // one button per distinct fix (one Unlock resumes every position the lock left bare)
-    const fixes = new Map(rows.map((r) => [r.reason, fixOf(r)]));
+    // each row names its account: Flatten and Turn ASL on act on one account, and it may not be
+    // the active one. One button per distinct fix and account (one Unlock resumes every position
+    // the lock left bare, whatever its account).
+    const fixes = new Map();
+    for (const r of rows) {
+      const f = { ...fixOf(r), account_id: r.account_id };
+      const acts = fixActsOnAccount(f);
+      fixes.set(acts ? `${f.reason}|${r.account_id}` : f.reason, { ...f, name: acts ? `${f.label} · ${labelOf(r.account_id)}` : f.label });
+    }
     unprotected.replaceChildren(
       h('strong', {}, rows.length === 1 ? 'Unprotected position' : `${rows.length} unprotected positions`),
-      ...rows.map((r) => h('span', { class: 'unprotected-row', dataset: { reason: r.reason } },
-        `${positionWords(r)}: ${r.fix}`)),
+      ...rows.map((r) => h('span', { class: 'unprotected-row', dataset: { reason: r.reason, account: r.account_id } },
+        `${labelOf(r.account_id)} — ${positionWords(r)}: ${r.fix}`)),
       h('div', { class: 'unprotected-fixes' }, ...[...fixes.values()].map((f) => h('button', {
-        type: 'button', class: 'btn-small unprotected-fix', dataset: { reason: f.reason }, onclick: () => requestFix(f),
-      }, f.label))),
+        type: 'button', class: 'btn-small unprotected-fix', dataset: { reason: f.reason, account: f.account_id },
+        onclick: () => fixOn(f),
+      }, f.name))),
     );
+  }
+
+  /** A fix that acts on one account (Flatten, Turn ASL on, Reconnect) makes it the active one
+   * first, so the control it focuses acts on that account; then the control is focused. */
+  async function fixOn(fix) {
+    if (fixActsOnAccount(fix) && fix.account_id && fix.account_id !== store.accounts.active_id) {
+      const name = accountLabel(fix.account_id, store.accounts.accounts, store.status?.brokers);
+      switchResult.hidden = false;
+      switchResult.dataset.tone = 'busy';
+      switchResult.textContent = `Switching to ${name}…`;
+      try {
+        await client.request('accounts.activate', { account_id: fix.account_id }, { timeoutMs: 30_000 });
+        switchResult.hidden = true;
+        switchResult.textContent = '';
+      } catch (err) {
+        switchResult.dataset.tone = 'error';
+        switchResult.textContent = `Switching to ${name}: ${describeFailure(err).text}`;
+        await store.setActive();
+        // Flatten and Turn ASL on would act on another account: not focused. Reconnect's place
+        // (Setup → Accounts) still is: that is where the connection's problem is fixed.
+        if (fix.reason !== 'link_down') return;
+      }
+      await store.setActive();
+    }
+    requestFix(fix);
   }
 
   function renderEmpty() {

@@ -235,8 +235,9 @@ def compose(host: Environment) -> Services:
 
     def vault_changed() -> None:
         nonlocal unlocked_before
-        if vault.state != "unlocked":  # locked: the links keep the keys protection needs (README)
-            links.keep_redacted()
+        # a connected account's link keeps its keys whatever the vault now holds (locked, the
+        # entry removed, its key rotated): they stay redacted (README)
+        links.keep_redacted()
         opened = vault.state == "unlocked" and not unlocked_before
         unlocked_before = vault.state == "unlocked"
         if vault.state == "unlocked":

@@ -15,10 +15,11 @@ from pathlib import Path
 import keyring
 import pytest
 
+from sidedesk import logs
 from sidedesk.install.doctor import unattended_state
 from sidedesk.vault import format as fmt
 from sidedesk.vault.kdf import KdfParams
-from sidedesk.vault.keychain import SERVICE_NAME, OsKeychain, item_name
+from sidedesk.vault.keychain import PREFIX, SERVICE_NAME, OsKeychain, item_name
 from sidedesk.vault.service import UnattendedUnavailable, VaultIsLocked, VaultService
 from tests.support.secret_service import keychain_env
 
@@ -213,3 +214,23 @@ async def test_the_command_line_turns_it_on_and_off(tmp_path: Path, keychain_env
     assert off.returncode == 0 and "unattended unlock off" in off.stdout
     assert item(path) is None and "unattended unlock: off" in cli("status").stdout
     assert unattended_state(path) == "unattended unlock: off"
+
+
+async def test_the_keychain_key_is_redacted_from_the_log(
+    tmp_path: Path, keychain_env: dict[str, str]
+) -> None:
+    """The key's text as the keychain item holds it is a secret like a broker key: a keyring
+    backend's debug line or a traceback that carries it is redacted, whether this process stored
+    the item (turned on) or read it (an unattended unlock after a restart)."""
+    path = tmp_path / "vault.sdv"
+    v = vault(path)
+    await v.create(PW)
+    await v.enable_unattended()
+    text = item(path)
+    assert text is not None and text.startswith(PREFIX)
+    line = f"keyring: set_password(..., {text!r})"
+    assert text[len(PREFIX) :] not in logs.redact(line)
+    logs.forget_secret(text[len(PREFIX) :])  # as in a restarted process, which only reads it
+    assert await vault(path).unlock_unattended() is None
+    assert text[len(PREFIX) :] not in logs.redact(line)
+    assert logs.redact("the format is sidedesk-v1:") == "the format is sidedesk-v1:"

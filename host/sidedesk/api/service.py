@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sidedesk.api.errors import ApiError, Refused
 from sidedesk.api.registry import handler
 
 if TYPE_CHECKING:
     from sidedesk.api.context import Ctx
+
+
+LOCKED_TO_STOP_PROTECTING = "Locked — unlock to let the service stop protecting when the browser closes"
 
 
 class Empty(BaseModel):
@@ -54,5 +58,16 @@ async def set_(ctx: Ctx, req: SetRequest) -> ServiceInfo:
     """Change when the service leaves by itself (saved; the running service applies it at once)."""
     settings = ctx.services.settings
     changes = req.model_dump(exclude_none=True)
-    settings.update(service=settings.config.service.model_copy(update=changes))
+    current = settings.config.service
+    if any(value is False and getattr(current, name) for name, value in changes.items()):
+        # switching off what keeps protecting with the browser closed weakens protection:
+        # refused while locked (core/lock.py), like ASL switched off
+        try:
+            ctx.services.entry.allow("unprotect")
+        except Refused as exc:  # the lock's sentence, said of what this switches off
+            raise ApiError(exc.code, LOCKED_TO_STOP_PROTECTING, exc.details) from None
+    try:
+        settings.update(service=current.model_copy(update=changes))
+    except OSError as exc:
+        raise ApiError("rejected", f"changed for this session but not saved: {exc.strerror}") from None
     return _info(ctx)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sidedesk.api.dispatch import field_errors
-from sidedesk.api.errors import ApiError
+from sidedesk.api.errors import ApiError, Refused
 from sidedesk.api.registry import handler
 from sidedesk.core.link_ids import link_id, split_link_id
 from sidedesk.core.orders import Ticket
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sidedesk.app.links import AccountLink
 
 Money = Decimal
+LOCKED_TO_DISCONNECT = "Locked — unlock to disconnect (it stops ASL and the watchdog for this login)"
 
 
 class Strict(BaseModel):
@@ -102,11 +103,13 @@ def _rows(svc: Services, summary: Any) -> list[AccountRow]:
 
 def _entries(svc: Services) -> list[Any]:
     """The vault's accounts; while it is locked, the accounts still connected (their links keep
-    what protection needs), so a locked desk keeps showing them. Masked summaries only."""
+    what protection needs), so a locked desk keeps showing them. Masked summaries only, one per
+    entry (a login's accounts are links of one entry: `_rows` lists each of them once)."""
     try:
         return list(svc.vault.entries())
     except VaultError as exc:
-        linked = [summarize(link.entry) for link in svc.links.links.values()]
+        by_entry = {link.entry_id: link.entry for link in svc.links.links.values()}
+        linked = [summarize(entry) for entry in by_entry.values()]
         if not linked:
             raise ApiError("locked", f"unlock the vault first ({exc})") from None
         return sorted(linked, key=lambda e: (e.broker, e.name.lower()))
@@ -137,14 +140,24 @@ async def accounts_activate(ctx: Ctx, req: ActivateRequest) -> AccountRow:
         raise ApiError("locked", "unlock the vault first to connect another account")
     if summary is None:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault")
-    link = await svc.links.activate(req.account_id)
+    try:
+        link = await svc.links.activate(req.account_id)
+    except VaultError as exc:  # an account that is not up needs its keys from the vault
+        if svc.vault.state == "locked":
+            raise ApiError("locked", "unlock the vault first to connect another account") from None
+        raise ApiError("invalid", f"account {req.account_id!r}: {exc}") from None
     summary = next((s for s in _entries(svc) if s.id == entry_id), summary)  # now remembering it
     return _row(svc, summary, link)
 
 
 @handler("accounts.deactivate", Empty, Empty)
 async def accounts_deactivate(ctx: Ctx, req: Empty) -> Empty:
-    """Disconnect the active account (positions and exchange-side stops stay on the exchange)."""
+    """Disconnect the active account (positions and exchange-side stops stay on the exchange).
+    It stops ASL and the watchdog for the login, so it needs an unlock (core/lock.py)."""
+    try:
+        ctx.services.entry.allow("unprotect")
+    except Refused as exc:  # the lock's sentence, said of what this stops
+        raise ApiError(exc.code, LOCKED_TO_DISCONNECT, exc.details) from None
     await ctx.services.links.deactivate()
     return Empty()
 

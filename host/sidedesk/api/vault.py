@@ -228,13 +228,15 @@ async def remove(ctx: Ctx, req: RemoveRequest) -> RemoveReply:
 async def configure(ctx: Ctx, req: ConfigureRequest) -> VaultStatus:
     """Set the auto-lock delay and whether closing needs an unlock; saved in the settings file."""
     vault = ctx.services.vault
+    # everything is checked before anything is applied: a refused request changes nothing
+    if req.require_unlock_to_reduce is not None and vault.state != "unlocked":
+        # else whoever finds the desk locked could switch it off
+        raise ApiError("locked", "unlock the vault to change what needs an unlock")
     changes: dict[str, Any] = {}
     if req.autolock_s is not None:
         vault.set_autolock(req.autolock_s)
         changes["vault_autolock_s"] = req.autolock_s
     if req.require_unlock_to_reduce is not None:
-        if vault.state != "unlocked":  # else whoever finds the desk locked could switch it off
-            raise ApiError("locked", "unlock the vault to change what needs an unlock")
         changes["require_unlock_to_reduce"] = req.require_unlock_to_reduce
     try:
         if changes:

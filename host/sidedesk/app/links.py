@@ -192,9 +192,11 @@ class AccountLinks:
         return out
 
     def keep_redacted(self) -> None:
-        """The vault was locked and forgot its secrets, but a connected account's link keeps its
-        keys (its stops must be signed and its sockets reopened): they stay redacted from every
-        log for as long as the process may hold them."""
+        """Called on every vault change. The vault's redaction follows the entries it holds (none
+        once locked; not a removed entry's, nor a rotated key's old value), but a connected
+        account's link keeps the keys it connected with (its stops must be signed and its
+        sockets reopened): they stay redacted from every log for as long as the process may
+        hold them."""
         for link in self.links.values():
             for secret in secret_values(link.entry):
                 logs.register_secret(secret)

@@ -62,7 +62,11 @@ def account(payload: Any, accounts: Scope) -> Any:
 def status(payload: Any, accounts: Scope) -> Any:
     if accounts is None or not isinstance(payload, dict):
         return payload
-    return {**payload, "brokers": _rows(payload, "brokers", accounts)}
+    # the Unprotected rows name an account and its position: another account's are not shown
+    out = {**payload, "brokers": _rows(payload, "brokers", accounts)}
+    if "unprotected" in payload:
+        out["unprotected"] = _rows(payload, "unprotected", accounts)
+    return out
 
 
 def asl(payload: Any, accounts: Scope) -> Any:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from sidedesk import logs
+
 SERVICE_NAME = "Sidedesk vault unattended unlock"
 PREFIX = "sidedesk-v1:"
 KEY_LEN = 32
@@ -74,6 +76,13 @@ def decode_key(text: str) -> bytes:
     if len(key) != KEY_LEN:
         raise bad
     return key
+
+
+def _redacted(text: str) -> None:
+    """The key's encoded text, as the keychain holds it, is redacted from every log (a keyring
+    backend's debug line or a traceback could carry it). The prefix is left out: alone it is no
+    secret, and as a redactor piece it would hide every mention of the format."""
+    logs.register_secret(text.removeprefix(PREFIX))
 
 
 def bounded(fn: Callable[[], T], what: str, timeout_s: float = TIMEOUT_S) -> T:
@@ -147,10 +156,14 @@ class OsKeychain:
             return None if value is None else str(value)
 
         text = bounded(get, "read the vault's key", self.timeout_s)
-        return None if text is None else decode_key(text)
+        if text is None:
+            return None
+        _redacted(text)
+        return decode_key(text)
 
     def save(self, key: bytes) -> None:
         text = encode_key(key)
+        _redacted(text)
         bounded(
             lambda: self._backend().set_password(SERVICE_NAME, self.name, text),
             "store the key",

@@ -137,3 +137,24 @@ def test_a_token_for_a_login_sees_every_account_of_it() -> None:
     asl = {"positions": {"e1:700001|MESZ6|BOTH": {"account_id": "e1:700001"}}}
     assert scope.asl(asl, frozenset({"e1"})) == asl
     assert scope.asl(asl, frozenset({"e2"})) == {"positions": {}}
+
+
+def test_a_limited_token_sees_only_its_accounts_unprotected_positions() -> None:
+    """The status view's Unprotected rows name an account and its position: a token for one
+    login sees that login's rows only (it saw every account's before)."""
+    status = {
+        "vault": "locked",
+        "brokers": [{"account_id": "e1:700001"}, {"account_id": "e2"}],
+        "unprotected": [
+            {"account_id": "e1:700001", "symbol": "MESZ6", "reason": "locked"},
+            {"account_id": "e1:700002", "symbol": "ESZ6", "reason": "asl_off"},
+            {"account_id": "e2", "symbol": "BTCUSDT", "reason": "locked"},
+            {"account_id": "e10", "symbol": "ETHUSDT", "reason": "locked"},
+        ],
+    }
+    e1 = scope.restrict("status", status, frozenset({"e1"}))
+    assert [u["symbol"] for u in e1["unprotected"]] == ["MESZ6", "ESZ6"]
+    assert [b["account_id"] for b in e1["brokers"]] == ["e1:700001"]
+    assert [u["symbol"] for u in scope.status(status, frozenset({"e2"}))["unprotected"]] == ["BTCUSDT"]
+    assert scope.status(status, frozenset({"e3"}))["unprotected"] == []
+    assert scope.status(status, None) is status
