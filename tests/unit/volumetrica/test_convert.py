@@ -128,3 +128,28 @@ def test_auth_answer() -> None:
     c = Credentials("KEY", "me", "pw", 1)
     assert token_body(c)["environment"] == 1 and token_body(c)["connectOnlyTrading"] is True
     assert "pw" not in repr(c) and "KEY" not in repr(c)
+
+
+def test_a_v5_fill_and_its_position_update_arriving_in_one_millisecond_count_once() -> None:
+    """v5 dates neither (no ExecutionUtc, no position Utc): both by arrival. The order's second
+    change in the same millisecond sorts a millisecond later, but the fill keeps its arrival time,
+    so the position update right behind it (holding it) is not older than the fill. Before: the
+    fill was dated a millisecond after its position update and counted on top of it: a partial
+    close of 1 of 2 ES left the book flat, and the host cancelled the stop of the open lot."""
+    from sidedesk.core.account import Portfolio
+
+    t = convert.OrderTracker("a")
+    book = Portfolio()
+    long2 = pb.PositionInfoMsg(contract_id=4242, open_quantity=2, open_price=6000.25, acc_number=1)
+    book.apply(convert.position_event("a", long2, ES, 1000))
+    new, _ = t.apply(info(order_type=pb.ORDER_MARKET, pending_qty=-1), ES, "sdm1", 1361)
+    done, fill = t.apply(
+        info(order_type=pb.ORDER_MARKET, pending_qty=0, filled_qty=-1, avg_price=6000), ES, "sdm1", 1361
+    )
+    assert new is not None and done is not None and done.update_time_ms == 1362  # sorted after NEW
+    assert fill is not None and fill.ts_ms == 1361  # when it arrived
+    book.apply(fill)
+    long1 = pb.PositionInfoMsg(contract_id=4242, open_quantity=1, open_price=6000.25, acc_number=1)
+    book.apply(convert.position_event("a", long1, ES, 1361))
+    pos = book.positions.get("a", "ESZ26", fill.position_side)
+    assert pos is not None and pos.quantity == 1

@@ -44,7 +44,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -172,6 +172,7 @@ class VolumetricaBroker:
         self._contracts: dict[int, Contract] = {}
         self._by_symbol: dict[str, Contract] = {}
         self._positions: dict[str, Decimal] = {}
+        self._fill_ms: dict[str, int] = {}  # the latest fill time per symbol (dates a v5 position)
         self._acks: dict[int, asyncio.Future[OrderEvent]] = {}
         self._cancels: dict[int, asyncio.Future[OrderEvent]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -760,6 +761,7 @@ class VolumetricaBroker:
             return
         self._emit(ev)
         if fill is not None:
+            self._fill_ms[fill.symbol] = max(self._fill_ms.get(fill.symbol, 0), fill.ts_ms)
             self._emit(fill)
             self._positions[fill.symbol] = (
                 self._positions.get(fill.symbol, ZERO) + fill.quantity * fill.side.sign
@@ -786,6 +788,8 @@ class VolumetricaBroker:
                 self._later(info.contract_id, lambda: self._on_position(info, now_ms()))
             return
         ev = convert.position_event(self.account_id, info, c, now)
+        if not info.utc:  # dated by its arrival (v5): it holds every fill that arrived before it
+            ev = replace(ev, ts_ms=max(ev.ts_ms, self._fill_ms.get(c.symbol, 0)))
         self._positions[c.symbol] = ev.quantity
         self._emit(ev)
         if ev.mark_price is not None:

@@ -259,7 +259,11 @@ class OrderTracker:
                 price=fill_price,
                 fee=ZERO,
                 fee_asset=contract.currency if contract is not None else "USD",
-                ts_ms=info.execution_utc or ts,
+                # the execution's time, or (v5 has none) the arrival: never `ts`, which may be
+                # pushed a millisecond on to sort the order's changes, and a position update that
+                # arrived with the fill (dated by its arrival) would then seem older than the
+                # fill it already holds, and the fill would count twice
+                ts_ms=info.execution_utc or now_ms,
             )
         return ev, fill
 
