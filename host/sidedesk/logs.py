@@ -15,6 +15,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -26,6 +27,9 @@ PIECE_LEN = 12  # a shared run this long is a piece of a secret, not a coinciden
 
 _secrets: set[str] = set()
 _pieces: set[str] = set()  # every PIECE_LEN-character window of every long secret
+# runs of PIECE_LEN or more characters that occur in some secret: only there can a window be a
+# piece, so a log line is scanned window by window only inside them (most lines have none)
+_runs: re.Pattern[str] | None = None
 _secrets_lock = threading.Lock()
 
 
@@ -36,6 +40,13 @@ def _windows(text: str) -> set[str]:
 def _rebuild_pieces() -> None:
     global _pieces
     _pieces = set().union(*(_windows(s) for s in _secrets)) if _secrets else set()
+    _compile_runs()
+
+
+def _compile_runs() -> None:
+    global _runs
+    chars = sorted(set().union(*_pieces)) if _pieces else []
+    _runs = re.compile(f"[{''.join(map(re.escape, chars))}]{{{PIECE_LEN},}}") if chars else None
 
 
 def register_secret(value: str | bytes) -> None:
@@ -44,6 +55,7 @@ def register_secret(value: str | bytes) -> None:
         with _secrets_lock:
             _secrets.add(text)
             _pieces.update(_windows(text))
+            _compile_runs()
 
 
 def forget_secret(value: str | bytes) -> None:
@@ -53,16 +65,17 @@ def forget_secret(value: str | bytes) -> None:
         _rebuild_pieces()
 
 
-def _redact_pieces(text: str, pieces: set[str]) -> str:
+def _redact_pieces(text: str, pieces: set[str], runs: re.Pattern[str]) -> str:
     """Replace every stretch of `text` covered by windows shared with a secret."""
     spans: list[list[int]] = []
-    for i in range(len(text) - PIECE_LEN + 1):
-        if text[i : i + PIECE_LEN] in pieces:
-            end = i + PIECE_LEN
-            if spans and i <= spans[-1][1]:
-                spans[-1][1] = end
-            else:
-                spans.append([i, end])
+    for run in runs.finditer(text):
+        for i in range(run.start(), run.end() - PIECE_LEN + 1):
+            if text[i : i + PIECE_LEN] in pieces:
+                end = i + PIECE_LEN
+                if spans and i <= spans[-1][1]:
+                    spans[-1][1] = end
+                else:
+                    spans.append([i, end])
     if not spans:
         return text
     out: list[str] = []
@@ -77,11 +90,11 @@ def _redact_pieces(text: str, pieces: set[str]) -> str:
 def redact(text: str) -> str:
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)
-        pieces = _pieces
+        pieces, runs = _pieces, _runs
     for s in known:
         if s in text:
             text = text.replace(s, REDACTED)
-    return _redact_pieces(text, pieces) if pieces else text
+    return _redact_pieces(text, pieces, runs) if runs is not None else text
 
 
 class RedactingFilter(logging.Filter):

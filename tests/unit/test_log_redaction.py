@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sidedesk.logs import PIECE_LEN, REDACTED, forget_secret, redact, register_secret, setup_logging
 
@@ -81,3 +83,56 @@ def test_an_old_0644_log_and_rotated_files_become_0600(tmp_path: Path) -> None:
         setup_logging(None)
     for path in (log_file, tmp_path / "host.log.1"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def _every_window(text: str, secrets: list[str]) -> str:
+    """The reference: every PIECE_LEN-character window of `text` checked against the secrets."""
+    pieces = {s[i : i + PIECE_LEN] for s in secrets for i in range(len(s) - PIECE_LEN + 1)}
+    covered = [False] * len(text)
+    for i in range(len(text) - PIECE_LEN + 1):
+        if text[i : i + PIECE_LEN] in pieces:
+            covered[i : i + PIECE_LEN] = [True] * PIECE_LEN
+    out, i = [], 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append(REDACTED)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+# secrets with characters a regex class must escape, and text mixing their pieces with anything
+_SECRETS = [KEY, "ab]c^d-e\\f+g/h=i[j" * 3, "x" * 20]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=30),
+            st.sampled_from(_SECRETS).flatmap(
+                lambda s: st.tuples(st.integers(0, len(s)), st.integers(1, 24)).map(
+                    lambda p: s[p[0] : p[0] + p[1]]
+                )
+            ),
+        ),
+        max_size=8,
+    )
+)
+def test_only_runs_of_secret_characters_are_scanned_and_nothing_else_changes(parts: list[str]) -> None:
+    """Scanning only inside runs of the secrets' characters redacts exactly what checking every
+    window of the line would (a window with any other character cannot be a piece)."""
+    raw = "".join(parts)
+    for s in _SECRETS:
+        register_secret(s)
+    try:
+        whole = raw
+        for s in sorted(_SECRETS, key=len, reverse=True):  # whole secrets first, as redact does
+            whole = whole.replace(s, REDACTED)
+        assert redact(raw) == _every_window(whole, _SECRETS)
+    finally:
+        for s in _SECRETS:
+            forget_secret(s)

@@ -49,7 +49,7 @@ ZERO = Decimal(0)
 AslInfoFn = Callable[[], dict[tuple[str, str, PositionSide], AslInfo]]
 
 
-def order_change(ev: OrderEvent, before: OrderEvent | None) -> dict[str, Any]:
+def order_change(ev: OrderEvent, before: OrderEvent | None, ts_ms: int | None = None) -> dict[str, Any]:
     """A `log` topic entry for an order's new status or fill, with the order as data: the panel
     words it for the trader (fills, refusals) and shows the latest status the exchange reported."""
     old = before.status.value if before is not None else None
@@ -57,7 +57,7 @@ def order_change(ev: OrderEvent, before: OrderEvent | None) -> dict[str, Any]:
         "level": "info",
         "message": f"order {ev.order_id} {ev.side.value} {dec(ev.quantity)} {ev.symbol} "
         f"{ev.type.value.lower()}: {(old or '-').lower()} -> {ev.status.value.lower()}",
-        "ts_ms": now_ms(),
+        "ts_ms": now_ms() if ts_ms is None else ts_ms,
         "order": {
             "account_id": ev.account_id,
             "order_id": ev.order_id,
@@ -323,7 +323,10 @@ class Books:
                 ev.update_time_ms,
             )
         if before is None or before.status is not ev.status or before.filled != ev.filled:
-            self._notices.entry(order_change(ev, before))  # the panel's fills and statuses
+            # the panel's fills and statuses, built only if a panel is subscribed (the events are
+            # frozen values, so the entry built later is the one built now)
+            ts = now_ms()
+            self._notices.entry(lambda: order_change(ev, before, ts))
         self._publish("orders", self.orders_view)
         self._publish("positions", self.positions_view)  # stop prices shown per position
         for on_order in self.order_listeners:

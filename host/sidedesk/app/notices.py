@@ -26,6 +26,7 @@ class Notices:
         log.log(LEVELS.get(level, logging.INFO), message)
         self._publish("log", {"level": level, "message": message, "ts_ms": now_ms()})
 
-    def entry(self, payload: dict[str, Any]) -> None:
-        """A prepared `log` entry (an order's status change with the order as data)."""
+    def entry(self, payload: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+        """A prepared `log` entry (an order's status change with the order as data), or what
+        builds it when a push goes out."""
         self._publish("log", payload)

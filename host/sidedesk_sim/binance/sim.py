@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -286,24 +287,30 @@ class BinanceSim:
                 )
             elif isinstance(ev, BookTickerUpdate):
                 inst = self.engine.instrument(ev.symbol)
-                self._market("bookTicker", ev.symbol, wire.book_ticker(ev, inst, max(now, ev.time_ms)))
+                self._market(
+                    "bookTicker", ev.symbol, partial(wire.book_ticker, ev, inst, max(now, ev.time_ms))
+                )
                 moved.add(ev.symbol)
             elif isinstance(ev, AggTrade):
                 inst = self.engine.instrument(ev.symbol)
                 self.market_data.symbols[ev.symbol].trade(
                     ev.price, ev.qty, ev.first_trade_id, ev.buyer_is_maker, ev.time_ms
                 )
-                self._market("aggTrade", ev.symbol, wire.agg_trade(ev, inst, max(now, ev.time_ms)))
-                self._market("trade", ev.symbol, wire.trade(ev, inst, max(now, ev.time_ms)))
+                self._market("aggTrade", ev.symbol, partial(wire.agg_trade, ev, inst, max(now, ev.time_ms)))
+                self._market("trade", ev.symbol, partial(wire.trade, ev, inst, max(now, ev.time_ms)))
         for symbol in moved:  # a price jump without a trade still moves tickers and klines
             self.market_data.symbols[symbol].price(self.engine.market(symbol).last_price, now)
         for account, items in per_account.items():
             self._deliver_user(account, items, now)
 
-    def _market(self, kind: str, symbol: str, payload: dict[str, Any]) -> None:
+    def _market(self, kind: str, symbol: str, build: Callable[[], dict[str, Any]]) -> None:
+        """Push to the subscribers; the frame is built once, and only if someone subscribed."""
+        payload: dict[str, Any] | None = None
         for conn in self.streams:
             for s in conn.subs.live_streams():
                 if s.kind == kind and (s.symbol == symbol or s.symbol is None):
+                    if payload is None:
+                        payload = build()
                     conn.push(s.name, payload)
 
     def _deliver_user(self, account: str, items: list[tuple[str, dict[str, Any]]], now: int) -> None:

@@ -109,6 +109,9 @@ class Subscriptions:
     known_symbols: frozenset[str] | None = None
     # listenKey -> allowed event types (None = every event, incl. listenKeyExpired)
     listen_keys: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    _live_cache: tuple[tuple[object, ...], tuple[StreamName, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def subscribe(self, names: list[str]) -> list[str]:
         """Add names; return those that would be silent on Binance (wrong route or unknown), for a warning."""
@@ -139,13 +142,13 @@ class Subscriptions:
                 self.streams.remove(n)
             self.listen_keys.pop(n, None)
 
-    def live_streams(self) -> list[StreamName]:
-        out = []
-        for n in self.streams:
-            p = parse_stream(n)
-            if p is not None and self._live(p):
-                out.append(p)
-        return out
+    def live_streams(self) -> tuple[StreamName, ...]:
+        """Parsed once per change of the subscriptions: every market event and clock step asks."""
+        key = (self.route, self.known_symbols, *self.streams)
+        if self._live_cache is None or self._live_cache[0] != key:
+            live = tuple(p for n in self.streams if (p := parse_stream(n)) is not None and self._live(p))
+            self._live_cache = (key, live)
+        return self._live_cache[1]
 
     def wants_user_event(self, listen_key: str, event_type: str) -> bool:
         if listen_key not in self.listen_keys:
