@@ -192,8 +192,9 @@ async def accounts_test(ctx: Ctx, req: AccountTestRequest) -> AccountTestReply:
     from sidedesk.vault.service import EntryNotFound
 
     svc = ctx.services
+    entry_id, account = split_link_id(req.account_id)
     try:
-        entry = svc.vault.get_entry(split_link_id(req.account_id)[0])
+        entry = svc.vault.get_entry(entry_id)
     except EntryNotFound:
         raise ApiError("invalid", f"no account {req.account_id!r} in the vault") from None
     except VaultError as exc:
@@ -205,6 +206,7 @@ async def accounts_test(ctx: Ctx, req: AccountTestRequest) -> AccountTestReply:
         config.simulators,
         contracts=config.volumetrica_contracts,
         in_use=link is not None and link.tradable,
+        account=account,
     )
     return AccountTestReply.model_validate(result.to_json())
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sidedesk.brokers.registry import build_broker
+from sidedesk.core.link_ids import link_id
 from sidedesk.domain import Broker, BrokerError, BrokerEvent
 from sidedesk.domain.checks import Check, CheckStatus, in_order, skipped, worst
 from sidedesk.vault.entries import AnyEntry
@@ -86,13 +87,16 @@ async def check_account(
     *,
     contracts: Mapping[str, int] | None = None,
     in_use: bool = False,
+    account: str | None = None,
     timeout_s: float = TIMEOUT_S,
 ) -> AccountChecks:
-    """Every check for one vault entry. `in_use`: Sidedesk is connected with this account now
-    (a broker that allows one session per login is then not logged in a second time)."""
-    out = AccountChecks(entry.id, entry.name, entry.broker, entry.environment)
+    """Every check for one vault entry: `account` of its login (`ENTRY:ACCOUNT`), or the one it
+    remembers. `in_use`: Sidedesk is connected with this account now (a broker that allows one
+    session per login is then not logged in a second time)."""
+    out = AccountChecks(link_id(entry.id, account), entry.name, entry.broker, entry.environment)
     try:
-        broker = build_broker(entry, _drop, simulators, contracts, account=getattr(entry, "account", None))
+        chosen = account or getattr(entry, "account", None)
+        broker = build_broker(entry, _drop, simulators, contracts, account=chosen)
     except BrokerError as exc:
         # the entry cannot even make an adapter (a key with spaces, no simulator configured)
         out.checks.extend(

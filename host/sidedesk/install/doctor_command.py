@@ -118,11 +118,14 @@ def run_account(args: argparse.Namespace) -> int:
 
 async def _test(vault: Any, password: str, wanted: str, config: Any, *, login: bool) -> dict[str, Any]:
     from sidedesk.app.checks import check_account
+    from sidedesk.core.link_ids import split_link_id
 
     await vault.unlock(password)
     try:
         summaries = vault.entries()
-        match = [s for s in summaries if s.id == wanted] or [s for s in summaries if s.name == wanted]
+        # an entry's id or name, or `ENTRY:ACCOUNT` (one account of a login, as Setup lists it)
+        entry_id, account = split_link_id(wanted)
+        match = [s for s in summaries if s.id == entry_id] or [s for s in summaries if s.name == wanted]
         if len(match) != 1:
             known = ", ".join(f"{s.id} ({s.name})" for s in summaries) or "none"
             what = "no" if not match else "more than one"
@@ -136,5 +139,6 @@ async def _test(vault: Any, password: str, wanted: str, config: Any, *, login: b
         contracts=config.volumetrica_contracts,
         # Volumetrica allows one session per login: only log in when asked to (--login)
         in_use=entry.broker == "volumetrica" and not login,
+        account=account,
     )
     return result.to_json()

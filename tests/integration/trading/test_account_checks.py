@@ -286,3 +286,59 @@ def test_other_brokers_pass_and_fail_their_checks(broker: str, tmp_path: Path) -
     finally:
         desk.stop()
         st.stop()
+
+
+def test_one_account_of_a_login_is_tested_by_its_link_id(tmp_path: Path) -> None:
+    """`ENTRY:ACCOUNT` (as Setup and the switcher name it) tests that account of the login, in the
+    panel and in `doctor --account`; an account the login does not hold fails the check."""
+    from sidedesk_sim.tradovate.sim import SimConfig
+
+    st = LoopThread(lambda: TradovateSim(seed=5, config=SimConfig(builtin_accounts=2)))
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    config = {"vault_kdf": SMALL_KDF, "simulators": {"tradovate": st.sim.base_url}}
+    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    desk = Desk(home)
+    try:
+        desk.create_vault()
+        _, good, _ = BROKERS["tradovate"]
+        entry = {"broker": "tradovate", "name": "two accounts", "environment": "simulator", **good}
+        entry_id = str(desk.call("vault.put", {"entry": entry})["entry"]["id"])
+        second = f"{entry_id}:DEMO700002"
+        panel = desk.call("accounts.test", {"account_id": second}, timeout=60)
+        assert panel["account_id"] == second and panel["status"] == "ok", panel
+        out = run_doctor(home, second, "--json")
+        assert out.returncode == 0, out.stderr
+        cli = json.loads(out.stdout)
+        assert cli["account_id"] == second and cli["status"] == "ok"
+        table = run_doctor(home, second)
+        assert f"id {second})" in table.stdout
+        missing = json.loads(run_doctor(home, f"{entry_id}:DEMO799999", "--json").stdout)
+        assert missing["status"] == "fail" and "DEMO799999" in json.dumps(missing["checks"]), missing
+    finally:
+        desk.stop()
+        st.stop()
+
+
+def test_a_volumetrica_account_the_login_lacks_fails_the_permissions_check(tmp_path: Path) -> None:
+    from sidedesk_sim.volumetrica.sim import BUILTIN_ACCOUNT
+
+    st = LoopThread(lambda: VolumetricaSim(seed=5))
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    config = {"vault_kdf": SMALL_KDF, "simulators": {"volumetrica": st.sim.base_url}}
+    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    desk = Desk(home)
+    try:
+        desk.create_vault()
+        _, good, _ = BROKERS["volumetrica"]
+        entry = {"broker": "volumetrica", "name": "eval", "environment": "simulator", **good}
+        entry_id = str(desk.call("vault.put", {"entry": entry})["entry"]["id"])
+        mine = desk.call("accounts.test", {"account_id": f"{entry_id}:{BUILTIN_ACCOUNT}"}, timeout=60)
+        assert mine["status"] == "ok", mine
+        other = desk.call("accounts.test", {"account_id": f"{entry_id}:999"}, timeout=60)
+        assert statuses(other)["permissions"] == "fail", other
+        assert "no account 999" in detail(other, "permissions")
+    finally:
+        desk.stop()
+        st.stop()

@@ -89,7 +89,15 @@ async def run_checks(broker: TradovateBroker, environment: str) -> list[Check]:
             for a in accounts or []
             if isinstance(a, dict) and a.get("active") is True and a.get("archived") is not True
         ]
-        if usable:
+        spec = broker.account_spec
+        if spec and usable and not any(spec in (str(a.get("id")), a.get("name")) for a in usable):
+            names = ", ".join(str(a.get("name")) for a in usable)
+            perm = Check(
+                "permissions",
+                "fail",
+                f"this login holds no active account {spec}: pick one of {names} in Setup",
+            )
+        elif usable:
             names = ", ".join(str(a.get("name")) for a in usable)
             perm = Check(
                 "permissions",

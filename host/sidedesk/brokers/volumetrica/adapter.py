@@ -196,6 +196,11 @@ class VolumetricaBroker:
             keep_concurrent=config.keep_other_sessions,
         )
 
+    @property
+    def wanted_account(self) -> int | None:
+        """The account number this adapter was told to trade (None: the login's first)."""
+        return self._want_account
+
     # -- lifecycle --------------------------------------------------------------------------------
     async def connect(self) -> None:
         self._emit(ConnectionEvent(self.account_id, ConnectionState.CONNECTING, ts_ms=now_ms()))

@@ -103,7 +103,15 @@ async def run_checks(broker: VolumetricaBroker, environment: str, *, in_use: boo
     reach = Check("reachability", "ok", f"{answered} and the trading server logs in")
     accounts = list(info.account_list)
     usable = [a for a in accounts if a.is_trading_enabled and not a.archived]
-    if usable:
+    want = broker.wanted_account
+    if want is not None and usable and not any(a.account_number == want for a in usable):
+        names = ", ".join(a.account_header or str(a.account_number) for a in usable)
+        perm = Check(
+            "permissions",
+            "fail",
+            f"this login holds no account {want} enabled for trading: pick one of {names} in Setup",
+        )
+    elif usable:
         names = ", ".join(a.account_header or str(a.account_number) for a in usable)
         perm = Check("permissions", "ok", f"trading enabled on {names}; this API cannot withdraw")
     elif accounts:
