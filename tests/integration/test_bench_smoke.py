@@ -74,10 +74,13 @@ def test_budgets_report_and_plots(smoke: tuple[dict[str, Any], Path]) -> None:
     names = [b["budget"] for b in r["budgets"]]
     assert len(names) == 10  # every budget of DESIGN.md (and the proxy hop's) has a measured figure
     for b in r["budgets"]:
-        added = b["budget"].startswith("proxy hop added")  # a difference of two medians: any sign
-        assert (math.isfinite(b["measured"]) if added else _number(b["measured"])) and isinstance(
-            b["met"], bool
-        )
+        # a figure computed as one median less others (the proxy hop, the in-host estimate) may
+        # come out at or below 0 when the machine is busy: any finite number then
+        difference = " less " in b["how"]
+        measured = b["measured"]
+        finite = isinstance(measured, int | float) and math.isfinite(measured)
+        ok = finite if difference else _number(measured)
+        assert ok and isinstance(b["met"], bool), b
         assert (b["miss_factor"] is None) == b["met"]
     text = (out / "REPORT.md").read_text()
     assert "## Budgets" in text and "ccxt.pro" in text and "official SDK" in text

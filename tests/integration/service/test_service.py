@@ -246,8 +246,12 @@ def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: 
 
             try:
                 eventually(holdings, 20, "one position and its stop")
-            except AssertionError as exc:  # what the service counted meanwhile
-                raise AssertionError(f"{exc}; (positions, open orders) seen: {seen}") from None
+            except AssertionError as exc:  # what the service counted meanwhile, and its orders
+                orders = back.call("subscribe", {"topics": ["orders"]})["snapshots"]["orders"]["payload"]
+                raise AssertionError(
+                    f"{exc}; (positions, open orders) seen: {seen[:3]}…{seen[-3:]}; orders: {orders}; "
+                    f"algo orders on the exchange: {sim.algos(symbol)}"
+                ) from None
         finally:
             back.stop()
     finally:
