@@ -155,12 +155,15 @@ class Desk(HostProcess):
         return [str(e.get("message", "")) for e in self.logs if text in str(e.get("message", ""))]
 
 
-def start_desk(sim: SimThread, home: Path, **config: Any) -> tuple[Desk, str]:
-    """A host on `home` with the simulator's account active; returns it and the account id."""
+def start_desk(
+    sim: SimThread, home: Path, *, sim_account: str | None = None, **config: Any
+) -> tuple[Desk, str]:
+    """A host on `home` with the simulator's account active (the built-in one, or a new account
+    named `sim_account` that no other test trades); returns it and the account id."""
     write_config(home, sim.rest_url, **config)
     desk = Desk(home)
     try:
-        key = sim.key()
+        key = sim.new_account(sim_account) if sim_account is not None else sim.key()
         account_id = desk.create_account(key["apiKey"], key["secret"])
         desk.call("accounts.activate", {"account_id": account_id}, timeout=30)
         desk.subscribe()
@@ -207,12 +210,12 @@ def open_position(desk: Desk, symbol: str, side: str, quantity: str, **ticket: A
 
 
 def only_algo(
-    sim: SimThread, symbol: str, timeout: float = WAIT_S, not_id: str | None = None
+    sim: SimThread, symbol: str, timeout: float = WAIT_S, not_id: str | None = None, account: str = "main"
 ) -> dict[str, Any]:
     """The one open algo order of `symbol` (waits until exactly one, other than `not_id`, is open)."""
 
     def probe() -> dict[str, Any] | None:
-        algos = sim.algos(symbol)
+        algos = sim.algos(symbol, account)
         if len(algos) == 1 and algos[0]["clientAlgoId"] != not_id:
             return algos[0]
         return None

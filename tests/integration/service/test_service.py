@@ -206,7 +206,9 @@ def sim() -> Iterator[SimThread]:
 def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    desk, _ = start_desk(sim, home, service=SERVICE, asl_enabled=True)
+    # an account of its own on the module's simulator: another test's resting order is not counted
+    acct = "browser-closed"
+    desk, _ = start_desk(sim, home, sim_account=acct, service=SERVICE, asl_enabled=True)
     try:
         symbol = "SOLUSDT"
         hard = open_position(desk, symbol, "BUY", "1.00")
@@ -215,13 +217,19 @@ def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: 
         assert desk.wait(5) == 0
         # the price runs through two ASL levels with no panel anywhere
         sim.price(symbol, pct_from(entry, "1.3", symbol))
-        first = eventually(lambda: only_algo(sim, symbol, not_id=hard["stop_client_id"]), 10, "level 1")
+        first = eventually(
+            lambda: only_algo(sim, symbol, not_id=hard["stop_client_id"], account=acct), 10, "level 1"
+        )
         sim.price(symbol, pct_from(entry, "2.4", symbol))
-        second = eventually(lambda: only_algo(sim, symbol, not_id=first["clientAlgoId"]), 10, "level 2")
+        second = eventually(
+            lambda: only_algo(sim, symbol, not_id=first["clientAlgoId"], account=acct), 10, "level 2"
+        )
         assert "-L2-" in second["clientAlgoId"] and second["orderType"] == "TRAILING_STOP_MARKET"
         # a stop deleted on the exchange is replaced by the watchdog, still with no panel
-        sim.cancel_algo(second["clientAlgoId"])
-        replaced = eventually(lambda: only_algo(sim, symbol, not_id=second["clientAlgoId"]), 10, "a new stop")
+        sim.cancel_algo(second["clientAlgoId"], acct)
+        replaced = eventually(
+            lambda: only_algo(sim, symbol, not_id=second["clientAlgoId"], account=acct), 10, "a new stop"
+        )
         assert replaced["symbol"] == symbol
         # the browser comes back: a new proxy sees the current state without any click
         from tests.integration.asl.harness import Desk
@@ -250,7 +258,7 @@ def test_asl_keeps_tightening_with_the_browser_closed(sim: SimThread, tmp_path: 
                 orders = back.call("subscribe", {"topics": ["orders"]})["snapshots"]["orders"]["payload"]
                 raise AssertionError(
                     f"{exc}; (positions, open orders) seen: {seen[:3]}…{seen[-3:]}; orders: {orders}; "
-                    f"algo orders on the exchange: {sim.algos(symbol)}"
+                    f"algo orders on the exchange: {sim.algos(symbol, acct)}"
                 ) from None
         finally:
             back.stop()
@@ -263,7 +271,7 @@ def test_two_proxies_at_once_see_each_others_orders(sim: SimThread, tmp_path: Pa
     # two browser profiles: two proxies on one service; an order from one shows in the other
     home = tmp_path / "home"
     home.mkdir()
-    one, _ = start_desk(sim, home, service=SERVICE, asl_enabled=False)
+    one, _ = start_desk(sim, home, sim_account="two-proxies", service=SERVICE, asl_enabled=False)
     try:
         with TopicHost(home) as other:
             other.call("subscribe", {"topics": ["orders"]})
