@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -45,8 +46,9 @@ log = logging.getLogger("sidedesk.service")
 
 FIRST_FRAME_TIMEOUT_S = 5.0
 LIFETIME_CHECK_S = 1.0
-UNATTENDED_RETRY_S = 30.0  # a locked service at login retries the keychain this often...
-UNATTENDED_RETRIES = 240  # ...for two hours; then it waits for the password (and says so)
+# a locked service at login retries the keychain every `service.keychain_retry_s` (30 s) for two
+# hours; then it waits for the password (and says so)
+UNATTENDED_FOR_S = 2 * 3600.0
 # a proxy that stops reading is dropped before its session's output can bloat the service
 MAX_PENDING_OUTPUT = 8 * 1024 * 1024
 READ_CHUNK = 64 * 1024
@@ -242,24 +244,26 @@ class Service:
 
     def _unattended_due(self) -> bool:
         """While the vault has never been opened here and unattended unlock is on: try again every
-        UNATTENDED_RETRY_S (one attempt at a time). A vault locked after an unlock (by the trader,
+        `service.keychain_retry_s` (one attempt at a time). A vault locked after an unlock (by the trader,
         or the auto-lock) stays locked."""
         svc = self.services
         if svc is None or svc.vault.state != "locked" or svc.status.vault_ever_unlocked:
             return False
         if self._unattended_task is not None and not self._unattended_task.done():
             return False
-        if self._unattended_at is not None and self.clock() - self._unattended_at < UNATTENDED_RETRY_S:
+        retry_s = svc.settings.config.service.keychain_retry_s
+        if self._unattended_at is not None and self.clock() - self._unattended_at < retry_s:
             return False
         self._unattended_at = self.clock()  # the header is read at most this often too
         if not svc.vault.unattended:
             return False
         self._unattended_tries += 1
-        if self._unattended_tries > UNATTENDED_RETRIES:
-            if self._unattended_tries == UNATTENDED_RETRIES + 1:
+        tries = math.ceil(UNATTENDED_FOR_S / retry_s)
+        if self._unattended_tries > tries:
+            if self._unattended_tries == tries + 1:
                 log.warning(
                     "unattended unlock: the keychain did not answer in %d tries; waiting for the password",
-                    UNATTENDED_RETRIES,
+                    tries,
                 )
             return False
         return True

@@ -128,6 +128,13 @@ class ServiceSettings(BaseModel):
     idle_exit_s: float = Field(
         60.0, ge=0, le=7 * 24 * 3600, description="with nothing to protect and no panel"
     )
+    keychain_retry_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="a locked service with unattended unlock on asks the OS keychain again this often "
+        "(for two hours at most)",
+    )
 
 
 class HostConfig(BaseModel):

@@ -182,6 +182,10 @@ def test_a_service_started_at_login_before_the_keychain_opens_stays_and_unlocks_
         chain = OsKeychain(home / "data" / "vault.sdv")
         key = chain.load()
         assert key is not None and chain.delete()  # a keyring that is not open yet
+        config_file = home / "config" / "config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config["service"] = {**config.get("service", {}), "keychain_retry_s": 1}  # (30 s by default)
+        config_file.write_text(json.dumps(config), encoding="utf-8")
         login = subprocess.Popen(
             [sys.executable, "-m", "sidedesk.cli", "service", "--foreground"],
             env=dict(os.environ, SIDEDESK_HOME=str(home)),
