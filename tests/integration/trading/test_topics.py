@@ -237,7 +237,7 @@ def test_every_topic_seq_increases_by_one_without_gaps(sim: Sim, desk: Desk) -> 
     # positions and account topics at each step
     at_price(sim, desk, "BTCUSDT", "60000")
     desk.place(symbol="BTCUSDT", side="BUY", quantity="0.01")
-    for step in range(1, 21):
+    for step in range(1, 13):
         at_price(sim, desk, "BTCUSDT", f"{60000 + 10 * step}")
     desk.subscribe("positions", "orders", "account")  # snapshots amid the pushes
     desk.pump(0.2)
@@ -251,4 +251,4 @@ def test_every_topic_seq_increases_by_one_without_gaps(sim: Sim, desk: Desk) -> 
                 assert p.seq == (last if last is not None else 0) + 1, (topic, p.seq, last)
                 checked += 1
             last = p.seq
-    assert checked > 50
+    assert checked > 40, checked
