@@ -122,6 +122,7 @@ def test_modify_is_a_new_version_ranked_later() -> None:
 
 def test_fills_once_and_positions_with_value_per_point() -> None:
     s = store()
+    s.apply(order("Filled", T1))  # the fill's order is this account's
     fill = PropsChange(
         "fill",
         "Created",
@@ -265,3 +266,45 @@ def test_sign_in_body_token_and_renewal_time() -> None:
     with pytest.raises(m.TokenError):
         m.parse_token({"userId": 1}, 0)
     assert m.sync_body(5) == {"users": [5], "entityTypes": list(m.ENTITY_TYPES)}
+
+
+def fill_of(order_id: int, fill_id: int) -> PropsChange:
+    return PropsChange(
+        "fill",
+        "Created",
+        {"id": fill_id, "orderId": order_id, "contractId": 560901, "timestamp": T1, "action": "Buy",
+         "qty": 1, "price": 6500.25},
+    )  # fmt: skip
+
+
+def test_a_fill_of_the_logins_other_account_is_never_this_accounts() -> None:
+    """The sync is per user, so every link of a login gets every account's fills, and a fill names
+    no account: it waits for its order entity, which does. Before, a buy on the second account
+    was booked as a fill of the first too, whose ASL then placed a sell stop on the first account
+    (seen in the multi-account test under load)."""
+    s = store()
+    assert s.apply(fill_of(310001, 1)) == []  # its order has not come yet
+    other = PropsChange(
+        "order",
+        "Created",
+        {"id": 310001, "accountId": 700002, "contractId": 560901, "timestamp": T1, "action": "Buy",
+         "ordStatus": "Filled"},
+    )  # fmt: skip
+    assert s.apply(other) == []
+    assert s.apply(fill_of(310001, 2)) == []  # after its order: still not this account's
+    assert not [e for e in s.replay() if isinstance(e, FillEvent)]
+    # this account's fill that came before its order is booked once the order says whose it is
+    assert s.apply(fill_of(210518, 3)) == []
+    events = s.apply(order("Filled", T1))
+    fills = [e for e in events if isinstance(e, FillEvent)]
+    assert [(f.order_id, f.trade_id) for f in fills] == [("210518", "3")]
+
+
+def test_before_the_sync_names_the_account_nothing_of_an_account_is_taken() -> None:
+    s = Store("acc")  # tv_account 0: the sync has not answered yet
+    pos = PropsChange(
+        "position",
+        "Updated",
+        {"id": 1, "accountId": 700002, "contractId": 560901, "timestamp": T1, "netPos": 3, "netPrice": 6500},
+    )
+    assert s.apply(pos) == [] and s.positions == {}

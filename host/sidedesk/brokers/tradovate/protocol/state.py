@@ -41,6 +41,10 @@ from sidedesk.domain import (
 log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 CURRENCY = "USD"
+# order versions and fills held until their order entity says whose they are (the login's other
+# accounts' never do): at most this many orders, and changes per order
+MAX_HELD_ORDERS = 1000
+MAX_HELD_PER_ORDER = 64
 
 _STATUS = {
     "PendingNew": OrderStatus.NEW,
@@ -127,6 +131,8 @@ class Store:
     _emitted: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     _emitted_ms: dict[int, int] = field(default_factory=dict)
     _fills: set[int] = field(default_factory=set)
+    # order versions and fills whose order entity has not come yet: order id -> changes
+    _held: dict[int, list[PropsChange]] = field(default_factory=dict)
     raw: dict[int, str] = field(default_factory=dict)  # order id -> the last raw status logged
 
     # -- lookups ---------------------------------------------------------------------------------
@@ -146,8 +152,12 @@ class Store:
         return p.value_per_point if p else None
 
     def mine(self, entity: dict[str, Any]) -> bool:
+        """An entity of the account traded. Until the sync names that account (tv_account 0),
+        none that names an account is: the login's other accounts must never leak in (a props
+        push before the sync's answer, a refresh on a login that lacks the named account); the
+        sync itself carries the current state."""
         aid = entity.get("accountId")
-        return aid is None or self.tv_account == 0 or aid == self.tv_account
+        return aid is None or (self.tv_account != 0 and aid == self.tv_account)
 
     # -- input -----------------------------------------------------------------------------------
     def apply(self, change: PropsChange, *, emit: bool = True) -> list[BrokerEvent]:
@@ -163,18 +173,31 @@ class Store:
                 self.products[p.name] = p
             return []
         if not self.mine(e):
+            if t == "order" and (other := _int(e.get("id"))) is not None:
+                self._held.pop(other, None)  # another account's order: what waited for it goes
             return []
         oid = (
             _int(e.get("orderId")) if t in ("orderVersion", "executionReport", "fill") else _int(e.get("id"))
         )
+        if t in ("orderVersion", "fill") and oid is not None and not self._owns(oid):
+            # neither names its account: it waits for its order (which does), so a fill of the
+            # login's other account is never taken for this one's (the sync is per user)
+            self._hold(oid, change)
+            return []
         if t == "order" and oid is not None:
             parts = self.orders.setdefault(oid, _OrderParts())
             if parts.order is None or iso_ms(e.get("timestamp")) >= iso_ms(parts.order.get("timestamp")):
                 parts.order = e
+            waiting = self._held.pop(oid, [])
             if not emit:
+                for held in waiting:
+                    self.apply(held, emit=False)
                 return []
             self._track_raw(oid)
-            return self._order_events(oid)
+            out = self._order_events(oid)
+            for held in waiting:
+                out += self.apply(held)
+            return out
         if t == "orderVersion" and oid is not None:
             parts = self.orders.setdefault(oid, _OrderParts())
             if parts.version is None or (_int(e.get("id")) or 0) >= (_int(parts.version.get("id")) or 0):
@@ -212,6 +235,17 @@ class Store:
             bal = self.balance_event()
             return [bal] if bal is not None else []
         return []
+
+    def _owns(self, oid: int) -> bool:
+        parts = self.orders.get(oid)
+        return parts is not None and parts.order is not None
+
+    def _hold(self, oid: int, change: PropsChange) -> None:
+        held = self._held.setdefault(oid, [])
+        if len(held) < MAX_HELD_PER_ORDER:
+            held.append(change)
+        while len(self._held) > MAX_HELD_ORDERS:  # other accounts' orders never claim theirs
+            del self._held[next(iter(self._held))]
 
     def _liquidation_of(self, oid: int, version: dict[str, Any]) -> str | None:
         """The client id of the liquidation this order is the close of, if it is one."""
