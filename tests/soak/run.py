@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tests.soak.scenario import Result, describe, run_scenario
 from tests.soak.schedule import FAULTS
+from tests.support import services
 
 
 def summarize(results: list[Result], seconds: float) -> dict[str, object]:
@@ -85,10 +86,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("sidedesk_sim.binance").setLevel(logging.ERROR)  # injected faults are expected
     if args.scenarios < 1 or args.steps < 2:
         ap.error("--scenarios must be ≥ 1 and --steps ≥ 2")
-    with tempfile.TemporaryDirectory(prefix="sidedesk-soak-") as tmp:
-        results, seconds = run(
-            args.scenarios, args.seed, args.jobs, not args.no_asl, args.steps, Path(tmp), faults or FAULTS
-        )
+    # every host and service started from here carries this run's marker: a scenario's crash
+    # (kill -9) finds the service behind its host, and none outlives the run
+    run_id = services.mark_run()
+    try:
+        with tempfile.TemporaryDirectory(prefix="sidedesk-soak-") as tmp:
+            results, seconds = run(
+                args.scenarios, args.seed, args.jobs, not args.no_asl, args.steps, Path(tmp), faults or FAULTS
+            )
+    finally:
+        services.stop(services.running(run_id))
     summary = summarize(results, seconds)
     print(json.dumps(summary, indent=2))
     return 1 if summary["invariant_violations"] else 0
