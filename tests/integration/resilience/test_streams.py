@@ -83,3 +83,26 @@ def test_clock_skew_is_resynced_and_each_order_placed_once(live: MakeLive, skew_
     assert len(re.findall(r"-1021; resyncing the clock", lv.desk.log_text())) == 1, lv.desk.log_text()[-3000:]
     # Every fill, position and balance update of the orders on either side of the drift applied.
     lv.wait_in_sync()
+
+
+# The soak's seed 7383: our clock drifted (the offset measured from serverTime moved by 15 s,
+# the times of the exchange's events did not), then every connection reached its maximum age and
+# the account was read again. The snapshot was stamped with our estimate of the exchange's time,
+# 15 s ahead of its events, so every position update for 15 s looked older and was skipped: the
+# host still held the position well after a flatten. Stamped on the events' own clock, it is not.
+@pytest.mark.parametrize("skew_ms", [15_000, -8_000])
+def test_after_our_clock_drifted_a_reconnect_snapshot_does_not_hide_later_updates(
+    live: MakeLive, skew_ms: int
+) -> None:
+    lv = live()
+    lv.desk.market("BUY", "0.006")
+    lv.wait_in_sync()
+    lv.st.skew(skew_ms)
+    lv.desk.call("orders.cancel_all", {})  # -1021: the clock resynced to the drifted serverTime
+    lv.st.set_max_connection_age(0.3)  # every connection rotated: the account is read again
+    eventually(lambda: not lv.st.s.connections, 5.0, "every connection closed")
+    lv.st.set_max_connection_age(24 * 3600)
+    eventually(lambda: len(lv.st.s.connections) >= 1, 10.0, "reconnected")
+    time.sleep(0.5)  # the snapshot after the reconnect has been applied
+    lv.desk.call("flatten", {})
+    lv.wait_in_sync(timeout=5.0)  # well inside the drift

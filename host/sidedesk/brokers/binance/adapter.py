@@ -10,6 +10,7 @@ broker through the intent machine, by `lookup` (client id, or client algo id for
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -113,6 +114,8 @@ class BinanceBroker:
         self._rules: dict[str, InstrumentRules] = {}
         self._marks: dict[str, Decimal] = {}
         self._leverage: dict[str, int] = {}
+        # the latest account event's exchange time and when it arrived (monotonic ms)
+        self._anchor: tuple[int, float] | None = None
         self._socket_states: dict[str, WsStatus] = {}
         self.hedge_mode = False
         # With fast_fills, TRADE_LITE (earlier, but without fee) is the fill and the matching
@@ -317,8 +320,26 @@ class BinanceBroker:
         except MalformedMessage as exc:
             raise BrokerError("internal", f"Binance's order query answer was unreadable ({exc})") from exc
 
+    def _anchor_on(self, exchange_ms: int) -> None:
+        if exchange_ms > 0 and (self._anchor is None or exchange_ms >= self._anchor[0]):
+            self._anchor = (exchange_ms, time.monotonic() * 1000)
+
+    def account_clock_ms(self) -> int:
+        """The exchange's time now, on the clock its account events carry: our estimate (local
+        time + the offset measured from `serverTime`), kept between the latest account event's
+        own time and that time moved on by our monotonic clock. A snapshot stamped with it is
+        compared with those events' times: where the estimate is off (the offset is stale since
+        our clock stepped, or `serverTime` disagrees with the event times), a snapshot stamped
+        ahead made every position update for that long look older and be skipped (the soak,
+        seed 7383: still long 15 s after a flatten), and one stamped behind was skipped itself."""
+        estimate = self.session.server_now_ms()
+        if self._anchor is None:
+            return estimate
+        at, received = self._anchor
+        return max(at, min(estimate, at + int(time.monotonic() * 1000 - received)))
+
     async def snapshot(self) -> AccountSnapshot:
-        started = self.session.server_now_ms()
+        started = self.account_clock_ms()
         try:
             balances = replies.balances(await self.session.call(msg.account_balance()), self.account_id)
             positions = replies.positions(await self.session.call(msg.account_position()), self.account_id)
@@ -367,6 +388,8 @@ class BinanceBroker:
             return
         if isinstance(ev, FillEvent) and not self._fills.first_time(ev):
             return
+        if isinstance(ev, FillEvent | PositionEvent | OrderEvent):
+            self._anchor_on(ev.update_time_ms if isinstance(ev, OrderEvent) else ev.ts_ms)
         if isinstance(ev, QuoteEvent) and ev.mark is not None:
             self._marks[ev.symbol] = ev.mark
         elif isinstance(ev, PositionEvent) and ev.leverage is None and ev.symbol in self._leverage:
