@@ -231,12 +231,16 @@ async def test_a_lookup_that_cannot_ask_raises_instead_of_saying_not_found(
     with pytest.raises(BrokerError) as info:
         await b.place(order)
     assert info.value.code == "unknown_outcome"
+    # logged out, and kept so (its logins refused) until the lookup has been tried: a reconnect
+    # quicker than a poll hid the logged-out state from the test on a busy machine
+    await sim.control("fault", {"kind": "reject_login", "count": 1_000})
     await sim.control("disconnect", {})
     await until(lambda: not b.session.ready.is_set(), what="logged out")
     with pytest.raises(BrokerError) as failed:
         await b.lookup(ES, order.client_id, conditional=True)
     assert failed.value.code == "not_connected"
-    await until(lambda: b.session.ready.is_set(), what="logged in again", timeout=10)
+    await sim.control("fault", {"kind": "reject_login", "count": 0})
+    await until(lambda: b.session.ready.is_set(), what="logged in again", timeout=20)
     found = await b.lookup(ES, order.client_id, conditional=True)
     assert found is not None and found.is_conditional and found.status is OrderStatus.NEW
 
