@@ -104,7 +104,7 @@ def test_the_panel_shows_the_trailing_stop_where_it_trails(
 
     price = D(row_of(desk, symbol)["mark"])
     shown: list[Decimal] = []
-    for _ in range(6):  # the price runs on, 0.4 % a step
+    for _ in range(3):  # the price runs on, 0.4 % a step
         price = on_tick(price * (1 + sign * D("0.004")), symbol)
         move(sim, desk, symbol, price)
         row = eventually(agrees, 5, f"{symbol}: the shown stop within one tick of the exchange's at {price}")
