@@ -4,36 +4,26 @@ locked vault does not allow, and a trader's allowed action counts as activity fo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sidedesk.core.lock import LOCKED_TO_TRADE
 from sidedesk.domain.errors import Refused
 from sidedesk.main import compose
-from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store.config import HostConfig, VaultKdfOverride
 from sidedesk.store.paths import Paths
 from tests.support.config import PASSWORD
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.counters = Counters()
-
-    def write_body(self, body: bytes) -> None:
-        pass
-
-    def start_reader(self, loop: Any, deliver: Any) -> None:
-        return None
+from tests.support.transport import NullTransport
 
 
 async def test_trading_pushes_the_autolock_back_and_a_lock_refuses_new_risk(tmp_path: Path) -> None:
     config = HostConfig(
         vault_kdf=VaultKdfOverride(memory_kib=64, iterations=1, lanes=1), vault_autolock_s=600
     )
-    host = Host(_Transport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), config, compose=compose)
+    host = Host(
+        NullTransport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), config, compose=compose
+    )
     svc = host.services
     try:
         await svc.vault.create(PASSWORD)

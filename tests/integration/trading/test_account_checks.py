@@ -288,6 +288,21 @@ def test_other_brokers_pass_and_fail_their_checks(broker: str, tmp_path: Path) -
         st.stop()
 
 
+def desk_with_entry(st: LoopThread, home: Path, broker: str) -> tuple[Desk, str]:
+    """A host on `home` whose vault holds `broker`'s working entry for the simulator `st` runs."""
+    (home / "config").mkdir(parents=True)
+    config = {"vault_kdf": SMALL_KDF, "simulators": {broker: st.sim.base_url}}
+    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    desk = Desk(home)
+    try:
+        desk.create_vault()
+        entry = {"broker": broker, "name": f"{broker} sim", "environment": "simulator", **BROKERS[broker][1]}
+        return desk, str(desk.call("vault.put", {"entry": entry})["entry"]["id"])
+    except BaseException:
+        desk.stop()
+        raise
+
+
 def test_one_account_of_a_login_is_tested_by_its_link_id(tmp_path: Path) -> None:
     """`ENTRY:ACCOUNT` (as Setup and the switcher name it) tests that account of the login, in the
     panel and in `doctor --account`; an account the login does not hold fails the check."""
@@ -295,15 +310,8 @@ def test_one_account_of_a_login_is_tested_by_its_link_id(tmp_path: Path) -> None
 
     st = LoopThread(lambda: TradovateSim(seed=5, config=SimConfig(builtin_accounts=2)))
     home = tmp_path / "home"
-    (home / "config").mkdir(parents=True)
-    config = {"vault_kdf": SMALL_KDF, "simulators": {"tradovate": st.sim.base_url}}
-    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    desk = Desk(home)
+    desk, entry_id = desk_with_entry(st, home, "tradovate")
     try:
-        desk.create_vault()
-        _, good, _ = BROKERS["tradovate"]
-        entry = {"broker": "tradovate", "name": "two accounts", "environment": "simulator", **good}
-        entry_id = str(desk.call("vault.put", {"entry": entry})["entry"]["id"])
         second = f"{entry_id}:DEMO700002"
         panel = desk.call("accounts.test", {"account_id": second}, timeout=60)
         assert panel["account_id"] == second and panel["status"] == "ok", panel
@@ -324,16 +332,8 @@ def test_a_volumetrica_account_the_login_lacks_fails_the_permissions_check(tmp_p
     from sidedesk_sim.volumetrica.sim import BUILTIN_ACCOUNT
 
     st = LoopThread(lambda: VolumetricaSim(seed=5))
-    home = tmp_path / "home"
-    (home / "config").mkdir(parents=True)
-    config = {"vault_kdf": SMALL_KDF, "simulators": {"volumetrica": st.sim.base_url}}
-    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    desk = Desk(home)
+    desk, entry_id = desk_with_entry(st, tmp_path / "home", "volumetrica")
     try:
-        desk.create_vault()
-        _, good, _ = BROKERS["volumetrica"]
-        entry = {"broker": "volumetrica", "name": "eval", "environment": "simulator", **good}
-        entry_id = str(desk.call("vault.put", {"entry": entry})["entry"]["id"])
         mine = desk.call("accounts.test", {"account_id": f"{entry_id}:{BUILTIN_ACCOUNT}"}, timeout=60)
         assert mine["status"] == "ok", mine
         other = desk.call("accounts.test", {"account_id": f"{entry_id}:999"}, timeout=60)

@@ -36,7 +36,6 @@ from sidedesk.app.links import AccountLink
 from sidedesk.core.orders import Ticket
 from sidedesk.domain import BrokerError, OrderRequest, OrderType, Side
 from sidedesk.main import compose
-from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store.config import HostConfig
 from sidedesk.store.paths import Paths
@@ -49,25 +48,13 @@ from sidedesk_sim.tradovate.instruments import front_name
 from sidedesk_sim.volumetrica import BUILTIN_LOGIN, BUILTIN_PASSWORD, BUILTIN_PLATFORM_KEY, VolumetricaSim
 from sidedesk_sim.volumetrica.instruments import front_symbol
 from tests.integration.trading.conftest import OPEN_RISK, PASSWORD, SMALL_KDF
+from tests.support.transport import NullTransport
 
 T = TypeVar("T")
 D = Decimal
 UNKNOWN = "unknown — reconciling"
 MES = front_name("MES")
 ES = front_symbol("ES")
-
-
-class _Transport:
-    """No panel: the services are driven directly, as a handler would call them."""
-
-    def __init__(self) -> None:
-        self.counters = Counters()
-
-    def write_body(self, body: bytes) -> None:
-        pass
-
-    def start_reader(self, loop: Any, deliver: Any) -> None:
-        return None
 
 
 async def until(probe: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:
@@ -148,7 +135,7 @@ async def desk_for(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         config = HostConfig.model_validate(
             {"vault_kdf": SMALL_KDF, "simulators": {broker: sim_url}, "risk": OPEN_RISK, "asl_enabled": asl}
         )
-        host = Host(_Transport(), paths, config, compose=compose)
+        host = Host(NullTransport(), paths, config, compose=compose)
         svc = host.services
         await svc.vault.create(PASSWORD)
         account_id = (

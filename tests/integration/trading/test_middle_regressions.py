@@ -20,7 +20,6 @@ import pytest
 from sidedesk.app.links import AccountLink
 from sidedesk.domain import OrderAck, OrderRequest
 from sidedesk.main import compose
-from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store import ahead
 from sidedesk.store.config import HostConfig
@@ -36,6 +35,7 @@ from tests.integration.trading.conftest import (
     write_config,
 )
 from tests.support import services
+from tests.support.transport import NullTransport
 from tests.support.wait import WAIT_S
 
 STREAM_LATE_S = 4 * WAIT_S  # the held-up user stream: never what a wait below sees
@@ -98,24 +98,13 @@ def test_cancel_all_is_applied_at_once_and_asl_replaces_the_stop_with_the_stream
         desk.stop()
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.counters = Counters()
-
-    def write_body(self, body: bytes) -> None:
-        pass
-
-    def start_reader(self, loop: Any, deliver: Any) -> None:
-        return None
-
-
 async def test_the_intent_is_on_disk_before_its_frame_leaves(sim: Sim, tmp_path: Path) -> None:
     write_config(tmp_path, sim.url)
     paths = Paths(tmp_path / "config", tmp_path / "data", tmp_path / "logs")
     config = HostConfig.model_validate(
         {"vault_kdf": SMALL_KDF, "simulators": {"binance": sim.url}, "risk": OPEN_RISK, "asl_enabled": False}
     )
-    host = Host(_Transport(), paths, config, compose=compose)
+    host = Host(NullTransport(), paths, config, compose=compose)
     svc = host.services
     await svc.vault.create(PASSWORD)
     key = sim.key()

@@ -10,23 +10,12 @@ from typing import Any
 
 from sidedesk import logs
 from sidedesk.main import compose
-from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store.config import HostConfig, VaultKdfOverride
 from sidedesk.store.paths import Paths
 from tests.integration.trading.conftest import Sim
 from tests.support.config import PASSWORD
-
-
-class _Transport:
-    def __init__(self) -> None:
-        self.counters = Counters()
-
-    def write_body(self, body: bytes) -> None:
-        pass
-
-    def start_reader(self, loop: Any, deliver: Any) -> None:
-        return None
+from tests.support.transport import NullTransport
 
 
 def _entry(key: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -56,7 +45,9 @@ async def test_a_connected_accounts_secret_stays_redacted_after_its_entry_is_rem
             "watchlist": ["BTCUSDT"],
         }
     )
-    host = Host(_Transport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), config, compose=compose)
+    host = Host(
+        NullTransport(), Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l"), config, compose=compose
+    )
     svc = host.services
     key = sim.key("main")
     try:

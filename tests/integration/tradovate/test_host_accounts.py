@@ -31,8 +31,8 @@ from tests.support.wait import eventually
 FIRST, SECOND = "700001", "700002"
 
 
-@pytest.fixture
-def sim() -> Iterator[SimThread]:
+def two_account_login() -> Iterator[SimThread]:
+    """The simulator with a login of two accounts (DEMO700001, DEMO700002), on its own thread."""
     s = SimThread()
     s.sim = TradovateSim(seed=5, config=SimConfig(builtin_accounts=2))
     s.start()
@@ -40,6 +40,11 @@ def sim() -> Iterator[SimThread]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture
+def sim() -> Iterator[SimThread]:
+    yield from two_account_login()
 
 
 def _orders(sim: SimThread, account: str) -> list[dict[str, Any]]:

@@ -9,20 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from sidedesk_sim.tradovate import SimConfig, TradovateSim
 from tests.integration.tradovate.test_host import MES, SimThread, TvDesk, start_tv_desk
+from tests.integration.tradovate.test_host_accounts import two_account_login
 from tests.support.wait import eventually
 
 
 @pytest.fixture
 def sim() -> Iterator[SimThread]:
-    s = SimThread()
-    s.sim = TradovateSim(seed=5, config=SimConfig(builtin_accounts=2))
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from two_account_login()
 
 
 def test_a_locked_desk_lists_each_account_of_a_login_once(sim: SimThread, tmp_path: Path) -> None:

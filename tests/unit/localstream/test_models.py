@@ -24,10 +24,10 @@ from sidedesk.domain import (
 from sidedesk.localstream import models
 from sidedesk.localstream.schema import SCHEMA_FILE, render
 from sidedesk.main import compose
-from sidedesk.native.transport import Counters
 from sidedesk.runtime import Host
 from sidedesk.store.config import HostConfig, LocalStreamSettings
 from sidedesk.store.paths import Paths
+from tests.support.transport import NullTransport
 
 
 def test_checked_in_schema_is_current() -> None:
@@ -36,24 +36,13 @@ def test_checked_in_schema_is_current() -> None:
     )
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.counters = Counters()
-
-    def write_body(self, body: bytes) -> None:
-        pass
-
-    def start_reader(self, loop: Any, deliver: Any) -> None:
-        return None
-
-
 def _fields(model: type[BaseModel]) -> set[str]:
     return set(model.model_fields)
 
 
 async def test_models_match_the_desk_views(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
-    host = Host(_Transport(), paths, HostConfig(), compose=compose)
+    host = Host(NullTransport(), paths, HostConfig(), compose=compose)
     desk = host.services.books
     now = int(time.time() * 1000)
     d = Decimal
