@@ -106,3 +106,22 @@ def test_after_our_clock_drifted_a_reconnect_snapshot_does_not_hide_later_update
     time.sleep(0.5)  # the snapshot after the reconnect has been applied
     lv.desk.call("flatten", {})
     lv.wait_in_sync(timeout=5.0)  # well inside the drift
+
+
+# The soak's seed 9271: our clock drifted, then the host restarted. The new host measured its offset
+# from the drifted serverTime and, with no account event yet to check it against, stamped its first
+# snapshot 15 s ahead of the exchange's events: the flatten's updates looked older and were skipped.
+# A first snapshot is stamped with the newest change it holds.
+@pytest.mark.parametrize("skew_ms", [15_000, -8_000])
+def test_after_our_clock_drifted_a_restarted_host_applies_every_later_update(
+    live: MakeLive, skew_ms: int
+) -> None:
+    lv = live()
+    lv.desk.market("BUY", "0.006")
+    lv.wait_in_sync()
+    lv.st.skew(skew_ms)
+    lv.desk.kill9()
+    lv.restart()
+    lv.wait_in_sync()
+    lv.desk.call("flatten", {})
+    lv.wait_in_sync(timeout=5.0)  # well inside the drift

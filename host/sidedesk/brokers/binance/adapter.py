@@ -339,6 +339,7 @@ class BinanceBroker:
         return max(at, min(estimate, at + int(time.monotonic() * 1000 - received)))
 
     async def snapshot(self) -> AccountSnapshot:
+        anchored = self._anchor is not None
         started = self.account_clock_ms()
         try:
             balances = replies.balances(await self.session.call(msg.account_balance()), self.account_id)
@@ -346,6 +347,25 @@ class BinanceBroker:
             orders = await self.open_orders(None)
         except MalformedMessage as exc:
             raise BrokerError("internal", f"Binance's account snapshot was unreadable ({exc})") from exc
+        if not anchored:
+            # No account event yet (a start): nothing to check our estimate against, so the
+            # snapshot is stamped with the newest change it holds, on the events' own clock. A
+            # fill, a close or a new order moves a position's, a balance's or an order's
+            # `updateTime`, so every update after it is newer and applied, and none inside it is
+            # applied twice (soak seed 9271: stamped with an estimate 15 s ahead after a restart).
+            newest = max(
+                (
+                    t
+                    for t in (
+                        *(b.ts_ms for b in balances),
+                        *(p.ts_ms for p in positions),
+                        *(o.update_time_ms for o in orders),
+                    )
+                    if t
+                ),
+                default=0,
+            )
+            started = newest or started
         return AccountSnapshot(
             self.account_id,
             balances,
