@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -53,6 +54,7 @@ def run(
     faults: tuple[str, ...] = FAULTS,
     *,
     echo: bool = True,
+    keep: Path | None = None,
 ) -> tuple[list[Result], float]:
     t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -66,6 +68,8 @@ def run(
             results.append(r)
             if r.violations and echo:
                 print(json.dumps(describe(r)), flush=True)
+            if r.violations and keep is not None:  # its host log and journal, to read afterwards
+                shutil.copytree(workdir / f"home-{r.seed}", keep / f"home-{r.seed}", dirs_exist_ok=True)
     return results, time.monotonic() - t0
 
 
@@ -79,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=10, help="trader actions and faults per scenario (about)")
     ap.add_argument("--no-asl", action="store_true", help="run with the stop-loss engine switched off")
     ap.add_argument("--faults", default=",".join(FAULTS), help="comma-separated fault kinds to draw from")
+    ap.add_argument(
+        "--keep", type=Path, help="copy the folder (logs, journal) of each violating scenario here"
+    )
     args = ap.parse_args(argv)
     faults = tuple(f for f in args.faults.split(",") if f)
     if unknown := [f for f in faults if f not in FAULTS]:
@@ -92,7 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="sidedesk-soak-") as tmp:
             results, seconds = run(
-                args.scenarios, args.seed, args.jobs, not args.no_asl, args.steps, Path(tmp), faults or FAULTS
+                args.scenarios,
+                args.seed,
+                args.jobs,
+                not args.no_asl,
+                args.steps,
+                Path(tmp),
+                faults or FAULTS,
+                keep=args.keep,
             )
     finally:
         services.stop(services.running(run_id))

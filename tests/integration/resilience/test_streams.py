@@ -125,3 +125,21 @@ def test_after_our_clock_drifted_a_restarted_host_applies_every_later_update(
     lv.wait_in_sync()
     lv.desk.call("flatten", {})
     lv.wait_in_sync(timeout=5.0)  # well inside the drift
+
+
+# The soak's seed 12051: an order answered while its stream events were held back, and the stream
+# then dropped (the events were lost with it). The snapshot after the reconnect did not list the
+# filled order, but it was stamped from the last account event, before the order's own time, so
+# the host kept showing the order open. The order's reply counts as exchange time heard too.
+# With our clock ahead of the exchange's (-8 s: our estimate is behind), this happens every time;
+# without a drift, when the snapshot follows the reply by less than an event's delivery time.
+def test_an_order_whose_events_were_lost_is_closed_by_the_next_snapshot(live: MakeLive) -> None:
+    lv = live()
+    lv.desk.market("BUY", "0.006")
+    lv.wait_in_sync()
+    lv.st.skew(-8_000)
+    lv.desk.call("orders.cancel_all", {})  # -1021: the clock resynced to the drifted serverTime
+    lv.st.fault("delay", "user_events", ms=5_000, count=5)  # the next order's events held back
+    lv.desk.market("SELL", "0.002")
+    assert lv.st.disconnect("stream") >= 1  # ... and lost: the account is read again
+    lv.wait_in_sync(timeout=4.0)  # before the held events could have been sent

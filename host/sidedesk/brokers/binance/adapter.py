@@ -228,12 +228,15 @@ class BinanceBroker:
     def _ack(self, result: Any, *, conditional: bool) -> OrderAck:
         try:
             ack = replies.algo_ack(result) if conditional else replies.order_ack(result)
-            return replace(ack, sent_ns=SENT_NS.get())
         except MalformedMessage as exc:
             # the exchange did act; only its answer is unreadable
             raise BrokerError(
                 "unknown_outcome", f"Binance's answer was unreadable ({exc}); checking"
             ) from exc
+        # a reply's time is on the events' clock too: a snapshot after it is stamped no earlier,
+        # so an order answered while its events were held or lost is not kept open by it
+        self._anchor_on(ack.update_time_ms)
+        return replace(ack, sent_ns=SENT_NS.get())
 
     async def cancel(
         self,
@@ -327,11 +330,12 @@ class BinanceBroker:
     def account_clock_ms(self) -> int:
         """The exchange's time now, on the clock its account events carry: our estimate (local
         time + the offset measured from `serverTime`), kept between the latest account event's
-        own time and that time moved on by our monotonic clock. A snapshot stamped with it is
-        compared with those events' times: where the estimate is off (the offset is stale since
-        our clock stepped, or `serverTime` disagrees with the event times), a snapshot stamped
-        ahead made every position update for that long look older and be skipped (the soak,
-        seed 7383: still long 15 s after a flatten), and one stamped behind was skipped itself."""
+        (or order reply's) own time and that time moved on by our monotonic clock. A snapshot
+        stamped with it is compared with those events' times: where the estimate is off (the
+        offset is stale since our clock stepped, or `serverTime` disagrees with the event times),
+        a snapshot stamped ahead made every position update for that long look older and be
+        skipped (the soak, seed 7383: still long 15 s after a flatten), and one stamped behind
+        was skipped itself, or kept an order it no longer listed open (seed 12051)."""
         estimate = self.session.server_now_ms()
         if self._anchor is None:
             return estimate
