@@ -3,6 +3,7 @@ instruments the adapter loads from the simulator's exchangeInfo."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -99,8 +100,18 @@ async def test_a_snapshot_is_stamped_with_the_time_it_started(connect: Connect) 
     # An order placed while a snapshot is being read is newer than the snapshot: stamping it with
     # the time it finished made the orders book drop such an order (found by the soak).
     s = await connect()
+    # before any account event or order reply, nothing to check our clock against: the newest
+    # change the snapshot holds (soak seed 9271), never later than the start of the reads
+    before = s.broker.session.server_now_ms()
+    first = await s.broker.snapshot()
+    newest = max((b.ts_ms or 0 for b in first.balances), default=0)
+    assert first.ts_ms == (newest or first.ts_ms) and first.ts_ms <= before
+    # after a reply: the start of the reads, on the clock the reply and the events carry (kept
+    # behind our estimate by the reply's delivery time at most: a few ms on loopback)
+    await s.broker.place(OrderRequest("BTCUSDT", Side.BUY, OrderType.MARKET, D("0.002"), "sdm-stamp"))
+    await asyncio.sleep(0.05)  # the exchange's clock moves on: the stamp must follow it
     before = s.broker.session.server_now_ms()
     snap = await s.broker.snapshot()
     after = s.broker.session.server_now_ms()
-    assert before <= snap.ts_ms <= after
+    assert before - 5 <= snap.ts_ms <= after
     assert snap.ts_ms - before <= 5  # the start, not the end, of the reads
