@@ -103,6 +103,8 @@ def native(argv: list[str]) -> int:
     except Exception:
         log.exception("host crashed")
         return 1
+    finally:
+        transport.flush_output()  # replies still queued for a browser slow to read
     log.info("host exited cleanly")
     return 0
 

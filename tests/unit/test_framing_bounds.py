@@ -1,19 +1,15 @@
 """The framing's bounds: what a body may hold before it reaches the JSON parser, what comes
-back when it holds more, and a reader that cannot die silently."""
+back when it holds more (the stdin readers: test_stdio_reader.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sidedesk.api.fast import check_ping
-from sidedesk.native import framing
 from sidedesk.native.framing import (
     MAX_DEPTH,
     MAX_NUMBER_CHARS,
@@ -23,7 +19,6 @@ from sidedesk.native.framing import (
     dumps,
     parse_body,
 )
-from sidedesk.native.transport import EndOfInput, StdioTransport
 
 
 def test_depth_at_the_bound_parses_and_one_more_is_refused_by_id() -> None:
@@ -81,33 +76,3 @@ def test_parse_body_never_raises(body: bytes) -> None:
 def test_parse_body_never_raises_on_json_like_text(text: str) -> None:
     item = parse_body(text.encode())
     assert isinstance(item, Frame | FrameError)
-
-
-def test_a_reader_that_fails_posts_a_fatal_error_and_end_of_input(monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(self: object, data: bytes) -> list[object]:
-        raise RecursionError("boom")
-
-    monkeypatch.setattr(framing.FrameDecoder, "feed", explode)
-    r, w = os.pipe()
-    got: list[object] = []
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        done = asyncio.Event()
-
-        def deliver(item: object) -> None:
-            got.append(item)
-            if isinstance(item, EndOfInput):
-                done.set()
-
-        StdioTransport(in_fd=r, out_fd=w).start_reader(loop, deliver)
-        os.write(w, struct.pack("=I", 2) + b"{}")
-        await asyncio.wait_for(done.wait(), 5)
-
-    try:
-        asyncio.run(run())
-    finally:
-        os.close(r)
-        os.close(w)
-    assert isinstance(got[0], FrameError) and got[0].fatal and got[0].code == "internal"
-    assert isinstance(got[-1], EndOfInput)
