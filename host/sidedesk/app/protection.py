@@ -442,7 +442,9 @@ class ProtectionService:
             )
 
         def journal(kind: str, data: dict[str, Any], cid: str | None) -> None:
-            self._recorder.now(kind, data, account_id, cid)
+            # in the burst's transaction, with the exchange events that caused it (a commit of
+            # its own after every fill sat in front of the trader's next order)
+            self._recorder.soon(kind, data, account_id, cid)
 
         prot = Protection(
             account_id,
