@@ -1,5 +1,7 @@
-"""The back-to-back order round trip of another checkout's host against this one's, on one
-simulator process, alternating old/new (a ratio measured in one run, never a timed test).
+"""Another checkout's host against this one's, on one simulator process, alternating old/new
+(ratios measured in one run, never a timed test): the order round trip with orders back to back
+(`bench/roundtrip.py`'s figure) and the order path, intent in -> frame at the simulator, with
+orders 2 ms apart (`bench/order_path.py`'s outside-in figure).
 
     git worktree add --detach ../old <commit>
     python -m bench.compare ../old/host [--runs 5] [--orders 1000]
@@ -21,7 +23,7 @@ from typing import Any
 
 import bench.common as common
 from bench.common import SimProcess, trading_host
-from bench.order_path import place_orders
+from bench.order_path import outside_in, place_orders
 
 WARMUP = 50
 
@@ -37,8 +39,9 @@ def _without_service(home: Path, sim_rest_url: str | None, **extra: Any) -> None
 _write_config = common.write_config
 
 
-def round_trip_p50(sim: SimProcess, host_dir: Path, orders: int, *, legacy: bool) -> float:
-    """One host (its package under `host_dir`) placing `orders` back to back: the p50 in ms."""
+def p50s_of(sim: SimProcess, host_dir: Path, orders: int, *, legacy: bool) -> tuple[float, float]:
+    """One host (its package under `host_dir`): the round trip p50 in ms (back to back) and the
+    order path p50 in µs (2 ms apart)."""
     os.environ["PYTHONPATH"] = f"{host_dir}{os.pathsep}{host_dir.parent}"
     common.write_config = _without_service if legacy else _write_config
     try:
@@ -47,6 +50,8 @@ def round_trip_p50(sim: SimProcess, host_dir: Path, orders: int, *, legacy: bool
             try:
                 place_orders(host, WARMUP, gap_s=0)
                 rt = [(r["t_reply"] - r["t_write"]) / 1e6 for r in place_orders(host, orders, gap_s=0)]
+                sim.command({"cmd": "stamps"})  # drop the stamps so far
+                path = outside_in(sim, place_orders(host, max(10, orders // 2)))
             finally:
                 assert host.proc.stdin is not None
                 host.proc.stdin.close()
@@ -54,7 +59,7 @@ def round_trip_p50(sim: SimProcess, host_dir: Path, orders: int, *, legacy: bool
     finally:
         common.write_config = _write_config
         os.environ.pop("PYTHONPATH", None)
-    return float(statistics.median(rt))
+    return float(statistics.median(rt)), float(statistics.median(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,20 +74,31 @@ def main(argv: list[str] | None = None) -> int:
     hosts = {"old": args.old.resolve(), "new": here}
     legacy = not (args.old / "sidedesk" / "service").is_dir()
     sim = SimProcess()
-    p50s: dict[str, list[float]] = {name: [] for name in hosts}
+    figures: dict[str, dict[str, list[float]]] = {name: {"rt": [], "path": []} for name in hosts}
     try:
         for run in range(args.runs):
             for name, path in hosts.items():
-                p50 = round_trip_p50(sim, path, args.orders, legacy=legacy and name == "old")
-                p50s[name].append(p50)
-                print(f"run {run + 1} {name}: p50 {p50:.3f} ms", flush=True)
+                rt, op = p50s_of(sim, path, args.orders, legacy=legacy and name == "old")
+                figures[name]["rt"].append(rt)
+                figures[name]["path"].append(op)
+                print(
+                    f"run {run + 1} {name}: round trip p50 {rt:.3f} ms, order path p50 {op:.0f} µs",
+                    flush=True,
+                )
     finally:
         sim.stop()
-    for name, values in p50s.items():
-        runs = ", ".join(f"{v:.3f}" for v in sorted(values))
-        print(f"{name}: median of p50s {statistics.median(values):.3f} ms ({runs})")
-    ratio = statistics.median(p50s["new"]) / statistics.median(p50s["old"])
-    print(f"new / old: {ratio:.3f}")
+    for key, label, unit in (
+        ("rt", "round trip, back to back", "ms"),
+        ("path", "order path, 2 ms apart", "µs"),
+    ):
+        for name in hosts:
+            values = figures[name][key]
+            runs = ", ".join(f"{v:.3f}" if unit == "ms" else f"{v:.0f}" for v in sorted(values))
+            median = statistics.median(values)
+            shown = f"{median:.3f}" if unit == "ms" else f"{median:.0f}"
+            print(f"{label}: {name} median of p50s {shown} {unit} ({runs})")
+        ratio = statistics.median(figures["new"][key]) / statistics.median(figures["old"][key])
+        print(f"{label}: new / old {ratio:.3f}")
     return 0
 
 
