@@ -263,7 +263,10 @@ async def test_a_topic_due_sooner_than_the_armed_flush_is_not_delayed() -> None:
 async def test_topics_falling_due_together_go_out_as_one_batch_frame() -> None:
     loop = asyncio.get_running_loop()
     frames: list[dict[str, Any]] = []
-    stream = Stream(frames.append, loop.time)
+    # the publishes happen at one instant (on a busy machine the loop's clock moved between them,
+    # so they fell due apart and the test failed); after them, the loop's own time
+    frozen = [loop.time()]
+    stream = Stream(frames.append, lambda: frozen[0] if frozen else loop.time())
     topics = ["quotes", "positions", "account"]
     for topic in topics:
         stream.provide_snapshot(topic, lambda: None)
@@ -271,6 +274,7 @@ async def test_topics_falling_due_together_go_out_as_one_batch_frame() -> None:
     for n in (1, 2):  # the first of each goes out at once; the second waits for the slot
         for topic in topics:
             stream.publish(topic, {"n": n})
+    frozen.clear()
     await asyncio.sleep(0.25)
     stream.close()
     singles, batches = frames[:3], frames[3:]
