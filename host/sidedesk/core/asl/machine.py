@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
+from sidedesk.core.trailing import loose_on_tick, trigger_level
 from sidedesk.domain import OrderEvent, OrderRequest, OrderStatus, OrderType, Side
 
 from . import ids
@@ -34,7 +35,6 @@ from .model import AslEvent, CancelStop, ClosePosition, Notify, Output, PlaceSto
 from .profile import AslProfile
 
 _HUNDRED = Decimal(100)
-_NO_TICK_QUANTUM = Decimal("1e-8")
 _EMPTY: tuple[Output, ...] = ()
 _GONE = {
     "CANCELED": "was cancelled outside Sidedesk",
@@ -173,16 +173,15 @@ class PositionMachine:
         return a if self._better(a, b) else b
 
     def _adverse(self, price: Decimal, pct: Decimal) -> Decimal:
-        f = pct / _HUNDRED
-        return price * (1 - f) if self.long else price * (1 + f)
+        """`pct` against the position from `price`: where a trailing stop from that extreme fires
+        (the venue's rule, core/trailing.py, which the panel's estimate uses too)."""
+        return trigger_level(self.closing_side, pct, price)
 
     def _round(self, p: Decimal, *, tight: bool) -> Decimal:
-        # loose = away from the market (a stop that is valid and not tighter than asked)
-        up = tight if self.long else not tight
-        mode = ROUND_CEILING if up else ROUND_FLOOR
-        if self.tick > 0:
-            return (p / self.tick).to_integral_value(rounding=mode) * self.tick
-        return p.quantize(_NO_TICK_QUANTUM, rounding=mode)
+        # loose = away from the market (a stop that is valid and not tighter than asked); tight
+        # rounds the other way, as a stop of the opposite side would be loose
+        side = self.closing_side
+        return loose_on_tick(p, self.tick, side.opposite if tight else side)
 
     def _triggers_now(self, stop_price: Decimal) -> bool:
         m = self.mark
