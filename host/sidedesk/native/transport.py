@@ -97,7 +97,7 @@ class StdioTransport:
                 return
             view = view[n:]
             self._loop.add_writer(self.out_fd, self._drain)
-        if self._queued_bytes + len(view) > MAX_PENDING_OUTPUT:
+        elif self._queued_bytes + len(view) > MAX_PENDING_OUTPUT:  # refused whole: no torn frame
             raise OSError(f"the browser stopped reading ({self._queued_bytes} bytes of replies waiting)")
         self._queued.append(view)
         self._queued_bytes += len(view)
