@@ -46,6 +46,23 @@ class EndOfInput:
     """Sentinel put on the queue when stdin closes (Chrome closed the port)."""
 
 
+def ingest(
+    decoder: FrameDecoder, chunk: bytes, counters: Counters, post: Callable[[Item | EndOfInput], None]
+) -> bool:
+    """Decode one chunk read from the browser (or a proxy) and post its items, counted; False
+    once a fatal error ends the input."""
+    counters.bytes_in += len(chunk)
+    for item in decoder.feed(chunk):
+        if isinstance(item, FrameError):
+            counters.bad_frames += 1
+        else:
+            counters.frames_in += 1
+        post(item)
+        if isinstance(item, FrameError) and item.fatal:
+            return False
+    return True
+
+
 @dataclass
 class StdioTransport:
     in_fd: int
@@ -148,19 +165,6 @@ class StdioTransport:
             return None
         return self._start_thread(loop, deliver)
 
-    def _ingest(self, decoder: FrameDecoder, chunk: bytes, post: Callable[[Item | EndOfInput], None]) -> bool:
-        """Decode one chunk and post its items; False once a fatal error ends the input."""
-        self.counters.bytes_in += len(chunk)
-        for item in decoder.feed(chunk):
-            if isinstance(item, FrameError):
-                self.counters.bad_frames += 1
-            else:
-                self.counters.frames_in += 1
-            post(item)
-            if isinstance(item, FrameError) and item.fatal:
-                return False
-        return True
-
     def _read_on_loop(
         self, loop: asyncio.AbstractEventLoop, deliver: Callable[[Item | EndOfInput], None]
     ) -> bool:
@@ -197,7 +201,7 @@ class StdioTransport:
                     return
                 if not chunk:
                     stop(decoder.eof())
-                elif not self._ingest(decoder, chunk, post):
+                elif not ingest(decoder, chunk, self.counters, post):
                     stop()
             except Exception as exc:
                 stop(FrameError("internal", f"the stdin reader failed: {type(exc).__name__}", fatal=True))
@@ -242,7 +246,7 @@ class StdioTransport:
                     if tail is not None:
                         post(tail)
                     return
-                if not self._ingest(decoder, chunk, post):
+                if not ingest(decoder, chunk, self.counters, post):
                     return
 
         def run() -> None:

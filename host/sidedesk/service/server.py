@@ -32,7 +32,7 @@ from sidedesk.native.framing import (
     encode_body,
     parse_body,
 )
-from sidedesk.native.transport import Counters, EndOfInput
+from sidedesk.native.transport import Counters, EndOfInput, ingest
 from sidedesk.service import endpoint, lifetime
 from sidedesk.store.paths import Paths
 from sidedesk.store.startup import StartSettings
@@ -85,15 +85,8 @@ class SocketTransport:
                         if tail is not None:
                             deliver(tail)
                         return
-                    self.counters.bytes_in += len(chunk)
-                    for item in decoder.feed(chunk):
-                        if isinstance(item, FrameError):
-                            self.counters.bad_frames += 1
-                        else:
-                            self.counters.frames_in += 1
-                        deliver(item)
-                        if isinstance(item, FrameError) and item.fatal:
-                            return
+                    if not ingest(decoder, chunk, self.counters, deliver):
+                        return
             except (OSError, asyncio.IncompleteReadError) as exc:
                 deliver(FrameError("internal", f"reading from the proxy failed: {exc}", fatal=True))
             except Exception as exc:  # the reader never dies silently (see native/transport.py)
