@@ -4,12 +4,14 @@ Three views of the same path, because no single one is both complete and exact:
 
 - outside-in: this process writes an `order.place` frame to the host's stdin (stamp 1); the
   simulator process stamps the signed `order.place` WS frame when it arrives (stamp 2). One clock
-  (CLOCK_MONOTONIC), two processes. Includes the pipe, the host's reader thread, the loop wake-up,
-  everything the host does, and loopback delivery + the simulator's wake-up. An upper bound.
+  (CLOCK_MONOTONIC), two processes. Includes the pipe, the loop's wake-up on stdin (a reader
+  thread's hand-off on Windows), everything the host does, and loopback delivery + the simulator's
+  wake-up. An upper bound.
 - floor: the same stamp-2 measurement for a bare websockets client that does nothing but send, so
   the share of the outside-in figure that is loopback + measurement is known.
-- host-reported `host_us`: Desk.place_ticket entry -> the WS send returned, stamped by the host
-  itself (misses the frame decode, envelope check and pydantic validation). A lower bound.
+- host-reported `host_us`: OrderEntry.place_ticket entry -> the frame handed to the WS socket,
+  stamped by the host itself (misses the frame decode, envelope check and pydantic validation). A
+  lower bound.
 
 Then a breakdown: the same pure functions the host runs, called in-process, timed per stage
 (decode, validate, round, risk, journal, build, sign, encode, send), and a cProfile of the real

@@ -161,7 +161,7 @@ def markdown(r: dict[str, Any], plots: dict[str, str]) -> str:
         out += ["| View | n | p50 µs | p99 µs | p99.9 µs |", "|---|---|---|---|---|"]
         views = (
             ("outside-in: stdin write -> signed frame at the simulator", op["intent_to_socket_us"]),
-            ("host-reported host_us (Desk.place_ticket -> ws send)", op["host_reported_us"]),
+            ("host-reported host_us (place_ticket -> frame to the ws socket)", op["host_reported_us"]),
             ("floor: bare websockets send -> simulator stamp", op["floor_us"]),
             ("native ping round trip (both pipe hops)", op["native_ping_rtt_us"]),
         )
