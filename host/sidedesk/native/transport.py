@@ -63,6 +63,15 @@ def ingest(
     return True
 
 
+def _pipe_or_socket(fd: int) -> bool:
+    """What the loop can watch (not a file, a terminal, or a descriptor we cannot inspect)."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 @dataclass
 class StdioTransport:
     in_fd: int
@@ -171,10 +180,9 @@ class StdioTransport:
         if os.name != "posix":
             return False
         fd = self.in_fd
+        if not _pipe_or_socket(fd):
+            return False  # a terminal (shared with the shell) or a file: the thread reads it
         try:
-            mode = os.fstat(fd).st_mode
-            if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
-                return False  # a terminal (shared with the shell) or a file: the thread reads it
             os.set_blocking(fd, False)
         except OSError:
             return False
@@ -216,15 +224,15 @@ class StdioTransport:
 
     def _queue_output(self, loop: asyncio.AbstractEventLoop) -> None:
         """Make stdout non-blocking (a pipe or a socket: a file or a terminal is written as is)."""
+        if not _pipe_or_socket(self.out_fd):
+            return
         try:
-            mode = os.fstat(self.out_fd).st_mode
-            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-                os.set_blocking(self.out_fd, False)
-                with self._lock:
-                    self._loop = loop
-                    self._queued = collections.deque()
+            os.set_blocking(self.out_fd, False)
         except OSError:
-            pass  # not a descriptor we can inspect (a test's -1): written blocking, as before
+            return  # written blocking, as before
+        with self._lock:
+            self._loop = loop
+            self._queued = collections.deque()
 
     def _start_thread(
         self, loop: asyncio.AbstractEventLoop, deliver: Callable[[Item | EndOfInput], None]

@@ -32,7 +32,7 @@ from sidedesk.native.framing import (
     encode_body,
     parse_body,
 )
-from sidedesk.native.transport import Counters, EndOfInput, ingest
+from sidedesk.native.transport import MAX_PENDING_OUTPUT, READ_CHUNK, Counters, EndOfInput, ingest
 from sidedesk.service import endpoint, lifetime
 from sidedesk.store.paths import Paths
 from sidedesk.store.startup import StartSettings
@@ -49,9 +49,6 @@ LIFETIME_CHECK_S = 1.0
 # a locked service at login retries the keychain every `service.keychain_retry_s` (30 s) for two
 # hours; then it waits for the password (and says so)
 UNATTENDED_FOR_S = 2 * 3600.0
-# a proxy that stops reading is dropped before its session's output can bloat the service
-MAX_PENDING_OUTPUT = 8 * 1024 * 1024
-READ_CHUNK = 64 * 1024
 
 
 @dataclass

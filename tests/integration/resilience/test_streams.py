@@ -9,7 +9,7 @@ import time
 import pytest
 
 from sidedesk_sim.binance.sim import SimConfig
-from tests.integration.resilience.conftest import MakeLive
+from tests.integration.resilience.conftest import Live, MakeLive
 from tests.support.hostproc import HostError
 from tests.support.wait import eventually
 
@@ -65,15 +65,20 @@ def test_connections_closed_at_the_servers_maximum_age_are_replaced(live: MakeLi
     lv.wait_in_sync()
 
 
+def drifted(lv: Live, skew_ms: int) -> Live:
+    """A position and a balance, then our clock drifted `skew_ms` from the exchange's."""
+    lv.desk.market("BUY", "0.006")
+    lv.wait_in_sync()
+    lv.st.skew(skew_ms)
+    return lv
+
+
 # Our clock drifting either way from the exchange's: behind it (+) or ahead of it (-8 s: our
 # timestamps 1 s or more ahead of its time are refused too). The simulator judges timestamps by its
 # time plus the drift while its event times stay monotonic, as a real exchange's do.
 @pytest.mark.parametrize("skew_ms", [-8_000, 8_000, 15_000])
 def test_clock_skew_is_resynced_and_each_order_placed_once(live: MakeLive, skew_ms: int) -> None:
-    lv = live()
-    lv.desk.market("BUY", "0.006")  # a position and a balance before the drift
-    lv.wait_in_sync()
-    lv.st.skew(skew_ms)  # our timestamps now fall outside recvWindow: -1021
+    lv = drifted(live(), skew_ms)  # our timestamps now fall outside recvWindow: -1021
     reply = lv.desk.market("SELL", "0.003")  # WS API: rejected, clock resynced, sent once more
     assert len(lv.orders_with(reply["client_id"])) == 1
     # The offset measured is kept: the next order goes out once, with no second -1021.
@@ -94,10 +99,7 @@ def test_clock_skew_is_resynced_and_each_order_placed_once(live: MakeLive, skew_
 def test_after_our_clock_drifted_a_reconnect_snapshot_does_not_hide_later_updates(
     live: MakeLive, skew_ms: int
 ) -> None:
-    lv = live()
-    lv.desk.market("BUY", "0.006")
-    lv.wait_in_sync()
-    lv.st.skew(skew_ms)
+    lv = drifted(live(), skew_ms)
     lv.desk.call("orders.cancel_all", {})  # -1021: the clock resynced to the drifted serverTime
     lv.st.set_max_connection_age(0.3)  # every connection rotated: the account is read again
     eventually(lambda: not lv.st.s.connections, 5.0, "every connection closed")
@@ -116,10 +118,7 @@ def test_after_our_clock_drifted_a_reconnect_snapshot_does_not_hide_later_update
 def test_after_our_clock_drifted_a_restarted_host_applies_every_later_update(
     live: MakeLive, skew_ms: int
 ) -> None:
-    lv = live()
-    lv.desk.market("BUY", "0.006")
-    lv.wait_in_sync()
-    lv.st.skew(skew_ms)
+    lv = drifted(live(), skew_ms)
     lv.desk.kill9()
     lv.restart()
     lv.wait_in_sync()
@@ -134,10 +133,7 @@ def test_after_our_clock_drifted_a_restarted_host_applies_every_later_update(
 # With our clock ahead of the exchange's (-8 s: our estimate is behind), this happens every time;
 # without a drift, when the snapshot follows the reply by less than an event's delivery time.
 def test_an_order_whose_events_were_lost_is_closed_by_the_next_snapshot(live: MakeLive) -> None:
-    lv = live()
-    lv.desk.market("BUY", "0.006")
-    lv.wait_in_sync()
-    lv.st.skew(-8_000)
+    lv = drifted(live(), -8_000)
     lv.desk.call("orders.cancel_all", {})  # -1021: the clock resynced to the drifted serverTime
     lv.st.fault("delay", "user_events", ms=5_000, count=5)  # the next order's events held back
     lv.desk.market("SELL", "0.002")

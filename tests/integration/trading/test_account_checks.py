@@ -251,20 +251,14 @@ def test_other_brokers_pass_and_fail_their_checks(broker: str, tmp_path: Path) -
     make, good, bad = BROKERS[broker]
     st = LoopThread(make)
     home = tmp_path / "home"
-    (home / "config").mkdir(parents=True)
-    config = {"vault_kdf": SMALL_KDF, "simulators": {broker: st.sim.base_url}}
-    (home / "config" / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    desk = Desk(home)
+    desk, ok_id = desk_with_entry(st, home, broker)
     try:
-        desk.create_vault()
-        base = {"broker": broker, "name": f"{broker} sim", "environment": "simulator", **good}
-        ok_id = str(desk.call("vault.put", {"entry": base})["entry"]["id"])
         reply = desk.call("accounts.test", {"account_id": ok_id}, timeout=60)
         assert statuses(reply) == {**dict.fromkeys(NAMES, "ok"), **NO_IP}, reply
         assert reply["status"] == "ok"
         assert "cannot be restricted" in detail(reply, "ip_restriction")
         assert "net" in detail(reply, "position_mode")
-        refused = {**base, "name": f"{broker} refused", **bad}
+        refused = {"broker": broker, "name": f"{broker} refused", "environment": "simulator", **good, **bad}
         bad_id = str(desk.call("vault.put", {"entry": refused})["entry"]["id"])
         reply = desk.call("accounts.test", {"account_id": bad_id}, timeout=60)
         got = statuses(reply)

@@ -357,19 +357,9 @@ class BinanceBroker:
             # fill, a close or a new order moves a position's, a balance's or an order's
             # `updateTime`, so every update after it is newer and applied, and none inside it is
             # applied twice (soak seed 9271: stamped with an estimate 15 s ahead after a restart).
-            newest = max(
-                (
-                    t
-                    for t in (
-                        *(b.ts_ms for b in balances),
-                        *(p.ts_ms for p in positions),
-                        *(o.update_time_ms for o in orders),
-                    )
-                    if t
-                ),
-                default=0,
-            )
-            started = newest or started
+            times = [b.ts_ms for b in balances] + [p.ts_ms for p in positions]
+            times += [o.update_time_ms for o in orders]
+            started = max((t for t in times if t), default=0) or started
         return AccountSnapshot(
             self.account_id,
             balances,
