@@ -95,15 +95,20 @@ def reach(path: endpoint.Address, deadline: float) -> endpoint.Conn:
 
 
 def stop_service(path: endpoint.Address) -> None:
-    """Ask a running service to stop and wait until it has let go of the socket."""
+    """Ask a running service to stop and wait until it has let go of the socket and, on POSIX,
+    until its process has exited: it closes its listener first and then its links, journal and
+    vault, so a caller that removes the service's folder or counts its processes (the demo's
+    end) found it still running when only the socket was waited for."""
     try:
         sock = endpoint.connect(path)
     except OSError:
         return
+    pid: int | None = None
     try:
         endpoint.send_frame(sock, {"type": "service.stop"})
         with contextlib.suppress(OSError, endpoint.EndpointError):
-            endpoint.recv_frame(sock)
+            reply = endpoint.recv_frame(sock)
+            pid = reply.get("pid") if isinstance(reply.get("pid"), int) else None
     finally:
         sock.close()
     deadline = time.monotonic() + STOP_TIMEOUT_S
@@ -111,8 +116,33 @@ def stop_service(path: endpoint.Address) -> None:
         try:
             endpoint.connect(path, timeout=0.2).close()
         except OSError:
-            return
+            break
         time.sleep(0.05)
+    while pid is not None and time.monotonic() < deadline and not _exited(pid):
+        time.sleep(0.02)
+
+
+if sys.platform == "win32":
+
+    def _exited(pid: int) -> bool:
+        """Not asked on Windows, where os.kill would terminate the process: there the pipe going
+        away is all that is waited for."""
+        return True
+
+else:
+
+    def _exited(pid: int) -> bool:
+        """The process is gone (a child of ours is reaped first)."""
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # another user's process took the pid: ours is gone
+            return True
+        return False
 
 
 def attach(path: endpoint.Address, origin: str) -> endpoint.Conn:

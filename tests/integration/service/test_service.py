@@ -317,3 +317,22 @@ def test_the_setup_switch_is_saved_and_read_by_the_running_service(home: Path) -
         assert panel.request("service.set", {"always": True})["ok"]["always"] is True
     with HostProcess(home) as again:  # the next panel reads what was chosen
         assert again.request("service.get")["ok"]["always"] is True
+
+
+def test_service_stop_returns_once_the_service_process_has_exited(sim: SimThread, tmp_path: Path) -> None:
+    # The service closes its listener first, then its links, journal and vault: `service stop`
+    # (and the demo's end, which then removes the folder) returned while it was still running.
+    from tests.support import services
+
+    home = tmp_path / "home"
+    home.mkdir()
+    desk, _ = start_desk(sim, home, sim_account="stop-waits", service=SERVICE, asl_enabled=False)
+    try:
+        pid = services.serving_pid(home)
+        assert pid is not None
+    finally:
+        desk.stop()
+    out = service_cli(home, "stop")
+    assert out.returncode == 0, out.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
