@@ -160,11 +160,20 @@ class TradeStore {
     this._vaultRev = vaultRev;
     this._settingsRev = settingsRev;
     this._activeSeen = active;
-    if (first) return;
-    if (vaultChanged) this.emit('vault', payload);
-    if (settingsChanged) this.emit('settings', payload);
-    // unlocked, locked, an account added or removed, or another panel switched accounts
-    if (vaultChanged || (activeChanged && active !== this.accounts.active_id)) this.loadAccounts();
+    if (!first) {
+      if (vaultChanged) this.emit('vault', payload);
+      if (settingsChanged) this.emit('settings', payload);
+    }
+    // unlocked, locked, an account added or removed, or another panel switched accounts; and a
+    // listing refused as locked that the vault has opened since (the first status of a panel
+    // can already say unlocked: an unlock in the same second left "Unlock the vault" for good)
+    const switched = activeChanged && active !== this.accounts.active_id;
+    if ((!first && (vaultChanged || switched)) || this._listedBeforeUnlock()) this.loadAccounts();
+  }
+
+  /** The account list was refused as locked, yet the latest status says the vault is open. */
+  _listedBeforeUnlock() {
+    return this._vault === 'unlocked' && this.accounts.error?.code === 'locked';
   }
 
   // -- orders: the latest status the exchange reported, fills -------------------------------------
@@ -230,6 +239,7 @@ class TradeStore {
     // Only the latest listing counts: one started while the vault was locked may answer after
     // the one started by the unlock, and must not put "unlock the vault" back.
     const seq = (this._accountsSeq = (this._accountsSeq ?? 0) + 1);
+    const vaultAsked = this._vault;
     try {
       const reply = await this.client.request('accounts.list');
       if (seq !== this._accountsSeq) return;
@@ -239,6 +249,12 @@ class TradeStore {
       // Lost the host meanwhile: keep showing what we had (cached data), the indicator says so.
       if ((e.code === 'disconnected' || e.code === 'timeout') && this.accounts.loaded) return;
       this.accounts = { accounts: [], active_id: null, error: e, loaded: true };
+      // asked while locked, answered after a status that says unlocked: ask again (once per
+      // change of the vault, so a host that keeps saying both is not asked in a loop)
+      if (vaultAsked !== this._vault && this._listedBeforeUnlock()) {
+        this.loadAccounts();
+        return;
+      }
     }
     this.emit('accounts', this.accounts);
     if (this.accounts.active_id) await this.loadSymbols();

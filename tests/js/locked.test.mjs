@@ -142,3 +142,43 @@ test('the minimised bar: red while a position is unprotected, amber while locked
   await settle();
   assert.equal(alertLine.hidden, true);
 });
+
+// The panel lists the accounts as soon as it reaches the host; an unlock in that same second (the
+// headless demo types the password at once) made the first status already say "unlocked", which
+// counted as no change, so the list kept "Unlock the vault to see your accounts." for good.
+test('a listing refused as locked that the first status already contradicts is asked again', async () => {
+  let locked = true;
+  const client = new FakeClient({
+    'accounts.list': () => {
+      if (locked) throw hostError('locked', 'unlock the vault first');
+      return { accounts: [ACCOUNT], active_id: 'acc' };
+    },
+    'market.symbols': () => ({ symbols: [BTC] }),
+  });
+  const store = tradeStore(client); // connected: the first listing goes out now, refused
+  await settle();
+  assert.equal(store.accounts.error?.code, 'locked');
+  locked = false;
+  client.push('status', { ...LIVE, vault: 'unlocked' }); // the panel's first status
+  await settle();
+  assert.equal(store.accounts.error, null);
+  assert.deepEqual(store.accounts.accounts.map((a) => a.id), ['acc']);
+});
+
+test('a listing asked while locked and answered after the unlock is asked again', async () => {
+  let answer;
+  const client = new FakeClient({
+    'accounts.list': () => (answer ? answer() : new Promise((_, reject) => {
+      answer = () => ({ accounts: [ACCOUNT], active_id: 'acc' });
+      client.refuse = () => reject(hostError('locked', 'unlock the vault first'));
+    })),
+    'market.symbols': () => ({ symbols: [BTC] }),
+  });
+  const store = tradeStore(client); // connected: the first listing goes out while locked...
+  client.push('status', { ...LIVE, vault: 'unlocked' }); // ...the vault opens meanwhile...
+  client.refuse(); // ...and the refusal arrives after it
+  await settle();
+  assert.equal(client.count('accounts.list'), 2);
+  assert.equal(store.accounts.error, null);
+  assert.deepEqual(store.accounts.accounts.map((a) => a.id), ['acc']);
+});
